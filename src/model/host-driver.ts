@@ -1,0 +1,36 @@
+import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from './types.js';
+
+/**
+ * The console's eyes and hands on one lab host. Implemented by hosts/ssh-driver (ssh2 + virsh)
+ * and hosts/libvirt-driver (@unraid/libvirt, virsh -c for what the binding lacks).
+ * A driver never decides policy: it reports and executes.
+ * Every method rejects with a HostError (hosts/errors) carrying a one-line, user-readable message.
+ */
+export interface HostDriver {
+  readonly name: string;
+  readonly kind: 'ssh' | 'libvirt';
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  inventory(): Promise<DomainInfo[]>;
+  nodeInfo(): Promise<NodeInfo>;
+  /** the domain's live XML (dumpxml) */
+  domainXml(uuid: string): Promise<string>;
+
+  // enforcement
+  stop(uuid: string): Promise<void>;
+  suspend(uuid: string): Promise<void>;
+  resume(uuid: string): Promise<void>;
+  /** set every interface's link down; rejects with code UNSUPPORTED where the hypervisor cannot */
+  isolate(uuid: string): Promise<void>;
+
+  // migration hooks (used by migration/)
+  /** runs `virsh migrate --live …` on this (source) host; resolves when libvirt says it finished */
+  migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void>;
+  /** domjobinfo; null when no job is active */
+  jobStats(uuid: string): Promise<JobStats | null>;
+  /** domjobinfo --completed; null when libvirt has none */
+  completedJobStats(uuid: string): Promise<JobStats | null>;
+  abortJob(uuid: string): Promise<void>;
+  setMaxDowntime(uuid: string, ms: number): Promise<void>;
+  setBandwidth(uuid: string, mibs: number): Promise<void>;
+}

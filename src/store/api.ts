@@ -1,0 +1,57 @@
+import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
+
+/**
+ * What the rest of the program may do with the encrypted store. Implemented by store/store.ts.
+ *
+ * Every mutating call is one durable write (temp file, fsync, rename, fsync dir) of the whole encrypted
+ * document; calls are serialized. Audited mutations write the change and its audit entry in the same
+ * write: if that write fails, neither the change nor the entry exists (memory is rolled back) and the
+ * call rejects with BillboardError('AUDIT_FAILED' | 'STORE_WRITE').
+ */
+export interface StoreApi {
+  readonly path: string;
+
+  // ── registry ──
+  registrations(): readonly Registration[];
+  registration(uuid: string): Registration | undefined;
+  /** name, full uuid, or unique uuid prefix; throws NOT_FOUND / AMBIGUOUS */
+  resolveRegistration(ref: string): Registration;
+  /** operator `register` (state pending) or a beacon/scan registration request; audited as "register" / "request" */
+  register(reg: NewRegistration, actor: string): Promise<Registration>;
+  /** approve / reject / revoke; audited; throws CONFLICT on an impossible transition */
+  decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration>;
+  /** patch fields that are not the state (e.g. bind definitionHash, homeHost after a migration); audited with `action` */
+  updateRegistration(uuid: string, patch: Partial<Omit<Registration, 'uuid' | 'state'>>, actor: string, action: string): Promise<Registration>;
+
+  // ── audit ──
+  /** append one entry (e.g. "stop", "isolate", "ack"); resolves only when it is on disk */
+  audit(actor: string, action: string, target: string, details?: Record<string, unknown>): Promise<AuditEntry>;
+  auditLog(last?: number): readonly AuditEntry[];
+  verifyAudit(): AuditVerdict;
+
+  // ── engine and migration state (not audited: derived, but must survive a restart) ──
+  findings(): readonly Finding[];
+  saveFindings(findings: readonly Finding[]): Promise<void>;
+  jobs(): readonly MigrationJob[];
+  saveJob(job: MigrationJob): Promise<void>;
+
+  /** counters for views / benches */
+  stats(): { registrations: number; auditEntries: number; bytes: number; lastWriteMs: number };
+  close(): Promise<void>;
+}
+
+export interface NewRegistration {
+  uuid: string;
+  name: string;
+  publicKey?: string;
+  macs?: string[];
+  os?: string;
+  homeHost?: string;
+  definitionHash?: string;
+  origin: Registration['origin'];
+  firstSeen?: string;
+}
+
+export type AuditVerdict =
+  | { ok: true; entries: number; head: string }
+  | { ok: false; entries: number; brokenAt: number; reason: string };
