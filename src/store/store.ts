@@ -1,0 +1,365 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low, type Adapter } from 'lowdb';
+import { BillboardError, errorLine } from '../model/errors.js';
+import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
+import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
+import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
+import { nextEntry, verifyChain } from './audit-chain.js';
+import { decrypt, deriveKey, encrypt, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
+import { durableWrite } from './durable-write.js';
+import { acquireLock } from './lock.js';
+
+export interface StoreDoc {
+  format: 1;
+  createdAt: string;
+  registrations: Registration[];
+  audit: AuditEntry[];
+  findings: Finding[];
+  jobs: MigrationJob[];
+}
+
+const emptyDoc = (): StoreDoc => ({
+  format: 1,
+  createdAt: new Date().toISOString(),
+  registrations: [],
+  audit: [],
+  findings: [],
+  jobs: [],
+});
+
+/** lowdb adapter: the whole document, JSON → AES-256-GCM → durable atomic replace. */
+class EncryptedAdapter implements Adapter<StoreDoc> {
+  lastBytes = 0;
+  lastWriteMs = 0;
+  constructor(
+    private readonly path: string,
+    private readonly key: Buffer,
+    private readonly params: KdfParams,
+    private readonly initial?: Buffer,
+  ) {}
+
+  async read(): Promise<StoreDoc | null> {
+    const file = this.initial ?? (await readFile(this.path));
+    const plain = decrypt(file, this.key, this.path);
+    this.lastBytes = file.length;
+    try {
+      const doc = JSON.parse(plain.toString('utf8')) as StoreDoc;
+      if (doc.format !== 1 || !Array.isArray(doc.registrations) || !Array.isArray(doc.audit)) throw new Error('bad shape');
+      doc.findings ??= [];
+      doc.jobs ??= [];
+      return doc;
+    } catch {
+      throw new BillboardError('STORE_OPEN', `${this.path} decrypted but its content is not a billboard store document`);
+    }
+  }
+
+  async write(doc: StoreDoc): Promise<void> {
+    const t0 = performance.now();
+    const bytes = encrypt(Buffer.from(JSON.stringify(doc), 'utf8'), this.key, this.params);
+    await durableWrite(this.path, bytes);
+    this.lastBytes = bytes.length;
+    this.lastWriteMs = performance.now() - t0;
+  }
+}
+
+export interface OpenOptions {
+  /** create the store when it does not exist (init refuses instead: see createStore) */
+  create?: boolean;
+  now?: () => number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `billboard init`: make a new store; refuses to overwrite one. */
+export async function createStore(path: string, key: KeySource, opts: OpenOptions = {}): Promise<Store> {
+  if (await exists(path)) {
+    throw new BillboardError('STORE_EXISTS', `a store already exists at ${path}; refusing to overwrite it`);
+  }
+  return openStore(path, key, { ...opts, create: true });
+}
+
+/** Open (lock, derive key, decrypt) an existing store, or create it when `create` is set and it is missing. */
+export async function openStore(path: string, key: KeySource, opts: OpenOptions = {}): Promise<Store> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((e) => {
+    throw new BillboardError('STORE_OPEN', `cannot create folder for ${path}: ${errorLine(e)}`);
+  });
+  const release = acquireLock(path);
+  try {
+    let file: Buffer | undefined;
+    try {
+      file = await readFile(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new BillboardError('STORE_OPEN', `cannot read ${path}: ${errorLine(e)}`);
+      }
+      if (!opts.create) throw new BillboardError('STORE_OPEN', `no store at ${path}: run \`billboard init\` first`);
+    }
+    const params = file ? readParams(file, path) : newKdfParams(key);
+    const k = await deriveKey(key, params);
+    const adapter = new EncryptedAdapter(path, k, params, file);
+    const db = new Low<StoreDoc>(adapter, emptyDoc());
+    if (file) {
+      await db.read();
+    } else {
+      await db.write().catch((e) => {
+        throw new BillboardError('STORE_WRITE', `cannot write ${path}: ${errorLine(e)}`);
+      });
+    }
+    return new Store(path, db, adapter, release, opts.now ?? Date.now);
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+const TRANSITIONS: Record<Exclude<RegistrationState, 'pending'>, RegistrationState[]> = {
+  approved: ['pending', 'rejected'],
+  rejected: ['pending'],
+  revoked: ['approved', 'pending'],
+};
+
+export class Store implements StoreApi {
+  private queue: Promise<unknown> = Promise.resolve();
+  private byUuid = new Map<string, number>();
+  private closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly db: Low<StoreDoc>,
+    private readonly adapter: EncryptedAdapter,
+    private readonly releaseLock: () => void,
+    private readonly now: () => number,
+  ) {
+    this.reindex();
+  }
+
+  private get doc(): StoreDoc {
+    return this.db.data;
+  }
+
+  private reindex(): void {
+    this.byUuid = new Map(this.doc.registrations.map((r, i) => [r.uuid, i]));
+  }
+
+  /**
+   * Serialize every write; build the next document from the current one, write it durably, and only then
+   * make it current. A failed write leaves memory exactly as it was (no change without its audit entry).
+   */
+  private commit<T>(build: (doc: StoreDoc) => { next: StoreDoc; result: T }): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed) throw new BillboardError('STORE_WRITE', 'store is closed');
+      const prev = this.doc;
+      const { next, result } = build(prev);
+      this.db.data = next;
+      try {
+        await this.db.write();
+      } catch (e) {
+        this.db.data = prev;
+        throw new BillboardError('AUDIT_FAILED', `not done: could not write the store (${errorLine(e)})`);
+      }
+      if (next.registrations !== prev.registrations) this.reindex();
+      return result;
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  private withAudit(doc: StoreDoc, actor: string, action: string, target: string, details: Record<string, unknown>) {
+    const entry = nextEntry(doc.audit[doc.audit.length - 1], actor, action, target, details, this.now());
+    return { audit: [...doc.audit, entry], entry };
+  }
+
+  // ── registry ──
+
+  registrations(): readonly Registration[] {
+    return this.doc.registrations;
+  }
+
+  registration(uuid: string): Registration | undefined {
+    const i = this.byUuid.get(uuid.toLowerCase());
+    return i === undefined ? undefined : this.doc.registrations[i];
+  }
+
+  resolveRegistration(ref: string): Registration {
+    const r = ref.trim().toLowerCase();
+    const exact = this.registration(r);
+    if (exact) return exact;
+    const byName = this.doc.registrations.filter((x) => x.name.toLowerCase() === r);
+    if (byName.length === 1) return byName[0]!;
+    if (byName.length > 1) {
+      throw new BillboardError('AMBIGUOUS', `"${ref}" names ${byName.length} registrations; use the UUID`);
+    }
+    if (/^[0-9a-f-]{4,}$/.test(r)) {
+      const byPrefix = this.doc.registrations.filter((x) => x.uuid.startsWith(r));
+      if (byPrefix.length === 1) return byPrefix[0]!;
+      if (byPrefix.length > 1) {
+        throw new BillboardError('AMBIGUOUS', `UUID prefix "${ref}" matches ${byPrefix.length} registrations; type more of it`);
+      }
+    }
+    throw new BillboardError('NOT_FOUND', `no registered VM named or with UUID "${ref}"`);
+  }
+
+  register(reg: NewRegistration, actor: string): Promise<Registration> {
+    const uuid = canonicalUuid(reg.uuid);
+    if (!uuid) return Promise.reject(new BillboardError('USAGE', `"${reg.uuid}" is not a UUID`));
+    const macs: string[] = [];
+    for (const m of reg.macs ?? []) {
+      const c = canonicalMac(m);
+      if (!c) return Promise.reject(new BillboardError('USAGE', `"${m}" is not a MAC address (aa:bb:cc:dd:ee:ff)`));
+      macs.push(c);
+    }
+    let keyFp: string | undefined;
+    if (reg.publicKey) {
+      const raw = Buffer.from(reg.publicKey, 'base64');
+      if (raw.length !== 32 || raw.toString('base64') !== reg.publicKey.replace(/\s/g, '')) {
+        return Promise.reject(
+          new BillboardError('USAGE', 'the public key must be the base64 of a raw 32-byte Ed25519 key (as `billboard-beacon keygen` prints it)'),
+        );
+      }
+      keyFp = keyFingerprint(reg.publicKey);
+    }
+    return this.commit((doc) => {
+      const existing = this.registration(uuid);
+      if (existing && existing.state !== 'rejected') {
+        throw new BillboardError('CONFLICT', `${uuid} is already registered as "${existing.name}" (${existing.state})`);
+      }
+      const clash = doc.registrations.find(
+        (r) => r.uuid !== uuid && r.name.toLowerCase() === reg.name.toLowerCase() && r.state !== 'rejected',
+      );
+      if (clash && reg.origin === 'operator') {
+        throw new BillboardError('CONFLICT', `the name "${reg.name}" is already used by ${clash.uuid} (${clash.state})`);
+      }
+      const r: Registration = {
+        uuid,
+        name: reg.name,
+        ...(reg.publicKey ? { publicKey: reg.publicKey, keyFp } : {}),
+        macs,
+        ...(reg.os ? { os: reg.os } : {}),
+        ...(reg.homeHost ? { homeHost: reg.homeHost } : {}),
+        ...(reg.definitionHash ? { definitionHash: reg.definitionHash } : {}),
+        state: 'pending',
+        origin: reg.origin,
+        ...(reg.firstSeen ? { firstSeen: reg.firstSeen } : {}),
+        createdAt: this.now(),
+        createdBy: actor,
+      };
+      const registrations = existing
+        ? doc.registrations.map((x) => (x.uuid === uuid ? r : x))
+        : [...doc.registrations, r];
+      const action = reg.origin === 'operator' ? 'register' : 'request';
+      const { audit } = this.withAudit(doc, actor, action, uuid, {
+        name: r.name,
+        origin: r.origin,
+        ...(keyFp ? { keyFp } : {}),
+        macs,
+        ...(r.homeHost ? { homeHost: r.homeHost } : {}),
+        ...(r.firstSeen ? { firstSeen: r.firstSeen } : {}),
+      });
+      return { next: { ...doc, registrations, audit }, result: r };
+    });
+  }
+
+  decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration> {
+    return this.commit((doc) => {
+      const cur = this.registration(uuid);
+      if (!cur) throw new BillboardError('NOT_FOUND', `no registration for ${uuid}`);
+      if (!TRANSITIONS[to].includes(cur.state)) {
+        const verb = { approved: 'approve', rejected: 'reject', revoked: 'revoke' }[to];
+        throw new BillboardError('CONFLICT', `cannot ${verb} "${cur.name}": it is ${cur.state}`);
+      }
+      const r: Registration = { ...cur, state: to, decidedAt: this.now(), decidedBy: actor };
+      if (reason) r.reason = reason;
+      else delete r.reason;
+      const action = { approved: 'approve', rejected: 'reject', revoked: 'revoke' }[to];
+      const { audit } = this.withAudit(doc, actor, action, cur.uuid, {
+        name: cur.name,
+        from: cur.state,
+        ...(reason ? { reason } : {}),
+      });
+      const registrations = doc.registrations.map((x) => (x.uuid === cur.uuid ? r : x));
+      return { next: { ...doc, registrations, audit }, result: r };
+    });
+  }
+
+  updateRegistration(
+    uuid: string,
+    patch: Partial<Omit<Registration, 'uuid' | 'state'>>,
+    actor: string,
+    action: string,
+  ): Promise<Registration> {
+    return this.commit((doc) => {
+      const cur = this.registration(uuid);
+      if (!cur) throw new BillboardError('NOT_FOUND', `no registration for ${uuid}`);
+      const r: Registration = { ...cur, ...patch, uuid: cur.uuid, state: cur.state };
+      if (patch.publicKey) r.keyFp = keyFingerprint(patch.publicKey);
+      const { audit } = this.withAudit(doc, actor, action, cur.uuid, { name: cur.name, ...patch });
+      const registrations = doc.registrations.map((x) => (x.uuid === cur.uuid ? r : x));
+      return { next: { ...doc, registrations, audit }, result: r };
+    });
+  }
+
+  // ── audit ──
+
+  audit(actor: string, action: string, target: string, details: Record<string, unknown> = {}): Promise<AuditEntry> {
+    return this.commit((doc) => {
+      const { audit, entry } = this.withAudit(doc, actor, action, target, details);
+      return { next: { ...doc, audit }, result: entry };
+    });
+  }
+
+  auditLog(last?: number): readonly AuditEntry[] {
+    const a = this.doc.audit;
+    return last === undefined ? a : a.slice(Math.max(0, a.length - last));
+  }
+
+  verifyAudit(): AuditVerdict {
+    return verifyChain(this.doc.audit);
+  }
+
+  // ── engine and migration state ──
+
+  findings(): readonly Finding[] {
+    return this.doc.findings;
+  }
+
+  saveFindings(findings: readonly Finding[]): Promise<void> {
+    return this.commit((doc) => ({ next: { ...doc, findings: [...findings] }, result: undefined }));
+  }
+
+  jobs(): readonly MigrationJob[] {
+    return this.doc.jobs;
+  }
+
+  saveJob(job: MigrationJob): Promise<void> {
+    return this.commit((doc) => {
+      const i = doc.jobs.findIndex((j) => j.id === job.id);
+      const jobs = i < 0 ? [...doc.jobs, job] : doc.jobs.map((j) => (j.id === job.id ? job : j));
+      return { next: { ...doc, jobs }, result: undefined };
+    });
+  }
+
+  stats() {
+    return {
+      registrations: this.doc.registrations.length,
+      auditEntries: this.doc.audit.length,
+      bytes: this.adapter.lastBytes,
+      lastWriteMs: this.adapter.lastWriteMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    this.releaseLock();
+  }
+}
