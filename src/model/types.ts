@@ -277,6 +277,8 @@ export interface MigrationJob {
   checks: PreCheck[];
   stages: { stage: MigrationStage; enteredAt: number; leftAt?: number }[];
   lastStats?: JobStats;
+  /** the latest convergence estimate for lastStats (what the TUI shows and can apply with one key) */
+  convergence?: ConvergenceEstimate;
   /** the demo's pre-copy model drove this job, not libvirt */
   simulated?: boolean;
   result?: string;
