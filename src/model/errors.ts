@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'STORE_EXISTS'
   | 'STORE_WRITE'
   | 'AUDIT_FAILED'
+  | 'AUDIT_BROKEN'
   | 'NOT_FOUND'
   | 'AMBIGUOUS'
   | 'NOT_AVAILABLE'

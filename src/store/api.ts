@@ -19,7 +19,14 @@ export interface StoreApi {
   /** operator `register` (state pending) or a beacon/scan registration request; audited as "register" / "request" */
   register(reg: NewRegistration, actor: string): Promise<Registration>;
   /** approve / reject / revoke; audited; throws CONFLICT on an impossible transition */
-  decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration>;
+  decide(
+    uuid: string,
+    to: Exclude<RegistrationState, 'pending'>,
+    actor: string,
+    reason?: string,
+    /** identity bound at the same time (approve binds key, MACs, definitionHash, home host) */
+    bind?: Partial<Pick<Registration, 'publicKey' | 'macs' | 'definitionHash' | 'homeHost' | 'os'>>,
+  ): Promise<Registration>;
   /** patch fields that are not the state (e.g. bind definitionHash, homeHost after a migration); audited with `action` */
   updateRegistration(uuid: string, patch: Partial<Omit<Registration, 'uuid' | 'state'>>, actor: string, action: string): Promise<Registration>;
 

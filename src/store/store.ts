@@ -268,7 +268,13 @@ export class Store implements StoreApi {
     });
   }
 
-  decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration> {
+  decide(
+    uuid: string,
+    to: Exclude<RegistrationState, 'pending'>,
+    actor: string,
+    reason?: string,
+    bind?: Partial<Pick<Registration, 'publicKey' | 'macs' | 'definitionHash' | 'homeHost' | 'os'>>,
+  ): Promise<Registration> {
     return this.commit((doc) => {
       const cur = this.registration(uuid);
       if (!cur) throw new BillboardError('NOT_FOUND', `no registration for ${uuid}`);
@@ -276,7 +282,9 @@ export class Store implements StoreApi {
         const verb = { approved: 'approve', rejected: 'reject', revoked: 'revoke' }[to];
         throw new BillboardError('CONFLICT', `cannot ${verb} "${cur.name}": it is ${cur.state}`);
       }
-      const r: Registration = { ...cur, state: to, decidedAt: this.now(), decidedBy: actor };
+      const bound = Object.fromEntries(Object.entries(bind ?? {}).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length)));
+      const r: Registration = { ...cur, ...bound, state: to, decidedAt: this.now(), decidedBy: actor };
+      if (bound.publicKey) r.keyFp = keyFingerprint(bound.publicKey as string);
       if (reason) r.reason = reason;
       else delete r.reason;
       const action = { approved: 'approve', rejected: 'reject', revoked: 'revoke' }[to];
@@ -284,6 +292,7 @@ export class Store implements StoreApi {
         name: cur.name,
         from: cur.state,
         ...(reason ? { reason } : {}),
+        ...(Object.keys(bound).length ? { bound } : {}),
       });
       const registrations = doc.registrations.map((x) => (x.uuid === cur.uuid ? r : x));
       return { next: { ...doc, registrations, audit }, result: r };

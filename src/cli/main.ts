@@ -1,0 +1,213 @@
+import { userInfo } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
+import type { ResolvedConfig } from '../model/config.js';
+import { startRuntime, type Runtime } from '../console/runtime.js';
+import { createStore } from '../store/store.js';
+import { requireKeySource } from '../store/key-source.js';
+import { loadConfig } from './config-load.js';
+import { fileLogger } from './logger.js';
+import { runScript } from './script.js';
+
+const VERSION = '0.1.0';
+
+function defaultActor(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER || 'unknown';
+  }
+}
+
+interface CommonOpts {
+  config?: string;
+  actor?: string;
+  readOnly?: boolean;
+}
+
+function fail(e: unknown): number {
+  process.stderr.write(`billboard: ${errorLine(e)}\n`);
+  return exitCodeFor(e);
+}
+
+async function withRuntime(
+  opts: CommonOpts,
+  mode: 'script' | 'tui',
+  body: (rt: Runtime) => Promise<number>,
+  configOverride?: ResolvedConfig,
+): Promise<number> {
+  let rt: Runtime;
+  try {
+    const config = configOverride ?? loadConfig(opts.config);
+    const log = fileLogger(config.logPath, config.log.level);
+    rt = await startRuntime({
+      config,
+      actor: opts.actor ?? defaultActor(),
+      readOnly: opts.readOnly ?? false,
+      mode,
+      log,
+    });
+  } catch (e) {
+    return fail(e);
+  }
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    await rt.close().catch(() => {});
+  };
+  const onSignal = () => {
+    void shutdown().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await body(rt);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await shutdown();
+  }
+}
+
+export function buildProgram(out: { code: number }): Command {
+  const program = new Command('billboard')
+    .description(
+      'A terminal security console for virtualization labs: which VMs are real, which are clones or impostors, and who moved what where.',
+    )
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  billboard demo                                   try it on an embedded demo lab (no lab, no config needed)
+  BILLBOARD_PASSPHRASE=… billboard init            create the encrypted store
+  billboard                                        the interactive console (same as \`billboard tui\`)
+  echo 'findings' | billboard script --json        one JSON line per command, for scripts
+  echo 'help migrate' | billboard script           the command grammar, explained
+
+Files (XDG): config ~/.config/billboard/config.json, store ~/.local/share/billboard/store.db,
+log ~/.local/state/billboard/billboard.log. The store key: BILLBOARD_PASSPHRASE or store.keyFile.
+Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.`,
+    );
+
+  const configOpt = () => new Option('-c, --config <file>', 'config file (default: $XDG_CONFIG_HOME/billboard/config.json)');
+  const actorOpt = () => new Option('--actor <name>', 'who is acting, for the audit log (default: your OS user)');
+
+  program
+    .command('tui', { isDefault: true })
+    .description('the interactive console (default)')
+    .addOption(configOpt())
+    .addOption(actorOpt())
+    .option('--read-only', 'look, never touch: every mutating key and command is refused')
+    .action(async (opts: CommonOpts) => {
+      out.code = await runInteractive(opts);
+    });
+
+  program
+    .command('demo')
+    .description('the console on an embedded demo lab: three libvirt test-driver hosts, real agents, scripted incidents')
+    .option('--read-only', 'look, never touch')
+    .action(async (opts: CommonOpts) => {
+      out.code = await runDemo({ ...opts, interactive: true });
+    });
+
+  program
+    .command('script')
+    .description('run commands from stdin, one per line (blank lines and # comments skipped); never prompts')
+    .addOption(configOpt())
+    .addOption(actorOpt())
+    .option('--json', 'print exactly one JSON line per command: {"command","ok","data"|"error"}')
+    .option('--demo', 'run against the embedded demo lab instead of the config')
+    .option('--stop-on-error', 'stop at the first failing command')
+    .option('--read-only', 'refuse every mutating command')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  printf 'register web-01 --uuid 1111…\\npending\\napprove web-01 --note ok\\n' | billboard script --json
+  printf 'wait 20\\nfindings\\nvms\\n' | billboard script --demo --json
+  echo help | billboard script                     lists the whole command grammar`,
+    )
+    .action(async (opts: CommonOpts & { json?: boolean; demo?: boolean; stopOnError?: boolean }) => {
+      const body = (rt: Runtime) =>
+        runScript(rt, {
+          json: !!opts.json,
+          stopOnError: !!opts.stopOnError,
+          input: process.stdin,
+          out: (s) => process.stdout.write(s),
+          err: (s) => process.stderr.write(s),
+        });
+      out.code = opts.demo ? await runDemo({ ...opts, interactive: false, script: body }) : await withRuntime(opts, 'script', body);
+    });
+
+  program
+    .command('init')
+    .description('create the encrypted store (refuses to overwrite an existing one)')
+    .addOption(configOpt())
+    .action(async (opts: CommonOpts) => {
+      try {
+        const config = loadConfig(opts.config);
+        const key = requireKeySource(process.env, config.store.keyFile);
+        const store = await createStore(config.storePath, key);
+        await store.audit(opts.actor ?? defaultActor(), 'init', config.storePath, {});
+        await store.close();
+        process.stdout.write(`created encrypted store ${config.storePath}\n`);
+        out.code = 0;
+      } catch (e) {
+        out.code = fail(e);
+      }
+    });
+  return program;
+}
+
+async function runInteractive(opts: CommonOpts): Promise<number> {
+  return withRuntime(opts, 'tui', async (rt) => {
+    const { runTui } = await import('../tui/app.js');
+    return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
+  });
+}
+
+async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: Runtime) => Promise<number> }): Promise<number> {
+  let demo: typeof import('../demo/demo.js');
+  try {
+    demo = await import('../demo/demo.js');
+  } catch (e) {
+    return fail(new BillboardError('NOT_AVAILABLE', `the demo lab is not available: ${errorLine(e)}`));
+  }
+  return demo.runDemo({
+    readOnly: !!opts.readOnly,
+    actor: opts.actor ?? defaultActor(),
+    ...(opts.interactive
+      ? {
+          body: async (rt: Runtime) => {
+            const { runTui } = await import('../tui/app.js');
+            return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
+          },
+        }
+      : { body: opts.script! }),
+    withRuntime: (o, mode, body, cfg) => withRuntime(o, mode, body, cfg),
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = { code: 0 };
+  const program = buildProgram(out);
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    writeOut: (s) => process.stdout.write(s),
+  });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    return fail(e);
+  }
+  return out.code;
+}

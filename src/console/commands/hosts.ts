@@ -1,0 +1,106 @@
+import { BillboardError, errorLine } from '../../model/errors.js';
+import type { Handler } from '../context.js';
+import type { ConsoleContext } from '../context.js';
+import { age, table } from '../format.js';
+import { needScanner, str } from './util.js';
+
+export const hosts: Handler = async (_cmd, ctx) => {
+  const list = needScanner(ctx).statuses();
+  const now = ctx.now();
+  const text = list.length
+    ? table(
+        ['HOST', 'DRIVER', 'TARGET', 'STATE', 'DOMAINS', 'RUNNING', 'FREE MEM', 'LAST SCAN', 'ERROR'],
+        list.map((h) => [
+          h.name,
+          h.driver,
+          h.target,
+          h.unknown ? 'unknown' : h.up ? 'up' : 'down',
+          h.domains,
+          h.running,
+          h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB` : '-',
+          h.lastScanAt ? `${age(h.lastScanAt, now)} ago` : '-',
+          h.lastError ?? '',
+        ]),
+      )
+    : 'no hosts configured (add hosts[] to the config)';
+  return { data: list, text };
+};
+
+export const scan: Handler = async (cmd, ctx) => {
+  const results = await needScanner(ctx).scan(cmd.args.length ? cmd.args : undefined);
+  const data = results.map((r) => ({
+    host: r.host,
+    ok: r.ok,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.inventory ? { durationMs: r.inventory.durationMs, domains: r.inventory.domains } : {}),
+  }));
+  const text = table(
+    ['HOST', 'RESULT', 'DOMAINS', 'UUID / NAME / STATE / MACS'],
+    results.flatMap((r) =>
+      r.ok && r.inventory
+        ? r.inventory.domains.length
+          ? r.inventory.domains.map((d, i) => [i ? '' : r.host, i ? '' : 'ok', i ? '' : r.inventory!.domains.length, `${d.uuid} ${d.name} ${d.state} ${d.macs.join(',')}`])
+          : [[r.host, 'ok', 0, '']]
+        : [[r.host, `down: ${r.error}`, '-', '']],
+    ),
+  );
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === results.length && results.length) {
+    throw new BillboardError('HOST_DOWN', failed.map((f) => `${f.host}: ${f.error}`).join('; '));
+  }
+  return { data, text };
+};
+
+type Action = 'stop' | 'suspend' | 'isolate';
+
+/** Resolve the target UUID: any VM the engine knows, else a registered one, else a literal UUID. */
+function targetUuid(ctx: ConsoleContext, ref: string): { uuid: string; name: string } {
+  if (ctx.engine) {
+    try {
+      const r = ctx.engine.resolveVm(ref);
+      return { uuid: r.uuid, name: r.name };
+    } catch (e) {
+      if ((e as BillboardError).code === 'AMBIGUOUS') throw e;
+    }
+  }
+  const reg = ctx.store.resolveRegistration(ref);
+  return { uuid: reg.uuid, name: reg.name };
+}
+
+/**
+ * Enforcement: the audit entry is written (durably) before anything touches the host — no log, no action —
+ * and the outcome is audited after. The host is rescanned so the Billboard shows the new state.
+ */
+export async function enforce(ctx: ConsoleContext, action: Action, ref: string, host: string, reason?: string) {
+  const scanner = needScanner(ctx);
+  const vm = targetUuid(ctx, ref);
+  const driver = scanner.driver(host);
+  await ctx.store.audit(ctx.actor, action, vm.uuid, { name: vm.name, host, ...(reason ? { reason } : {}) });
+  try {
+    if (action === 'stop') await driver.stop(vm.uuid);
+    else if (action === 'suspend') await driver.suspend(vm.uuid);
+    else await driver.isolate(vm.uuid);
+  } catch (e) {
+    await ctx.store
+      .audit(ctx.actor, `${action}-failed`, vm.uuid, { name: vm.name, host, error: errorLine(e) })
+      .catch(() => {});
+    throw e;
+  }
+  await ctx.store.audit(ctx.actor, `${action}-done`, vm.uuid, { name: vm.name, host }).catch(() => {});
+  await scanner.scan([host]).catch(() => {});
+  return vm;
+}
+
+const enforcement =
+  (action: Action): Handler =>
+  async (cmd, ctx) => {
+    const host = str(cmd.flags.host);
+    if (!host) throw new BillboardError('USAGE', `${action}: --host HOST is required (the host where that instance runs)`);
+    const vm = await enforce(ctx, action, cmd.args[0]!, host);
+    const verb = { stop: 'stopped', suspend: 'suspended', isolate: 'isolated (every link down)' }[action];
+    return { data: { vm: vm.uuid, name: vm.name, host, action }, text: `${verb} ${vm.name} on ${host}` };
+  };
+
+export const stop = enforcement('stop');
+export const suspend = enforcement('suspend');
+export const isolate = enforcement('isolate');

@@ -1,0 +1,65 @@
+import { BillboardError, errorLine } from '../model/errors.js';
+import type { CommandResult, ConsoleEvent } from './api.js';
+import type { ConsoleContext, Handler } from './context.js';
+import { commandWord, parseCommand } from './grammar.js';
+import * as auditCmds from './commands/audit.js';
+import * as basic from './commands/basic.js';
+import * as bb from './commands/billboard.js';
+import * as hostCmds from './commands/hosts.js';
+import * as mig from './commands/migration.js';
+import * as reg from './commands/registry.js';
+
+const HANDLERS: Record<string, Handler> = {
+  help: basic.help,
+  wait: basic.wait,
+  hosts: hostCmds.hosts,
+  scan: hostCmds.scan,
+  stop: hostCmds.stop,
+  suspend: hostCmds.suspend,
+  isolate: hostCmds.isolate,
+  vms: bb.vms,
+  show: bb.show,
+  findings: bb.findings,
+  ack: bb.ack,
+  pending: reg.pending,
+  register: reg.register,
+  approve: reg.approve,
+  reject: reg.reject,
+  revoke: reg.revoke,
+  migrate: mig.migrate,
+  authorize: mig.authorize,
+  deny: mig.deny,
+  abort: mig.abort,
+  jobs: mig.jobs,
+  watch: mig.watch,
+  audit: auditCmds.audit,
+  'audit verify': auditCmds.auditVerify,
+};
+
+/**
+ * Parse and run one line of the grammar. Never throws: every failure — bad usage, a missing subsystem,
+ * a host error, a bug — becomes an ok:false result with a stable code and one line.
+ */
+export async function runLine(
+  line: string,
+  ctx: ConsoleContext,
+  onEvent: (ev: ConsoleEvent) => void = () => {},
+): Promise<CommandResult & { text?: string }> {
+  const command = commandWord(line);
+  try {
+    const cmd = parseCommand(line);
+    if (cmd.spec.mutating && ctx.readOnly) {
+      throw new BillboardError('READ_ONLY', `${cmd.spec.name} changes state; this session is read-only`);
+    }
+    const handler = HANDLERS[cmd.spec.name];
+    if (!handler) throw new BillboardError('NOT_AVAILABLE', `${cmd.spec.name} is not available yet`);
+    const out = await handler(cmd, ctx, onEvent);
+    return { command: cmd.spec.name, ok: true, data: out.data, text: out.text };
+  } catch (e) {
+    if (e instanceof BillboardError) {
+      return { command, ok: false, error: { code: e.code, message: e.message } };
+    }
+    ctx.log.error({ err: e, command }, 'command failed unexpectedly');
+    return { command, ok: false, error: { code: 'INTERNAL', message: errorLine(e) } };
+  }
+}

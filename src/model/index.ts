@@ -1,0 +1,2 @@
+export * from './types.js';
+export type { HostDriver } from './host-driver.js';
