@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// `npm test`: every tier, in order, each in its own vitest run so one tier's failure is reported with its
+// name and the others still run. A tier that cannot run fails loudly with the reason (its tests check their
+// prerequisites); nothing is skipped silently. Exit 1 if any tier failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const tiers = [
+  { name: 'unit', dirs: ['test/unit', 'test/scenarios'], what: 'pure logic and components (fakes allowed)' },
+  { name: 'integration', dirs: ['test/integration'], what: 'libvirt test driver, real sshd on loopback, real UDP, real processes' },
+  { name: 'e2e', dirs: ['test/e2e'], what: 'the real bin/billboard in tmux' },
+  { name: 'lab', dirs: ['test/lab'], what: 'real QEMU guest, two real libvirt daemons, live migration' },
+];
+const only = process.argv.slice(2);
+const results = [];
+const hasTests = (d) =>
+  existsSync(d) && readdirSync(d, { recursive: true }).some((f) => /\.test\.tsx?$/.test(String(f)));
+
+for (const t of tiers) {
+  if (only.length && !only.includes(t.name)) continue;
+  const dirs = t.dirs.filter(hasTests);
+  process.stdout.write(`\n━━━ tier ${t.name}: ${t.what}\n`);
+  if (!dirs.length) {
+    process.stdout.write(`tier ${t.name}: NO TESTS in ${t.dirs.join(', ')}\n`);
+    results.push({ tier: t.name, status: 'no tests' });
+    continue;
+  }
+  const t0 = Date.now();
+  const r = spawnSync(join('node_modules', '.bin', 'vitest'), ['run', ...dirs], { stdio: 'inherit', env: process.env });
+  const s = Math.round((Date.now() - t0) / 1000);
+  results.push({ tier: t.name, status: r.status === 0 ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`, seconds: s });
+}
+
+process.stdout.write('\n━━━ summary\n');
+for (const r of results) process.stdout.write(`  ${r.tier.padEnd(12)} ${r.status}${r.seconds !== undefined ? ` in ${r.seconds}s` : ''}\n`);
+process.exit(results.some((r) => r.status.startsWith('FAILED') || r.status === 'no tests') ? 1 : 0);
