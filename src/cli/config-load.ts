@@ -26,7 +26,8 @@ export function expandPath(p: string, base: string, env: NodeJS.ProcessEnv = pro
 }
 
 function describeZod(err: ZodError, file: string): string {
-  const issue = err.issues[0]!;
+  // a misspelt key also makes the real key "missing": name the misspelling, it is the actual mistake
+  const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0]!;
   const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys') {
@@ -35,6 +36,15 @@ function describeZod(err: ZodError, file: string): string {
   }
   if (issue.code === 'invalid_union' && /discriminator/i.test(msg)) msg = 'driver must be "ssh" or "libvirt"';
   return `${file}: ${path}: ${msg}`;
+}
+
+/** Keys starting with "//" are comments (JSON has none); they are dropped before validation. */
+function stripComments(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripComments);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('//')).map(([k, x]) => [k, stripComments(x)]));
+  }
+  return v;
 }
 
 /**
@@ -62,7 +72,7 @@ export function loadConfig(explicit: string | undefined, env: NodeJS.ProcessEnv 
       throw new BillboardError('CONFIG', `${file}: not valid JSON (${(e as Error).message})`);
     }
   }
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(stripComments(raw));
   if (!parsed.success) throw new BillboardError('CONFIG', describeZod(parsed.error, file));
   return resolveConfig(parsed.data, found ? file : undefined, env);
 }
