@@ -1,0 +1,169 @@
+// A bounded pool of worker threads that check Ed25519 signatures (and, for a good signature carrying a session
+// hello, do the listener's half of the X25519 exchange), so the listener's main thread never spends ~130 µs per
+// signature. Jobs are batched per event-loop turn (one postMessage per worker per turn, not per datagram).
+//
+// The worker runs from an inline source string (`eval: true`) so the same code works from dist/ and under vitest,
+// where this file is .ts and a sibling .js worker file does not exist.
+
+import { Worker } from 'node:worker_threads';
+
+export interface VerifyJob {
+  /** the whole datagram (copied: it crosses a thread boundary) */
+  data: Uint8Array;
+  /** offset of the 32-byte Ed25519 public key; the signature covers [0, pubOff + 32) and follows it */
+  pubOff: number;
+  /** offset of the agent's X25519 ephemeral key, or -1 when no session should be set up */
+  ephOff: number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** the worker died before answering: nothing is known about the signature */
+  lost?: boolean;
+  /** present when ok and a session was requested: the listener's half of the exchange */
+  session?: { id: Buffer; listenerEphemeral: Buffer; key: Buffer };
+}
+
+// Keep in step with deriveSessionKey in agent-cli.ts (a unit test checks they agree).
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const KEY_CACHE_MAX = 65536;
+const keys = new Map(); // base64 raw key -> KeyObject: building a KeyObject per verify halves throughput
+const INFO = Buffer.from('billboard-beacon/1 session', 'ascii');
+function edKey(raw) {
+  const id = Buffer.from(raw).toString('base64');
+  let k = keys.get(id);
+  if (!k) {
+    if (keys.size >= KEY_CACHE_MAX) keys.delete(keys.keys().next().value);
+    k = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+    keys.set(id, k);
+  }
+  return k;
+}
+function rawPub(k) { return Buffer.from(k.export({ format: 'jwk' }).x, 'base64url'); }
+parentPort.on('message', (batch) => {
+  const out = [];
+  for (const [id, data, pubOff, ephOff] of batch) {
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let ok = false;
+    let session;
+    try {
+      const pub = buf.subarray(pubOff, pubOff + 32);
+      ok = crypto.verify(null, buf.subarray(0, pubOff + 32), edKey(pub), buf.subarray(pubOff + 32, pubOff + 96));
+      if (ok && ephOff >= 0) {
+        const agentEph = buf.subarray(ephOff, ephOff + 32);
+        const mine = crypto.generateKeyPairSync('x25519');
+        const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: agentEph.toString('base64url') }, format: 'jwk' });
+        const shared = crypto.diffieHellman({ privateKey: mine.privateKey, publicKey: peer });
+        const lEph = rawPub(mine.publicKey);
+        const sid = crypto.randomBytes(8);
+        const key = Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.concat([agentEph, lEph]), Buffer.concat([INFO, sid, pub]), 32));
+        session = [sid, lEph, key];
+      }
+    } catch {
+      // a bad point or key: no session (and, if verify itself threw, not ok)
+    }
+    out.push([id, ok, session]);
+  }
+  parentPort.postMessage(out);
+});
+`;
+
+type Pending = (r: VerifyResult) => void;
+
+interface Slot {
+  worker: Worker;
+  inFlight: Map<number, Pending>;
+  batch: [number, Uint8Array, number, number][];
+}
+
+export class VerifyPool {
+  private slots: Slot[] = [];
+  private nextId = 1;
+  private flushScheduled = false;
+  private stopped = false;
+  private queued = 0;
+
+  constructor(
+    readonly size: number,
+    /** total jobs queued or in flight across all workers; submit() refuses beyond this */
+    readonly maxQueue: number,
+    private readonly onWorkerError?: (e: Error) => void,
+  ) {
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  /** Jobs queued or in flight. */
+  get depth(): number {
+    return this.queued;
+  }
+
+  /** Queue a job; false (and `done` is never called) when the pool is full or stopped. */
+  submit(job: VerifyJob, done: Pending): boolean {
+    if (this.stopped || this.queued >= this.maxQueue) return false;
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.inFlight.size < best.inFlight.size) best = s;
+    const id = this.nextId++;
+    best.inFlight.set(id, done);
+    best.batch.push([id, job.data, job.pubOff, job.ephOff]);
+    this.queued++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    this.queued = 0;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const s of this.slots) {
+      if (s.batch.length === 0) continue;
+      s.worker.postMessage(s.batch);
+      s.batch = [];
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const slot: Slot = { worker, inFlight: new Map(), batch: [] };
+    worker.on('message', (results: [number, boolean, [Uint8Array, Uint8Array, Uint8Array] | undefined][]) => {
+      for (const [id, ok, session] of results) {
+        const done = slot.inFlight.get(id);
+        if (!done) continue;
+        slot.inFlight.delete(id);
+        this.queued--;
+        done({
+          ok,
+          session: session
+            ? { id: Buffer.from(session[0]), listenerEphemeral: Buffer.from(session[1]), key: Buffer.from(session[2]) }
+            : undefined,
+        });
+      }
+    });
+    const replace = (e: Error): void => {
+      if (this.stopped) return;
+      this.onWorkerError?.(e);
+      // jobs on a dead worker are lost: report them as not verified, and start a fresh worker in its place
+      const lost = [...slot.inFlight.values()];
+      this.queued -= slot.inFlight.size;
+      slot.inFlight.clear();
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots[i] = this.spawn();
+      for (const done of lost) done({ ok: false, lost: true });
+    };
+    worker.on('error', replace);
+    worker.on('exit', (code) => {
+      if (!this.stopped && this.slots.includes(slot)) replace(new Error(`verify worker exited with code ${code}`));
+    });
+    return slot;
+  }
+}
