@@ -1,0 +1,29 @@
+import { ago, currentActive, displayName, type FindingDraft, type VmDetector } from '../state.js';
+
+/**
+ * DUPLICATE_UUID (critical): the same identity live on two hosts at once, or its beacons coming from two boot ids
+ * that interleave (a clone). A shut-off definition elsewhere is not a ghost; a migration's source + destination
+ * pair is expected while its window is open.
+ */
+export const duplicateUuid: VmDetector = (vm, ctx) => {
+  const name = displayName(vm, ctx.registration);
+  const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))].sort();
+  const explainedByMigration =
+    hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
+  const parts: string[] = [];
+  if (hosts.length >= 2 && !explainedByMigration) parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}`);
+  const clone = vm.clone;
+  if (clone && ctx.now - clone.at <= ctx.incidentWindowMs) {
+    parts.push(`beacons from two boot ids interleaving (${clone.reason}; last from ${clone.from} ${ago(ctx.now, clone.at)})`);
+  }
+  if (parts.length === 0) return undefined;
+  const d: FindingDraft = {
+    code: 'DUPLICATE_UUID',
+    severity: 'critical',
+    vm: vm.uuid,
+    vmName: name,
+    hosts,
+    evidence: `${name} (${vm.uuid}) ${parts.join('; ')}`,
+  };
+  return d;
+};

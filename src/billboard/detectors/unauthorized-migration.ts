@@ -1,0 +1,25 @@
+import { currentActive, displayName, type VmDetector } from '../state.js';
+
+/**
+ * UNAUTHORIZED_MIGRATION (high): an approved VM bound to a home host runs elsewhere (and not at home) with no
+ * migration window covering that host and no completed migration that took it there.
+ */
+export const unauthorizedMigration: VmDetector = (vm, ctx) => {
+  const reg = ctx.registration;
+  if (reg?.state !== 'approved' || !reg.homeHost) return undefined;
+  const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))];
+  if (hosts.length === 0 || hosts.includes(reg.homeHost)) return undefined;
+  const covered = (h: string): boolean =>
+    ctx.windows.some((w) => w.source === h || w.destination === h) || ctx.lastMove?.destination === h;
+  const elsewhere = hosts.filter((h) => !covered(h)).sort();
+  if (elsewhere.length === 0) return undefined;
+  const name = displayName(vm, reg);
+  return {
+    code: 'UNAUTHORIZED_MIGRATION',
+    severity: 'high',
+    vm: vm.uuid,
+    vmName: name,
+    hosts: elsewhere,
+    evidence: `${name} (${vm.uuid}) approved on home host ${reg.homeHost} now runs on ${elsewhere.join(', ')} without an authorized migration`,
+  };
+};

@@ -1,0 +1,142 @@
+import { BillboardError } from '../../src/model/errors.js';
+import { keyFingerprint } from '../../src/model/fingerprint.js';
+import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../../src/model/types.js';
+import type { AuditVerdict, NewRegistration, StoreApi } from '../../src/store/api.js';
+
+/**
+ * In-memory StoreApi for unit and scenario tests of the engine (no encryption, no disk). Keeps the same
+ * contracts that matter to callers: CONFLICT on a duplicate register or an impossible transition, NOT_FOUND /
+ * AMBIGUOUS on resolve, an audit entry per audited mutation. `failAudit` / `failSave` simulate a broken disk.
+ */
+export class FakeStore implements StoreApi {
+  readonly path = ':memory:';
+  readonly regs = new Map<string, Registration>();
+  readonly entries: AuditEntry[] = [];
+  saved: Finding[] = [];
+  saves = 0;
+  readonly jobList: MigrationJob[] = [];
+  failAudit = false;
+  failSave = false;
+
+  constructor(
+    init: { registrations?: Registration[]; findings?: Finding[] } = {},
+    private readonly clock: () => number = Date.now,
+  ) {
+    for (const r of init.registrations ?? []) this.regs.set(r.uuid, r);
+    this.saved = [...(init.findings ?? [])];
+  }
+
+  registrations(): readonly Registration[] {
+    return [...this.regs.values()];
+  }
+  registration(uuid: string): Registration | undefined {
+    return this.regs.get(uuid);
+  }
+  resolveRegistration(ref: string): Registration {
+    const byName = [...this.regs.values()].filter((r) => r.name === ref);
+    if (byName.length === 1) return byName[0];
+    const exact = this.regs.get(ref.toLowerCase());
+    if (exact) return exact;
+    const pre = [...this.regs.values()].filter((r) => r.uuid.startsWith(ref.toLowerCase()));
+    if (pre.length === 1) return pre[0];
+    if (pre.length > 1 || byName.length > 1) throw new BillboardError('AMBIGUOUS', `"${ref}" matches several VMs`);
+    throw new BillboardError('NOT_FOUND', `no registration "${ref}"`);
+  }
+  async register(reg: NewRegistration, actor: string): Promise<Registration> {
+    if (this.regs.has(reg.uuid)) throw new BillboardError('CONFLICT', `${reg.uuid} is already registered`);
+    const r: Registration = {
+      uuid: reg.uuid,
+      name: reg.name,
+      publicKey: reg.publicKey,
+      keyFp: reg.publicKey ? keyFingerprint(reg.publicKey) : undefined,
+      macs: reg.macs ?? [],
+      os: reg.os,
+      homeHost: reg.homeHost,
+      definitionHash: reg.definitionHash,
+      state: 'pending',
+      origin: reg.origin,
+      firstSeen: reg.firstSeen,
+      createdAt: this.clock(),
+      createdBy: actor,
+    };
+    await this.audit(actor, reg.origin === 'operator' ? 'register' : 'request', reg.uuid, { name: reg.name, origin: reg.origin });
+    this.regs.set(r.uuid, r);
+    return r;
+  }
+  async decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration> {
+    const cur = this.regs.get(uuid);
+    if (!cur) throw new BillboardError('NOT_FOUND', `no registration ${uuid}`);
+    const ok =
+      (to === 'approved' && (cur.state === 'pending' || cur.state === 'rejected')) ||
+      (to === 'rejected' && cur.state === 'pending') ||
+      (to === 'revoked' && cur.state === 'approved');
+    if (!ok) throw new BillboardError('CONFLICT', `cannot ${to} a ${cur.state} registration`);
+    await this.audit(actor, to === 'approved' ? 'approve' : to === 'rejected' ? 'reject' : 'revoke', uuid, { reason });
+    const r = { ...cur, state: to, decidedAt: this.clock(), decidedBy: actor, reason };
+    this.regs.set(uuid, r);
+    return r;
+  }
+  async updateRegistration(uuid: string, patch: Partial<Omit<Registration, 'uuid' | 'state'>>, actor: string, action: string): Promise<Registration> {
+    const cur = this.regs.get(uuid);
+    if (!cur) throw new BillboardError('NOT_FOUND', `no registration ${uuid}`);
+    await this.audit(actor, action, uuid, { ...patch });
+    const r = { ...cur, ...patch };
+    if (patch.publicKey) r.keyFp = keyFingerprint(patch.publicKey);
+    this.regs.set(uuid, r);
+    return r;
+  }
+  async audit(actor: string, action: string, target: string, details: Record<string, unknown> = {}): Promise<AuditEntry> {
+    if (this.failAudit) throw new BillboardError('AUDIT_FAILED', 'audit write failed (simulated)');
+    const e: AuditEntry = {
+      seq: this.entries.length + 1,
+      time: new Date(this.clock()).toISOString(),
+      actor,
+      action,
+      target,
+      details,
+      prevHash: '',
+      hash: '',
+    };
+    this.entries.push(e);
+    return e;
+  }
+  auditLog(last?: number): readonly AuditEntry[] {
+    return last ? this.entries.slice(-last) : [...this.entries];
+  }
+  verifyAudit(): AuditVerdict {
+    return { ok: true, entries: this.entries.length, head: '' };
+  }
+  findings(): readonly Finding[] {
+    return this.saved;
+  }
+  async saveFindings(findings: readonly Finding[]): Promise<void> {
+    if (this.failSave) throw new BillboardError('STORE_WRITE', 'write failed (simulated)');
+    this.saves++;
+    this.saved = [...findings];
+  }
+  jobs(): readonly MigrationJob[] {
+    return this.jobList;
+  }
+  async saveJob(job: MigrationJob): Promise<void> {
+    const i = this.jobList.findIndex((j) => j.id === job.id);
+    if (i >= 0) this.jobList[i] = job;
+    else this.jobList.push(job);
+  }
+  stats() {
+    return { registrations: this.regs.size, auditEntries: this.entries.length, bytes: 0, lastWriteMs: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+/** An approved registration, for test setups. */
+export function approved(p: Partial<Registration> & { uuid: string; name: string }): Registration {
+  return {
+    macs: [],
+    state: 'approved',
+    origin: 'operator',
+    createdAt: 0,
+    createdBy: 'test',
+    ...p,
+    keyFp: p.publicKey ? keyFingerprint(p.publicKey) : p.keyFp,
+  };
+}
