@@ -1,0 +1,107 @@
+import type { DomainInfo, Finding, HostStatus, NodeInfo, PreCheck, Registration, VmRow } from '../model/types.js';
+
+// Pre-migration checks (what Proxmox / Nova refuse on), as a pure function of facts gathered by the manager.
+// Every check is listed with its detail, passed or not, so a refusal says exactly why.
+
+export type Transport = 'tls' | 'tunnelled' | 'direct';
+
+export interface PrecheckFacts {
+  row: VmRow;
+  registration?: Registration;
+  criticalFindings: readonly Finding[];
+  /** hosts whose last scan shows the VM active */
+  runningOn: string[];
+  destination: string;
+  destinationConfigured: boolean;
+  destinationStatus?: HostStatus;
+  sourceNode?: NodeInfo;
+  destinationNode?: NodeInfo;
+  /** the domain as the source reports it now */
+  domain?: DomainInfo;
+  domainError?: string;
+  transport: Transport;
+  /** destination URI the source will use */
+  destUri?: string;
+}
+
+const ENCRYPTED_SCHEMES = /^[a-z0-9]+\+(ssh|libssh|libssh2|tls):\/\//i;
+
+/** Is the migration data stream encrypted with this transport and destination URI? */
+export function isEncrypted(transport: Transport, destUri: string | undefined): boolean {
+  if (transport === 'tls') return true;
+  if (transport === 'direct') return false;
+  // tunnelled: the stream rides the libvirt connection to destUri
+  return !!destUri && ENCRYPTED_SCHEMES.test(destUri);
+}
+
+export function runPrechecks(f: PrecheckFacts): PreCheck[] {
+  const checks: PreCheck[] = [];
+  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+
+  const state = f.registration?.state ?? f.row.registration;
+  add('vm-approved', state === 'approved', state === 'approved' ? 'registration approved' : `registration is ${state ?? 'missing'} (approve it first)`);
+
+  add(
+    'no-critical-findings',
+    f.criticalFindings.length === 0,
+    f.criticalFindings.length === 0 ? 'no open critical finding' : `open critical finding(s): ${f.criticalFindings.map((x) => `${x.id} ${x.code}`).join(', ')}`,
+  );
+
+  const source = f.runningOn.length === 1 ? f.runningOn[0] : undefined;
+  add(
+    'source',
+    !!source,
+    source ? `running on ${source}` : f.runningOn.length === 0 ? 'not running on any scanned host' : `running on several hosts (${f.runningOn.join(', ')}): resolve that first`,
+  );
+
+  const st = f.destinationStatus;
+  let destOk = true;
+  let destDetail = `${f.destination} is up`;
+  if (!f.destinationConfigured) [destOk, destDetail] = [false, `${f.destination} is not a configured host`];
+  else if (source && f.destination === source) [destOk, destDetail] = [false, `${f.destination} is the source`];
+  else if (!st || st.unknown) [destOk, destDetail] = [false, `${f.destination} has not been scanned yet`];
+  else if (!st.up) [destOk, destDetail] = [false, `${f.destination} is down${st.lastError ? `: ${st.lastError}` : ''}`];
+  add('destination', destOk, destDetail);
+
+  const vmKiB = f.domain?.memoryKiB ?? f.row.instances.find((i) => i.host === source)?.memoryKiB ?? f.row.instances[0]?.memoryKiB;
+  const free = f.destinationNode?.freeMemoryKiB;
+  if (vmKiB === undefined) add('memory', false, 'VM memory size unknown');
+  else if (free === undefined) add('memory', false, `free memory of ${f.destination} unknown`);
+  else add('memory', free >= vmKiB, `${f.destination} has ${mib(free)} MiB free, VM needs ${mib(vmKiB)} MiB`);
+
+  const vmArch = f.domain?.arch;
+  const srcArch = f.sourceNode?.arch;
+  const dstArch = f.destinationNode?.arch;
+  if (!dstArch) add('cpu-arch', false, `architecture of ${f.destination} unknown`);
+  else {
+    const want = vmArch ?? srcArch;
+    const ok = !want || normArch(want) === normArch(dstArch);
+    const model = f.sourceNode?.cpuModel && f.destinationNode?.cpuModel && f.sourceNode.cpuModel !== f.destinationNode.cpuModel ? ` (CPU models differ: ${f.sourceNode.cpuModel} → ${f.destinationNode.cpuModel})` : '';
+    add('cpu-arch', ok, ok ? `${want ?? 'VM'} on ${dstArch}${model}` : `VM is ${want}, ${f.destination} is ${dstArch}`);
+  }
+
+  if (f.domain) {
+    const local = f.domain.localOnlyDevices ?? [];
+    add('local-devices', local.length === 0, local.length === 0 ? 'no local-only devices' : `local-only devices: ${local.join(', ')}`);
+  } else {
+    add('local-devices', false, `cannot read the domain on the source${f.domainError ? `: ${f.domainError}` : ''}`);
+  }
+
+  const enc = isEncrypted(f.transport, f.destUri);
+  if (enc) add('transport', true, f.transport === 'tls' ? 'TLS migration stream' : `tunnelled through ${scheme(f.destUri)}`);
+  else if (f.transport === 'direct') add('transport', true, 'plaintext migration stream, allowed by migration.transport = "direct"');
+  else add('transport', false, `tunnelled through plaintext ${scheme(f.destUri)}: use a qemu+ssh/qemu+tls migrationUri, or set migration.transport = "direct"`);
+
+  return checks;
+}
+
+function scheme(uri?: string): string {
+  return uri ? uri.split('://')[0] : 'unknown URI';
+}
+function normArch(a: string): string {
+  const x = a.toLowerCase();
+  return x === 'amd64' ? 'x86_64' : x === 'arm64' ? 'aarch64' : x;
+}
+function mib(kib: number): string {
+  return String(Math.round(kib / 1024));
+}
