@@ -1,0 +1,135 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { KeySource } from '../../src/store/crypto.js';
+import { createStore, openStore } from '../../src/store/store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bb-store-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const key: KeySource = { kind: 'passphrase', passphrase: 'unit test passphrase' };
+let n = 0;
+const freshPath = () => join(root, `s${++n}`, 'store.db');
+const U1 = '11111111-2222-3333-4444-555555555555';
+const U2 = '11112222-0000-0000-0000-000000000002';
+
+describe('Store', () => {
+  it('creates, persists registrations and decisions with their audit entries, and reopens them', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    const r = await s.register({ uuid: U1.toUpperCase(), name: 'web-01', macs: ['52-54-00-AA-BB-01'], origin: 'operator' }, 'alice');
+    expect(r).toMatchObject({ uuid: U1, name: 'web-01', macs: ['52:54:00:aa:bb:01'], state: 'pending', createdBy: 'alice' });
+    const a = await s.decide(U1, 'approved', 'bob', 'ticket 7');
+    expect(a).toMatchObject({ state: 'approved', decidedBy: 'bob', reason: 'ticket 7' });
+    await s.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    const bytes = readFileSync(path);
+    expect(bytes.includes('web-01')).toBe(false);
+
+    const again = await openStore(path, key);
+    expect(again.registration(U1)).toMatchObject({ state: 'approved', name: 'web-01' });
+    expect(again.auditLog().map((e) => [e.seq, e.actor, e.action, e.target])).toEqual([
+      [1, 'alice', 'register', U1],
+      [2, 'bob', 'approve', U1],
+    ]);
+    expect(again.auditLog(1)).toHaveLength(1);
+    expect(again.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
+    await again.close();
+  });
+
+  it('createStore refuses to overwrite; openStore without create refuses a missing store', async () => {
+    const path = freshPath();
+    await (await createStore(path, key)).close();
+    await expect(createStore(path, key)).rejects.toMatchObject({ code: 'STORE_EXISTS' });
+    await expect(openStore(freshPath(), key)).rejects.toMatchObject({ code: 'STORE_OPEN', message: expect.stringMatching(/billboard init/) });
+  });
+
+  it('one writer: a second open of the same store is refused naming the holder, and allowed after close', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    await expect(openStore(path, key)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringContaining(`pid ${process.pid}`) });
+    await s.close();
+    const t = await openStore(path, key);
+    await t.close();
+  });
+
+  it('a wrong passphrase is STORE_AUTH and releases the lock', async () => {
+    const path = freshPath();
+    await (await createStore(path, key)).close();
+    await expect(openStore(path, { kind: 'passphrase', passphrase: 'nope' })).rejects.toMatchObject({ code: 'STORE_AUTH' });
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('resolves VMs by name, full UUID and unique prefix; ambiguity and absence are clear errors', async () => {
+    const s = await createStore(freshPath(), key);
+    await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
+    await s.register({ uuid: U2, name: 'db-01', origin: 'operator' }, 'a');
+    expect(s.resolveRegistration('WEB-01').uuid).toBe(U1);
+    expect(s.resolveRegistration(U2).name).toBe('db-01');
+    expect(s.resolveRegistration('11111111').uuid).toBe(U1);
+    expect(() => s.resolveRegistration('1111')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+    expect(() => s.resolveRegistration('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    await s.close();
+  });
+
+  it('refuses bad input and impossible transitions, writing nothing', async () => {
+    const s = await createStore(freshPath(), key);
+    await expect(s.register({ uuid: 'not-a-uuid', name: 'x', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(s.register({ uuid: U1, name: 'x', macs: ['zz'], origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(s.register({ uuid: U1, name: 'x', publicKey: 'abc', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'USAGE' });
+    await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
+    await expect(s.register({ uuid: U1, name: 'again', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(s.register({ uuid: U2, name: 'web-01', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(s.decide(U1, 'revoked', 'a')).resolves.toMatchObject({ state: 'revoked' });
+    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/cannot approve "web-01": it is revoked/) });
+    await expect(s.decide(U2, 'approved', 'a')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(s.auditLog().map((e) => e.action)).toEqual(['register', 'revoke']);
+    await s.close();
+  });
+
+  it('no log, no action: when the write fails, neither the change nor its audit entry exists', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
+    const before = readFileSync(path);
+    // Make the next durable write fail: its temp file path is taken by a directory (root ignores chmod).
+    const blocker = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    mkdirSync(blocker);
+    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
+    await expect(s.audit('a', 'stop', U1)).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
+    expect(s.registration(U1)!.state).toBe('pending');
+    expect(s.auditLog()).toHaveLength(1);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    rmdirSync(blocker);
+    await expect(s.decide(U1, 'approved', 'a')).resolves.toMatchObject({ state: 'approved' });
+    expect(s.auditLog().map((e) => e.seq)).toEqual([1, 2]);
+    expect(s.verifyAudit().ok).toBe(true);
+    await s.close();
+  });
+
+  it('serializes concurrent writes: every entry lands, in order, chain intact', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => s.audit('a', 'ack', `F-${i}`)));
+    expect(s.auditLog().map((e) => e.target)).toEqual(Array.from({ length: 25 }, (_, i) => `F-${i}`));
+    await s.close();
+    const again = await openStore(path, key);
+    expect(again.verifyAudit()).toMatchObject({ ok: true, entries: 25 });
+    await again.close();
+  });
+
+  it('keeps findings and jobs across a reopen (not audited)', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    const f = { id: 'F-1', code: 'SILENT', severity: 'medium', vm: U1, hosts: ['lab-a'], evidence: 'e', firstSeen: 1, lastSeen: 2, state: 'open' };
+    await s.saveFindings([f as never]);
+    await s.saveJob({ id: 'J-1', vmName: 'web-01' } as never);
+    await s.saveJob({ id: 'J-1', vmName: 'web-01', state: 'denied' } as never);
+    await s.close();
+    const again = await openStore(path, key);
+    expect(again.findings()).toEqual([f]);
+    expect(again.jobs()).toEqual([{ id: 'J-1', vmName: 'web-01', state: 'denied' }]);
+    expect(again.auditLog()).toHaveLength(0);
+    await again.close();
+  });
+});
