@@ -1,0 +1,230 @@
+import { createHash } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { canonicalMac, canonicalUuid } from '../model/fingerprint.js';
+import type { DomainInfo, DomainInterface, DomainState } from '../model/types.js';
+
+// Pure: libvirt domain XML (dumpxml / virDomainGetXMLDesc) → DomainInfo, and the definition hash.
+// No transport here; both drivers feed text in.
+
+type Node = Record<string, unknown>;
+
+const ARRAY_TAGS = new Set(['interface', 'disk', 'hostdev', 'filesystem', 'controller', 'channel', 'serial', 'console', 'graphics']);
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  isArray: (tagName) => ARRAY_TAGS.has(tagName),
+});
+
+export class DomainXmlError extends Error {}
+
+/** Parse + validate; throws DomainXmlError with one line on malformed XML. */
+export function parseXmlTree(xml: string): Node {
+  const v = XMLValidator.validate(xml);
+  if (v !== true) {
+    throw new DomainXmlError(`malformed domain XML (line ${v.err.line}: ${v.err.msg})`);
+  }
+  const tree = parser.parse(xml) as Node;
+  const dom = tree.domain;
+  if (!dom || typeof dom !== 'object') throw new DomainXmlError('malformed domain XML (no <domain> element)');
+  return dom as Node;
+}
+
+const UNIT_BYTES: Record<string, number> = {
+  b: 1, bytes: 1,
+  kb: 1000, k: 1024, kib: 1024,
+  mb: 1e6, m: 1024 ** 2, mib: 1024 ** 2,
+  gb: 1e9, g: 1024 ** 3, gib: 1024 ** 3,
+  tb: 1e12, t: 1024 ** 4, tib: 1024 ** 4,
+};
+
+function text(n: unknown): string | undefined {
+  if (n === undefined || n === null) return undefined;
+  if (typeof n === 'string' || typeof n === 'number') return String(n);
+  if (typeof n === 'object') {
+    const t = (n as Node)['#text'];
+    return t === undefined ? undefined : String(t);
+  }
+  return undefined;
+}
+
+function attr(n: unknown, name: string): string | undefined {
+  if (!n || typeof n !== 'object') return undefined;
+  const v = (n as Node)['@' + name];
+  return v === undefined ? undefined : String(v);
+}
+
+function arr(n: unknown): Node[] {
+  if (n === undefined || n === null) return [];
+  return (Array.isArray(n) ? n : [n]).filter((x): x is Node => typeof x === 'object' && x !== null);
+}
+
+function memoryKiB(n: unknown): number {
+  const v = Number(text(n));
+  if (!Number.isFinite(v)) return 0;
+  const unit = (attr(n, 'unit') ?? 'KiB').toLowerCase();
+  return Math.round((v * (UNIT_BYTES[unit] ?? 1024)) / 1024);
+}
+
+/** libosinfo id "http://debian.org/debian/12" → "debian12" (the libosinfo short-id style). */
+export function osFromLibosinfoId(id: string): string {
+  const m = /^[a-z]+:\/\/[^/]+\/(.*)$/i.exec(id.trim());
+  const path = m ? m[1] : id.trim();
+  return path.split('/').filter(Boolean).join('') || id;
+}
+
+function osOf(dom: Node): { os?: string; arch?: string } {
+  const osNode = dom.os as Node | undefined;
+  const type = osNode?.type;
+  const arch = attr(type, 'arch');
+  const meta = dom.metadata as Node | undefined;
+  const lo = meta?.libosinfo as Node | undefined;
+  const id = attr(lo?.os, 'id');
+  if (id) return { os: osFromLibosinfoId(id), arch };
+  const t = text(type);
+  return { os: t, arch };
+}
+
+/** Disk paths: file, block device, network name, or pool/volume. */
+function disksOf(devices: Node): string[] {
+  const out: string[] = [];
+  for (const d of arr(devices.disk)) {
+    const s = d.source;
+    const p = attr(s, 'file') ?? attr(s, 'dev') ?? attr(s, 'name') ?? (attr(s, 'volume') ? `${attr(s, 'pool')}/${attr(s, 'volume')}` : undefined);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** Devices that tie the domain to this host (passthrough). */
+function localOnlyOf(devices: Node): string[] {
+  const out: string[] = [];
+  for (const h of arr(devices.hostdev)) {
+    const a = (h.source as Node | undefined)?.address;
+    const where = a && typeof a === 'object'
+      ? Object.entries(a as Node).filter(([k]) => k.startsWith('@')).map(([k, v]) => `${k.slice(1)}=${String(v)}`).join(',')
+      : '';
+    out.push(`hostdev ${attr(h, 'type') ?? '?'}${where ? ' ' + where : ''}`);
+  }
+  for (const f of arr(devices.filesystem)) {
+    const dir = attr(f.source, 'dir');
+    out.push(`filesystem ${dir ?? attr(f, 'type') ?? '?'}`);
+  }
+  return out;
+}
+
+function interfacesOf(devices: Node): DomainInterface[] {
+  const out: DomainInterface[] = [];
+  for (const i of arr(devices.interface)) {
+    const mac = canonicalMac(attr(i.mac, 'address') ?? '');
+    if (!mac) continue;
+    const link = attr(i.link, 'state');
+    out.push({
+      mac,
+      target: attr(i.target, 'dev'),
+      type: attr(i, 'type'),
+      link: link === 'down' ? 'down' : link === 'up' ? 'up' : undefined,
+      ips: [],
+    });
+  }
+  return out;
+}
+
+export interface ParseDomainOptions {
+  state: DomainState;
+  /** MAC → IPs, from domifaddr */
+  ips?: Map<string, string[]>;
+  persistent?: boolean;
+}
+
+/** DomainInfo from dumpxml output; throws DomainXmlError on malformed or incomplete XML. */
+export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
+  const dom = parseXmlTree(xml);
+  const uuid = canonicalUuid(text(dom.uuid) ?? '');
+  const name = text(dom.name);
+  if (!uuid) throw new DomainXmlError('domain XML without a valid <uuid>');
+  if (!name) throw new DomainXmlError(`domain XML for ${uuid} without a <name>`);
+  const devices = (dom.devices as Node | undefined) ?? {};
+  const interfaces = interfacesOf(devices);
+  const allIps: string[] = [];
+  for (const i of interfaces) {
+    i.ips = o.ips?.get(i.mac) ?? [];
+    for (const ip of i.ips) if (!allIps.includes(ip)) allIps.push(ip);
+  }
+  const vcpuNode = dom.vcpu;
+  const vcpus = Number(attr(vcpuNode, 'current') ?? text(vcpuNode) ?? 0) || 0;
+  const { os, arch } = osOf(dom);
+  const localOnly = localOnlyOf(devices);
+  const info: DomainInfo = {
+    uuid,
+    name,
+    state: o.state,
+    vcpus,
+    memoryKiB: memoryKiB(dom.memory),
+    macs: interfaces.map((i) => i.mac),
+    interfaces,
+    ips: allIps,
+    disks: disksOf(devices),
+    definitionHash: hashTree(dom),
+  };
+  if (os) info.os = os;
+  if (arch) info.arch = arch;
+  if (localOnly.length) info.localOnlyDevices = localOnly;
+  if (o.persistent !== undefined) info.persistent = o.persistent;
+  return info;
+}
+
+// ─── definition hash ──────────────────────────────────────────────────────────────────────────────
+// What changes with run state, not with the definition, is stripped, so that the same definition
+// hashes the same running or shut off, before and after a restart or migration, isolated or not.
+
+const VOLATILE_ELEMENTS = new Set(['alias', 'seclabel', 'currentMemory', 'resource', 'backingStore']);
+const VOLATILE_ATTRS_ANYWHERE = new Set(['@port', '@autoport', '@tlsPort', '@websocket', '@tty', '@portid', '@index']);
+
+function strip(n: unknown, parentTag: string, key: string): unknown {
+  if (Array.isArray(n)) return n.map((x) => strip(x, parentTag, key));
+  if (!n || typeof n !== 'object') return n;
+  const o = n as Node;
+  const out: Node = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (VOLATILE_ELEMENTS.has(k)) continue;
+    if (VOLATILE_ATTRS_ANYWHERE.has(k)) continue;
+    if (key === 'domain' && k === '@id') continue; // <domain id='N'> only while running
+    if (key === 'interface' && (k === 'target' || k === 'link')) continue; // tap names; link state is enforcement
+    if (key === 'interface' && k === 'source' && v && typeof v === 'object') {
+      const { ['@bridge']: _b, ...rest } = v as Node; // filled in at start for type='network'
+      out[k] = o['@type'] === 'network' ? strip(rest, key, k) : strip(v, key, k);
+      continue;
+    }
+    if ((key === 'serial' || key === 'console' || key === 'channel') && o['@type'] === 'pty' && k === 'source') continue;
+    if (key === 'channel' && k === 'target' && v && typeof v === 'object') {
+      const { ['@state']: _s, ...rest } = v as Node; // connected/disconnected agent
+      out[k] = strip(rest, key, k);
+      continue;
+    }
+    out[k] = strip(v, key, k);
+  }
+  return out;
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  if (v && typeof v === 'object') {
+    const keys = Object.keys(v as Node).sort();
+    return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Node)[k])).join(',') + '}';
+  }
+  return JSON.stringify(v ?? null);
+}
+
+function hashTree(dom: Node): string {
+  return createHash('sha256').update(canonicalJson(strip(dom, '', 'domain'))).digest('hex');
+}
+
+/** SHA-256 hex of the normalized domain XML (volatile parts stripped). */
+export function definitionHash(xml: string): string {
+  return hashTree(parseXmlTree(xml));
+}

@@ -1,0 +1,96 @@
+import type { DomainInfo, DomainState, NodeInfo } from '../model/types.js';
+import { DomainXmlError, parseDomainXml } from './domain-xml.js';
+import { shQuote } from './virsh-commands.js';
+import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './virsh-text.js';
+
+// One round trip per scan: a small sh script run on the host prints node info, then for every domain
+// its state, XML and interface addresses, between marker lines, and an end marker (so a cut-off
+// stream is detected as truncated, not taken for a short inventory). Pure: builds text, parses text.
+
+export const MARK = '@@BB:';
+/** domains per virsh process: keeps each argv well under the kernel's per-argument limit */
+const CHUNK = 100;
+
+export function inventoryScript(virsh: string, uri: string): string {
+  const V = shQuote(virsh);
+  const U = shQuote(uri);
+  return [
+    'LC_ALL=C; export LC_ALL',
+    `L=$(${V} -q -c ${U} list --all --uuid) || exit 3`,
+    `C="echo ${MARK}node ; nodeinfo ; echo ${MARK}free ; freecell --all"`,
+    'n=0',
+    'for u in $L; do',
+    `  C="$C ; echo ${MARK}dom:$u ; domstate $u ; echo ${MARK}xml:$u ; dumpxml $u ; echo ${MARK}if:$u ; domifaddr $u"`,
+    '  n=$((n+1))',
+    `  if [ $n -ge ${CHUNK} ]; then ${V} -q -c ${U} "$C ; echo ${MARK}chunk"; C="echo ${MARK}chunk"; n=0; fi`,
+    'done',
+    `${V} -q -c ${U} "$C ; echo ${MARK}chunk"`,
+    `echo ${MARK}end`,
+  ].join('\n');
+}
+
+export interface RawDomain {
+  uuid: string;
+  state: string;
+  xml: string;
+  ifaddr: string;
+}
+
+export interface ParsedBatch {
+  node?: NodeInfo;
+  domains: DomainInfo[];
+}
+
+export class TruncatedOutputError extends Error {}
+
+/**
+ * Split the script's stdout into sections; throws TruncatedOutputError without the end marker.
+ * Markers are found anywhere, not only at line starts: virsh does not end every command's output
+ * with a newline (a failed command prints nothing), so the next marker can follow on the same line.
+ */
+export function splitBatch(stdout: string): { node: string; free: string; domains: RawDomain[] } {
+  const re = /@@BB:(end|chunk|node|free|(?:dom|xml|if):[0-9a-fA-F-]{36})/g;
+  const sections = new Map<string, string>();
+  const order: string[] = [];
+  let key: string | undefined;
+  let from = 0;
+  let ended = false;
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) {
+    if (key) sections.set(key, stdout.slice(from, m.index));
+    key = m[1] === 'chunk' || m[1] === 'end' ? undefined : m[1];
+    if (key) order.push(key);
+    from = m.index + m[0].length;
+    if (m[1] === 'end') {
+      ended = true;
+      break;
+    }
+  }
+  if (!ended) throw new TruncatedOutputError(`truncated scan output (${stdout.length} bytes, no end marker)`);
+  const get = (k: string) => (sections.get(k) ?? '').replace(/^\n/, '');
+  const domains: RawDomain[] = [];
+  for (const k of order) {
+    if (!k.startsWith('dom:')) continue;
+    const uuid = k.slice(4).toLowerCase();
+    domains.push({ uuid, state: get(k), xml: get(`xml:${k.slice(4)}`).trim(), ifaddr: get(`if:${k.slice(4)}`) });
+  }
+  return { node: get('node'), free: get('free'), domains };
+}
+
+/** Parse the whole batch; a domain that vanished between list and dumpxml (empty XML) is left out. */
+export function parseBatch(stdout: string): ParsedBatch {
+  const raw = splitBatch(stdout);
+  const domains: DomainInfo[] = [];
+  for (const d of raw.domains) {
+    if (!d.xml) continue;
+    const state: DomainState = parseDomState(d.state);
+    try {
+      domains.push(parseDomainXml(d.xml, { state, ips: parseDomIfAddr(d.ifaddr) }));
+    } catch (e) {
+      if (e instanceof DomainXmlError) throw new DomainXmlError(`${e.message} for domain ${d.uuid}`);
+      throw e;
+    }
+  }
+  let node: NodeInfo | undefined;
+  if (raw.node.trim()) node = parseNodeInfo(raw.node, parseFreecell(raw.free) ?? 0);
+  return { node, domains };
+}

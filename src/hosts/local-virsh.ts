@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { hostError, virshFailure } from './errors.js';
+
+// The local `virsh -c URI …` for what the native binding lacks (migration, job stats, link state,
+// interface addresses). Real libvirt, one process per call, always with a timeout.
+
+export interface LocalVirshOptions {
+  host: string;
+  uri: string;
+  virshPath?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  maxBytes?: number;
+}
+
+export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<string> {
+  const verb = args[0]?.split(' ')[0] ?? 'virsh';
+  const bin = o.virshPath ?? 'virsh';
+  return new Promise((resolve, reject) => {
+    let aborted = false;
+    const child = execFile(
+      bin,
+      ['-q', '-c', o.uri, ...args],
+      {
+        timeout: o.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: o.maxBytes ?? 64 * 1024 * 1024,
+        env: { ...process.env, LC_ALL: 'C' },
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        if (!err) return resolve(stdout);
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
+        if (aborted) return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} aborted`));
+        if (e.code === 'ENOENT') return reject(hostError('HOST_ERROR', o.host, `virsh not found (${bin}): install libvirt-clients`));
+        if (e.killed && e.signal) return reject(hostError('TIMEOUT', o.host, `virsh ${verb} timed out after ${(o.timeoutMs / 1000).toFixed(1)}s`));
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} output too large`));
+        reject(virshFailure(o.host, verb, typeof e.code === 'number' ? e.code : null, stderr || e.message));
+      },
+    );
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGINT'); // virsh migrate aborts the job on SIGINT
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    };
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

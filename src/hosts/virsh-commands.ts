@@ -1,0 +1,41 @@
+import type { MigrateOptions } from '../model/types.js';
+
+// virsh argument lists shared by both drivers (the SSH driver runs them remotely, the libvirt driver
+// runs the local virsh for what the binding lacks). Pure.
+
+/** POSIX sh single-quoting. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `virsh migrate …` arguments (after `-c URI`). */
+export function migrateArgs(uuid: string, o: MigrateOptions): string[] {
+  const a = ['migrate', '--live'];
+  if (o.persistent !== false) a.push('--persistent');
+  if (o.undefineSource !== false) a.push('--undefinesource');
+  if (o.transport === 'tunnelled') a.push('--p2p', '--tunnelled');
+  else if (o.transport === 'tls') a.push('--tls');
+  if (o.bandwidthMiBs !== undefined) a.push('--bandwidth', String(Math.max(1, Math.round(o.bandwidthMiBs))));
+  a.push(uuid, o.destUri);
+  return a;
+}
+
+export const jobInfoArgs = (uuid: string, completed: boolean): string[] =>
+  completed ? ['domjobinfo', uuid, '--completed'] : ['domjobinfo', uuid];
+export const abortJobArgs = (uuid: string): string[] => ['domjobabort', uuid];
+export const maxDowntimeArgs = (uuid: string, ms: number): string[] => ['migrate-setmaxdowntime', uuid, String(Math.round(ms))];
+export const setSpeedArgs = (uuid: string, mibs: number): string[] => ['migrate-setspeed', uuid, String(Math.max(1, Math.round(mibs)))];
+export const setLinkDownArgs = (uuid: string, mac: string): string[] => ['domif-setlink', uuid, mac, 'down'];
+
+/** The libvirt test driver (test:///…) keeps state in memory and cannot set link state or migrate. */
+export function isTestUri(uri: string): boolean {
+  return /^test(\+[a-z]+)?:\/\//i.test(uri);
+}
+
+/** A single virsh argument carrying several commands, separated by ";" (virsh runs them in one process). */
+export function multiCommand(cmds: string[][]): string {
+  return cmds.map((c) => c.join(' ')).join(' ; ');
+}
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
