@@ -1,0 +1,50 @@
+// The last two lines: the key hints (or the open prompt / confirmation), and the status line where every
+// command's result or error lands.
+import React from 'react';
+import { Box, Text } from 'ink';
+import type { Mode, Status } from '../controller.js';
+import { hints } from '../keymap.js';
+import type { Theme } from '../theme.js';
+import type { ViewId } from '../views.js';
+
+export function BottomBar(p: { mode: Mode; view: ViewId; readOnly: boolean; status?: Status; width: number; theme: Theme }) {
+  const { mode, theme } = p;
+  let top: React.ReactNode;
+  if (mode.kind === 'prompt') {
+    top = (
+      <Text wrap="truncate">
+        <Text {...theme.title}>{mode.label}</Text>
+        {mode.text}
+        <Text inverse={!theme.noColor}>{theme.noColor ? '_' : ' '}</Text>
+      </Text>
+    );
+  } else if (mode.kind === 'confirm') {
+    top = (
+      <Text wrap="truncate" {...theme.busy}>
+        {mode.question}
+      </Text>
+    );
+  } else {
+    top = (
+      <Text wrap="truncate" {...theme.dim}>
+        {hints(p.view, p.readOnly).join('  ')}
+      </Text>
+    );
+  }
+  const completions = mode.kind === 'prompt' && mode.completions.length ? mode.completions.join('  ') : undefined;
+  const st = p.status;
+  return (
+    <Box flexDirection="column" width={p.width} height={2}>
+      {top}
+      {completions ? (
+        <Text wrap="truncate" {...theme.dim}>
+          {completions}
+        </Text>
+      ) : (
+        <Text wrap="truncate" {...(st?.kind === 'error' ? theme.error : st?.kind === 'busy' ? theme.busy : {})}>
+          {st ? (st.kind === 'error' ? `✗ ${st.text}` : st.text) : ' '}
+        </Text>
+      )}
+    </Box>
+  );
+}

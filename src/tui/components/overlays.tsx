@@ -1,0 +1,75 @@
+// Things that take over the body for a moment: the `?` help, a command's multi-line output, and pickers
+// (destination with pre-check results, or which host).
+import React from 'react';
+import { Box, Text } from 'ink';
+import type { Mode } from '../controller.js';
+import { GLOBAL_KEYS, VIEW_KEYS, type KeyDef } from '../keymap.js';
+import type { Theme } from '../theme.js';
+import { VIEWS, type ViewId } from '../views.js';
+import { fit } from '../format.js';
+
+function keyLine(k: KeyDef, readOnly: boolean): string {
+  const off = readOnly && k.mutating ? '  (disabled: read-only)' : '';
+  return `  ${fit(k.label ?? k.key, 12)} ${k.help}${off}`;
+}
+
+export function HelpOverlay(p: { view: ViewId; readOnly: boolean; height: number; width: number; theme: Theme }) {
+  const lines = [
+    `${VIEWS[p.view].title} keys:`,
+    ...VIEW_KEYS[p.view].map((k) => keyLine(k, p.readOnly)),
+    'everywhere:',
+    ...GLOBAL_KEYS.map((k) => keyLine(k, false)),
+    'any key closes this help',
+  ];
+  return (
+    <Box flexDirection="column" height={p.height} width={p.width}>
+      {lines.slice(0, p.height).map((l, i) => (
+        <Text key={i} wrap="truncate" {...(l.endsWith(':') ? p.theme.title : l.includes('(disabled') ? p.theme.dim : {})}>
+          {l}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function OutputOverlay(p: { mode: Extract<Mode, { kind: 'output' }>; height: number; width: number; theme: Theme }) {
+  const body = p.mode.lines.slice(p.mode.scroll, p.mode.scroll + p.height - 2);
+  return (
+    <Box flexDirection="column" height={p.height} width={p.width}>
+      <Text wrap="truncate" {...p.theme.title}>{`:${p.mode.title}`}</Text>
+      {body.map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {l}
+        </Text>
+      ))}
+      <Text {...p.theme.dim}>j/k scroll, any other key closes</Text>
+    </Box>
+  );
+}
+
+export function PickOverlay(p: { mode: Extract<Mode, { kind: 'pick' }>; height: number; width: number; theme: Theme }) {
+  const { mode, theme } = p;
+  const chosen = mode.options[mode.index];
+  const listH = Math.min(mode.options.length, Math.max(1, Math.floor((p.height - 2) / 2)));
+  const start = Math.max(0, Math.min(mode.index - listH + 1, mode.options.length - listH));
+  return (
+    <Box flexDirection="column" height={p.height} width={p.width}>
+      <Text wrap="truncate" {...theme.title}>{mode.title}</Text>
+      {mode.options.slice(Math.max(0, start), Math.max(0, start) + listH).map((o, i) => {
+        const sel = o === chosen;
+        const style = theme.tone(o.ok ? 'green' : 'red');
+        return (
+          <Text key={o.label + i} wrap="truncate" {...(sel ? theme.selected(style) : style)}>
+            {`${sel ? '>' : ' '} ${o.ok ? '✓' : '✗'} ${o.label}${o.ok ? '' : '  (pre-checks failed)'}`}
+          </Text>
+        );
+      })}
+      {(chosen?.detail ?? []).slice(0, p.height - listH - 2).map((d, i) => (
+        <Text key={'d' + i} wrap="truncate" {...theme.tone(d.startsWith('✗') ? 'red' : undefined)}>
+          {'    ' + d}
+        </Text>
+      ))}
+      <Text {...theme.dim}>j/k choose, enter confirm, esc cancel</Text>
+    </Box>
+  );
+}

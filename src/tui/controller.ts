@@ -1,0 +1,469 @@
+// The console's UI state and key handling, outside React: which view, cursors, filters, sorts, the open overlay
+// (prompt, confirm, picker, help, output) and the status line. Every action becomes one line of the command
+// grammar sent through ConsoleApi.run, the same path `script` uses. React only renders getState().
+import type { ConsoleApi } from '../console/api.js';
+import type { Finding, MigrationJob, Registration, VmRow } from '../model/types.js';
+import { parseFilter, type RowFilter } from './filter.js';
+import { viewKey, type ActionId } from './keymap.js';
+import type { TuiStore } from './store.js';
+import { VIEW_ORDER, VIEWS, visibleItems, type ViewId } from './views.js';
+
+/** the subset of Ink's Key this needs (keeps the controller testable without Ink) */
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  tab?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+}
+
+export interface PickOption {
+  label: string;
+  ok: boolean;
+  detail: string[];
+  /** grammar line to run when chosen; absent with `refuse` set means it cannot be chosen */
+  line?: string;
+  refuse?: string;
+  /** ask before running */
+  confirm?: string;
+}
+
+export type Mode =
+  | { kind: 'normal' }
+  | { kind: 'help' }
+  | { kind: 'detail' }
+  | { kind: 'output'; title: string; lines: string[]; scroll: number }
+  | { kind: 'prompt'; purpose: 'filter' | 'command' | 'reason'; label: string; text: string; completions: string[]; historyAt: number; build?: (text: string) => string }
+  | { kind: 'confirm'; question: string; line: string }
+  | { kind: 'pick'; title: string; options: PickOption[]; index: number };
+
+export interface Cursor {
+  index: number;
+  offset: number;
+  id?: string;
+}
+
+export interface Status {
+  text: string;
+  kind: 'info' | 'error' | 'busy';
+}
+
+export interface UiState {
+  view: ViewId;
+  mode: Mode;
+  cursors: Record<ViewId, Cursor>;
+  filters: Record<ViewId, RowFilter | undefined>;
+  sorts: Record<ViewId, number>;
+  status?: Status;
+  cols: number;
+  rows: number;
+  readOnly: boolean;
+  seq: number;
+}
+
+const HISTORY_MAX = 100;
+const perView = <T>(f: () => T): Record<ViewId, T> =>
+  Object.fromEntries(VIEW_ORDER.map((v) => [v, f()])) as Record<ViewId, T>;
+
+/** a value safe inside a grammar line (double quotes group words) */
+export function quoteArg(s: string): string {
+  const t = s.replace(/"/g, "'").replace(/[\r\n]+/g, ' ').trim();
+  return /\s/.test(t) || t === '' ? `"${t}"` : t;
+}
+
+/** how tall the table is for a terminal of `rows` lines in `view` (header 2, column titles 1, detail, hints, status) */
+export function tableHeight(rows: number, view: ViewId): number {
+  return Math.max(3, rows - 1 - 2 - 1 - (detailHeight(rows, view) + 1) - 2);
+}
+
+export function detailHeight(rows: number, view: ViewId): number {
+  if (view === 'migrations') return rows >= 30 ? 10 : 9;
+  return rows >= 30 ? 6 : 4;
+}
+
+export class Controller {
+  private state: UiState;
+  private readonly listeners = new Set<() => void>();
+  private readonly history: string[] = [];
+  private busy = 0;
+  quit: (code: number) => void = () => {};
+
+  constructor(
+    private readonly api: ConsoleApi,
+    private readonly store: TuiStore,
+    opts: { readOnly: boolean; cols?: number; rows?: number },
+  ) {
+    this.state = {
+      view: 'billboard',
+      mode: { kind: 'normal' },
+      cursors: perView(() => ({ index: 0, offset: 0 })),
+      filters: perView(() => undefined),
+      sorts: perView(() => 0),
+      cols: opts.cols ?? 80,
+      rows: opts.rows ?? 24,
+      readOnly: opts.readOnly || api.readOnly,
+      seq: 0,
+    };
+  }
+
+  getState = (): UiState => this.state;
+
+  subscribe = (l: () => void): (() => void) => {
+    this.listeners.add(l);
+    return () => {
+      this.listeners.delete(l);
+    };
+  };
+
+  private set(patch: Partial<UiState>): void {
+    this.state = { ...this.state, ...patch, seq: this.state.seq + 1 };
+    for (const l of this.listeners) l();
+  }
+
+  setSize(cols: number, rows: number): void {
+    if (cols !== this.state.cols || rows !== this.state.rows) this.set({ cols, rows });
+  }
+
+  status(text: string, kind: Status['kind'] = 'info'): void {
+    this.set({ status: { text, kind } });
+  }
+
+  // ─── the current list and selection ──────────────────────────────────────────────────────────
+
+  list(view: ViewId = this.state.view): readonly object[] {
+    const def = VIEWS[view];
+    return visibleItems(def, def.items(this.store.getState()), this.state.filters[view], this.state.sorts[view]);
+  }
+
+  /** the cursor reconciled with the current list: it follows the selected row's identity when rows move */
+  cursor(view: ViewId = this.state.view): Cursor & { list: readonly object[] } {
+    const list = this.list(view);
+    const c = this.state.cursors[view];
+    const def = VIEWS[view];
+    let index = c.index;
+    if (c.id !== undefined) {
+      const at = list[index];
+      if (!at || def.rowId(at) !== c.id) {
+        const found = list.findIndex((it) => def.rowId(it) === c.id);
+        if (found >= 0) index = found;
+      }
+    }
+    index = Math.max(0, Math.min(index, list.length - 1));
+    const h = tableHeight(this.state.rows, view);
+    const offset = Math.max(0, Math.min(c.offset, index, Math.max(0, list.length - h)), index - h + 1);
+    return { index, offset, id: c.id, list };
+  }
+
+  selected<T extends object>(): T | undefined {
+    const c = this.cursor();
+    return c.list[c.index] as T | undefined;
+  }
+
+  private moveTo(index: number): void {
+    const view = this.state.view;
+    const { list, offset } = this.cursor();
+    const i = Math.max(0, Math.min(index, list.length - 1));
+    const h = tableHeight(this.state.rows, view);
+    const off = i < offset ? i : i >= offset + h ? i - h + 1 : offset;
+    const item = list[i];
+    this.set({ cursors: { ...this.state.cursors, [view]: { index: i, offset: off, id: item ? VIEWS[view].rowId(item) : undefined } } });
+  }
+
+  private switchView(view: ViewId): void {
+    this.store.setWantAudit(view === 'audit');
+    this.set({ view, mode: { kind: 'normal' } });
+  }
+
+  // ─── keys ────────────────────────────────────────────────────────────────────────────────────
+
+  handleKey = (input: string, key: KeyInfo): void => {
+    if (key.ctrl && input === 'c') return this.quit(0);
+    const mode = this.state.mode;
+    switch (mode.kind) {
+      case 'prompt':
+        return this.promptKey(mode, input, key);
+      case 'confirm':
+        if (input === 'y' || input === 'Y') {
+          this.set({ mode: { kind: 'normal' } });
+          void this.runLine(mode.line);
+        } else this.set({ mode: { kind: 'normal' }, status: { text: 'cancelled', kind: 'info' } });
+        return;
+      case 'pick':
+        return this.pickKey(mode, input, key);
+      case 'help':
+        if (input === 'q') return this.quit(0);
+        return this.set({ mode: { kind: 'normal' } });
+      case 'output':
+        if (key.downArrow || input === 'j') return this.set({ mode: { ...mode, scroll: Math.min(mode.scroll + 1, Math.max(0, mode.lines.length - 1)) } });
+        if (key.upArrow || input === 'k') return this.set({ mode: { ...mode, scroll: Math.max(0, mode.scroll - 1) } });
+        return this.set({ mode: { kind: 'normal' } });
+      case 'detail':
+        if (key.escape || key.return || input === 'q') return this.set({ mode: { kind: 'normal' } });
+        break; // other keys act as in normal mode (move, actions) with the detail still open
+    }
+    this.normalKey(input, key);
+  };
+
+  private normalKey(input: string, key: KeyInfo): void {
+    const view = this.state.view;
+    const { index } = this.cursor();
+    const h = tableHeight(this.state.rows, view);
+    if (key.downArrow || input === 'j') return this.moveTo(index + 1);
+    if (key.upArrow || input === 'k') return this.moveTo(index - 1);
+    if (key.pageDown || (key.ctrl && input === 'f')) return this.moveTo(index + h);
+    if (key.pageUp || (key.ctrl && input === 'b')) return this.moveTo(index - h);
+    if (key.home || input === 'g') return this.moveTo(0);
+    if (key.end || input === 'G') return this.moveTo(Number.MAX_SAFE_INTEGER);
+    if (key.return) return this.set({ mode: this.state.mode.kind === 'detail' ? { kind: 'normal' } : { kind: 'detail' } });
+    if (key.escape) {
+      if (this.state.filters[view]) return this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
+      return;
+    }
+    if (input >= '1' && input <= '6') return this.switchView(VIEW_ORDER[Number(input) - 1]!);
+    switch (input) {
+      case 'q':
+        return this.quit(0);
+      case '?':
+        return this.set({ mode: { kind: 'help' } });
+      case '/':
+        return this.set({ mode: { kind: 'prompt', purpose: 'filter', label: '/', text: this.state.filters[view]?.source ?? '', completions: [], historyAt: -1 } });
+      case ':':
+        return this.set({ mode: { kind: 'prompt', purpose: 'command', label: ':', text: '', completions: [], historyAt: this.history.length } });
+      case 's': {
+        const n = (this.state.sorts[view] + 1) % VIEWS[view].sorts.length;
+        return this.set({ sorts: { ...this.state.sorts, [view]: n }, status: { text: `sorted by ${VIEWS[view].sorts[n]!.name}`, kind: 'info' } });
+      }
+    }
+    const def = viewKey(view, input);
+    if (!def?.action) return;
+    if (def.mutating && this.state.readOnly) return this.status(`read-only: "${def.key}" (${def.short ?? def.action}) is disabled`, 'error');
+    void this.action(def.action);
+  }
+
+  private promptKey(mode: Extract<Mode, { kind: 'prompt' }>, input: string, key: KeyInfo): void {
+    if (key.escape) return this.set({ mode: { kind: 'normal' } });
+    if (key.return) {
+      this.set({ mode: { kind: 'normal' } });
+      return this.submitPrompt(mode);
+    }
+    if (key.backspace || key.delete) return this.set({ mode: { ...mode, text: mode.text.slice(0, -1), completions: [] } });
+    if (mode.purpose === 'command' && (key.upArrow || key.downArrow)) {
+      const at = Math.max(0, Math.min(this.history.length, mode.historyAt + (key.upArrow ? -1 : 1)));
+      return this.set({ mode: { ...mode, historyAt: at, text: this.history[at] ?? '', completions: [] } });
+    }
+    if (mode.purpose === 'command' && key.tab) return this.complete(mode);
+    if (key.ctrl || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.pageUp || key.pageDown) return;
+    // pasted text may arrive in one chunk; keep printable characters only
+    const printable = input.replace(/[\x00-\x1f\x7f]/g, '');
+    if (printable) this.set({ mode: { ...mode, text: (mode.text + printable).slice(0, 500), completions: [] } });
+  }
+
+  private complete(mode: Extract<Mode, { kind: 'prompt' }>): void {
+    let cands: string[];
+    try {
+      cands = this.api.complete(mode.text);
+    } catch {
+      cands = [];
+    }
+    if (!cands.length) return this.set({ mode: { ...mode, completions: [] }, status: { text: 'no completion', kind: 'info' } });
+    const lastSpace = mode.text.lastIndexOf(' ');
+    const head = mode.text.slice(0, lastSpace + 1);
+    const last = mode.text.slice(lastSpace + 1);
+    // candidates may be whole lines (start with the text) or words for the last word
+    const asLines = cands.map((c) => (c.startsWith(mode.text) && (c.length > mode.text.length || !last) ? c : head + c));
+    let common = asLines[0]!;
+    for (const c of asLines) while (!c.startsWith(common)) common = common.slice(0, -1);
+    const text = asLines.length === 1 ? common + ' ' : common.length > mode.text.length ? common : mode.text;
+    void last;
+    this.set({ mode: { ...mode, text, completions: asLines.length > 1 ? cands : [] } });
+  }
+
+  private submitPrompt(mode: Extract<Mode, { kind: 'prompt' }>): void {
+    const view = this.state.view;
+    if (mode.purpose === 'filter') {
+      if (mode.text === '' || mode.text === '!') return this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
+      const f = parseFilter(mode.text);
+      if (!f.ok) return this.status(f.error, 'error');
+      this.set({ filters: { ...this.state.filters, [view]: f }, cursors: { ...this.state.cursors, [view]: { index: 0, offset: 0 } } });
+      return this.status(`filter /${mode.text}/: ${this.list().length} rows`);
+    }
+    if (mode.purpose === 'command') {
+      const line = mode.text.trim();
+      if (!line) return;
+      if (this.history[this.history.length - 1] !== line) this.history.push(line);
+      if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
+      void this.runLine(line);
+      return;
+    }
+    if (mode.build) void this.runLine(mode.build(mode.text.trim()));
+  }
+
+  private pickKey(mode: Extract<Mode, { kind: 'pick' }>, input: string, key: KeyInfo): void {
+    if (key.escape || input === 'q') return this.set({ mode: { kind: 'normal' }, status: { text: 'cancelled', kind: 'info' } });
+    if (key.downArrow || input === 'j') return this.set({ mode: { ...mode, index: Math.min(mode.options.length - 1, mode.index + 1) } });
+    if (key.upArrow || input === 'k') return this.set({ mode: { ...mode, index: Math.max(0, mode.index - 1) } });
+    if (!key.return) return;
+    const opt = mode.options[mode.index];
+    if (!opt) return;
+    if (!opt.line) return this.status(opt.refuse ?? `${opt.label}: cannot be chosen`, 'error');
+    if (opt.confirm) return this.set({ mode: { kind: 'confirm', question: opt.confirm, line: opt.line } });
+    this.set({ mode: { kind: 'normal' } });
+    void this.runLine(opt.line);
+  }
+
+  // ─── actions: each becomes a grammar line ────────────────────────────────────────────────────
+
+  private async action(id: ActionId): Promise<void> {
+    const view = this.state.view;
+    const item = this.selected<object>();
+    if (!item && id !== 'verify') return this.status('nothing selected', 'error');
+    const vmRef = (): string | undefined => {
+      if (view === 'billboard') return refOf(item as VmRow);
+      if (view === 'pending') return (item as Registration).name || (item as Registration).uuid;
+      if (view === 'findings') return (item as Finding).vmName ?? ((item as Finding).vm || undefined);
+      return undefined;
+    };
+    const hostsOf = (): string[] => {
+      if (view === 'billboard') return (item as VmRow).instances.map((i) => i.host);
+      if (view === 'findings') {
+        const f = item as Finding;
+        const row = this.store.getState().snapshot.rows.find((r) => r.uuid === f.vm);
+        return row ? row.instances.map((i) => i.host) : f.hosts;
+      }
+      return [];
+    };
+    switch (id) {
+      case 'approve': {
+        const ref = vmRef();
+        return ref ? this.runLine(`approve ${quoteArg(ref)}`) : undefined;
+      }
+      case 'reject': {
+        const ref = vmRef();
+        if (!ref) return;
+        return this.set({
+          mode: { kind: 'prompt', purpose: 'reason', label: `reject ${ref}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `reject ${quoteArg(ref)}${t ? ` --reason ${quoteArg(t)}` : ''}` },
+        });
+      }
+      case 'isolate':
+      case 'stop': {
+        const ref = vmRef();
+        if (!ref) return this.status('this finding is not about one VM', 'error');
+        const hs = hostsOf();
+        if (!hs.length) return this.status(`${ref} is not running on any host`, 'error');
+        const lineFor = (h: string) => `${id} ${quoteArg(ref)} --host ${quoteArg(h)}`;
+        const confirm = id === 'stop' ? (h: string) => `stop ${ref} on ${h}? (y/N)` : undefined;
+        if (hs.length === 1) {
+          if (confirm) return this.set({ mode: { kind: 'confirm', question: confirm(hs[0]!), line: lineFor(hs[0]!) } });
+          return this.runLine(lineFor(hs[0]!));
+        }
+        return this.set({
+          mode: { kind: 'pick', title: `${id} ${ref} on which host?`, index: 0, options: hs.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })) },
+        });
+      }
+      case 'migrate': {
+        const ref = vmRef();
+        if (!ref) return;
+        this.status(`checking destinations for ${ref}…`, 'busy');
+        try {
+          const choices = await this.api.migrationChoices(ref);
+          if (!choices.length) return this.status(`no other host to migrate ${ref} to`, 'error');
+          this.set({
+            status: undefined,
+            mode: {
+              kind: 'pick',
+              title: `migrate ${ref} to:`,
+              index: Math.max(0, choices.findIndex((c) => c.ok)),
+              options: choices.map((c) => ({
+                label: c.host,
+                ok: c.ok,
+                detail: c.checks.map((k) => `${k.ok ? '✓' : '✗'} ${k.name}: ${k.detail}`),
+                line: c.ok ? `migrate ${quoteArg(ref)} --to ${quoteArg(c.host)}` : undefined,
+                refuse: c.ok ? undefined : `${c.host}: pre-checks failed (${c.checks.filter((k) => !k.ok).map((k) => k.name).join(', ')})`,
+              })),
+            },
+          });
+        } catch (e) {
+          this.status(oneLine(e), 'error');
+        }
+        return;
+      }
+      case 'ack':
+        return this.runLine(`ack ${(item as Finding).id}`);
+      case 'authorize':
+        return this.runLine(`authorize ${(item as MigrationJob).id}`);
+      case 'deny': {
+        const job = (item as MigrationJob).id;
+        return this.set({
+          mode: { kind: 'prompt', purpose: 'reason', label: `deny ${job}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `deny ${job}${t ? ` --reason ${quoteArg(t)}` : ''}` },
+        });
+      }
+      case 'abort': {
+        const job = item as MigrationJob;
+        return this.set({ mode: { kind: 'confirm', question: `abort ${job.id} (${job.vmName} ${job.source} → ${job.destination})? (y/N)`, line: `abort ${job.id}` } });
+      }
+      case 'tune': {
+        const job = item as MigrationJob;
+        const c = job.convergence;
+        if (!c || (c.suggestedBandwidthMiBs === undefined && c.suggestedMaxDowntimeMs === undefined)) return this.status(`${job.id}: no suggestion to apply`, 'error');
+        return this.runLine(
+          `migrate ${quoteArg(job.vmName || job.vm)} --to ${quoteArg(job.destination)}` +
+            (c.suggestedBandwidthMiBs !== undefined ? ` --bandwidth ${c.suggestedBandwidthMiBs}` : '') +
+            (c.suggestedMaxDowntimeMs !== undefined ? ` --max-downtime ${c.suggestedMaxDowntimeMs}` : ''),
+        );
+      }
+      case 'scan':
+        return this.runLine(`scan ${quoteArg((item as { name: string }).name)}`);
+      case 'verify':
+        return this.runLine('audit verify');
+    }
+  }
+
+  /** run one grammar line; the result (or error) lands in the status line, never on the screen's floor */
+  async runLine(line: string): Promise<void> {
+    let mutating = true;
+    try {
+      mutating = this.api.isMutating(line);
+    } catch {
+      /* unknown: treat as mutating */
+    }
+    if (this.state.readOnly && mutating) return this.status(`read-only: "${line}" refused`, 'error');
+    this.busy++;
+    this.status(`running: ${line}`, 'busy');
+    try {
+      const r = await this.api.run(line);
+      if (r.ok) {
+        const text = r.text ?? `${r.command}: ok`;
+        const lines = text.split('\n');
+        if (lines.length > 2) this.set({ mode: { kind: 'output', title: line, lines, scroll: 0 }, status: { text: `${line}: ok`, kind: 'info' } });
+        else this.status(lines.join(' '), 'info');
+      } else this.status(`${r.error.code}: ${r.error.message}`, 'error');
+    } catch (e) {
+      this.status(oneLine(e), 'error');
+    } finally {
+      this.busy--;
+      this.store.publishNow();
+    }
+  }
+
+  isBusy(): boolean {
+    return this.busy > 0;
+  }
+}
+
+function refOf(r: VmRow): string {
+  return r.name || r.uuid;
+}
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] ?? m;
+}

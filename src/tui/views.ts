@@ -1,0 +1,339 @@
+// The six views as data: columns, how to pre-format a row (cached by row identity), colour tone, sorts, detail
+// lines and the filtered+sorted list. Pure: no React, no I/O; components render what this produces.
+import {
+  SEVERITY_ORDER,
+  type AuditEntry,
+  type Finding,
+  type HostStatus,
+  type MigrationJob,
+  type Registration,
+  type VmRow,
+} from '../model/types.js';
+import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
+import type { RowFilter } from './filter.js';
+import type { TuiData } from './store.js';
+
+export type ViewId = 'billboard' | 'pending' | 'findings' | 'migrations' | 'hosts' | 'audit';
+export const VIEW_ORDER: readonly ViewId[] = ['billboard', 'pending', 'findings', 'migrations', 'hosts', 'audit'];
+export type Tone = 'red' | 'yellow' | 'dim' | 'green' | 'cyan' | undefined;
+
+export interface Column<T> {
+  title: string;
+  /** minimum width; extra width is shared by flex weight */
+  min: number;
+  flex?: number;
+  right?: boolean;
+  /** static text, cached per row object */
+  get?: (item: T) => string;
+  /** text that moves with the clock (ages), computed only for visible rows */
+  live?: (item: T, now: number) => string;
+}
+
+export interface ViewDef<T extends object> {
+  id: ViewId;
+  key: string;
+  title: string;
+  columns: Column<T>[];
+  items(d: TuiData): readonly T[];
+  rowId(item: T): string;
+  tone(item: T): Tone;
+  sorts: { name: string; cmp: (a: T, b: T) => number }[];
+  detail(item: T, d: TuiData): string[];
+}
+
+interface Formatted {
+  cells: string[];
+  search: string;
+}
+
+const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function hostsOf(r: VmRow): string {
+  return r.instances.map((i) => i.host).join(',');
+}
+
+function flag(tone: Tone, migrating = false): string {
+  return tone === 'red' ? '!' : tone === 'yellow' ? '?' : tone === 'dim' ? '~' : migrating ? '»' : ' ';
+}
+
+export function vmTone(r: VmRow): Tone {
+  if (r.status === 'ghost' || r.status === 'suspect' || r.instances.length > 1 || r.status === 'rejected' || r.status === 'revoked') return 'red';
+  if (r.status === 'unregistered' || r.status === 'pending') return 'yellow';
+  if (r.status === 'silent' || r.status === 'stopped') return 'dim';
+  return undefined;
+}
+
+const billboard: ViewDef<VmRow> = {
+  id: 'billboard',
+  key: '1',
+  title: 'Billboard',
+  columns: [
+    { title: ' ', min: 1, get: (r) => flag(vmTone(r), r.status === 'migrating') },
+    { title: 'NAME', min: 10, flex: 2, get: (r) => r.name },
+    { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
+    { title: 'HOST(S)', min: 7, flex: 1, get: hostsOf },
+    { title: 'IPS', min: 10, flex: 2, get: (r) => r.ips.join(',') },
+    { title: 'OS', min: 6, flex: 1, get: (r) => r.os ?? r.lastBeacon?.os ?? '-' },
+    { title: 'STATE', min: 8, flex: 1, get: (r) => r.status },
+    { title: 'BEACON', min: 6, right: true, live: (r, now) => (r.lastBeacon ? age(now - r.lastBeacon.at) : 'never') },
+    { title: 'FIND', min: 4, right: true, get: (r) => (r.openFindings ? String(r.openFindings) : '') },
+  ],
+  items: (d) => d.snapshot.rows,
+  rowId: (r) => r.uuid,
+  tone: vmTone,
+  sorts: [
+    { name: 'name', cmp: (a, b) => cmpStr(a.name, b.name) },
+    { name: 'findings', cmp: (a, b) => b.openFindings - a.openFindings || cmpStr(a.name, b.name) },
+    { name: 'host', cmp: (a, b) => cmpStr(hostsOf(a), hostsOf(b)) || cmpStr(a.name, b.name) },
+    { name: 'beacon', cmp: (a, b) => (b.lastBeacon?.at ?? 0) - (a.lastBeacon?.at ?? 0) || cmpStr(a.name, b.name) },
+    { name: 'state', cmp: (a, b) => cmpStr(a.status, b.status) || cmpStr(a.name, b.name) },
+  ],
+  detail: (r, d) => [
+    `${r.name}  ${r.uuid}  status ${r.status}  registration ${r.registration ?? 'none'}`,
+    ...(r.instances.length
+      ? r.instances.map((i) => `  on ${i.host}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`)
+      : ['  not running on any host']),
+    r.lastBeacon
+      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
+      : '  no beacon',
+    `  findings open: ${r.openFindings}${r.worstSeverity ? ` (worst ${r.worstSeverity})` : ''}`,
+  ],
+};
+
+const pending: ViewDef<Registration> = {
+  id: 'pending',
+  key: '2',
+  title: 'Pending',
+  columns: [
+    { title: 'NAME', min: 10, flex: 1, get: (r) => r.name },
+    { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
+    { title: 'KEY', min: 14, flex: 2, get: (r) => r.keyFp ?? '(agentless)' },
+    { title: 'FIRST SEEN', min: 12, flex: 2, get: (r) => r.firstSeen ?? r.origin },
+    { title: 'MACS', min: 17, flex: 1, get: (r) => r.macs.join(',') },
+    { title: 'AGE', min: 4, right: true, live: (r, now) => age(now - r.createdAt) },
+  ],
+  items: (d) => d.pending,
+  rowId: (r) => r.uuid,
+  tone: () => 'yellow',
+  sorts: [
+    { name: 'age', cmp: (a, b) => a.createdAt - b.createdAt },
+    { name: 'name', cmp: (a, b) => cmpStr(a.name, b.name) },
+  ],
+  detail: (r, d) => [
+    `${r.name}  ${r.uuid}  ${r.state}, requested by ${r.createdBy} ${age(d.now - r.createdAt)} ago (${r.origin})`,
+    `  key ${r.keyFp ?? 'none (agentless)'}`,
+    `  first seen: ${r.firstSeen ?? '-'}   os ${r.os ?? '-'}   home ${r.homeHost ?? '-'}`,
+    `  macs ${r.macs.join(' ') || '-'}`,
+  ],
+};
+
+const SEV_SHORT = { critical: 'CRIT', high: 'HIGH', medium: 'MED', low: 'LOW' } as const;
+const findings: ViewDef<Finding> = {
+  id: 'findings',
+  key: '3',
+  title: 'Findings',
+  columns: [
+    { title: 'ID', min: 5, get: (f) => f.id },
+    { title: 'SEV', min: 4, get: (f) => SEV_SHORT[f.severity] },
+    { title: 'CODE', min: 14, flex: 1, get: (f) => f.code },
+    { title: 'VM', min: 8, flex: 1, get: (f) => f.vmName ?? (f.vm ? shortUuid(f.vm) : '-') },
+    { title: 'HOSTS', min: 7, flex: 1, get: (f) => f.hosts.join(',') || '-' },
+    { title: 'EVIDENCE', min: 12, flex: 4, get: (f) => f.evidence },
+    { title: 'AGE', min: 4, right: true, live: (f, now) => age(now - f.firstSeen) },
+    { title: 'STATE', min: 8, get: (f) => f.state },
+  ],
+  items: (d) => d.snapshot.findings,
+  rowId: (f) => f.id,
+  tone: (f) => (f.state !== 'open' ? 'dim' : f.severity === 'critical' || f.severity === 'high' ? 'red' : f.severity === 'medium' ? 'yellow' : undefined),
+  sorts: [
+    { name: 'severity', cmp: (a, b) => (a.state === 'open' ? 0 : 1) - (b.state === 'open' ? 0 : 1) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen },
+    { name: 'age', cmp: (a, b) => a.firstSeen - b.firstSeen },
+    { name: 'code', cmp: (a, b) => cmpStr(a.code, b.code) },
+    { name: 'vm', cmp: (a, b) => cmpStr(a.vmName ?? a.vm, b.vmName ?? b.vm) },
+  ],
+  detail: (f, d) => [
+    `${f.id} ${f.code} (${f.severity}, ${f.state})  vm ${f.vmName ?? '-'} ${f.vm}`,
+    `  hosts ${f.hosts.join(', ') || '-'}   seen ${f.count}×, first ${age(d.now - f.firstSeen)} ago, last ${age(d.now - f.lastSeen)} ago`,
+    `  evidence: ${f.evidence}`,
+    ...(f.ackedBy ? [`  acked by ${f.ackedBy}${f.note ? `: ${f.note}` : ''}`] : []),
+  ],
+};
+
+const migrations: ViewDef<MigrationJob> = {
+  id: 'migrations',
+  key: '4',
+  title: 'Migrations',
+  columns: [
+    { title: 'JOB', min: 5, get: (j) => j.id },
+    { title: 'VM', min: 10, flex: 1, get: (j) => j.vmName },
+    { title: 'FROM', min: 6, flex: 1, get: (j) => j.source },
+    { title: 'TO', min: 6, flex: 1, get: (j) => j.destination },
+    { title: 'STATE', min: 18, flex: 1, get: (j) => j.state },
+    { title: 'BY', min: 6, get: (j) => j.authorizedBy ?? j.requestedBy },
+    { title: 'AGE', min: 4, right: true, live: (j, now) => age(now - j.requestedAt) },
+    { title: 'MODE', min: 9, get: (j) => (j.simulated ? 'simulated' : 'libvirt') },
+  ],
+  items: (d) => d.jobs,
+  rowId: (j) => j.id,
+  tone: (j) =>
+    j.state === 'failed' || j.state === 'aborted' || j.state === 'denied'
+      ? 'red'
+      : j.state === 'awaiting-authorization'
+        ? 'yellow'
+        : j.state === 'completed'
+          ? 'dim'
+          : 'cyan',
+  sorts: [
+    { name: 'newest', cmp: (a, b) => b.requestedAt - a.requestedAt },
+    { name: 'oldest', cmp: (a, b) => a.requestedAt - b.requestedAt },
+    { name: 'state', cmp: (a, b) => cmpStr(a.state, b.state) },
+  ],
+  detail: (j) => [
+    `${j.id} ${j.vmName} ${j.source} → ${j.destination}  ${j.state}${j.simulated ? '  [SIMULATED]' : ''}`,
+    `  requested by ${j.requestedBy}${j.authorizedBy ? `, authorized by ${j.authorizedBy}` : ''}, transport ${j.transport}, bandwidth ${j.bandwidthMiBs ?? '-'} MiB/s, max downtime ${ms(j.maxDowntimeMs)}`,
+    ...j.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`),
+    ...(j.result ? [`  result: ${j.result}`] : []),
+    ...(j.error ? [`  error: ${j.error}`] : []),
+  ],
+};
+
+const hosts: ViewDef<HostStatus> = {
+  id: 'hosts',
+  key: '5',
+  title: 'Hosts',
+  columns: [
+    { title: 'NAME', min: 8, flex: 1, get: (h) => h.name },
+    { title: 'DRIVER', min: 7, get: (h) => h.driver },
+    { title: 'TARGET', min: 12, flex: 2, get: (h) => h.target },
+    { title: 'STATE', min: 7, get: (h) => (h.unknown ? 'unknown' : h.up ? 'up' : 'DOWN') },
+    { title: 'DOMS', min: 4, right: true, get: (h) => String(h.domains) },
+    { title: 'RUN', min: 4, right: true, get: (h) => String(h.running) },
+    { title: 'SCAN', min: 5, right: true, live: (h, now) => (h.lastScanAt ? age(now - h.lastScanAt) : '-') },
+    { title: 'MS', min: 5, right: true, get: (h) => (h.lastScanMs === undefined ? '-' : String(h.lastScanMs)) },
+    { title: 'FAILS', min: 5, right: true, get: (h) => String(h.consecutiveFailures) },
+    { title: 'LAST ERROR', min: 10, flex: 2, get: (h) => h.lastError ?? '' },
+  ],
+  items: (d) => d.snapshot.hosts,
+  rowId: (h) => h.name,
+  tone: (h) => (h.unknown ? 'dim' : h.up ? undefined : 'red'),
+  sorts: [
+    { name: 'name', cmp: (a, b) => cmpStr(a.name, b.name) },
+    { name: 'state', cmp: (a, b) => Number(a.up) - Number(b.up) || cmpStr(a.name, b.name) },
+  ],
+  detail: (h, d) => [
+    `${h.name} (${h.driver} ${h.target})  ${h.unknown ? 'never scanned' : h.up ? 'up' : 'DOWN'}  ${h.domains} domains, ${h.running} running`,
+    `  last scan ${h.lastScanAt ? `${age(d.now - h.lastScanAt)} ago in ${h.lastScanMs ?? '-'} ms` : 'never'}, ${h.consecutiveFailures} consecutive failures${h.nextRetryAt ? `, retry in ${age(h.nextRetryAt - d.now)}` : ''}`,
+    ...(h.lastError ? [`  error: ${h.lastError}`] : []),
+    ...(h.node ? [`  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ${bytes(h.node.freeMemoryKiB * 1024)} free of ${bytes(h.node.memoryKiB * 1024)}`] : []),
+  ],
+};
+
+const audit: ViewDef<AuditEntry> = {
+  id: 'audit',
+  key: '6',
+  title: 'Audit',
+  columns: [
+    { title: 'SEQ', min: 5, right: true, get: (a) => String(a.seq) },
+    { title: 'TIME', min: 19, get: (a) => clockTime(a.time) },
+    { title: 'ACTOR', min: 6, flex: 1, get: (a) => a.actor },
+    { title: 'ACTION', min: 10, flex: 1, get: (a) => a.action },
+    { title: 'TARGET', min: 8, flex: 1, get: (a) => a.target },
+    { title: 'DETAILS', min: 10, flex: 3, get: (a) => compactJson(a.details) },
+  ],
+  items: (d) => d.audit,
+  rowId: (a) => String(a.seq),
+  tone: () => undefined,
+  sorts: [
+    { name: 'newest', cmp: (a, b) => b.seq - a.seq },
+    { name: 'oldest', cmp: (a, b) => a.seq - b.seq },
+  ],
+  detail: (a) => [
+    `#${a.seq} ${a.time} ${a.actor} ${a.action} ${a.target}`,
+    `  details ${compactJson(a.details) || '{}'}`,
+    `  hash ${a.hash}`,
+    `  prev ${a.prevHash}`,
+  ],
+};
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyView = ViewDef<any>;
+export const VIEWS: Record<ViewId, AnyView> = { billboard, pending, findings, migrations, hosts, audit };
+
+// ─── pre-formatting, cached by row identity ──────────────────────────────────────────────────────
+
+const caches = new Map<ViewId, WeakMap<object, Formatted>>();
+
+export function formatted<T extends object>(view: ViewDef<T>, item: T): Formatted {
+  let cache = caches.get(view.id);
+  if (!cache) caches.set(view.id, (cache = new WeakMap()));
+  let f = cache.get(item);
+  if (!f) {
+    const cells = view.columns.map((c) => (c.get ? c.get(item) : ''));
+    f = { cells, search: cells.join(' ') + ' ' + view.rowId(item) };
+    cache.set(item, f);
+  }
+  return f;
+}
+
+/** column widths for the available width: minimums first, the rest shared by flex */
+export function columnWidths<T extends object>(view: ViewDef<T>, width: number): number[] {
+  const gaps = view.columns.length - 1;
+  const mins = view.columns.map((c) => c.min);
+  let spare = width - gaps - mins.reduce((a, b) => a + b, 0);
+  const flexTotal = view.columns.reduce((a, c) => a + (c.flex ?? 0), 0);
+  if (spare <= 0 || flexTotal === 0) {
+    // too narrow: shrink the flexible columns from the right, down to 3 cells
+    const w = mins.slice();
+    for (let i = w.length - 1; i >= 0 && spare < 0; i--) {
+      if (!view.columns[i]!.flex) continue;
+      const cut = Math.min(w[i]! - 3, -spare);
+      w[i]! -= cut;
+      spare += cut;
+    }
+    return w;
+  }
+  let given = 0;
+  const w = view.columns.map((c, i) => {
+    const extra = Math.floor((spare * (c.flex ?? 0)) / flexTotal);
+    given += extra;
+    return mins[i]! + extra;
+  });
+  // leftover cells go to the first flexible column
+  const first = view.columns.findIndex((c) => c.flex);
+  if (first >= 0) w[first]! += spare - given;
+  return w;
+}
+
+export function headerLine<T extends object>(view: ViewDef<T>, widths: number[]): string {
+  return view.columns.map((c, i) => (c.right ? fitRight(c.title, widths[i]!) : fit(c.title, widths[i]!))).join(' ');
+}
+
+export function rowLine<T extends object>(view: ViewDef<T>, item: T, widths: number[], now: number): string {
+  const f = formatted(view, item);
+  let out = '';
+  for (let i = 0; i < view.columns.length; i++) {
+    const c = view.columns[i]!;
+    const text = c.live ? c.live(item, now) : f.cells[i]!;
+    out += (i ? ' ' : '') + (c.right ? fitRight(text, widths[i]!) : fit(text, widths[i]!));
+  }
+  return out;
+}
+
+// ─── the visible list: filtered and sorted, memoized on its inputs ──────────────────────────────
+
+const lists = new Map<ViewId, { items: readonly object[]; filter: string; sort: number; result: readonly object[] }>();
+
+export function visibleItems<T extends object>(view: ViewDef<T>, items: readonly T[], filter: RowFilter | undefined, sort: number): readonly T[] {
+  const key = filter && filter.ok ? filter.source : '';
+  const memo = lists.get(view.id);
+  if (memo && memo.items === items && memo.filter === key && memo.sort === sort) return memo.result as readonly T[];
+  let out: T[];
+  if (filter && filter.ok && key) {
+    out = [];
+    for (const it of items) if (filter.test(formatted(view, it).search)) out.push(it);
+  } else out = items.slice();
+  const s = view.sorts[sort % view.sorts.length];
+  if (s) out.sort(s.cmp);
+  lists.set(view.id, { items, filter: key, sort, result: out });
+  return out;
+}
