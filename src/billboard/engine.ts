@@ -209,7 +209,7 @@ export class Engine extends EventEmitter {
             vm.clone,
             now,
             from,
-            `boot ${short(b.bootId)} from ${from} and boot ${short(prev.bootId)} from ${prev.from}`,
+            [`boot ${short(b.bootId)} from ${from}`, `boot ${short(prev.bootId)} from ${prev.from}`].sort().join(' and '),
           );
           suspicious = true;
         } else if (now - prev.at <= this.silentAfterMs && prev.from !== from) {

@@ -136,7 +136,7 @@ export function beaconRecent(vm: Readonly<VmState>, ctx: DetectContext): boolean
   return vm.beacon !== undefined && ctx.now - vm.beacon.at <= ctx.silentAfterMs;
 }
 
-export function ago(now: number, at: number): string {
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`;
+/** absolute time for evidence text (relative times would change the evidence, and so the finding, every tick) */
+export function at(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }

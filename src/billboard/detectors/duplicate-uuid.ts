@@ -1,4 +1,4 @@
-import { ago, currentActive, displayName, type FindingDraft, type VmDetector } from '../state.js';
+import { currentActive, displayName, type FindingDraft, type VmDetector } from '../state.js';
 
 /**
  * DUPLICATE_UUID (critical): the same identity live on two hosts at once, or its beacons coming from two boot ids
@@ -14,7 +14,7 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
   if (hosts.length >= 2 && !explainedByMigration) parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}`);
   const clone = vm.clone;
   if (clone && ctx.now - clone.at <= ctx.incidentWindowMs) {
-    parts.push(`beacons from two boot ids interleaving (${clone.reason}; last from ${clone.from} ${ago(ctx.now, clone.at)})`);
+    parts.push(`beacons from two boot ids interleaving (${clone.reason})`);
   }
   if (parts.length === 0) return undefined;
   const d: FindingDraft = {

@@ -1,4 +1,4 @@
-import { ago, displayName, type VmDetector } from '../state.js';
+import { at, displayName, type VmDetector } from '../state.js';
 
 /**
  * FORGED_BEACON (critical): recent beacons with a bad signature, a key that is not the registered one, or for a
@@ -14,6 +14,6 @@ export const forgedBeacon: VmDetector = (vm, ctx) => {
     vm: vm.uuid,
     vmName: name,
     hosts: [...new Set([...vm.instances.values()].map((i) => i.host))].sort(),
-    evidence: `${name} (${vm.uuid}): ${f.reason}; ${f.count} beacon(s), last from ${f.from} ${ago(ctx.now, f.at)}`,
+    evidence: `${name} (${vm.uuid}): ${f.reason}; ${f.count} beacon(s), last from ${f.from} at ${at(f.at)}`,
   };
 };

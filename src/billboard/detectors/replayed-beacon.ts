@@ -1,4 +1,4 @@
-import { ago, displayName, type VmDetector } from '../state.js';
+import { at, displayName, type VmDetector } from '../state.js';
 
 /** REPLAYED_BEACON (high): the listener saw a seq/timestamp that was already used; lasts while recent. */
 export const replayedBeacon: VmDetector = (vm, ctx) => {
@@ -11,6 +11,6 @@ export const replayedBeacon: VmDetector = (vm, ctx) => {
     vm: vm.uuid,
     vmName: name,
     hosts: [...new Set([...vm.instances.values()].map((i) => i.host))].sort(),
-    evidence: `${name} (${vm.uuid}): ${r.reason}; ${r.count} replayed beacon(s), last from ${r.from} ${ago(ctx.now, r.at)}`,
+    evidence: `${name} (${vm.uuid}): ${r.reason}; ${r.count} replayed beacon(s), last from ${r.from} at ${at(r.at)}`,
   };
 };

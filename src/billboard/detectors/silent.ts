@@ -1,4 +1,4 @@
-import { ago, displayName, type VmDetector } from '../state.js';
+import { at, displayName, type VmDetector } from '../state.js';
 
 /**
  * SILENT (medium): running per scan but no beacon for missedBeforeSilent intervals. Only VMs registered WITH a
@@ -14,6 +14,6 @@ export const silent: VmDetector = (vm, ctx) => {
   if (ctx.now - lastHeard <= ctx.silentAfterMs) return undefined;
   const name = displayName(vm, reg);
   const hosts = [...new Set(running.map((i) => i.host))].sort();
-  const last = vm.beacon ? `last beacon ${ago(ctx.now, vm.beacon.at)} from ${vm.beacon.from}` : 'never beaconed';
+  const last = vm.beacon ? `last beacon at ${at(vm.beacon.at)} from ${vm.beacon.from}` : 'never beaconed';
   return { code: 'SILENT', severity: 'medium', vm: vm.uuid, vmName: name, hosts, evidence: `${name} (${vm.uuid}) running on ${hosts.join(', ')} but ${last}` };
 };
