@@ -194,6 +194,10 @@ function strip(n: unknown, parentTag: string, key: string): unknown {
     if (VOLATILE_ELEMENTS.has(k)) continue;
     if (VOLATILE_ATTRS_ANYWHERE.has(k)) continue;
     if (key === 'domain' && k === '@id') continue; // <domain id='N'> only while running
+    if ((key === 'domain' && k === 'uuid') || (key === 'mac' && k === '@address')) {
+      out[k] = typeof v === 'string' ? v.toLowerCase() : v; // same identity whatever the case
+      continue;
+    }
     if (key === 'interface' && (k === 'target' || k === 'link')) continue; // tap names; link state is enforcement
     if (key === 'interface' && k === 'source' && v && typeof v === 'object') {
       const { ['@bridge']: _b, ...rest } = v as Node; // filled in at start for type='network'
