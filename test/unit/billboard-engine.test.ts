@@ -1,0 +1,261 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine, type EngineOptions } from '../../src/billboard/engine.js';
+import { BillboardError } from '../../src/model/errors.js';
+import type { BeaconEvent, DomainInfo, Finding, Registration } from '../../src/model/types.js';
+import { FakeStore, approved } from '../helpers/fake-store.js';
+
+const T = 1_700_000_000_000;
+const U = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const KEY = (n: number): string => Buffer.alloc(32, n).toString('base64');
+
+function dom(n: number, extra: Partial<DomainInfo> = {}): DomainInfo {
+  return { uuid: U(n), name: `vm${n}`, state: 'running', vcpus: 1, memoryKiB: 1024, macs: [`52:54:00:00:00:${n.toString(16).padStart(2, '0')}`], interfaces: [], ips: [], disks: [], definitionHash: `hash${n}`, ...extra };
+}
+function ev(n: number, extra: Partial<BeaconEvent> = {}, b: Partial<BeaconEvent['beacon']> = {}): BeaconEvent {
+  return {
+    verdict: 'valid',
+    beacon: { v: 1, uuid: U(n), name: `vm${n}`, macs: [], ips: [], os: 'linux', hostname: `vm${n}`, bootId: 'boot', seq: 1, ts: T, keyFp: 'fp', ...b },
+    publicKey: KEY(n),
+    from: { address: `10.0.0.${n}`, port: 1 },
+    receivedAt: T,
+    ...extra,
+  };
+}
+
+const engines: Engine[] = [];
+function make(regs: Registration[] = [], opts: Partial<EngineOptions> = {}, findings: Finding[] = []) {
+  let now = T;
+  const store = new FakeStore({ registrations: regs, findings }, () => now);
+  const scans: (string[] | undefined)[] = [];
+  const engine = new Engine({
+    store,
+    beaconIntervalS: 5,
+    missedBeforeSilent: 3,
+    enforcement: 'ask',
+    now: () => now,
+    requestScan: (h) => scans.push(h),
+    ...opts,
+  });
+  engines.push(engine);
+  return { engine, store, scans, advance: (ms: number) => (now += ms), at: () => now };
+}
+afterEach(async () => {
+  for (const e of engines.splice(0)) await e.close();
+});
+const settle = () => new Promise((r) => setTimeout(r, 5));
+const reg = (n: number, p: Partial<Registration> = {}) => approved({ uuid: U(n), name: `vm${n}`, publicKey: KEY(n), ...p });
+
+describe('Engine table and snapshots', () => {
+  it('snapshot() is the same frozen object until something changes; unchanged rows keep their identity', () => {
+    const { engine } = make([reg(1), reg(2)]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1), dom(2)] });
+    const s1 = engine.snapshot();
+    expect(engine.snapshot()).toBe(s1);
+    expect(Object.isFrozen(s1) && Object.isFrozen(s1.rows) && Object.isFrozen(s1.rows[0])).toBe(true);
+    const row2 = s1.rows.find((r) => r.uuid === U(2));
+    engine.ingestBeacon(ev(1));
+    const s2 = engine.snapshot();
+    expect(s2).not.toBe(s1);
+    expect(s2.version).toBeGreaterThan(s1.version);
+    expect(s2.rows.find((r) => r.uuid === U(2))).toBe(row2);
+    expect(s2.rows.find((r) => r.uuid === U(1))!.lastBeacon).toMatchObject({ bootId: 'boot', from: '10.0.0.1' });
+    expect(s1.rows.find((r) => r.uuid === U(1))!.lastBeacon).toBeUndefined(); // old snapshot untouched
+  });
+
+  it("emits 'change' once per burst", async () => {
+    const { engine } = make([reg(1)]);
+    const versions: number[] = [];
+    engine.on('change', (v: number) => versions.push(v));
+    for (let i = 0; i < 50; i++) engine.ingestBeacon(ev(1, {}, { seq: i + 1 }));
+    await settle();
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toBe(engine.snapshot().version);
+  });
+
+  it('registered VMs appear even before they are seen; a host going down keeps its VMs', () => {
+    const { engine } = make([reg(1), reg(2)]);
+    expect(engine.snapshot().rows.map((r) => r.status).sort()).toEqual(['stopped', 'stopped']);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.hostStatuses([{ name: 'a', driver: 'libvirt', target: 'test:///a', up: false, consecutiveFailures: 3, domains: 1, running: 1 }]);
+    expect(engine.resolveVm('vm1').instances).toHaveLength(1);
+  });
+
+  it('resolveVm: name, uuid, unique prefix; NOT_FOUND and AMBIGUOUS as BillboardErrors', () => {
+    const { engine } = make([reg(1), reg(2), approved({ uuid: U(3), name: 'vm1' })]);
+    expect(engine.resolveVm(U(2)).name).toBe('vm2');
+    expect(engine.resolveVm('00000000-0000-4000-8000-000000000002'.slice(0, 36)).uuid).toBe(U(2));
+    expect(() => engine.resolveVm('vm1')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+    expect(() => engine.resolveVm('0000')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
+    expect(() => engine.resolveVm('nope')).toThrow(BillboardError);
+    expect(() => engine.resolveVm('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(engine.resolveVm('vm2').uuid).toBe(U(2));
+  });
+
+  it('knownKey, bindingFor, lastBeacon', () => {
+    const { engine } = make([reg(1)]);
+    expect(engine.knownKey(U(1))).toBe(KEY(1));
+    expect(engine.knownKey(U(9))).toBeUndefined();
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(9, { macs: ['52:54:00:00:00:09', '52:54:00:00:01:09'] })] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(9, { state: 'shutoff' })] });
+    engine.ingestBeacon(ev(9, { verdict: 'unknown-key' }));
+    expect(engine.bindingFor(U(9))).toEqual({ definitionHash: 'hash9', homeHost: 'a', macs: ['52:54:00:00:00:09', '52:54:00:00:01:09'], publicKey: KEY(9) });
+    expect(engine.lastBeacon(U(9))).toMatchObject({ bootId: 'boot', seq: 1 });
+  });
+
+  it('waitFor resolves on the row change, false on timeout', async () => {
+    const { engine } = make([reg(1)]);
+    const p = engine.waitFor((r) => r?.lastBeacon?.seq === 2, U(1), 1000);
+    engine.ingestBeacon(ev(1, {}, { seq: 1 }));
+    engine.ingestBeacon(ev(1, {}, { seq: 2 }));
+    expect(await p).toBe(true);
+    expect(await engine.waitFor((r) => r?.status === 'ghost', U(1), 20)).toBe(false);
+  });
+});
+
+describe('Engine findings lifecycle', () => {
+  it('dedupes by key, updates count/lastSeen, resolves, and ack is audited', async () => {
+    const { engine, store, advance } = make([reg(1)]);
+    const seen: Finding[] = [];
+    engine.on('finding', (f: Finding) => seen.push(f));
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    expect(engine.findings()).toHaveLength(1);
+    const f = engine.findings()[0];
+    expect(f).toMatchObject({ id: 'F-1', code: 'DUPLICATE_UUID', state: 'open', count: 1 });
+    engine.ingestInventory({ host: 'c', at: T, durationMs: 1, domains: [dom(1)] });
+    expect(engine.findings()[0]).toMatchObject({ id: 'F-1', count: 2, hosts: ['a', 'b', 'c'] });
+
+    const acked = await engine.ack('f-1', 'alice', 'looking');
+    expect(acked).toMatchObject({ state: 'acked', ackedBy: 'alice', note: 'looking' });
+    expect(store.entries.at(-1)).toMatchObject({ actor: 'alice', action: 'ack', target: 'F-1' });
+    await expect(engine.ack('F-99', 'alice')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    advance(1000);
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [] });
+    engine.ingestInventory({ host: 'c', at: T, durationMs: 1, domains: [] });
+    expect(engine.findings()).toEqual([]);
+    expect(engine.findings(true)[0]).toMatchObject({ id: 'F-1', state: 'resolved', resolvedAt: T + 1000 });
+    expect(seen.map((x) => x.state)).toEqual(['open', 'open', 'acked', 'acked', 'resolved']); // updated while acked
+    await expect(engine.ack('F-1', 'alice')).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('a failed audit leaves the finding un-acked', async () => {
+    const { engine, store } = make([reg(1)]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    store.failAudit = true;
+    await expect(engine.ack('F-1', 'alice')).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
+    expect(engine.findings()[0].state).toBe('open');
+  });
+
+  it('an open critical finding is saved within ~1 s; a restart reloads it and keeps it until a full scan says otherwise', async () => {
+    const { engine, store } = make([reg(1)]);
+    engine.hostStatuses([
+      { name: 'a', driver: 'libvirt', target: 'x', up: true, consecutiveFailures: 0, domains: 0, running: 0 },
+      { name: 'b', driver: 'libvirt', target: 'x', up: true, consecutiveFailures: 0, domains: 0, running: 0 },
+    ]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(store.saved.map((f) => `${f.code}:${f.state}`)).toEqual(['DUPLICATE_UUID:open']);
+
+    const again = make([reg(1)], {}, store.saved);
+    expect(again.engine.findings()[0]).toMatchObject({ id: 'F-1', code: 'DUPLICATE_UUID', state: 'open' });
+    expect(again.engine.resolveVm('vm1').status).toBe('ghost');
+    again.engine.hostStatuses([
+      { name: 'a', driver: 'libvirt', target: 'x', up: true, consecutiveFailures: 0, domains: 0, running: 0 },
+      { name: 'b', driver: 'libvirt', target: 'x', up: true, consecutiveFailures: 0, domains: 0, running: 0 },
+    ]);
+    again.engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    again.engine.tick();
+    expect(again.engine.findings()).toHaveLength(1); // lab-b not scanned yet: not forgotten
+    again.engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [] });
+    again.engine.tick();
+    expect(again.engine.findings()).toEqual([]);
+    again.engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    expect(again.engine.findings()[0].id).toBe('F-2'); // ids continue after a restart
+    await again.engine.close();
+    expect(again.store.saved.map((f) => `${f.id}:${f.state}`)).toEqual(['F-1:resolved', 'F-2:open']);
+  });
+});
+
+describe('Engine registration requests', () => {
+  it('one request per unknown identity, rate-limited against a flood of fresh keys', async () => {
+    const { engine, store } = make([], { autoRequestsPerSec: 1 });
+    for (let i = 0; i < 3; i++) engine.ingestBeacon(ev(1, { verdict: 'unknown-key' }, { seq: i + 1 }));
+    for (let n = 2; n < 40; n++) engine.ingestBeacon(ev(n, { verdict: 'unknown-key' }));
+    await settle();
+    expect(store.registration(U(1))).toMatchObject({ state: 'pending', origin: 'beacon', publicKey: KEY(1), firstSeen: 'beacon from 10.0.0.1' });
+    expect(store.entries.filter((e) => e.action === 'request')).toHaveLength(10); // burst of 10 tokens
+    expect(engine.resolveVm('vm1').status).toBe('pending');
+  });
+
+  it('a bad signature never creates a request, and no more than maxVms identities are tracked', async () => {
+    const { engine, store } = make([], { maxVms: 5 });
+    for (let n = 1; n < 20; n++) engine.ingestBeacon(ev(n, { verdict: 'bad-signature' }));
+    await settle();
+    expect(store.regs.size).toBe(0);
+    expect(engine.snapshot().rows.length).toBe(5);
+    expect(engine.droppedBeacons).toBe(14);
+  });
+});
+
+describe('Engine active scan on suspicion', () => {
+  it('scans at once, then at most once a second, merged', async () => {
+    const { engine, scans, advance } = make([reg(1), reg(2)]);
+    engine.ingestBeacon(ev(1, { verdict: 'bad-signature' }));
+    engine.ingestBeacon(ev(2, { verdict: 'bad-signature' }));
+    engine.ingestBeacon(ev(2, { verdict: 'bad-signature' }));
+    expect(scans).toEqual([undefined]);
+    advance(1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(scans).toEqual([undefined, undefined]);
+    engine.ingestBeacon(ev(1)); // a normal beacon is not suspicious
+    expect(scans).toHaveLength(2);
+  });
+});
+
+describe('Engine enforcement policy', () => {
+  const twoHosts = (e: Engine, ...n: number[]) => {
+    e.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: n.map((x) => dom(x)) });
+    e.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: n.map((x) => dom(x)) });
+  };
+  it("'ask' does nothing automatic", async () => {
+    const calls: string[] = [];
+    const { engine } = make([], { enforce: async (a, u, h) => void calls.push(`${a}:${h}`) });
+    twoHosts(engine, 7);
+    await settle();
+    expect(calls).toEqual([]);
+  });
+
+  it("'stop' stops an unregistered identity's instances on a critical finding, audited as policy; never an approved VM", async () => {
+    const calls: string[] = [];
+    const { engine, store } = make([reg(1)], { enforcement: 'stop', enforce: async (a, u, h) => void calls.push(`${a}:${u}:${h}`) });
+    twoHosts(engine, 7, 1);
+    await settle();
+    expect(calls.sort()).toEqual([`stop:${U(7)}:a`, `stop:${U(7)}:b`]);
+    const policy = store.entries.filter((e) => e.actor === 'policy');
+    expect(policy.map((e) => `${e.action}:${e.details.host}:${e.details.result}`).sort()).toEqual(['stop:a:ok', 'stop:b:ok']);
+    twoHosts(engine, 7, 1); // same finding again: not enforced twice
+    await settle();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a failed action is audited and raises a finding of its own, resolved with the original', async () => {
+    const { engine, store } = make([], {
+      enforcement: 'isolate',
+      enforce: async () => {
+        throw new BillboardError('UNSUPPORTED', 'the test driver cannot set link state');
+      },
+    });
+    twoHosts(engine, 7);
+    await settle();
+    const failed = engine.findings().filter((f) => f.evidence.startsWith('enforcement failed'));
+    expect(failed.map((f) => f.hosts[0]).sort()).toEqual(['a', 'b']);
+    expect(failed[0].evidence).toContain('the test driver cannot set link state');
+    expect(store.entries.filter((e) => e.actor === 'policy' && e.details.result === 'failed')).toHaveLength(2);
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [] });
+    expect(engine.findings().filter((f) => f.severity === 'critical')).toEqual([]);
+  });
+});
