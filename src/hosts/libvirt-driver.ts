@@ -3,7 +3,7 @@ import { BillboardError } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { asHostError, hostError, isolateUnsupported, type HostErrorCode } from './errors.js';
+import { asHostError, classifyVirshError, hostError, isolateUnsupported, type HostErrorCode } from './errors.js';
 import type { ParsedBatch } from './inventory-batch.js';
 import { runLocalVirsh } from './local-virsh.js';
 import type { Logger } from './logger.js';
@@ -117,6 +117,7 @@ export class LibvirtDriver implements HostDriver {
     else if (n === VIR_ERR_NO_SUPPORT) code = 'UNSUPPORTED';
     else if (n === VIR_ERR_OPERATION_TIMEOUT) code = 'TIMEOUT';
     else if (n === VIR_ERR_NO_CONNECT || n === VIR_ERR_INVALID_CONN || n === VIR_ERR_SYSTEM_ERROR || n === VIR_ERR_RPC) code = 'HOST_DOWN';
+    else code = classifyVirshError(msg); // the binding often gives code -1: fall back to libvirt's message
     if (code === 'HOST_DOWN') this.drop();
     return hostError(code, this.name, `${what}: ${msg}`);
   }

@@ -3,7 +3,7 @@ import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, virshFailure } from './errors.js';
-import { inventoryScript, parseBatch, TruncatedOutputError, type ParsedBatch } from './inventory-batch.js';
+import { inventoryScript, MARK, parseBatch, TruncatedOutputError, type ParsedBatch } from './inventory-batch.js';
 import type { Logger } from './logger.js';
 import { SshConnection } from './ssh-connection.js';
 import {
@@ -97,7 +97,14 @@ export class SshDriver implements HostDriver {
   /** Inventory and node info in one round trip. */
   async scanAll(): Promise<ParsedBatch> {
     const r = await this.conn.exec(inventoryScript(this.virsh, this.uri), { timeoutMs: this.timeoutMs, what: 'scan' });
-    if (r.code !== 0) throw virshFailure(this.name, 'list', r.code, r.stderr);
+    if (r.code !== 0) {
+      // past the list step (markers printed) the script was cut off: say so rather than blame virsh list
+      if (r.stdout.includes(MARK)) {
+        const how = r.signal ? `killed by signal ${r.signal}` : `exited with status ${r.code ?? 'unknown'}`;
+        throw hostError('HOST_ERROR', this.name, `truncated scan output (${r.stdout.length} bytes; scan command ${how})`);
+      }
+      throw virshFailure(this.name, 'list', r.code, r.stderr);
+    }
     try {
       return parseBatch(r.stdout);
     } catch (e) {
