@@ -1,0 +1,101 @@
+// One writer per store, across real processes: the second is refused naming the holder; the first completes;
+// a lock left by a dead process is recovered.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, requireDist, runBillboard, spawnBillboard, stderrLines, tempLab, type TempLab } from './script-harness.js';
+
+const labs: TempLab[] = [];
+beforeAll(requireDist);
+afterAll(() => labs.forEach((l) => l.cleanup()));
+
+async function initialized(): Promise<TempLab> {
+  const l = tempLab();
+  labs.push(l);
+  expect((await runBillboard(['init'], l.env)).code).toBe(0);
+  return l;
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A pid that certainly belonged to a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('store lock', () => {
+  it('a second script on the same store exits 2 naming the holder pid; the first completes ok', async () => {
+    const l = await initialized();
+    const first = spawnBillboard(['script', '--json'], l.env);
+    let out1 = '';
+    let err1 = '';
+    first.stdout!.setEncoding('utf8').on('data', (d) => (out1 += d));
+    first.stderr!.setEncoding('utf8').on('data', (d) => (err1 += d));
+    const done1 = new Promise<number | null>((r) => first.on('close', (c) => r(c)));
+    first.stdin!.end('register web-01 --uuid 11111111-2222-3333-4444-555555555555\nwait 3\napprove web-01\n');
+    // the first holds the lock once it has printed its first result
+    await until(() => out1.includes('"register"'), 'the first script to register');
+    const lock = JSON.parse(readFileSync(`${l.storePath}.lock`, 'utf8'));
+    expect(lock.pid).toBe(first.pid);
+
+    const second = await runBillboard(['script', '--json'], l.env, 'register db-01 --uuid 22222222-2222-3333-4444-555555555555\n');
+    expect(second.code).toBe(2);
+    expect(second.stdout).toBe('');
+    const lines = stderrLines(second.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`in use by pid ${first.pid}\\b`));
+
+    expect(await done1).toBe(0);
+    expect(err1).toBe('');
+    expect(jsonLines(out1).map((x) => [x.command, x.ok])).toEqual([
+      ['register', true],
+      ['wait', true],
+      ['approve', true],
+    ]);
+    expect(existsSync(`${l.storePath}.lock`)).toBe(false);
+    // the refused process changed nothing: db-01 was never registered
+    const after = await runBillboard(['script', '--json'], l.env, 'audit\n');
+    expect(after.json()[0]!.data.map((e: any) => e.action)).toEqual(['init', 'register', 'approve']);
+  });
+
+  it('init on a store held by a running script is refused too (exit 2), never overwriting', async () => {
+    const l = await initialized();
+    const first = spawnBillboard(['script', '--json'], l.env);
+    let out = '';
+    first.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+    const done = new Promise<number | null>((r) => first.on('close', (c) => r(c)));
+    first.stdin!.end('pending\nwait 2\n');
+    await until(() => out.includes('"pending"'), 'the script to start');
+    const r = await runBillboard(['init'], l.env);
+    expect(r.code).toBe(2);
+    expect(stderrLines(r.stderr)).toHaveLength(1);
+    expect(await done).toBe(0);
+  });
+
+  it('a stale lock (dead pid) is recovered', async () => {
+    const l = await initialized();
+    const pid = deadPid();
+    writeFileSync(`${l.storePath}.lock`, JSON.stringify({ pid, host: hostname(), since: new Date().toISOString(), command: 'billboard.js script' }));
+    const r = await runBillboard(['script', '--json'], l.env, 'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.json().every((x) => x.ok)).toBe(true);
+    expect(existsSync(`${l.storePath}.lock`)).toBe(false);
+  });
+
+  it('an unreadable lock file (a crash while writing it) is recovered', async () => {
+    const l = await initialized();
+    writeFileSync(`${l.storePath}.lock`, '');
+    const r = await runBillboard(['script', '--json'], l.env, 'pending\n');
+    expect(r.code).toBe(0);
+    expect(existsSync(`${l.storePath}.lock`)).toBe(false);
+  });
+});
