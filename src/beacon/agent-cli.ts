@@ -744,7 +744,7 @@ async function runAgent(a: AgentArgs): Promise<number> {
     } catch {
       return;
     }
-    if (d.type === 'accept' && pending && d.seq === pending.seq && d.ephemeralPrefix.equals(pending.publicKey.subarray(0, 8))) {
+    if (d.type === 'accept' && pending && d.seq >= pending.seq && d.ephemeralPrefix.equals(pending.publicKey.subarray(0, 8))) {
       try {
         const shared = diffieHellman({ privateKey: pending.privateKey, publicKey: publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
         session = {
@@ -784,13 +784,13 @@ async function runAgent(a: AgentArgs): Promise<number> {
       kind = 'mac';
     } else {
       session = undefined;
-      let eph: Buffer | undefined;
-      if (!a.oneWay) {
+      if (!a.oneWay && !pending) {
+        // one ephemeral key per handshake: repeated hellos carry it until an ACCEPT arrives, so a slow answer to
+        // an earlier hello still completes the exchange
         const kp = generateKeyPairSync('x25519');
-        eph = rawPublicKey(kp.publicKey);
-        pending = { seq: body.seq, privateKey: kp.privateKey, publicKey: eph };
+        pending = { seq: body.seq, privateKey: kp.privateKey, publicKey: rawPublicKey(kp.publicKey) };
       }
-      dgramBytes = encodeSigned(body, edPrivate, edPublic, eph);
+      dgramBytes = encodeSigned(body, edPrivate, edPublic, pending?.publicKey);
       kind = 'signed';
     }
     sock.send(dgramBytes, port, target.address);

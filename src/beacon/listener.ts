@@ -52,16 +52,31 @@ export type ListenerCounters = BeaconCounters & {
   handshakes: number;
   /** live sessions now */
   sessions: number;
-  /** signatures queued or in flight now */
+  /** datagrams received but not judged yet: signatures in flight, and beacons waiting behind them */
   queued: number;
 };
 
 interface Session {
+  id: Buffer;
+  listenerEphemeral: Buffer;
+  /** the agent's X25519 key: a repeated hello with the same key gets the same session back */
+  agentEphemeral: Buffer;
   key: Buffer;
   publicKey: string;
   keyFp: string;
   index: string;
 }
+
+/**
+ * Per-identity FIFO while signatures of that identity are being verified: a MAC beacon that arrives behind a
+ * signed one waits for it, so beacons are judged in arrival order and a slow signature never makes the next
+ * beacon's seq look like a replay. A lane exists only while it has items.
+ */
+interface LaneItem {
+  ready: boolean;
+  run: () => void;
+}
+const MAX_LANE = 64;
 
 const CLASSES: BeaconClass[] = ['valid', 'unknown-key', 'bad-signature', 'replay', 'clone-suspect', 'malformed', 'rate-limited', 'overload'];
 
@@ -82,6 +97,7 @@ export class BeaconListener extends EventEmitter {
   private readonly sessions = new Map<string, Session>();
   /** uuid + key + boot id → session id, so a re-key replaces the old session instead of piling up */
   private readonly sessionIndex = new Map<string, string>();
+  private readonly lanes = new Map<string, LaneItem[]>();
   private readonly c: Record<BeaconClass, number> & { received: number; sessionMiss: number; handshakes: number };
 
   constructor(private readonly opts: BeaconListenerOptions) {
@@ -125,12 +141,15 @@ export class BeaconListener extends EventEmitter {
     if (pool) await pool.stop();
     this.sessions.clear();
     this.sessionIndex.clear();
+    this.lanes.clear();
     this.limiter.clear();
     this.tracker.clear();
   }
 
   counters(): ListenerCounters {
-    return { ...this.c, sessions: this.sessions.size, queued: this.pool?.depth ?? 0 };
+    let queued = 0;
+    for (const lane of this.lanes.values()) queued += lane.length; // every signature in flight holds a lane slot
+    return { ...this.c, sessions: this.sessions.size, queued };
   }
 
   private onDatagram(msg: Buffer, from: dgram.RemoteInfo): void {
@@ -154,13 +173,39 @@ export class BeaconListener extends EventEmitter {
 
   private onSigned(d: Extract<Decoded, { type: 'signed' }>, msg: Buffer, from: dgram.RemoteInfo, now: number): void {
     const publicKey = d.publicKey.toString('base64');
-    const wantSession = d.ephemeral !== undefined && this.isRegistered(d.payload.uuid, publicKey);
+    const index = `${d.payload.uuid} ${publicKey} ${d.payload.bootId}`;
+    const existing = this.sessions.get(this.sessionIndex.get(index) ?? '');
+    const wantSession =
+      d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && this.isRegistered(d.payload.uuid, publicKey);
     const pubOff = d.signed.length - 32;
+    const laneId = `${d.payload.uuid} ${publicKey}`;
+    const lane = this.lanes.get(laneId);
+    if (lane && lane.length >= MAX_LANE) {
+      this.c.overload++;
+      return;
+    }
+    const item: LaneItem = { ready: false, run: () => {} };
     const accepted = this.pool?.submit(
       { data: new Uint8Array(msg), pubOff, ephOff: wantSession ? pubOff - 32 : -1 }, // new Uint8Array: exact-size copy
-      (r) => this.onVerified(d, publicKey, from, now, r),
+      (r) => {
+        item.run = () => this.onVerified(d, publicKey, from, now, r);
+        item.ready = true;
+        this.drainLane(laneId);
+      },
     );
-    if (!accepted) this.c.overload++;
+    if (!accepted) {
+      this.c.overload++;
+      return;
+    }
+    if (lane) lane.push(item);
+    else this.lanes.set(laneId, [item]);
+  }
+
+  private drainLane(laneId: string): void {
+    const lane = this.lanes.get(laneId);
+    if (!lane) return;
+    while (lane.length > 0 && lane[0]!.ready) lane.shift()!.run();
+    if (lane.length === 0) this.lanes.delete(laneId);
   }
 
   private onVerified(d: Extract<Decoded, { type: 'signed' }>, publicKey: string, from: dgram.RemoteInfo, receivedAt: number, r: VerifyResult): void {
@@ -173,16 +218,25 @@ export class BeaconListener extends EventEmitter {
       return;
     }
     const verdict = this.classify(d.payload, publicKey, from, receivedAt);
-    if (verdict === 'valid' && r.session && d.ephemeral && this.sock) {
-      this.addSession(r.session.id.toString('hex'), {
+    if (verdict !== 'valid' || !d.ephemeral || !this.sock) return;
+    const index = `${d.payload.uuid} ${publicKey} ${d.payload.bootId}`;
+    let s = this.sessions.get(this.sessionIndex.get(index) ?? '');
+    if (!s?.agentEphemeral.equals(d.ephemeral)) {
+      if (!r.session) return;
+      s = {
+        id: r.session.id,
+        listenerEphemeral: r.session.listenerEphemeral,
+        agentEphemeral: Buffer.from(d.ephemeral),
         key: r.session.key,
         publicKey,
         keyFp: d.payload.keyFp,
-        index: `${d.payload.uuid} ${publicKey} ${d.payload.bootId}`,
-      });
+        index,
+      };
+      this.addSession(r.session.id.toString('hex'), s);
       this.c.handshakes++;
-      this.sock.send(encodeAccept(r.session.id, r.session.listenerEphemeral, d.payload.seq, d.ephemeral), from.port, from.address);
     }
+    // (re)send ACCEPT: a repeated hello means the agent did not get the last one
+    this.sock.send(encodeAccept(s.id, s.listenerEphemeral, d.payload.seq, d.ephemeral), from.port, from.address);
   }
 
   private onMac(d: Extract<Decoded, { type: 'mac' }>, from: dgram.RemoteInfo, now: number): void {
@@ -199,7 +253,14 @@ export class BeaconListener extends EventEmitter {
       this.emitEvent('bad-signature', d.payload, s.publicKey, from, now, 'session MAC does not verify');
       return;
     }
-    this.classify(d.payload, s.publicKey, from, now);
+    const lane = this.lanes.get(`${d.payload.uuid} ${s.publicKey}`);
+    if (!lane) {
+      this.classify(d.payload, s.publicKey, from, now);
+    } else if (lane.length >= MAX_LANE) {
+      this.c.overload++;
+    } else {
+      lane.push({ ready: true, run: () => this.classify(d.payload, s.publicKey, from, now) });
+    }
   }
 
   private isRegistered(uuid: string, publicKey: string): boolean {

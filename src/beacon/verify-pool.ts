@@ -102,8 +102,9 @@ export class VerifyPool {
   /** Queue a job; false (and `done` is never called) when the pool is full or stopped. */
   submit(job: VerifyJob, done: Pending): boolean {
     if (this.stopped || this.queued >= this.maxQueue) return false;
-    let best = this.slots[0]!;
-    for (const s of this.slots) if (s.inFlight.size < best.inFlight.size) best = s;
+    // One identity always goes to the same worker: a worker answers in order, so one agent's beacons are judged
+    // in the order they arrived (spreading them would let seq N+1 finish first and N look like a replay).
+    const best = this.slots[job.data[job.pubOff]! % this.slots.length]!;
     const id = this.nextId++;
     best.inFlight.set(id, done);
     best.batch.push([id, job.data, job.pubOff, job.ephOff]);
