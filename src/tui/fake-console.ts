@@ -208,7 +208,7 @@ export function createFakeConsole(opts: FakeConsoleOptions = {}): FakeConsole {
     ];
   };
   const memTotal = 1024 * MiB;
-  const sim = { remaining: memTotal, bandwidth: 100 * MiB, dirty: 112 * MiB, iteration: 1, downtimeMs: 300 };
+  const sim = { remaining: memTotal * 0.6, bandwidth: 100 * MiB, dirty: 112 * MiB, iteration: 1, downtimeMs: 300 };
   const enter = (job: MigrationJob, stage: MigrationStage) => {
     const t = now();
     const last = job.stages[job.stages.length - 1];
@@ -424,7 +424,7 @@ export function createFakeConsole(opts: FakeConsoleOptions = {}): FakeConsole {
         const dt = dtMs / 1000;
         // the dirty rate wobbles around its mean, so remaining memory can grow between samples
         const dirty = sim.dirty * (0.8 + rand() * 0.45);
-        sim.remaining = Math.min(memTotal, Math.max(0, sim.remaining - sim.bandwidth * dt + dirty * dt * 0.9));
+        sim.remaining = Math.min(memTotal, Math.max(0, sim.remaining - sim.bandwidth * dt + dirty * dt * 0.85));
         if (rand() < dt) sim.iteration++;
         job.lastStats = { ...statsNow(), dirtyRateBps: Math.round(dirty) };
         job.convergence = estimate();
@@ -433,7 +433,11 @@ export function createFakeConsole(opts: FakeConsoleOptions = {}): FakeConsole {
         job.lastStats = { ...statsNow(), memoryRemainingBytes: 0, totalDowntimeMs: 240 + Math.round(rand() * 40) };
         enter(job, 'commitment');
       } else if (job.state === 'commitment' && inStage >= 500) enter(job, 'activation');
-      else if (job.state === 'activation' && inStage >= 1000) finish(job, 'completed', `running on ${job.destination}`);
+      else if (job.state === 'activation' && inStage >= 1000) {
+        finish(job, 'completed', `running on ${job.destination}`);
+        const row = rows.find((r) => r.uuid === job.vm);
+        if (row) replaceRow(row, { status: 'ok', instances: row.instances.map((x) => (x.host === job.source ? { ...x, host: job.destination } : x)) });
+      }
     }
   }
 
