@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { labHostsConfig, labPrerequisites, LabUnavailable, startLab, virshOn, type Lab } from './harness.js';
-import { LabEngine } from './lab-engine.js';
+import { LabEngine } from './lab-engine.mjs';
 import { MigrationManager } from '../../src/migration/manager.js';
 import { Scanner } from '../../src/hosts/scanner.js';
 import { hostSchema } from '../../src/model/config.js';
