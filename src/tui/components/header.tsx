@@ -33,6 +33,7 @@ export const Header = memo(function Header(p: HeaderProps) {
     <Box flexDirection="column" width={p.width}>
       <Text wrap="truncate">
         <Text {...t.title}>billboard</Text>
+        {p.readOnly ? <Text {...t.busy}>{' [READ-ONLY]'}</Text> : null}
         {'  hosts '}
         <Text>{sum.up} up</Text>
         {' '}
@@ -44,7 +45,6 @@ export const Header = memo(function Header(p: HeaderProps) {
         {' '}
         <Text {...(sum.sev.high ? t.tone('red') : {})}>H{sum.sev.high}</Text>
         {` M${sum.sev.medium} L${sum.sev.low}  beacons ${sum.perSecond}/s`}
-        {p.readOnly ? <Text {...t.busy}>{'  [READ-ONLY]'}</Text> : null}
       </Text>
       <Text wrap="truncate">
         {VIEW_ORDER.map((v) => (

@@ -1,0 +1,234 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KEY, mount, tick, type Mounted } from './tui-harness.js';
+
+let m: Mounted | undefined;
+afterEach(() => {
+  m?.unmount();
+  m = undefined;
+});
+const selected = (mm: Mounted) => mm.lines().find((l) => l.startsWith('> ')) ?? '';
+const status = (mm: Mounted) => mm.lines()[mm.lines().length - 1] ?? '';
+
+describe('tui navigation keys', () => {
+  it('j/k, arrows, PgDn/PgUp, g/G move the selection; the table is windowed', async () => {
+    m = await mount({ vms: 200, cols: 100, rows: 24 });
+    expect(selected(m)).toContain('clone-01');
+    await m.press('j');
+    expect(selected(m)).toContain('db-01');
+    await m.press(KEY.down, KEY.up, 'k');
+    expect(selected(m)).toContain('clone-01');
+    await m.press('G');
+    expect(selected(m)).toContain('web-02');
+    // only the visible window is rendered
+    expect(m.lines().filter((l) => /vm-\d{5}/.test(l)).length).toBeLessThan(20);
+    await m.press('g', KEY.pageDown);
+    expect(m.lines()[1]).toMatch(/rows \d+-\d+ of 200/);
+    expect(selected(m)).toMatch(/vm-00\d{3}/);
+    await m.press(KEY.pageUp);
+    expect(selected(m)).toContain('clone-01');
+  });
+
+  it('s cycles the sort order', async () => {
+    m = await mount({ cols: 120, rows: 40 });
+    await m.press('s');
+    expect(m.lines()[1]).toContain('sort:findings');
+    expect(status(m)).toContain('sorted by findings');
+  });
+
+  it('/ filters by regex, ! inverts, an invalid regex is a status-line error, esc clears', async () => {
+    m = await mount({ cols: 120, rows: 40 });
+    await m.press('/');
+    await m.type('^web');
+    await m.press(KEY.enter);
+    let names = m.lines().filter((l) => /^[> ] /.test(l));
+    expect(names.length).toBe(2);
+    expect(m.lines()[1]).toContain('filter:/^web/');
+    await m.press('/');
+    await m.press(...Array(4).fill(KEY.backspace));
+    await m.type('!vm-');
+    await m.press(KEY.enter);
+    names = m.lines().filter((l) => /^[> ] /.test(l));
+    expect(names.some((l) => l.includes('vm-0'))).toBe(false);
+    expect(names.some((l) => l.includes('clone-01'))).toBe(true);
+    await m.press('/', ...Array(4).fill(KEY.backspace));
+    await m.type('(oops');
+    await m.press(KEY.enter);
+    expect(status(m)).toMatch(/✗ invalid filter \/\(oops\//);
+    expect(m.lines()[1]).toContain('filter:/!vm-/');
+    await m.press(KEY.esc);
+    expect(m.lines()[1]).not.toContain('filter:');
+  });
+
+  it('? shows every key of the current view; any key closes', async () => {
+    m = await mount({ cols: 120, rows: 40 });
+    await m.press('4', '?');
+    const f = m.frame();
+    for (const k of ['A ', 'D ', 'X ', 't ', 'j/k', 'PgUp/PgDn', 'g/G', 'enter', '/ ', ': ', 's ', 'q ctrl-c']) expect(f).toContain(`  ${k}`);
+    expect(f).toContain('Migrations keys:');
+    await m.press('x');
+    expect(m.frame()).not.toContain('Migrations keys:');
+  });
+
+  it('q and ctrl-c quit with exit code 0', async () => {
+    m = await mount();
+    await m.press('q');
+    expect(m.quits).toEqual([0]);
+    m.unmount();
+    m = await mount();
+    await m.press(KEY.ctrlC);
+    expect(m.quits).toEqual([0]);
+  });
+});
+
+describe('tui action keys build grammar lines', () => {
+  it('a approves the pending VM', async () => {
+    m = await mount();
+    await m.press('2', 'a');
+    expect(m.api.commands).toEqual(['approve new-01']);
+    expect(status(m)).toContain('approved new-01');
+    expect(m.lines()[0]).toMatch(/pending 1/);
+  });
+
+  it('r asks a reason, then rejects', async () => {
+    m = await mount();
+    await m.press('2', 'j', 'r');
+    expect(m.frame()).toContain('reject new-02, reason:');
+    await m.type('unknown owner');
+    await m.press(KEY.enter);
+    expect(m.api.commands).toEqual(['reject new-02 --reason "unknown owner"']);
+  });
+
+  it('i isolates on the only host; on a duplicate it asks which host', async () => {
+    m = await mount();
+    await m.press('j', 'i');
+    expect(m.api.commands).toEqual(['isolate db-01 --host lab-a']);
+    await m.press('k', 'i');
+    expect(m.frame()).toContain('isolate clone-01 on which host?');
+    await m.press('j', KEY.enter);
+    expect(m.api.commands[1]).toBe('isolate clone-01 --host lab-b');
+  });
+
+  it('x stops only after confirmation', async () => {
+    m = await mount();
+    await m.press('j', 'x');
+    expect(m.frame()).toContain('stop db-01 on lab-a? (y/N)');
+    await m.press('n');
+    expect(m.api.commands).toEqual([]);
+    expect(status(m)).toContain('cancelled');
+    await m.press('x', 'y');
+    expect(m.api.commands).toEqual(['stop db-01 --host lab-a']);
+  });
+
+  it('m shows each destination with its pre-checks and refuses one that failed', async () => {
+    m = await mount({ cols: 120, rows: 40 });
+    await m.press('/');
+    await m.type('web-01');
+    await m.press(KEY.enter, 'm');
+    await tick(30);
+    const f = m.frame();
+    expect(f).toContain('migrate web-01 to:');
+    expect(f).toMatch(/> ✓ lab-b/);
+    expect(f).toMatch(/✗ lab-c\s+\(pre-checks failed\)/);
+    expect(f).toContain('✓ destination reachable');
+    await m.press('j');
+    expect(m.frame()).toContain('✗ shared storage: disk not visible on destination');
+    await m.press(KEY.enter);
+    expect(status(m)).toMatch(/lab-c: pre-checks failed/);
+    expect(m.api.commands).toEqual([]);
+    await m.press('k', KEY.enter);
+    expect(m.api.commands).toEqual(['migrate web-01 --to lab-b']);
+  });
+
+  it('c acknowledges a finding', async () => {
+    m = await mount();
+    await m.press('3', 'c');
+    expect(m.api.commands).toEqual(['ack F-1']);
+  });
+
+  it('A authorizes, D asks a reason and denies, X aborts after confirmation, t applies the suggestion', async () => {
+    m = await mount();
+    await m.press('4', 'A');
+    expect(m.api.commands).toEqual(['authorize J-3']);
+    await m.press('j', 't');
+    expect(m.api.commands[1]).toMatch(/^migrate db-01 --to lab-b --bandwidth \d+ --max-downtime 500$/);
+    await m.press('X');
+    expect(m.frame()).toContain('abort J-2 (db-01 lab-a → lab-b)? (y/N)');
+    await m.press('y');
+    expect(m.api.commands[2]).toBe('abort J-2');
+    await m.press('D');
+    await m.press(KEY.enter);
+    expect(m.api.commands[3]).toBe('deny J-2');
+    expect(status(m)).toMatch(/✗ CONFLICT: J-2 already aborted/);
+  });
+});
+
+describe('tui command palette', () => {
+  it(': runs a grammar line; errors land in the status line and the screen stays', async () => {
+    m = await mount();
+    await m.press(':');
+    await m.type('frobnicate');
+    await m.press(KEY.enter);
+    expect(status(m)).toContain('✗ USAGE: unknown command "frobnicate"');
+    expect(m.lines()[0]).toContain('billboard');
+  });
+
+  it('tab completes via api.complete; ↑/↓ walk the history', async () => {
+    m = await mount();
+    await m.press(':');
+    await m.type('auth');
+    await m.press(KEY.tab);
+    expect(m.frame()).toContain(':authorize');
+    await m.type('J-');
+    await m.press(KEY.tab);
+    expect(m.frame()).toMatch(/J-1\s+J-2\s+J-3/);
+    await m.type('3');
+    await m.press(KEY.enter);
+    expect(m.api.commands).toEqual(['authorize J-3']);
+    await m.press(':');
+    await m.type('vms');
+    await m.press(KEY.enter, ':', KEY.up, KEY.up);
+    expect(m.frame()).toContain(':authorize J-3');
+    await m.press(KEY.down);
+    expect(m.frame()).toContain(':vms');
+  });
+
+  it('multi-line output opens an overlay', async () => {
+    m = await mount({ cols: 100, rows: 30 });
+    await m.press(':');
+    await m.type('help');
+    await m.press(KEY.enter);
+    expect(m.frame()).toContain(':help');
+    expect(m.frame()).toMatch(/^\s+migrate --to --bandwidth --max-downtime/m);
+  });
+});
+
+describe('tui read-only', () => {
+  it('hides mutating keys from hints and refuses them, in every view, and refuses mutating commands', async () => {
+    m = await mount({ uiReadOnly: true });
+    expect(m.lines()[0]).toContain('[READ-ONLY]');
+    for (const [view, keys] of [['1', ['a', 'r', 'i', 'x', 'm']], ['2', ['a', 'r']], ['3', ['c', 'i', 'x']], ['4', ['A', 'D', 'X', 't']]] as const) {
+      await m.press(view);
+      const hints = m.lines()[m.lines().length - 2]!;
+      for (const k of keys) {
+        expect(hints).not.toMatch(new RegExp(`(^|\\s)${k} \\w`));
+        await m.press(k);
+        expect(status(m)).toMatch(/read-only/);
+      }
+    }
+    await m.press(':');
+    await m.type('approve new-01');
+    await m.press(KEY.enter);
+    expect(status(m)).toContain('read-only: "approve new-01" refused');
+    await m.press(':');
+    await m.type('hosts');
+    await m.press(KEY.enter);
+    expect(m.api.commands).toEqual(['hosts']);
+  });
+
+  it('honours the console api readOnly flag too', async () => {
+    m = await mount({ readOnly: true });
+    await m.press('2', 'a');
+    expect(m.api.commands).toEqual([]);
+    expect(status(m)).toMatch(/read-only/);
+  });
+});
