@@ -3,6 +3,7 @@ import type { Config, HostConfig } from '../model/config.js';
 import { migrationUriOf } from '../model/config.js';
 import { BillboardError, errorLine } from '../model/errors.js';
 import type {
+  DomainInfo,
   DomainState,
   JobStats,
   JobTerminal,
@@ -49,6 +50,14 @@ export interface MigrationManagerOptions {
   log?: { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void };
 }
 
+/** a request's read of the domain on the source, reused by an authorization that follows within FRESH_MS */
+interface DomainRead {
+  at: number;
+  domain?: DomainInfo;
+  domainError?: string;
+}
+const FRESH_MS = 30_000;
+
 interface Run {
   job: MigrationJob;
   controller: AbortController;
@@ -69,6 +78,7 @@ export class MigrationManager extends EventEmitter {
   private readonly runs = new Map<string, Run>();
   private readonly history = new Map<string, MigrationEvent[]>();
   private readonly lastSaved = new Map<string, number>();
+  private readonly domainRead = new Map<string, DomainRead>();
   private saveChain: Promise<void> = Promise.resolve();
   private nextId = 1;
   private closed = false;
@@ -149,6 +159,7 @@ export class MigrationManager extends EventEmitter {
       stages: [{ stage: 'pre-migration', enteredAt: at }],
     };
     if (this.isSimulated(source, toHost)) job.simulated = true;
+    this.domainRead.set(job.id, { at, domain: facts.domain, domainError: facts.domainError });
     await this.o.store.audit(actor, 'migrate-request', row.uuid, {
       job: job.id,
       name: row.name,
@@ -175,7 +186,9 @@ export class MigrationManager extends EventEmitter {
     }
     // the world may have moved since the request: check again
     const row = this.o.engine.resolveVm(job.vm);
-    const checks = runPrechecks(await this.facts(row, job.destination));
+    const cached = this.domainRead.get(job.id);
+    const checks = runPrechecks(await this.facts(row, job.destination, cached && this.now() - cached.at < FRESH_MS ? cached : undefined));
+    this.domainRead.delete(job.id);
     job.checks = checks;
     const failed = checks.filter((c) => !c.ok);
     if (failed.length) {
@@ -313,21 +326,32 @@ export class MigrationManager extends EventEmitter {
         },
       );
     let downtimeSet = job.maxDowntimeMs === undefined;
-    let next = this.now();
-    while (!finished && !this.closed) {
-      let stats: JobStats | null = null;
+    // Sampling is pipelined (up to two domjobinfo in flight, started every `interval`): a slow round trip on a
+    // busy host then does not stretch the gap between samples; a result older than one already shown is dropped.
+    let inflight = 0;
+    let lastShown = 0;
+    const sample = async () => {
+      const startedAt = this.now();
+      inflight++;
       try {
-        stats = await src.jobStats(job.vm);
-      } catch (e) {
-        this.o.log?.warn({ job: job.id, err: errorLine(e) }, 'jobStats failed');
-      }
-      if (stats && !finished && stats.type !== 'none' && stats.type !== 'completed') {
+        const stats = await src.jobStats(job.vm);
+        if (finished || this.closed || startedAt < lastShown || !stats) return;
+        if (stats.type === 'none' || stats.type === 'completed') return;
+        lastShown = startedAt;
         if (!downtimeSet) {
           downtimeSet = true;
           src.setMaxDowntime(job.vm, job.maxDowntimeMs!).catch((e) => this.info(job, `could not set max downtime: ${errorLine(e)}`));
         }
         this.onSample(run, stats);
+      } catch (e) {
+        this.o.log?.warn({ job: job.id, err: errorLine(e) }, 'jobStats failed');
+      } finally {
+        inflight--;
       }
+    };
+    let next = this.now();
+    while (!finished && !this.closed) {
+      if (inflight < 2) void sample();
       next += this.interval;
       const wait = Math.max(0, next - this.now());
       if (wait === 0) next = this.now();
@@ -341,12 +365,18 @@ export class MigrationManager extends EventEmitter {
     }
     // libvirt finished: the last pass ran with the guest paused (stop-and-copy) between two samples
     this.enter(job, 'stop-and-copy', 'libvirt finished the final copy (guest paused on the source)');
-    const completed = await dst.completedJobStats(job.vm).catch(() => null) ?? (await src.completedJobStats(job.vm).catch(() => null));
-    if (completed) {
-      job.lastStats = { ...completed, at: completed.at ?? this.now(), source: 'libvirt' };
-      this.record({ type: 'progress', job: job.id, stats: job.lastStats });
-    }
-    await this.afterCommit(run, completed?.totalDowntimeMs);
+    // the final stats are fetched while commitment is being verified (no extra round trip on the critical path)
+    const downtime = dst
+      .completedJobStats(job.vm)
+      .catch(() => null)
+      .then((c) => c ?? src.completedJobStats(job.vm).catch(() => null))
+      .then((c) => {
+        if (!c) return undefined;
+        job.lastStats = { ...c, at: c.at ?? this.now(), source: 'libvirt' };
+        this.record({ type: 'progress', job: job.id, stats: job.lastStats });
+        return c.totalDowntimeMs;
+      });
+    await this.afterCommit(run, downtime);
   }
 
   private onSample(run: Run, stats: JobStats): void {
@@ -403,12 +433,12 @@ export class MigrationManager extends EventEmitter {
 
   // ── after libvirt: commitment, activation ────────────────────────────────────────────────────
 
-  private async afterCommit(run: Run, downtimeMs: number | undefined, move?: () => Promise<void>): Promise<void> {
+  private async afterCommit(run: Run, downtime: Promise<number | undefined> | number | undefined, move?: () => Promise<void>): Promise<void> {
     const { job } = run;
     const baseline = this.o.engine.lastBeacon(job.vm);
     const commitAt = this.now();
     run.committed = true;
-    this.enter(job, 'commitment', downtimeMs !== undefined ? `downtime ${Math.round(downtimeMs)} ms; discharging ${job.source}` : `discharging ${job.source}`);
+    this.enter(job, 'commitment', `libvirt committed the move; verifying ${job.source} is discharged`);
     this.o.engine.commitMigration(job.id);
     try {
       if (move) await move();
@@ -456,6 +486,7 @@ export class MigrationManager extends EventEmitter {
       .updateRegistration(job.vm, { homeHost: job.destination }, SYSTEM, 'migrate-home')
       .catch((e) => this.info(job, `home host not updated: ${errorLine(e)}`));
     job.result = verdict;
+    const downtimeMs = await downtime;
     await this.finish(job, 'completed', `${job.vmName} now on ${job.destination}${downtimeMs !== undefined ? `, downtime ${Math.round(downtimeMs)} ms` : ''}; ${verdict}`);
   }
 
@@ -548,8 +579,9 @@ export class MigrationManager extends EventEmitter {
     await this.o.store
       .audit(SYSTEM, `migrate-${state}`, job.vm, { job: job.id, source: job.source, destination: job.destination, detail, simulated: !!job.simulated })
       .catch((e) => this.o.log?.warn({ job: job.id, err: errorLine(e) }, 'audit of migration end failed'));
-    this.record({ type: 'end', job: job.id, state, at, detail });
+    // durable first: whoever sees the end event can rely on the stored job being final
     await this.persist(job, true);
+    this.record({ type: 'end', job: job.id, state, at, detail });
   }
 
   private record(ev: MigrationEvent): void {
@@ -635,7 +667,8 @@ export class MigrationManager extends EventEmitter {
     });
   }
 
-  private async facts(row: VmRow, destination: string): Promise<PrecheckFacts> {
+  /** `cached`: the source's report of the domain from moments ago (authorize right after request) */
+  private async facts(row: VmRow, destination: string, cached?: DomainRead): Promise<PrecheckFacts> {
     const runningOn = this.runningOn(row);
     const source = runningOn.length === 1 ? runningOn[0] : undefined;
     const destCfg = this.o.hosts.configs().find((c) => c.name === destination);
@@ -647,8 +680,10 @@ export class MigrationManager extends EventEmitter {
       if (!st?.up) return undefined;
       return safe(() => this.o.hosts.driver(host).nodeInfo());
     };
-    let domainError: string | undefined;
-    const domain = source
+    let domainError: string | undefined = cached?.domainError;
+    const domain = cached
+      ? cached.domain
+      : source
       ? await this.o.hosts
           .driver(source)
           .inventory()
