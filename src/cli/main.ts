@@ -46,6 +46,7 @@ async function withRuntime(
       readOnly: opts.readOnly ?? false,
       mode,
       log,
+      awaitFirstScan: mode === 'script',
     });
   } catch (e) {
     return fail(e);
