@@ -64,6 +64,7 @@ export interface Binding {
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+const NO_WINDOWS: readonly MigrationWindow[] = Object.freeze([]);
 
 /**
  * The Billboard: joins beacons, scans and the registry into one live table and findings.
@@ -120,6 +121,10 @@ export class Engine extends EventEmitter {
   private requestTokensAt: number;
   private readonly autoRequestsPerSec: number;
   private readonly enforced = new Map<string, Set<string>>();
+
+  /** time buckets (seconds) → identities with a deadline then; and the reverse */
+  private readonly due = new Map<number, Set<string>>();
+  private readonly dueOf = new Map<string, number>();
 
   private readonly rowIndex = new Map<string, number>();
   private readonly rowList: VmRow[] = [];
@@ -290,7 +295,7 @@ export class Engine extends EventEmitter {
       }
     }
     this.inventories.set(host, { at: now, uuids: seen });
-    this.recomputeFullScan();
+    if (this.recomputeFullScan()) this.fullScanMoved(now);
     // Migration checks depend on scan times, not only on changes.
     for (const w of this.windows.values()) touched.add(w.uuid);
     for (const m of this.moves.values()) if (m.source === host) touched.add(m.uuid);
@@ -307,7 +312,7 @@ export class Engine extends EventEmitter {
       this.hostUpMap.set(s.name, s.up);
       if (was !== undefined && was !== s.up) flipped.push(s.name);
     }
-    this.recomputeFullScan();
+    if (this.recomputeFullScan()) this.fullScanMoved(now);
     for (const h of flipped) for (const uuid of this.inventories.get(h)?.uuids ?? []) this.refreshVm(uuid, now);
     this.bump();
     this.commit();
@@ -319,14 +324,25 @@ export class Engine extends EventEmitter {
     this.commit();
   }
 
-  /** time-based detectors (SILENT, PHANTOM, incident expiry); call every second */
+  /**
+   * Time-based detectors (SILENT, PHANTOM, incident expiry); call every second. Only identities whose next
+   * deadline has passed are re-evaluated (see schedule()), so a tick costs nothing in a quiet fleet.
+   */
   tick(): void {
     if (this.closed) return;
     const now = this.now();
-    for (const [uuid, vm] of this.vms) {
-      if (vm.beacon && now - vm.beacon.at > this.silentAfterMs && sameList(vm.claimedIps, vm.beacon.ips)) this.updateIpClaims(vm, false);
-      this.evaluateVm(uuid, now);
-      if (this.isForgettable(vm, now)) this.forgetVm(uuid);
+    const nowBucket = Math.floor(now / 1000);
+    for (const [bucket, uuids] of this.due) {
+      if (bucket > nowBucket) continue;
+      this.due.delete(bucket);
+      for (const uuid of uuids) {
+        this.dueOf.delete(uuid);
+        const vm = this.vms.get(uuid);
+        if (!vm) continue;
+        this.updateIpClaims(vm, false);
+        this.evaluateVm(uuid, now);
+        if (this.isForgettable(vm, now)) this.forgetVm(uuid);
+      }
     }
     for (const subject of [...this.subjectKeys.keys()]) {
       if (subject.startsWith('mac:')) this.evaluateMac(subject.slice(4), now);
@@ -493,18 +509,21 @@ export class Engine extends EventEmitter {
 
   // ─── evaluation ────────────────────────────────────────────────────────────────────────────
 
+  private readonly hostUpFn = (h: string): boolean => this.hostUpMap.get(h) !== false;
+  private readonly scannedAtFn = (h: string): number | undefined => this.inventories.get(h)?.at;
+
   private ctx(uuid: string, reg: Registration | undefined, now: number): DetectContext {
-    const windows: MigrationWindow[] = [];
-    if (this.windows.size) for (const w of this.windows.values()) if (w.uuid === uuid) windows.push(w);
+    let windows: readonly MigrationWindow[] = NO_WINDOWS;
+    if (this.windows.size) windows = [...this.windows.values()].filter((w) => w.uuid === uuid);
     return {
       now,
       silentAfterMs: this.silentAfterMs,
       incidentWindowMs: this.incidentWindowMs,
       registration: reg,
       windows,
-      lastMove: this.moves.get(uuid),
-      hostUp: (h) => this.hostUpMap.get(h) !== false,
-      scannedAt: (h) => this.inventories.get(h)?.at,
+      lastMove: this.moves.size ? this.moves.get(uuid) : undefined,
+      hostUp: this.hostUpFn,
+      scannedAt: this.scannedAtFn,
       fullScanAt: this.fullScanAt,
     };
   }
@@ -520,6 +539,7 @@ export class Engine extends EventEmitter {
     this.updateIpClaims(vm, false);
     this.evaluateVm(uuid, now);
     this.dirtyRows.add(uuid);
+    if (this.isForgettable(vm, now)) this.forgetVm(uuid);
   }
 
   private evaluateVm(uuid: string, now: number): void {
@@ -538,11 +558,54 @@ export class Engine extends EventEmitter {
     }
     this.settle(subject, prev, next, now);
     this.dirtyRows.add(uuid);
+    this.schedule(vm, now);
+  }
+
+  /** file the identity under the second of its next time-based deadline (silence, incident expiry) */
+  private schedule(vm: VmState, now: number): void {
+    let d = Infinity;
+    const consider = (t: number): void => {
+      if (t > now && t < d) d = t;
+    };
+    const lastHeard = Math.max(vm.beacon?.at ?? -Infinity, vm.activeSince ?? -Infinity);
+    consider(lastHeard + this.silentAfterMs + 1);
+    if (vm.beacon) consider(vm.beacon.at + this.incidentWindowMs + 1);
+    for (const inc of [vm.forged, vm.replayed, vm.clone]) if (inc) consider(inc.at + this.incidentWindowMs + 1);
+    const bucket = d === Infinity ? undefined : Math.ceil(d / 1000);
+    const old = this.dueOf.get(vm.uuid);
+    if (old === bucket) return;
+    if (old !== undefined) {
+      const set = this.due.get(old);
+      set?.delete(vm.uuid);
+      if (set?.size === 0) this.due.delete(old);
+    }
+    if (bucket === undefined) {
+      this.dueOf.delete(vm.uuid);
+      return;
+    }
+    let set = this.due.get(bucket);
+    if (!set) this.due.set(bucket, (set = new Set()));
+    set.add(vm.uuid);
+    this.dueOf.set(vm.uuid, bucket);
+  }
+
+  /** PHANTOM and reloaded findings depend on "every up host scanned": re-judge them when that moves */
+  private fullScanMoved(now: number): void {
+    for (const [uuid, vm] of this.vms) if (vm.beacon && vm.activeSince === undefined) this.evaluateVm(uuid, now);
+    for (const key of [...this.book.carried]) {
+      const f = this.book.get(key);
+      if (!f) continue;
+      const subject = subjectOf(f);
+      if (subject.startsWith('vm:')) this.evaluateVm(f.vm, now);
+      else if (subject.startsWith('mac:')) this.evaluateMac(subject.slice(4), now);
+      else if (subject.startsWith('ip:')) this.evaluateIp(subject.slice(3), now);
+    }
   }
 
   private evaluateMac(mac: string, now: number): void {
     const claims = this.macIndex.get(mac);
     const subject = `mac:${mac}`;
+    if ((claims?.size ?? 0) < 2 && !this.subjectKeys.has(subject)) return;
     const d = claims ? duplicateMac(mac, [...claims.values()]) : undefined;
     const next = d ? new Set([this.raise(d, [...new Set([...claims!.values()].map((c) => c.uuid))], now)]) : undefined;
     this.settle(subject, this.subjectKeys.get(subject), next, now);
@@ -551,6 +614,10 @@ export class Engine extends EventEmitter {
   private evaluateIp(ip: string, now: number): void {
     const claims = this.ipIndex.get(ip);
     const subject = `ip:${ip}`;
+    if ((claims?.size ?? 0) < 2 && !this.subjectKeys.has(subject)) {
+      this.ipFlips.delete(ip);
+      return;
+    }
     const d = claims ? ipConflict(ip, [...claims.values()], this.ipFlips.get(ip)?.flips ?? 0) : undefined;
     if (!d) this.ipFlips.delete(ip);
     const next = d ? new Set([this.raise(d, [...claims!.keys()], now)]) : undefined;
@@ -649,12 +716,15 @@ export class Engine extends EventEmitter {
   /** what this identity claims now: its recent beacon's IPs, else the IPs scans saw on its live instances */
   private updateIpClaims(vm: VmState, fromBeacon: boolean): void {
     const now = this.now();
-    const ctx = { now, silentAfterMs: this.silentAfterMs } as DetectContext;
-    const recent = beaconRecent(vm, ctx);
-    const live = [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && this.hostUpMap.get(i.host) !== false);
-    const next = recent ? vm.beacon!.ips : [...new Set(live.flatMap((i) => cleanIps(i.ips)))].sort();
+    const recent = vm.beacon !== undefined && now - vm.beacon.at <= this.silentAfterMs;
+    const liveOf = (): InstanceState[] =>
+      [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && this.hostUpMap.get(i.host) !== false);
+    let live: InstanceState[] | undefined;
+    const next = recent ? vm.beacon!.ips : [...new Set((live = liveOf()).flatMap((i) => cleanIps(i.ips)))].sort();
+    if (sameList(next, vm.claimedIps) && (!fromBeacon || next.length === 0)) return;
     const dirty = new Set<string>();
     if (!sameList(next, vm.claimedIps)) {
+      live ??= liveOf();
       for (const ip of vm.claimedIps) {
         const m = this.ipIndex.get(ip);
         m?.delete(vm.uuid);
@@ -689,21 +759,23 @@ export class Engine extends EventEmitter {
     for (const ip of dirty) this.evaluateIp(ip, now);
   }
 
-  private recomputeFullScan(): void {
+  /** @returns whether fullScanAt moved */
+  private recomputeFullScan(): boolean {
+    const before = this.fullScanAt;
     const names = this.hostList.length ? this.hostList.map((h) => h.name) : [...this.inventories.keys()];
     let min: number | undefined;
-    let any = false;
+    let complete = names.length > 0;
     for (const h of names) {
       if (this.hostUpMap.get(h) === false) continue;
       const at = this.inventories.get(h)?.at;
       if (at === undefined) {
-        this.fullScanAt = undefined;
-        return;
+        complete = false;
+        break;
       }
-      any = true;
       min = min === undefined ? at : Math.min(min, at);
     }
-    this.fullScanAt = any ? min : undefined;
+    this.fullScanAt = complete ? min : undefined;
+    return this.fullScanAt !== before;
   }
 
   // ─── registration requests and enforcement ─────────────────────────────────────────────────
@@ -845,6 +917,9 @@ export class Engine extends EventEmitter {
     for (const ip of vm.claimedIps) this.ipIndex.get(ip)?.delete(uuid);
     this.vms.delete(uuid);
     this.moves.delete(uuid);
+    const bucket = this.dueOf.get(uuid);
+    if (bucket !== undefined) this.due.get(bucket)?.delete(uuid);
+    this.dueOf.delete(uuid);
     this.vmKeys.delete(uuid);
     this.subjectKeys.delete(`vm:${uuid}`);
     this.dirtyRows.add(uuid);

@@ -13,6 +13,12 @@ export function deriveStatus(p: {
 }): VmStatus {
   if (p.registration === 'revoked') return 'revoked';
   if (p.registration === 'rejected') return 'rejected';
+  if (p.findings.length === 0) {
+    if (p.migrating) return 'migrating';
+    if (p.registration === undefined) return 'unregistered';
+    if (p.registration === 'pending') return 'pending';
+    return p.live ? 'ok' : 'stopped';
+  }
   const codes = new Set(p.findings.map((f) => f.code));
   if (codes.has('DUPLICATE_UUID') || codes.has('MIGRATION_GHOST')) return 'ghost';
   if (p.migrating) return 'migrating';

@@ -4,8 +4,10 @@ import { displayName, type VmDetector } from '../state.js';
 export const definitionDrift: VmDetector = (vm, ctx) => {
   const reg = ctx.registration;
   if (reg?.state !== 'approved' || !reg.definitionHash || ctx.windows.length) return undefined;
+  let any = false;
+  for (const i of vm.instances.values()) if (i.definitionHash && i.definitionHash !== reg.definitionHash) any = true;
+  if (!any) return undefined;
   const drifted = [...vm.instances.values()].filter((i) => i.definitionHash && i.definitionHash !== reg.definitionHash);
-  if (drifted.length === 0) return undefined;
   const name = displayName(vm, reg);
   const hosts = [...new Set(drifted.map((i) => i.host))].sort();
   const what = drifted.map((i) => `${i.host} has ${i.definitionHash.slice(0, 12)}`).join(', ');

@@ -6,6 +6,7 @@ import { currentActive, displayName, type FindingDraft, type VmDetector } from '
  * pair is expected while its window is open.
  */
 export const duplicateUuid: VmDetector = (vm, ctx) => {
+  if (vm.instances.size < 2 && !vm.clone) return undefined;
   const name = displayName(vm, ctx.registration);
   const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))].sort();
   const explainedByMigration =

@@ -5,6 +5,7 @@ import { currentActive, displayName, type VmDetector } from '../state.js';
  * destination; or, after commitment, a scan made after the commit still shows it live on the source.
  */
 export const migrationGhost: VmDetector = (vm, ctx) => {
+  if (ctx.windows.length === 0 && !ctx.lastMove) return undefined;
   const active = currentActive(vm, ctx);
   const name = displayName(vm, ctx.registration);
   const parts: string[] = [];

@@ -8,6 +8,7 @@ export const silent: VmDetector = (vm, ctx) => {
   const reg = ctx.registration;
   if (!reg?.publicKey || (reg.state !== 'approved' && reg.state !== 'pending')) return undefined;
   if (ctx.windows.length) return undefined;
+  if (vm.beacon && ctx.now - vm.beacon.at <= ctx.silentAfterMs) return undefined;
   const running = [...vm.instances.values()].filter((i) => i.state === 'running' && ctx.hostUp(i.host));
   if (running.length === 0 || vm.activeSince === undefined) return undefined;
   const lastHeard = Math.max(vm.beacon?.at ?? 0, vm.activeSince);

@@ -7,6 +7,8 @@ import { currentActive, displayName, type VmDetector } from '../state.js';
 export const unauthorizedMigration: VmDetector = (vm, ctx) => {
   const reg = ctx.registration;
   if (reg?.state !== 'approved' || !reg.homeHost) return undefined;
+  const home = vm.instances.get(reg.homeHost);
+  if (home && vm.instances.size === 1) return undefined; // the common case: at home, nowhere else
   const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))];
   if (hosts.length === 0 || hosts.includes(reg.homeHost)) return undefined;
   const covered = (h: string): boolean =>
