@@ -1,7 +1,7 @@
 // Mounts the console's App with ink-testing-library over a fake ConsoleApi, and sends keys with a tick between.
 import React from 'react';
 import { render } from 'ink-testing-library';
-import { App } from '../../src/tui/app.js';
+import { App } from '../../src/tui/components/app-view.js';
 import { Controller } from '../../src/tui/controller.js';
 import { createFakeConsole, type FakeConsole, type FakeConsoleOptions } from '../../src/tui/fake-console.js';
 import { TuiStore } from '../../src/tui/store.js';

@@ -1,25 +1,19 @@
-// The Ink console: composes header, view table, detail pane / overlays and the bottom bar. All state lives in
-// TuiStore (console data, ≤ 10 Hz) and Controller (UI state, keys); components only render them.
+// The console's root component: header, view table, detail pane / overlays and the bottom bar. All state lives
+// in TuiStore (console data, ≤ 10 Hz) and Controller (UI state, keys); components only render them.
 import React, { useEffect, useMemo } from 'react';
-import { Box, render, useApp, useInput, type Instance } from 'ink';
-import type { ConsoleApi } from '../console/api.js';
-import type { MigrationJob } from '../model/types.js';
-import { Controller, detailHeight, tableHeight } from './controller.js';
-import { BottomBar } from './components/bottom.js';
-import { DetailPane } from './components/detail-pane.js';
-import { Header } from './components/header.js';
-import { MigrationPanel } from './components/migration-panel.js';
-import { HelpOverlay, OutputOverlay, PickOverlay } from './components/overlays.js';
-import { Table } from './components/table.js';
-import { useTerminalSize, useTuiData, useUi } from './hooks.js';
-import { TuiStore, type TuiStoreOptions } from './store.js';
-import { makeTheme, noColorFromEnv } from './theme.js';
-import { VIEWS } from './views.js';
-
-export interface TuiOptions {
-  readOnly: boolean;
-  noColor?: boolean;
-}
+import { Box, useApp, useInput } from 'ink';
+import type { MigrationJob } from '../../model/types.js';
+import { Controller, detailHeight, tableHeight } from '../controller.js';
+import { BottomBar } from './bottom.js';
+import { DetailPane } from './detail-pane.js';
+import { Header } from './header.js';
+import { MigrationPanel } from './migration-panel.js';
+import { HelpOverlay, OutputOverlay, PickOverlay } from './overlays.js';
+import { Table } from './table.js';
+import { useTerminalSize, useTuiData, useUi } from '../hooks.js';
+import type { TuiStore } from '../store.js';
+import { makeTheme } from '../theme.js';
+import { VIEWS } from '../views.js';
 
 export interface AppProps {
   ctl: Controller;
@@ -106,66 +100,3 @@ function position(n: number, offset: number, h: number): string {
   return n > h ? `rows ${offset + 1}-${Math.min(n, offset + h)} of ${n}` : `rows ${n}`;
 }
 
-export interface MountOptions extends TuiOptions {
-  stdout?: NodeJS.WriteStream;
-  stdin?: NodeJS.ReadStream;
-  stderr?: NodeJS.WriteStream;
-  store?: TuiStoreOptions;
-  /** ink's per-frame callback (bench instrumentation) */
-  onRender?: (m: { renderTime: number }) => void;
-  /** switch to the terminal's alternate screen while running (default: when stdout is a TTY) */
-  altScreen?: boolean;
-}
-
-export interface MountedTui {
-  ink: Instance;
-  store: TuiStore;
-  ctl: Controller;
-  /** resolves with the exit code once the user quits */
-  done: Promise<number>;
-}
-
-/** mount the console on the given streams (runTui for the real terminal; tests and the bench use this) */
-export function mountTui(api: ConsoleApi, opts: MountOptions): MountedTui {
-  const stdout = opts.stdout ?? process.stdout;
-  const store = new TuiStore(api, opts.store);
-  const ctl = new Controller(api, store, { readOnly: opts.readOnly, cols: stdout.columns || 80, rows: stdout.rows || 24 });
-  const alt = opts.altScreen ?? !!stdout.isTTY;
-  let code = 0;
-  // logs never reach the screen: anything printing through console while the TUI runs on the real terminal is dropped
-  const restoreConsole = stdout === process.stdout ? silenceConsole() : () => {};
-  if (alt) stdout.write('\x1b[?1049h\x1b[H');
-  const ink = render(<App ctl={ctl} store={store} noColor={opts.noColor ?? noColorFromEnv()} onQuit={(c) => (code = c)} />, {
-    stdout,
-    // ink spreads these over its defaults: an explicit undefined would replace process.stdin
-    stdin: opts.stdin ?? process.stdin,
-    stderr: opts.stderr ?? process.stderr,
-    exitOnCtrlC: false,
-    patchConsole: false,
-    onRender: opts.onRender,
-  });
-  const done = ink
-    .waitUntilExit()
-    .then(
-      () => code,
-      () => 1,
-    )
-    .finally(() => {
-      store.close();
-      if (alt) stdout.write('\x1b[?1049l');
-      restoreConsole();
-    });
-  return { ink, store, ctl, done };
-}
-
-function silenceConsole(): () => void {
-  const names = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-  const saved = names.map((n) => console[n]);
-  for (const n of names) console[n] = () => {};
-  return () => names.forEach((n, i) => (console[n] = saved[i]!));
-}
-
-/** the interactive console: renders until q / ctrl-c, then resolves with the exit code */
-export async function runTui(api: ConsoleApi, opts: TuiOptions): Promise<number> {
-  return mountTui(api, opts).done;
-}

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// bench/tui: the Ink console over the fake console with N VMs and M beacon updates/s, rendered into a fake
+// 120×40 terminal. Measures frame time (publish or keypress → Ink frame), keypress-to-frame, CPU, RSS and the
+// first frame after launch. Progress on stderr; one JSON object as the last stdout line.
+//   npm run bench -- tui [--vms 10000] [--rate 10000] [--seconds 10] [--cols 120] [--rows 40]
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+
+// Ink decides "CI → print only the last frame" when it is imported: unset CI first, then import it.
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : def;
+};
+const VMS = opt('vms', 10_000);
+const RATE = opt('rate', 10_000);
+const SECONDS = opt('seconds', 10);
+const COLS = opt('cols', 120);
+const ROWS = opt('rows', 40);
+const log = (s) => process.stderr.write(`bench tui: ${s}\n`);
+
+const { mountTui } = await import('../dist/tui/app.js');
+const { createFakeConsole } = await import('../dist/tui/fake-console.js');
+
+class FakeStdout extends EventEmitter {
+  columns = COLS;
+  rows = ROWS;
+  isTTY = true;
+  bytes = 0;
+  writes = 0;
+  write(s, cb) {
+    this.bytes += s.length;
+    this.writes++;
+    if (typeof cb === 'function') cb();
+    return true;
+  }
+}
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  data = null;
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+  read() {
+    const d = this.data;
+    this.data = null;
+    return d;
+  }
+  press(s) {
+    this.data = s;
+    this.emit('readable');
+  }
+}
+
+const pct = (xs, p) => {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const round = (x) => Math.round(x * 100) / 100;
+
+const api = createFakeConsole({ vms: VMS, start: Date.now() });
+const stdout = new FakeStdout();
+const stdin = new FakeStdin();
+
+let firstFrameMs;
+let pendingSince; // earliest publish or key not yet on screen
+let keySince;
+const frames = [];
+const keys = [];
+let measuring = false;
+
+const m = mountTui(api, {
+  readOnly: false,
+  noColor: false,
+  stdout,
+  stdin,
+  stderr: stdout,
+  altScreen: false,
+  store: { now: Date.now },
+  onRender: () => {
+    const t = performance.now();
+    if (firstFrameMs === undefined) firstFrameMs = t; // performance.now() counts from process start
+    if (measuring && pendingSince !== undefined) frames.push(t - pendingSince);
+    if (measuring && keySince !== undefined) keys.push(t - keySince);
+    pendingSince = keySince = undefined;
+  },
+});
+m.store.onPublish = () => {
+  pendingSince ??= performance.now();
+};
+log(`first frame after ${round(firstFrameMs ?? -1)} ms (${VMS} VMs)`);
+
+// beacon updates: RATE per second in 10 ms batches; time spent generating them is reported apart
+const perBatch = Math.max(1, Math.round(RATE / 100));
+let genMs = 0;
+let updates = 0;
+const gen = setInterval(() => {
+  const t = performance.now();
+  api.beaconUpdates(perBatch);
+  updates += perBatch;
+  genMs += performance.now() - t;
+}, 10);
+const clock = setInterval(() => api.tick(100), 100);
+// a key every 150 ms: down, down, down, up … (plus a view switch and back now and then)
+let k = 0;
+const keyTimer = setInterval(() => {
+  const seq = ['j', 'j', 'j', 'k', 'j', '4', '1', 'G', 'g'];
+  keySince = performance.now();
+  stdin.press(seq[k++ % seq.length]);
+}, 150);
+
+let rssMax = 0;
+const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+
+await new Promise((r) => setTimeout(r, 1000)); // warm-up
+measuring = true;
+updates = 0;
+genMs = 0;
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+await new Promise((r) => setTimeout(r, SECONDS * 1000));
+const cpu = process.cpuUsage(cpu0);
+const wall = performance.now() - wall0;
+measuring = false;
+clearInterval(gen);
+clearInterval(clock);
+clearInterval(keyTimer);
+clearInterval(rssTimer);
+m.ctl.quit(0);
+await m.done;
+
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const result = {
+  bench: 'tui',
+  vms: VMS,
+  cols: COLS,
+  rows: ROWS,
+  seconds: round(wall / 1000),
+  beaconUpdatesPerSec: Math.round((updates / wall) * 1000),
+  frames: frames.length,
+  framesPerSec: round((frames.length / wall) * 1000),
+  frameP50Ms: round(pct(frames, 50)),
+  frameP95Ms: round(pct(frames, 95)),
+  keys: keys.length,
+  keyP50Ms: round(pct(keys, 50)),
+  keyP95Ms: round(pct(keys, 95)),
+  cpuPct: round((cpuMs / wall) * 100),
+  cpuPctGenerator: round((genMs / wall) * 100),
+  cpuPctTui: round(((cpuMs - genMs) / wall) * 100),
+  rssMB: round(rssMax / 1024 / 1024),
+  firstFrameMs: round(firstFrameMs ?? -1),
+  bytesPerSec: Math.round((stdout.bytes / wall) * 1000),
+};
+log(`frames p50 ${result.frameP50Ms} ms p95 ${result.frameP95Ms} ms, keys p95 ${result.keyP95Ms} ms, cpu ${result.cpuPct}%, rss ${result.rssMB} MB`);
+process.stdout.write(JSON.stringify(result) + '\n');
+process.exit(0);
