@@ -269,7 +269,8 @@ export function formatted<T extends object>(view: ViewDef<T>, item: T): Formatte
   let f = cache.get(item);
   if (!f) {
     const cells = view.columns.map((c) => (c.get ? c.get(item) : ''));
-    f = { cells, search: cells.join(' ') + ' ' + view.rowId(item) };
+    // search text starts at the first real cell, so /^web/ means "name starts with web"
+    f = { cells, search: cells.map((c) => c.trim()).filter(Boolean).join(' ') + ' ' + view.rowId(item) };
     cache.set(item, f);
   }
   return f;

@@ -7,6 +7,11 @@ afterEach(() => {
   m = undefined;
 });
 const selected = (mm: Mounted) => mm.lines().find((l) => l.startsWith('> ')) ?? '';
+const tableRows = (mm: Mounted) => {
+  const ls = mm.lines();
+  const end = ls.findIndex((l) => l.startsWith('──'));
+  return ls.slice(3, end).filter((l) => l.trim());
+};
 const status = (mm: Mounted) => mm.lines()[mm.lines().length - 1] ?? '';
 
 describe('tui navigation keys', () => {
@@ -40,14 +45,15 @@ describe('tui navigation keys', () => {
     await m.press('/');
     await m.type('^web');
     await m.press(KEY.enter);
-    let names = m.lines().filter((l) => /^[> ] /.test(l));
+    let names = tableRows(m);
     expect(names.length).toBe(2);
+    expect(names.every((l) => /web-0[12]/.test(l))).toBe(true);
     expect(m.lines()[1]).toContain('filter:/^web/');
     await m.press('/');
     await m.press(...Array(4).fill(KEY.backspace));
     await m.type('!vm-');
     await m.press(KEY.enter);
-    names = m.lines().filter((l) => /^[> ] /.test(l));
+    names = tableRows(m);
     expect(names.some((l) => l.includes('vm-0'))).toBe(false);
     expect(names.some((l) => l.includes('clone-01'))).toBe(true);
     await m.press('/', ...Array(4).fill(KEY.backspace));

@@ -87,6 +87,10 @@ describe('tui views', () => {
       sawBackwards = m.frame().includes('↑ going backwards');
     }
     expect(sawBackwards).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      m.api.tick(500);
+      await m.press();
+    }
     expect(m.frame()).toMatch(/dirty rate\s+[▁▂▃▄▅▆▇█]{3,}/);
   });
 
