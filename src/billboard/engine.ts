@@ -114,6 +114,8 @@ export class Engine extends EventEmitter {
   private readonly involved = new Map<string, readonly string[]>();
   private readonly vmKeys = new Map<string, Set<string>>();
 
+  /** identities with no live instance: the only PHANTOM candidates */
+  private readonly notLive = new Set<string>();
   private readonly windows = new Map<string, MigrationWindow>();
   private readonly moves = new Map<string, CompletedMove>();
   private readonly requesting = new Set<string>();
@@ -269,18 +271,20 @@ export class Engine extends EventEmitter {
     const seen = new Set<string>();
     const touched = new Set<string>();
     for (const d of inv.domains) {
-      const uuid = canonicalUuid(d.uuid) ?? d.uuid.toLowerCase();
+      const uuid = this.vms.has(d.uuid) ? d.uuid : (canonicalUuid(d.uuid) ?? d.uuid.toLowerCase());
       seen.add(uuid);
       const vm = this.vmOf(uuid);
       const old = vm.instances.get(host);
-      const inst = toInstance(host, d, now);
-      vm.instances.set(host, inst);
-      if (!old || instanceChanged(old, inst)) touched.add(uuid);
+      // unchanged instances keep their (frozen, shared-with-rows) object; the host's scan time says when seen
+      if (!old || !sameAsDomain(old, d)) {
+        vm.instances.set(host, toInstance(host, d, now));
+        touched.add(uuid);
+      }
       if (!this.store.registration(uuid)) {
         this.requestRegistration(uuid, {
           uuid,
           name: d.name,
-          macs: inst.macs,
+          macs: d.macs.map((m) => m.toLowerCase()),
           os: d.os,
           origin: 'scan',
           firstSeen: `scan of ${host}`,
@@ -533,8 +537,13 @@ export class Engine extends EventEmitter {
     const vm = this.vms.get(uuid);
     if (!vm) return;
     const live = [...vm.instances.values()].some((i) => ACTIVE_STATES.has(i.state));
-    if (!live) vm.activeSince = undefined;
-    else vm.activeSince ??= now;
+    if (!live) {
+      vm.activeSince = undefined;
+      this.notLive.add(uuid);
+    } else {
+      vm.activeSince ??= now;
+      this.notLive.delete(uuid);
+    }
     this.updateMacClaims(vm, now);
     this.updateIpClaims(vm, false);
     this.evaluateVm(uuid, now);
@@ -591,7 +600,7 @@ export class Engine extends EventEmitter {
 
   /** PHANTOM and reloaded findings depend on "every up host scanned": re-judge them when that moves */
   private fullScanMoved(now: number): void {
-    for (const [uuid, vm] of this.vms) if (vm.beacon && vm.activeSince === undefined) this.evaluateVm(uuid, now);
+    for (const uuid of this.notLive) if (this.vms.get(uuid)?.beacon) this.evaluateVm(uuid, now);
     for (const key of [...this.book.carried]) {
       const f = this.book.get(key);
       if (!f) continue;
@@ -893,6 +902,7 @@ export class Engine extends EventEmitter {
     if (!vm) {
       vm = { uuid, instances: new Map(), claimedIps: [], activeMacs: [] };
       this.vms.set(uuid, vm);
+      this.notLive.add(uuid);
       this.dirtyRows.add(uuid);
     }
     return vm;
@@ -916,6 +926,7 @@ export class Engine extends EventEmitter {
     if (!vm) return;
     for (const ip of vm.claimedIps) this.ipIndex.get(ip)?.delete(uuid);
     this.vms.delete(uuid);
+    this.notLive.delete(uuid);
     this.moves.delete(uuid);
     const bucket = this.dueOf.get(uuid);
     if (bucket !== undefined) this.due.get(bucket)?.delete(uuid);
@@ -1026,15 +1037,15 @@ function toInstance(host: string, d: DomainInfo, now: number): InstanceState {
   });
 }
 
-function instanceChanged(a: InstanceState, b: InstanceState): boolean {
+function sameAsDomain(a: InstanceState, d: DomainInfo): boolean {
   return (
-    a.state !== b.state ||
-    a.name !== b.name ||
-    a.definitionHash !== b.definitionHash ||
-    a.memoryKiB !== b.memoryKiB ||
-    a.vcpus !== b.vcpus ||
-    !sameList(a.macs, b.macs) ||
-    !sameList(a.ips, b.ips)
+    a.state === d.state &&
+    a.name === d.name &&
+    a.definitionHash === d.definitionHash &&
+    a.memoryKiB === d.memoryKiB &&
+    a.vcpus === d.vcpus &&
+    sameList(a.macs, d.macs) &&
+    sameList(a.ips, d.ips)
   );
 }
 

@@ -13,7 +13,7 @@ export const ACTIVE_STATES: ReadonlySet<DomainState> = new Set<DomainState>([
 ]);
 
 export interface InstanceState extends VmInstance {
-  /** engine time of the scan that reported it */
+  /** engine time of the scan that first reported it in this form (the host's latest scan time is ctx.scannedAt) */
   scannedAt: number;
 }
 

@@ -140,7 +140,7 @@ describe('MIGRATION_GHOST', () => {
   it('still on the source per a scan made after commitment (not per an older scan)', () => {
     const committed = { ...w, committedAt: NOW - 10 };
     expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [committed] }))?.evidence).toContain('still running on source a');
-    expect(migrationGhost(vm([inst('a', 'running', { scannedAt: NOW - 20 }), inst('b')]), ctx({ windows: [committed] }))).toBeUndefined();
+    expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [committed], scannedAt: (h) => (h === 'a' ? NOW - 20 : NOW) }))).toBeUndefined();
     const move = { job: 'J', uuid: UUID, source: 'a', destination: 'b', committedAt: NOW - 10 };
     expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ lastMove: move }))).toBeDefined();
     expect(migrationGhost(vm([inst('b')]), ctx({ lastMove: move }))).toBeUndefined();

@@ -22,7 +22,7 @@ export const migrationGhost: VmDetector = (vm, ctx) => {
   for (const w of ctx.windows) if (w.committedAt !== undefined) committed.push({ ...w, committedAt: w.committedAt });
   if (ctx.lastMove && !ctx.windows.some((w) => w.job === ctx.lastMove!.job)) committed.push(ctx.lastMove);
   for (const c of committed) {
-    const left = active.find((i) => i.host === c.source && i.host !== c.destination && i.scannedAt > c.committedAt);
+    const left = active.find((i) => i.host === c.source && i.host !== c.destination && (ctx.scannedAt(i.host) ?? 0) > c.committedAt);
     if (left) {
       ghostHosts.add(c.source);
       parts.push(`still ${left.state} on source ${c.source} after migration ${c.job} committed to ${c.destination}`);
