@@ -71,6 +71,12 @@ async function ingest() {
   const rawVerifyPerSec = rawVerifyRate();
   log(`raw single-core Ed25519 verify: ${rawVerifyPerSec}/s`);
   const child = fork(fileURLToPath(import.meta.url), [...argv, '--fleet'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let finished = false;
+  child.on('exit', (code, signal) => {
+    if (finished) return;
+    log(`fleet process died (code ${code}, signal ${signal})`);
+    process.exit(1);
+  });
   const keys = new Map();
   const fromChild = (type) => new Promise((resolve) => child.once('message', (m) => (m.type === type ? resolve(m) : null)));
   const hello = await fromChild('keys');
@@ -96,7 +102,11 @@ async function ingest() {
   const kernel0 = rcvbufErrors();
   child.send({ type: 'go', port });
 
+  // steady state = every VM has joined and holds a session (or, one-way, the ramp is over); at most 60 s extra
   await new Promise((r) => setTimeout(r, RAMP * 1000 + 1000));
+  for (let waited = 0; !ONE_WAY && listener.counters().sessions < VMS && waited < 60_000; waited += 500) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
   const c0 = listener.counters();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -115,6 +125,7 @@ async function ingest() {
   const c1 = listener.counters();
   const kernel1 = rcvbufErrors();
   child.send({ type: 'stop' });
+  finished = true;
   const fin = await fromChild('done');
   await listener.stop();
 
@@ -179,6 +190,7 @@ async function fleet() {
       sock: undefined,
     });
   }
+  log(`fleet: ${VMS} keys made`);
   process.send({ type: 'keys', keys: vms.map((v) => [v.body.uuid, v.pub.toString('base64')]) });
   const go = await new Promise((r) => process.once('message', r));
   const port = go.port;
@@ -187,6 +199,7 @@ async function fleet() {
   const socks = [];
   for (let s = 0; s < SOURCES; s++) {
     const sock = dgram.createSocket('udp4');
+    sock.on('error', (e) => process.stderr.write(`beacons: fleet socket: ${e.message}\n`));
     await new Promise((r) => sock.bind(0, `127.0.1.${s + 1}`, r));
     sock.on('message', (msg) => {
       let d;
