@@ -1,7 +1,6 @@
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
-import type { ResolvedConfig } from '../model/config.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
 import { createStore } from '../store/store.js';
 import { requireKeySource } from '../store/key-source.js';
@@ -34,11 +33,10 @@ async function withRuntime(
   opts: CommonOpts,
   mode: 'script' | 'tui',
   body: (rt: Runtime) => Promise<number>,
-  configOverride?: ResolvedConfig,
 ): Promise<number> {
   let rt: Runtime;
   try {
-    const config = configOverride ?? loadConfig(opts.config);
+    const config = loadConfig(opts.config);
     const log = fileLogger(config.logPath, config.log.level);
     rt = await startRuntime({
       config,
@@ -171,25 +169,22 @@ async function runInteractive(opts: CommonOpts): Promise<number> {
 }
 
 async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: Runtime) => Promise<number> }): Promise<number> {
-  let demo: typeof import('../demo/demo.js');
   try {
-    demo = await import('../demo/demo.js');
-  } catch (e) {
-    return fail(new BillboardError('NOT_AVAILABLE', `the demo lab is not available: ${errorLine(e)}`));
-  }
-  return demo.runDemo({
-    readOnly: !!opts.readOnly,
-    actor: opts.actor ?? defaultActor(),
-    ...(opts.interactive
-      ? {
-          body: async (rt: Runtime) => {
+    const demo = await import('../demo/demo.js');
+    return await demo.runDemo({
+      readOnly: !!opts.readOnly,
+      actor: opts.actor ?? defaultActor(),
+      mode: opts.interactive ? 'tui' : 'script',
+      body: opts.interactive
+        ? async (rt: Runtime) => {
             const { runTui } = await import('../tui/app.js');
             return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
-          },
-        }
-      : { body: opts.script! }),
-    withRuntime: (o, mode, body, cfg) => withRuntime(o, mode, body, cfg),
-  });
+          }
+        : opts.script!,
+    });
+  } catch (e) {
+    return fail(e);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

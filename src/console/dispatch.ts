@@ -30,6 +30,7 @@ const HANDLERS: Record<string, Handler> = {
   authorize: mig.authorize,
   deny: mig.deny,
   abort: mig.abort,
+  tune: mig.tune,
   jobs: mig.jobs,
   watch: mig.watch,
   audit: auditCmds.audit,

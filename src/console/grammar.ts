@@ -82,6 +82,13 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'authorize a requested migration and start it', examples: ['authorize J-1', 'authorize db-01'] },
   { name: 'deny', args: [JOB], flags: { reason }, mutating: true,
     summary: 'deny a requested migration', examples: ['deny J-1 --reason "change freeze"'] },
+  { name: 'tune', args: [JOB], mutating: true,
+    flags: {
+      bandwidth: { type: 'number', arg: 'MIBS', desc: 'new bandwidth cap in MiB/s' },
+      'max-downtime': { type: 'number', arg: 'MS', desc: 'new maximum tolerated downtime in ms' },
+    },
+    summary: 'change bandwidth or max downtime of a migration still in pre-copy (what the convergence estimate suggests)',
+    examples: ['tune J-1 --bandwidth 128', 'tune db-01 --max-downtime 500'] },
   { name: 'jobs', args: [], flags: {}, mutating: false, summary: 'migration jobs and their stages', examples: ['jobs'] },
   { name: 'watch', args: [JOB], flags: {}, mutating: false,
     summary: 'follow a migration stage by stage until it ends', examples: ['watch J-1'] },

@@ -43,6 +43,7 @@ export interface MigrationService {
   authorize(jobRef: string, actor: string): Promise<MigrationJob>;
   deny(jobRef: string, actor: string, reason?: string): Promise<MigrationJob>;
   abort(jobRef: string, actor: string): Promise<MigrationJob>;
+  tune(jobRef: string, t: { bandwidthMiBs?: number; maxDowntimeMs?: number }, actor: string): Promise<MigrationJob>;
   jobs(): readonly MigrationJob[];
   job(ref: string): MigrationJob;
   watch(jobRef: string, onEvent: (ev: MigrationEvent) => void): Promise<MigrationJob>;

@@ -1,19 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileLogger } from '../cli/logger.js';
+import { resolveConfig } from '../cli/config-load.js';
+import { runLine } from '../console/dispatch.js';
+import { startRuntime, type Runtime } from '../console/runtime.js';
+import { configSchema } from '../model/config.js';
 import { BillboardError } from '../model/errors.js';
-import type { ResolvedConfig } from '../model/config.js';
-import type { Runtime } from '../console/runtime.js';
+import { makeKey, DemoAgents, type AgentKey } from './agents.js';
+import { DEMO_VMS, INTRUDER, TIMELINE } from './cast.js';
+import { DemoLab } from './lab.js';
 
 export interface DemoOptions {
   readOnly: boolean;
   actor: string;
+  mode: 'script' | 'tui';
   body: (rt: Runtime) => Promise<number>;
-  withRuntime: (
-    opts: { readOnly?: boolean; actor?: string },
-    mode: 'script' | 'tui',
-    body: (rt: Runtime) => Promise<number>,
-    config?: ResolvedConfig,
-  ) => Promise<number>;
+  /** told where things are (script mode prints nothing extra to stdout) */
+  note?: (line: string) => void;
 }
 
-export async function runDemo(_opts: DemoOptions): Promise<number> {
-  throw new BillboardError('NOT_AVAILABLE', 'the demo lab is not built yet');
+const INTERVAL_S = 2;
+
+/**
+ * `billboard demo` / `script --demo`: a throwaway lab that needs nothing but the installed packages —
+ * three libvirt test-driver hosts, a fresh encrypted store, real agents over real UDP — and a minute of
+ * incidents. Everything (agents, sockets, temp folder) is gone when it returns, including on ctrl-c.
+ */
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'billboard-demo-'));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.on('exit', removeDir);
+  const timers: NodeJS.Timeout[] = [];
+  let agents: DemoAgents | undefined;
+  let rt: Runtime | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      timers.forEach(clearTimeout);
+      await agents?.stopAll().catch(() => {});
+      await rt?.close().catch(() => {});
+      removeDir();
+      process.off('exit', removeDir);
+    })());
+  const onSignal = () => void cleanup().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+
+  try {
+    const lab = new DemoLab(dir, DEMO_VMS);
+    const config = resolveConfig(
+      configSchema.parse({
+        store: { path: join(dir, 'store.db') },
+        log: { path: join(dir, 'billboard.log'), level: 'info' },
+        beacon: { listen: '127.0.0.1:0', intervalS: INTERVAL_S, missedBeforeSilent: 3, maxSkewS: 60 },
+        scan: { intervalS: 3, timeoutS: 5, concurrency: 3 },
+        hosts: lab.hostConfigs(),
+        migration: { transport: 'tunnelled', bandwidthMiBs: 256, maxDowntimeMs: 300 },
+        policy: { enforcement: 'ask' },
+      }),
+      undefined,
+    );
+    rt = await startRuntime({
+      config,
+      actor: opts.actor,
+      readOnly: opts.readOnly,
+      mode: opts.mode,
+      log: fileLogger(config.logPath, config.log.level),
+      env: { ...process.env, BILLBOARD_PASSPHRASE: randomBytes(24).toString('base64') },
+      awaitFirstScan: true,
+      simulateMove: (uuid, from, to) => lab.move(uuid, from, to),
+      createDriver: lab.createDriver,
+    });
+
+    // The shop's known-good baseline, through the same commands an operator would type (audited as "demo").
+    const setup = { ...rt.ctx, readOnly: false, actor: 'demo-setup' };
+    const keys = new Map<string, AgentKey>();
+    for (const v of DEMO_VMS) {
+      if (v.agent) keys.set(v.name, makeKey(dir, v.name));
+      if (!v.approved) continue;
+      const key = keys.get(v.name);
+      for (const line of [
+        `register ${v.name} --uuid ${v.uuid} ${v.macs.map((m) => `--mac ${m}`).join(' ')} --os ${v.os} --host ${v.host}${key ? ` --pubkey ${key.publicKey}` : ''}`,
+        `approve ${v.name} --note "demo baseline"`,
+      ]) {
+        const r = await runLine(line, setup);
+        if (!r.ok) throw new BillboardError('INTERNAL', `demo setup failed at "${line}": ${r.error.message}`);
+      }
+    }
+
+    agents = new DemoAgents(dir, `127.0.0.1:${rt.beaconAddress.port}`, INTERVAL_S);
+    for (const v of DEMO_VMS) if (v.agent && v.state === 'running') agents.start(v.name, v, keys.get(v.name)!);
+
+    const at = (ms: number, f: () => Promise<void> | void) =>
+      timers.push(
+        setTimeout(() => {
+          Promise.resolve(f()).catch((e) => rt?.ctx.log.warn({ err: String(e) }, 'demo incident failed'));
+        }, ms),
+      );
+    const byName = (n: string) => DEMO_VMS.find((v) => v.name === n)!;
+    // An unregistered VM appears on lab-c, beaconing with a key nobody approved.
+    at(TIMELINE.unregisteredAtMs, async () => {
+      await lab.start('lab-c', INTRUDER);
+      agents!.start(INTRUDER.name, INTRUDER, makeKey(dir, INTRUDER.name));
+      void rt!.scanner.scan(['lab-c']).catch(() => {});
+    });
+    // cache-01's agent falls silent while its domain keeps running.
+    at(TIMELINE.silentAtMs, () => agents!.stop('cache-01'));
+    // A clone of db-01 (same UUID, MAC and key: a copied disk) boots on lab-b.
+    at(TIMELINE.cloneAtMs, async () => {
+      const db = byName('db-01');
+      await lab.start('lab-b', db);
+      agents!.start('db-01-clone', db, keys.get('db-01')!);
+    });
+    // Someone beacons as web-02 with a key of their own.
+    at(TIMELINE.forgedAtMs, () => agents!.start('forger', byName('web-02'), makeKey(dir, 'forger')));
+
+    opts.note?.(`demo lab in ${dir}: hosts lab-a, lab-b, lab-c (libvirt test driver); beacons on 127.0.0.1:${rt.beaconAddress.port}`);
+    return await opts.body(rt);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    await cleanup();
+  }
 }

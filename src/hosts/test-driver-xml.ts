@@ -18,6 +18,8 @@ export interface TestDomainSpec {
 export interface TestHostSpec {
   cpus?: number;
   memoryKiB?: number;
+  /** first three octets of the host's "default" network (the test driver hands out its addresses); default 192.168.122 */
+  subnet?: string;
 }
 
 const RUNSTATE: Record<DomainState, number> = {
@@ -63,6 +65,7 @@ function domainXml(d: TestDomainSpec): string {
 export function testDriverXml(domains: TestDomainSpec[], host: TestHostSpec = {}): string {
   const cpus = host.cpus ?? 8;
   const mem = host.memoryKiB ?? 32 * 1024 * 1024;
+  const net = host.subnet ?? '192.168.122';
   return `<node>
   <cpu>
     <mhz>2000</mhz>
@@ -79,9 +82,9 @@ export function testDriverXml(domains: TestDomainSpec[], host: TestHostSpec = {}
     <uuid>00000000-0000-4000-8000-00000000beef</uuid>
     <bridge name='virbr0'/>
     <forward/>
-    <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <ip address='${net}.1' netmask='255.255.255.0'>
       <dhcp>
-        <range start='192.168.122.2' end='192.168.122.254'/>
+        <range start='${net}.2' end='${net}.254'/>
       </dhcp>
     </ip>
   </network>

@@ -7,17 +7,11 @@ import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState
 import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
 import { nextEntry, verifyChain } from './audit-chain.js';
 import { decrypt, deriveKey, encrypt, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
+import { decodeDoc, encodeDoc, type StoreDoc } from './doc-codec.js';
 import { durableWrite } from './durable-write.js';
 import { acquireLock } from './lock.js';
 
-export interface StoreDoc {
-  format: 1;
-  createdAt: string;
-  registrations: Registration[];
-  audit: AuditEntry[];
-  findings: Finding[];
-  jobs: MigrationJob[];
-}
+export type { StoreDoc };
 
 const emptyDoc = (): StoreDoc => ({
   format: 1,
@@ -44,7 +38,7 @@ class EncryptedAdapter implements Adapter<StoreDoc> {
     const plain = decrypt(file, this.key, this.path);
     this.lastBytes = file.length;
     try {
-      const doc = JSON.parse(plain.toString('utf8')) as StoreDoc;
+      const doc = await decodeDoc(plain.toString('utf8'));
       if (doc.format !== 1 || !Array.isArray(doc.registrations) || !Array.isArray(doc.audit)) throw new Error('bad shape');
       doc.findings ??= [];
       doc.jobs ??= [];
@@ -56,7 +50,7 @@ class EncryptedAdapter implements Adapter<StoreDoc> {
 
   async write(doc: StoreDoc): Promise<void> {
     const t0 = performance.now();
-    const bytes = encrypt(Buffer.from(JSON.stringify(doc), 'utf8'), this.key, this.params);
+    const bytes = encrypt(Buffer.from(encodeDoc(doc), 'utf8'), this.key, this.params);
     await durableWrite(this.path, bytes);
     this.lastBytes = bytes.length;
     this.lastWriteMs = performance.now() - t0;
@@ -126,8 +120,15 @@ const TRANSITIONS: Record<Exclude<RegistrationState, 'pending'>, RegistrationSta
   revoked: ['approved', 'pending'],
 };
 
+interface PendingWrite {
+  build: (doc: StoreDoc) => { next: StoreDoc; result: unknown };
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 export class Store implements StoreApi {
-  private queue: Promise<unknown> = Promise.resolve();
+  private pending: PendingWrite[] = [];
+  private flushing: Promise<void> | undefined;
   private byUuid = new Map<string, number>();
   private closed = false;
 
@@ -151,26 +152,70 @@ export class Store implements StoreApi {
 
   /**
    * Serialize every write; build the next document from the current one, write it durably, and only then
-   * make it current. A failed write leaves memory exactly as it was (no change without its audit entry).
+   * resolve. A failed write leaves memory exactly as it was (no change without its audit entry).
+   * Group commit: changes queued while a write is in flight are applied together and written once, each
+   * promise resolving only when the write holding its change is on disk.
    */
   private commit<T>(build: (doc: StoreDoc) => { next: StoreDoc; result: T }): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (this.closed) throw new BillboardError('STORE_WRITE', 'store is closed');
-      const prev = this.doc;
-      const { next, result } = build(prev);
-      this.db.data = next;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ build, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      await this.flushGroups();
+    } finally {
+      // cleared synchronously when the queue is empty, before any resolved caller can queue a new write
+      this.flushing = undefined;
+    }
+  }
+
+  private async flushGroups(): Promise<void> {
+    while (this.pending.length) {
+      const group = this.pending.splice(0);
+      if (this.closed) {
+        for (const g of group) g.reject(new BillboardError('STORE_WRITE', 'store is closed'));
+        continue;
+      }
+      const before = this.doc;
+      const applied: { g: PendingWrite; result: unknown }[] = [];
+      for (const g of group) {
+        const cur = this.doc;
+        let step: { next: StoreDoc; result: unknown };
+        try {
+          step = g.build(cur);
+        } catch (e) {
+          g.reject(e); // refused (bad input, impossible transition): nothing changed
+          continue;
+        }
+        this.db.data = step.next;
+        this.indexChange(cur.registrations, step.next.registrations);
+        applied.push({ g, result: step.result });
+      }
+      if (!applied.length) continue;
       try {
         await this.db.write();
       } catch (e) {
-        this.db.data = prev;
-        throw new BillboardError('AUDIT_FAILED', `not done: could not write the store (${errorLine(e)})`);
+        this.db.data = before;
+        this.reindex();
+        const err = new BillboardError('AUDIT_FAILED', `not done: could not write the store (${errorLine(e)})`);
+        for (const a of applied) a.g.reject(err);
+        continue;
       }
-      if (next.registrations !== prev.registrations) this.reindex();
-      return result;
-    };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => {});
-    return p;
+      for (const a of applied) a.g.resolve(a.result);
+    }
+  }
+
+  /** Keep the uuid index current without an O(n) rebuild per change: records are appended or replaced in place. */
+  private indexChange(prev: readonly Registration[], next: readonly Registration[]): void {
+    if (prev === next) return;
+    if (next.length === prev.length + 1 && next[prev.length - 1] === prev[prev.length - 1]) {
+      this.byUuid.set(next[next.length - 1]!.uuid, next.length - 1);
+    } else if (next.length !== prev.length) {
+      this.reindex();
+    }
   }
 
   private withAudit(doc: StoreDoc, actor: string, action: string, target: string, details: Record<string, unknown>) {
@@ -185,8 +230,14 @@ export class Store implements StoreApi {
   }
 
   registration(uuid: string): Registration | undefined {
-    const i = this.byUuid.get(uuid.toLowerCase());
-    return i === undefined ? undefined : this.doc.registrations[i];
+    const u = uuid.toLowerCase();
+    const i = this.byUuid.get(u);
+    if (i === undefined) return undefined;
+    const r = this.doc.registrations[i];
+    if (r?.uuid === u) return r;
+    this.reindex(); // the array was reshaped: rebuild once
+    const j = this.byUuid.get(u);
+    return j === undefined ? undefined : this.doc.registrations[j];
   }
 
   resolveRegistration(ref: string): Registration {
@@ -229,7 +280,10 @@ export class Store implements StoreApi {
     }
     return this.commit((doc) => {
       const existing = this.registration(uuid);
-      if (existing && existing.state !== 'rejected') {
+      // An operator may register an identity that scans or beacons already put up as a request:
+      // the operator's registration replaces the automatic one (still pending, still audited).
+      const supersedes = existing?.state === 'pending' && existing.origin !== 'operator' && reg.origin === 'operator';
+      if (existing && existing.state !== 'rejected' && !supersedes) {
         throw new BillboardError('CONFLICT', `${uuid} is already registered as "${existing.name}" (${existing.state})`);
       }
       const clash = doc.registrations.find(
@@ -248,7 +302,7 @@ export class Store implements StoreApi {
         ...(reg.definitionHash ? { definitionHash: reg.definitionHash } : {}),
         state: 'pending',
         origin: reg.origin,
-        ...(reg.firstSeen ? { firstSeen: reg.firstSeen } : {}),
+        ...(reg.firstSeen ? { firstSeen: reg.firstSeen } : existing?.firstSeen ? { firstSeen: existing.firstSeen } : {}),
         createdAt: this.now(),
         createdBy: actor,
       };
@@ -367,7 +421,7 @@ export class Store implements StoreApi {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.queue;
+    while (this.flushing) await this.flushing;
     this.closed = true;
     this.releaseLock();
   }

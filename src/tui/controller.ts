@@ -415,7 +415,7 @@ export class Controller {
         const c = job.convergence;
         if (!c || (c.suggestedBandwidthMiBs === undefined && c.suggestedMaxDowntimeMs === undefined)) return this.status(`${job.id}: no suggestion to apply`, 'error');
         return this.runLine(
-          `migrate ${quoteArg(job.vmName || job.vm)} --to ${quoteArg(job.destination)}` +
+          `tune ${job.id}` +
             (c.suggestedBandwidthMiBs !== undefined ? ` --bandwidth ${c.suggestedBandwidthMiBs}` : '') +
             (c.suggestedMaxDowntimeMs !== undefined ? ` --max-downtime ${c.suggestedMaxDowntimeMs}` : ''),
         );

@@ -360,19 +360,21 @@ export function createFakeConsole(opts: FakeConsoleOptions = {}): FakeConsole {
           addAudit(cmd, row.name, { host });
           return ok(cmd, `${cmd === 'isolate' ? 'isolated' : cmd === 'stop' ? 'stopped' : 'suspended'} ${row.name} on ${host}`);
         }
+        case 'tune': {
+          const ref = args[0];
+          const running = jobs.find((j) => (j.id === ref || j.vmName === ref) && !j.endedAt && j.state !== 'awaiting-authorization');
+          if (!running) return err(cmd, 'NOT_FOUND', `no running job ${ref}`);
+          if (flags.bandwidth) { sim.bandwidth = Number(flags.bandwidth) * MiB; running.bandwidthMiBs = Number(flags.bandwidth); }
+          if (flags['max-downtime']) { sim.downtimeMs = Number(flags['max-downtime']); running.maxDowntimeMs = Number(flags['max-downtime']); }
+          running.convergence = estimate();
+          addAudit('migrate-tune', running.id, { bandwidth: flags.bandwidth, maxDowntime: flags['max-downtime'] });
+          return ok(cmd, `${running.id}: bandwidth ${Math.round(sim.bandwidth / MiB)} MiB/s, max downtime ${sim.downtimeMs} ms`);
+        }
         case 'migrate': {
           const row = vmArg();
           const to = flags.to;
           if (!to || to === 'true') return err(cmd, 'USAGE', 'usage: migrate VM --to HOST');
           const running = jobs.find((j) => j.vm === row.uuid && !j.endedAt && j.state !== 'awaiting-authorization');
-          if (running && running.destination === to) {
-            // re-issuing migrate for a running job retunes it (what the TUI's "apply suggestion" key sends)
-            if (flags.bandwidth) { sim.bandwidth = Number(flags.bandwidth) * MiB; running.bandwidthMiBs = Number(flags.bandwidth); }
-            if (flags['max-downtime']) { sim.downtimeMs = Number(flags['max-downtime']); running.maxDowntimeMs = Number(flags['max-downtime']); }
-            running.convergence = estimate();
-            addAudit('migrate.tune', running.id, { bandwidth: flags.bandwidth, maxDowntime: flags['max-downtime'] });
-            return ok(cmd, `${running.id}: bandwidth ${Math.round(sim.bandwidth / MiB)} MiB/s, max downtime ${sim.downtimeMs} ms`);
-          }
           if (running) return err(cmd, 'CONFLICT', `${row.name} already has job ${running.id}`);
           const source = row.instances[0]?.host;
           if (!source) return err(cmd, 'CONFLICT', `${row.name} is not running`);

@@ -156,7 +156,7 @@ describe('tui action keys build grammar lines', () => {
     await m.press('4', 'A');
     expect(m.api.commands).toEqual(['authorize J-3']);
     await m.press('j', 't');
-    expect(m.api.commands[1]).toMatch(/^migrate db-01 --to lab-b --bandwidth \d+ --max-downtime 500$/);
+    expect(m.api.commands[1]).toMatch(/^tune J-2 --bandwidth \d+ --max-downtime 500$/);
     await m.press('X');
     expect(m.frame()).toContain('abort J-2 (db-01 lab-a → lab-b)? (y/N)');
     await m.press('y');

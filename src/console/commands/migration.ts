@@ -59,3 +59,18 @@ export const watch: Handler = async (cmd, ctx, emit) => {
   const job = await m.watch(cmd.args[0]!, (ev) => emit(ev));
   return { data: job, text: jobText(job) };
 };
+
+export const tune: Handler = async (cmd, ctx) => {
+  const bandwidthMiBs = num(cmd.flags.bandwidth);
+  const maxDowntimeMs = num(cmd.flags['max-downtime']);
+  if (!bandwidthMiBs && !maxDowntimeMs) throw new BillboardError('USAGE', 'tune: give --bandwidth MIBS and/or --max-downtime MS');
+  const job = await needMigrations(ctx).tune(
+    cmd.args[0]!,
+    { ...(bandwidthMiBs ? { bandwidthMiBs } : {}), ...(maxDowntimeMs ? { maxDowntimeMs } : {}) },
+    ctx.actor,
+  );
+  return {
+    data: job,
+    text: `tuned ${job.id}: bandwidth ${job.bandwidthMiBs ?? 'unlimited'} MiB/s, max downtime ${job.maxDowntimeMs ?? 'default'} ms`,
+  };
+};

@@ -1,0 +1,103 @@
+import { writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDriver } from '../hosts/scanner.js';
+import { testDriverXml, type TestDomainSpec } from '../hosts/test-driver-xml.js';
+import type { HostConfig } from '../model/config.js';
+import type { HostDriver } from '../model/host-driver.js';
+import type { DomainState } from '../model/types.js';
+import { DEMO_HOSTS, type DemoHost, type DemoVm } from './cast.js';
+
+/**
+ * The demo's hosts: one libvirt test-driver XML file per host, written from an in-memory model. The test
+ * driver reads its file when a connection opens and keeps changes per connection, so the model is the truth:
+ * every change (an incident, an operator's stop, a simulated migration) rewrites the file and makes the
+ * host's driver reconnect. Scans then see it through real libvirt.
+ */
+export class DemoLab {
+  private readonly domains = new Map<DemoHost, TestDomainSpec[]>();
+  private readonly drivers = new Map<string, HostDriver>();
+
+  constructor(
+    readonly dir: string,
+    vms: DemoVm[],
+  ) {
+    for (const h of DEMO_HOSTS) this.domains.set(h, []);
+    for (const v of vms) this.domains.get(v.host)!.push(spec(v));
+    for (const h of DEMO_HOSTS) this.write(h);
+  }
+
+  file(host: DemoHost): string {
+    return join(this.dir, `${host}.xml`);
+  }
+
+  hostConfigs(): HostConfig[] {
+    return DEMO_HOSTS.map((h) => ({ name: h, driver: 'libvirt', uri: `test://${this.file(h)}` }));
+  }
+
+  /** Scanner's createDriver: real libvirt drivers whose enforcement also updates the model. */
+  createDriver = (h: HostConfig): HostDriver => {
+    const inner = createDriver(h);
+    const setState = async (uuid: string, state: DomainState, act: () => Promise<void>) => {
+      await act();
+      await this.update(h.name as DemoHost, (ds) => ds.map((d) => (d.uuid === uuid ? { ...d, state } : d)));
+    };
+    const d: HostDriver = {
+      name: inner.name,
+      kind: inner.kind,
+      connect: () => inner.connect(),
+      close: () => inner.close(),
+      inventory: () => inner.inventory(),
+      nodeInfo: () => inner.nodeInfo(),
+      domainXml: (u) => inner.domainXml(u),
+      stop: (u) => setState(u, 'shutoff', () => inner.stop(u)),
+      suspend: (u) => setState(u, 'paused', () => inner.suspend(u)),
+      resume: (u) => setState(u, 'running', () => inner.resume(u)),
+      isolate: (u) => inner.isolate(u),
+      migrate: (u, o, s) => inner.migrate(u, o, s),
+      jobStats: (u) => inner.jobStats(u),
+      completedJobStats: (u) => inner.completedJobStats(u),
+      abortJob: (u) => inner.abortJob(u),
+      setMaxDowntime: (u, ms) => inner.setMaxDowntime(u, ms),
+      setBandwidth: (u, m) => inner.setBandwidth(u, m),
+    };
+    // keep the scanner's own inventory fast path when the driver has one
+    const scanAll = (inner as unknown as { scanAll?: () => Promise<unknown> }).scanAll;
+    if (scanAll) Object.assign(d, { scanAll: () => scanAll.call(inner) });
+    this.drivers.set(h.name, inner);
+    return d;
+  };
+
+  /** a VM starts on a host (a new domain, or a clone of an existing identity) */
+  start(host: DemoHost, v: DemoVm): Promise<void> {
+    return this.update(host, (ds) => [...ds.filter((d) => d.uuid !== v.uuid), spec({ ...v, state: 'running' })]);
+  }
+
+  /** the demo's simulated migration commits: the domain leaves `from` and runs on `to` */
+  async move(uuid: string, from: string, to: string): Promise<void> {
+    const src = this.domains.get(from as DemoHost);
+    const d = src?.find((x) => x.uuid === uuid);
+    if (!d || !this.domains.has(to as DemoHost)) throw new Error(`demo lab: ${uuid} is not on ${from}`);
+    await this.update(from as DemoHost, (ds) => ds.filter((x) => x.uuid !== uuid));
+    await this.update(to as DemoHost, (ds) => [...ds.filter((x) => x.uuid !== uuid), { ...d, state: 'running' }]);
+  }
+
+  private async update(host: DemoHost, f: (ds: TestDomainSpec[]) => TestDomainSpec[]): Promise<void> {
+    this.domains.set(host, f(this.domains.get(host) ?? []));
+    this.write(host);
+    await this.drivers.get(host)?.close(); // the next call reconnects and reads the new file
+  }
+
+  private write(host: DemoHost): void {
+    const file = this.file(host);
+    writeFileSync(`${file}.tmp`, testDriverXml(this.domains.get(host) ?? [], {
+        cpus: 16,
+        memoryKiB: 64 * 1024 * 1024,
+        subnet: `10.0.${DEMO_HOSTS.indexOf(host) + 1}`,
+      }));
+    renameSync(`${file}.tmp`, file);
+  }
+}
+
+function spec(v: DemoVm): TestDomainSpec {
+  return { uuid: v.uuid, name: v.name, state: v.state, macs: v.macs, memoryKiB: v.memoryKiB, vcpus: v.vcpus, os: v.os };
+}
