@@ -44,9 +44,9 @@ describe('DUPLICATE_UUID', () => {
   it('is critical when running on two hosts', () => {
     expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx())).toMatchObject({ code: 'DUPLICATE_UUID', severity: 'critical', hosts: ['a', 'b'] });
   });
-  it('ignores a shut-off definition elsewhere, a host that is down, and the pair of an open migration window', () => {
+  it('ignores a shut-off definition elsewhere and the pair of an open migration window; a down host counts as last scanned', () => {
     expect(duplicateUuid(vm([inst('a'), inst('b', 'shutoff')]), ctx())).toBeUndefined();
-    expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx({}, ['b']))).toBeUndefined();
+    expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx({}, ['b']))?.evidence).toContain('b down: as last scanned');
     const w = { job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 };
     expect(duplicateUuid(vm([inst('a'), inst('b', 'paused')]), ctx({ windows: [w] }))).toBeUndefined();
     expect(duplicateUuid(vm([inst('a'), inst('c')]), ctx({ windows: [w] }))).toBeDefined();

@@ -180,6 +180,36 @@ describe('Engine findings lifecycle', () => {
   });
 });
 
+describe('Engine and hosts going down', () => {
+  it('a clone on a host that goes down stays a finding (as last scanned) until a scan shows it gone', () => {
+    const { engine } = make([reg(1)]);
+    const st = (name: string, up: boolean) => ({ name, driver: 'libvirt' as const, target: 'x', up, consecutiveFailures: up ? 0 : 1, domains: 1, running: 1 });
+    engine.hostStatuses([st('a', true), st('b', true)]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.hostStatuses([st('a', true), st('b', false)]);
+    expect(engine.findings()[0]).toMatchObject({ code: 'DUPLICATE_UUID', count: 2 });
+    expect(engine.findings()[0].evidence).toContain('b down: as last scanned');
+    engine.hostStatuses([st('a', true), st('b', true)]);
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [] });
+    expect(engine.findings()).toEqual([]);
+  });
+});
+
+describe('Engine persistence failures', () => {
+  it('a failed save is retried, not lost', async () => {
+    const { engine, store } = make([reg(1)]);
+    store.failSave = true;
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(store.saves).toBe(0);
+    store.failSave = false;
+    await engine.close();
+    expect(store.saved.map((f) => f.code)).toEqual(['DUPLICATE_UUID']);
+  });
+});
+
 describe('Engine registration requests', () => {
   it('one request per unknown identity, rate-limited against a flood of fresh keys', async () => {
     const { engine, store } = make([], { autoRequestsPerSec: 1 });

@@ -1,18 +1,22 @@
-import { currentActive, displayName, type FindingDraft, type VmDetector } from '../state.js';
+import { anyActive, displayName, type FindingDraft, type VmDetector } from '../state.js';
 
 /**
  * DUPLICATE_UUID (critical): the same identity live on two hosts at once, or its beacons coming from two boot ids
  * that interleave (a clone). A shut-off definition elsewhere is not a ghost; a migration's source + destination
- * pair is expected while its window is open.
+ * pair is expected while its window is open. A host that went down keeps counting with what it last reported:
+ * losing sight of a clone is not the clone going away (the finding stays until a scan shows it gone).
  */
 export const duplicateUuid: VmDetector = (vm, ctx) => {
   if (vm.instances.size < 2 && !vm.clone) return undefined;
   const name = displayName(vm, ctx.registration);
-  const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))].sort();
+  const hosts = [...new Set(anyActive(vm).map((i) => i.host))].sort();
+  const down = hosts.filter((h) => !ctx.hostUp(h));
   const explainedByMigration =
     hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
   const parts: string[] = [];
-  if (hosts.length >= 2 && !explainedByMigration) parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}`);
+  if (hosts.length >= 2 && !explainedByMigration) {
+    parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}${down.length ? ` (${down.join(', ')} down: as last scanned)` : ''}`);
+  }
   const clone = vm.clone;
   if (clone && ctx.now - clone.at <= ctx.incidentWindowMs) {
     parts.push(`beacons from two boot ids interleaving (${clone.reason})`);
