@@ -1,4 +1,4 @@
-import { anyActive, beaconRecent, displayName, type VmDetector } from '../state.js';
+import { ACTIVE_STATES, beaconRecent, displayName, type VmDetector } from '../state.js';
 
 /**
  * PHANTOM (high): beacons keep arriving but no host runs the identity — judged only once every up host has been
@@ -7,7 +7,8 @@ import { anyActive, beaconRecent, displayName, type VmDetector } from '../state.
 export const phantom: VmDetector = (vm, ctx) => {
   if (!vm.beacon || !beaconRecent(vm, ctx)) return undefined;
   if (ctx.fullScanAt === undefined || ctx.fullScanAt < vm.beacon.since) return undefined;
-  if (anyActive(vm).length > 0 || ctx.windows.length) return undefined;
+  if (ctx.windows.length) return undefined;
+  for (const i of vm.instances.values()) if (ACTIVE_STATES.has(i.state)) return undefined; // housed (even if its host is down)
   const name = displayName(vm, ctx.registration);
   const defined = [...vm.instances.values()].map((i) => `${i.host} (${i.state})`);
   return {
