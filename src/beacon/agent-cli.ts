@@ -863,3 +863,25 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// Run directly when this file is the entry point: the guest copy (`node billboard-beacon.mjs ...`; copy it with an
+// .mjs name, since outside this package a .js file is not treated as an ES module). bin/billboard-beacon.js
+// imports main() instead, and so do tests.
+function isEntryPoint(): boolean {
+  try {
+    return !!process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(new URL(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (isEntryPoint()) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`billboard-beacon: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -161,6 +161,14 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     expect(new Set(clones.map((e) => e.beacon.bootId))).toEqual(new Set([BOOT1, BOOT2]));
   });
 
+  it('the built agent is one file importing only node: builtins (it is copied alone into guests)', () => {
+    const src = fs.readFileSync(path.join(ROOT, 'dist/beacon/agent-cli.js'), 'utf8');
+    const specifiers = [...src.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !s!.startsWith('node:'))).toEqual([]);
+    expect(src).not.toMatch(/\bimport\(/);
+  });
+
   it('usage errors exit 2 with one clear line; --help teaches', async () => {
     const r = await agent(['--to', 'nowhere', '--key', path.join(tmp, 'k0')]);
     expect(r.code).toBe(2);
