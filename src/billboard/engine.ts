@@ -138,6 +138,8 @@ export class Engine extends EventEmitter {
   private closed = false;
   /** beacons dropped because maxVms identities are already tracked */
   droppedBeacons = 0;
+  /** beacon events that named no valid uuid (e.g. bad signature on an unparseable key) */
+  unattributed = 0;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -178,7 +180,10 @@ export class Engine extends EventEmitter {
     const b = ev.beacon as BeaconEvent['beacon'] | undefined;
     const uuid = b ? canonicalUuid(String(b.uuid)) : undefined;
     if (!b || !uuid) {
-      this.log?.warn({ from: ev.from?.address, verdict: ev.verdict }, 'beacon without a usable identity ignored');
+      // an outsider can send these at will: count them, log only now and then
+      if (this.unattributed++ % 1000 === 0) {
+        this.log?.warn({ from: ev.from?.address, verdict: ev.verdict, total: this.unattributed }, 'beacon without a usable identity ignored');
+      }
       return;
     }
     const now = this.now();
