@@ -73,6 +73,11 @@ const NO_WINDOWS: readonly MigrationWindow[] = Object.freeze([]);
  * runs the per-VM detectors on those, and replaces their immutable rows; snapshot() reuses the frozen object
  * until the version moves. Emits 'change' (version, coalesced per event-loop turn) and 'finding' (Finding,
  * synchronously on raise / update / ack / resolve).
+ *
+ * Wiring (console): listener 'beacon' → ingestBeacon, listener keyLookup → knownKey, scanner 'inventory' →
+ * ingestInventory, scanner statuses → hostStatuses, every second beaconCounters + tick.
+ * Approve: store.decide(uuid, 'approved') → store.updateRegistration(uuid, engine.bindingFor(uuid), actor, 'bind')
+ * → engine.registryChanged(). Reject / revoke / register: the store call, then registryChanged().
  */
 export class Engine extends EventEmitter {
   private readonly store: StoreApi;
