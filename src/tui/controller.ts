@@ -186,6 +186,12 @@ export class Controller {
   // ─── keys ────────────────────────────────────────────────────────────────────────────────────
 
   handleKey = (input: string, key: KeyInfo): void => {
+    // Keys typed faster than a frame (or sent by tmux/a paste) arrive as one chunk: replay them one by one,
+    // so "/web\r" filters exactly as if typed slowly. A bare chunk with no special key is plain text.
+    if (input.length > 1 && !Object.values(key).some(Boolean) && (this.state.mode.kind !== 'prompt' || /[\r\n]/.test(input))) {
+      for (const ch of input) this.handleKey(ch === '\r' || ch === '\n' ? '' : ch, ch === '\r' || ch === '\n' ? { return: true } : {});
+      return;
+    }
     if (key.ctrl && input === 'c') return this.quit(0);
     const mode = this.state.mode;
     switch (mode.kind) {
