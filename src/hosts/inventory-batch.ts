@@ -76,20 +76,44 @@ export function splitBatch(stdout: string): { node: string; free: string; domain
   return { node: get('node'), free: get('free'), domains };
 }
 
+/**
+ * Parsed domains by UUID with the XML text they came from: a warm scan re-parses only domains whose
+ * XML changed (validating and parsing XML is most of a scan's CPU time on the console side).
+ */
+export type DomainParseCache = Map<string, { xml: string; info: DomainInfo }>;
+
+function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, string[]>): DomainInfo {
+  const interfaces = info.interfaces.map((i) => ({ ...i, ips: ips.get(i.mac) ?? [] }));
+  const all: string[] = [];
+  for (const i of interfaces) for (const ip of i.ips) if (!all.includes(ip)) all.push(ip);
+  return { ...info, state, interfaces, ips: all, macs: [...info.macs], disks: [...info.disks] };
+}
+
 /** Parse the whole batch; a domain that vanished between list and dumpxml (empty XML) is left out. */
-export function parseBatch(stdout: string): ParsedBatch {
+export function parseBatch(stdout: string, cache?: DomainParseCache): ParsedBatch {
   const raw = splitBatch(stdout);
   const domains: DomainInfo[] = [];
+  const seen = new Set<string>();
   for (const d of raw.domains) {
     if (!d.xml) continue;
     const state: DomainState = parseDomState(d.state);
+    const ips = parseDomIfAddr(d.ifaddr);
+    seen.add(d.uuid);
+    const hit = cache?.get(d.uuid);
+    if (hit && hit.xml === d.xml) {
+      domains.push(withRuntime(hit.info, state, ips));
+      continue;
+    }
     try {
-      domains.push(parseDomainXml(d.xml, { state, ips: parseDomIfAddr(d.ifaddr) }));
+      const info = parseDomainXml(d.xml, { state, ips });
+      cache?.set(d.uuid, { xml: d.xml, info });
+      domains.push(withRuntime(info, state, ips));
     } catch (e) {
       if (e instanceof DomainXmlError) throw new DomainXmlError(`${e.message} for domain ${d.uuid}`);
       throw e;
     }
   }
+  if (cache) for (const k of cache.keys()) if (!seen.has(k)) cache.delete(k); // bounded by the host's domains
   let node: NodeInfo | undefined;
   if (raw.node.trim()) node = parseNodeInfo(raw.node, parseFreecell(raw.free) ?? 0);
   return { node, domains };

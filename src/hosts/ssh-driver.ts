@@ -3,7 +3,7 @@ import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, virshFailure } from './errors.js';
-import { inventoryScript, MARK, parseBatch, TruncatedOutputError, type ParsedBatch } from './inventory-batch.js';
+import { inventoryScript, MARK, parseBatch, TruncatedOutputError, type DomainParseCache, type ParsedBatch } from './inventory-batch.js';
 import type { Logger } from './logger.js';
 import { SshConnection } from './ssh-connection.js';
 import {
@@ -46,6 +46,7 @@ export class SshDriver implements HostDriver {
   private readonly virsh: string;
   private readonly timeoutMs: number;
   private readonly migrateTimeoutMs: number;
+  private readonly parsed: DomainParseCache = new Map();
 
   constructor(
     readonly host: SshHostConfig,
@@ -106,7 +107,7 @@ export class SshDriver implements HostDriver {
       throw virshFailure(this.name, 'list', r.code, r.stderr);
     }
     try {
-      return parseBatch(r.stdout);
+      return parseBatch(r.stdout, this.parsed);
     } catch (e) {
       if (e instanceof TruncatedOutputError || e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, e.message);
       throw asHostError(this.name, e);

@@ -211,6 +211,16 @@ describe('scan batch output', () => {
     expect(b.domains.map((d) => [d.uuid, d.state])).toEqual([[u, 'running']]);
   });
 
+  it('re-parses only changed XML when given a cache, with fresh state', () => {
+    const cache = new Map();
+    const first = parseBatch(good, cache).domains[0];
+    const second = parseBatch(good.replace('\nrunning\n', '\npaused\n'), cache).domains[0];
+    expect(second).toMatchObject({ uuid: u, state: 'paused', definitionHash: first.definitionHash });
+    expect(first.state).toBe('running');
+    expect(cache.size).toBe(1);
+    expect(() => parseBatch(good.replace('</devices>', '</dev'), cache)).toThrow(/malformed/);
+  });
+
   it('detects truncated output', () => {
     expect(() => splitBatch(good.slice(0, good.length / 2))).toThrow(TruncatedOutputError);
     expect(() => splitBatch('')).toThrow(/truncated/);
