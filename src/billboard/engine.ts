@@ -246,9 +246,9 @@ export class Engine extends EventEmitter {
         seq: b.seq,
         ips: cleanIps(b.ips),
         macs: (b.macs ?? []).map((m) => String(m).toLowerCase()),
-        os: b.os,
+        os: printable(b.os),
         keyFp: b.keyFp,
-        name: b.name,
+        name: printable(b.name) || uuid,
         publicKey: ev.publicKey ?? prev?.publicKey,
         since: prev && now - prev.at <= this.silentAfterMs ? prev.since : now,
       };
@@ -256,10 +256,10 @@ export class Engine extends EventEmitter {
         suspicious = true;
         this.requestRegistration(uuid, {
           uuid,
-          name: b.name,
+          name: vm.beacon.name,
           publicKey: ev.publicKey,
           macs: vm.beacon.macs,
-          os: b.os,
+          os: vm.beacon.os,
           origin: 'beacon',
           firstSeen: `beacon from ${from}`,
         });
@@ -1076,6 +1076,14 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** guest-supplied text ends up on the operator's terminal: no control characters (escape sequences) */
+function printable(s: unknown): string {
+  return String(s ?? '').replace(CONTROL, '?').slice(0, 256);
 }
 
 function short(id: string): string {

@@ -91,6 +91,14 @@ describe('Engine table and snapshots', () => {
     expect(engine.resolveVm('vm2').uuid).toBe(U(2));
   });
 
+  it('guest-supplied names cannot put escape sequences on the operator\'s terminal', () => {
+    const { engine } = make();
+    engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: 'evil\u001b[2J\u0007', os: 'x\u009b' }));
+    const row = engine.resolveVm(U(5));
+    expect(row.name).toBe('evil?[2J?');
+    expect(row.os).toBe('x?');
+  });
+
   it('knownKey, bindingFor, lastBeacon', () => {
     const { engine } = make([reg(1)]);
     expect(engine.knownKey(U(1))).toBe(KEY(1));
