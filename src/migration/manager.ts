@@ -712,6 +712,7 @@ export class MigrationManager extends EventEmitter {
       domainError,
       transport: this.o.migration.transport,
       destUri: destCfg ? migrationUriOf(destCfg) : undefined,
+      simulated: !!source && !!destCfg && this.isSimulated(source, destination),
     };
   }
 

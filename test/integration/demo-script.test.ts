@@ -1,0 +1,80 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// `billboard script --demo`: the embedded lab (real libvirt test driver, real agents over UDP) through the
+// script interface, and its clean-up.
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'billboard.js');
+
+function runDemoScript(input: string, tmp: string) {
+  return new Promise<{ code: number | null; lines: Record<string, any>[]; stderr: string }>((res) => {
+    const p = spawn(process.execPath, [BIN, 'script', '--demo', '--json'], { env: { ...process.env, TMPDIR: tmp } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => res({ code, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err }));
+    p.stdin.end(input);
+  });
+}
+
+describe('script --demo', () => {
+  it('shows the incidents of the first minute and cleans up after itself', { timeout: 90_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
+    const r = await runDemoScript('wait 20\nfindings\nvms\npending\n', tmp);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.lines.map((l) => l.command)).toEqual(['wait', 'findings', 'vms', 'pending']);
+    expect(r.lines.every((l) => l.ok)).toBe(true);
+    const findings = r.lines[1]!.data as { code: string; severity: string; vmName?: string; state: string }[];
+    const has = (code: string, vm: string, sev?: string) =>
+      findings.some((f) => f.code === code && f.vmName === vm && f.state === 'open' && (!sev || f.severity === sev));
+    expect(has('DUPLICATE_UUID', 'db-01', 'critical')).toBe(true);
+    expect(has('FORGED_BEACON', 'web-02')).toBe(true);
+    expect(has('SILENT', 'cache-01')).toBe(true);
+    expect(has('UNREGISTERED', 'miner-7f')).toBe(true);
+    const vms = r.lines[2]!.data as { name: string; status: string; instances: { host: string }[] }[];
+    expect(vms.find((v) => v.name === 'db-01')?.instances.map((i) => i.host).sort()).toEqual(['lab-a', 'lab-b']);
+    expect((r.lines[3]!.data as { name: string }[]).map((p) => p.name)).toEqual(expect.arrayContaining(['miner-7f', 'build-01']));
+    // nothing left: no agent process, no temp folder
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(1);
+  });
+
+  it('runs a simulated migration stage by stage', { timeout: 90_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
+    const r = await runDemoScript('migrate web-01 --to lab-c\nauthorize web-01\nwatch web-01\nvms web-01\n', tmp);
+    expect(r.stderr).toBe('');
+    const results = r.lines.filter((l) => 'command' in l);
+    expect(results.map((l) => [l.command, l.ok])).toEqual([['migrate', true], ['authorize', true], ['watch', true], ['vms', true]]);
+    const stages = r.lines.filter((l) => l.event?.type === 'stage').map((l) => l.event.stage);
+    const order = ['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation', 'completed'];
+    expect(stages.filter((s: string) => order.includes(s))).toEqual(order);
+    const progress = r.lines.filter((l) => l.event?.type === 'progress');
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((l) => l.event.stats.source === 'simulated')).toBe(true);
+    expect(results[2]!.data.simulated).toBe(true);
+    expect(results[3]!.data[0].instances.map((i: { host: string }) => i.host)).toEqual(['lab-c']);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('SIGINT mid-script leaves no child process or temp folder', { timeout: 60_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
+    const p = spawn(process.execPath, [BIN, 'script', '--demo'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
+    p.stdin.write('wait 60\n');
+    // wait until the agents run
+    const t0 = Date.now();
+    while (spawnSync('pgrep', ['-f', tmp]).status !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
+    expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(0);
+    const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    p.kill('SIGINT');
+    expect(await exited).toBe(130);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(1);
+    expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
+  });
+});
