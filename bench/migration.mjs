@@ -9,9 +9,9 @@
 // consoleMs: authorize → job completed (includes stop-and-copy, commitment and activation checks: a scan of both
 //            hosts). requestMs (reported apart): request with its pre-checks, before the operator authorizes.
 // virshMs:   `virsh migrate` start → exit.
-// stageLag:  how far the console's view trails libvirt: the gaps between consecutive job-stats samples (the
-//            staleness of what is shown during pre-copy) and, for the stop-and-copy event, the time from libvirt
-//            finishing (migrate returned) to the event.
+// stageLag:  how far the console's events trail libvirt, on libvirt's own clock (job start = sample time -
+//            elapsed): each new pre-copy pass as shown vs the midpoint of the elapsed times of the two samples
+//            around its start; and the stop-and-copy event vs libvirt finishing (the migrate command returned).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,10 +81,12 @@ try {
 
   // note when each driver's migrate() returns (= libvirt finished), for the stage lag
   const migrateReturnedAt = new Map();
+  const migrateCalledAt = new Map();
   for (const h of hosts) {
     const d = scanner.driver(h.name);
     const orig = d.migrate.bind(d);
     d.migrate = async (...a) => {
+      migrateCalledAt.set(h.name, Date.now());
       try {
         return await orig(...a);
       } finally {
@@ -106,6 +108,7 @@ try {
   const requestMs = [];
   const virshMs = [];
   const lags = [];
+  const stopLags = [];
   const samplesPerSec = [];
   const iterations = [];
   const downtimes = [];
@@ -113,19 +116,42 @@ try {
   async function viaConsole() {
     const to = other(at);
     const t0 = Date.now();
+    say(`console ${at} → ${to}: starting`);
     const req = await mm.request('tiny', to, { bandwidthMiBs: BW }, 'bench');
     const t1 = Date.now();
     const events = [];
     const watching = mm.watch(req.id, (e) => events.push({ ...e, seenAt: Date.now() }));
     await mm.authorize(req.id, 'bench');
-    const job = await watching;
+    let timer;
+    const job = await Promise.race([
+      watching,
+      new Promise((_, rej) => {
+        timer = setTimeout(() => rej(new Error(`console migration ${at} → ${to} stuck in ${mm.job(req.id).state} after 180 s`)), 180_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     const t2 = Date.now();
     if (job.state !== 'completed') throw new Error(`console migration ${at} → ${to} ended ${job.state}: ${job.error}`);
     const samples = events.filter((e) => e.type === 'progress' && e.stats.type !== 'completed' && e.stats.source === 'libvirt' && e.stats.iteration !== undefined);
-    for (let i = 1; i < samples.length; i++) lags.push(samples[i].seenAt - samples[i - 1].seenAt);
-    const sc = events.find((e) => e.type === 'stage' && e.stage === 'stop-and-copy');
-    if (sc && migrateReturnedAt.get(at)) lags.push(Math.max(0, sc.seenAt - migrateReturnedAt.get(at)));
+    // libvirt's own clock: job start = sample time - elapsed. A new pass (iteration k) began between the
+    // elapsed times of the two samples around it: lag = when the console showed it - that midpoint.
+    const withElapsed = samples.filter((x) => x.stats.elapsedMs !== undefined);
+    const jobStart = withElapsed.length ? Math.min(...withElapsed.map((x) => x.stats.at - x.stats.elapsedMs)) : undefined;
+    for (let i = 1; i < withElapsed.length; i++) {
+      const [p, q] = [withElapsed[i - 1], withElapsed[i]];
+      if ((q.stats.iteration ?? 0) > (p.stats.iteration ?? 0)) lags.push(q.seenAt - (jobStart + (p.stats.elapsedMs + q.stats.elapsedMs) / 2));
+    }
     const pc = events.find((e) => e.type === 'stage' && e.stage === 'iterative-pre-copy');
+    const sc = events.find((e) => e.type === 'stage' && e.stage === 'stop-and-copy');
+    if (sc && migrateReturnedAt.get(at)) {
+      lags.push(Math.max(0, sc.seenAt - migrateReturnedAt.get(at)));
+      stopLags.push(Math.max(0, sc.seenAt - migrateReturnedAt.get(at)));
+    }
+    const rsv = events.find((e) => e.type === 'stage' && e.stage === 'reservation');
+    const end = events.find((e) => e.type === 'end');
+    say(
+      `  breakdown: authorize→migrate ${migrateCalledAt.get(at) - t1} ms, migrate ${migrateReturnedAt.get(at) - migrateCalledAt.get(at)} ms, ` +
+        `migrate→completed ${end.seenAt - migrateReturnedAt.get(at)} ms (reservation event +${rsv.seenAt - t1} ms)`,
+    );
     const sampleSpan = samples.length > 1 ? (samples.at(-1).seenAt - samples[0].seenAt) / 1000 : 0;
     if (sampleSpan > 0) samplesPerSec.push((samples.length - 1) / sampleSpan);
     iterations.push(Math.max(0, ...samples.map((s) => s.stats.iteration ?? 0)));
@@ -141,6 +167,7 @@ try {
     const src = lab.hosts.find((h) => h.name === at);
     const dst = lab.hosts.find((h) => h.name === to);
     const t0 = Date.now();
+    say(`virsh   ${at} → ${to}: starting`);
     await sh('virsh', ['-c', src.localUri, 'migrate', '--live', '--persistent', '--undefinesource', '--p2p', '--tunnelled', '--bandwidth', String(BW), uuid, dst.sshUri]);
     const ms = Date.now() - t0;
     virshMs.push(ms);
@@ -172,7 +199,9 @@ try {
     consoleMedianMs,
     virshMedianMs,
     ratio: Number((consoleMedianMs / virshMedianMs).toFixed(3)),
-    stageLagP95Ms: p95(lags),
+    stageLagP95Ms: Math.round(p95(lags)),
+    stageLagSamples: lags.length,
+    stopAndCopyLagP95Ms: p95(stopLags),
     requestMedianMs: median(requestMs),
     samplesPerSecMedian: Number(median(samplesPerSec).toFixed(2)),
     iterationsMedian: median(iterations),

@@ -200,15 +200,38 @@ function alive(pid) {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-// pids of every live lab, killed synchronously if the process exits without stop()
+// pids and dirs of every live lab, removed synchronously if the process exits (or is signalled) without stop()
 const livePids = new Set();
+const liveDirs = new Set();
+function liveQemuPidFiles() {
+  const out = [];
+  for (const d of liveDirs) {
+    for (const h of ['lab-a', 'lab-b']) {
+      const q = join(d, h, 'run', 'libvirt', 'qemu');
+      try {
+        for (const f of readdirSync(q)) if (f.endsWith('.pid')) out.push(join(q, f));
+      } catch { /* none */ }
+    }
+  }
+  return out;
+}
 let exitHookInstalled = false;
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const killAll = () => {
     for (const pid of livePids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  });
+    // qemu is not our child (libvirtd double-forks it): kill it through the pid files of live labs
+    for (const f of liveQemuPidFiles()) try { process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL'); } catch { /* gone */ }
+    for (const d of liveDirs) try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
 }
 
 function hostFiles(h, lab) {
@@ -273,6 +296,7 @@ export async function startLab(opts = {}) {
   const lab = { dir, hosts, domain: DOMAIN, guestMac: GUEST_MAC, consoleLog: join(dir, 'tiny-console.log'), stopped: false };
 
   const track = (pid) => { pids.push(pid); livePids.add(pid); };
+  liveDirs.add(dir);
 
   async function stop() {
     if (lab.stopped) return;
@@ -295,6 +319,7 @@ export async function startLab(opts = {}) {
       livePids.delete(pid);
     }
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
   }
   lab.stop = stop;
 

@@ -2,7 +2,7 @@
 // console's own code (MigrationManager → SshDriver over ssh2 with host-key checking → virsh on the host).
 // If the lab cannot run here, beforeAll throws with the reason: this tier never skips silently.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { labHostsConfig, labPrerequisites, LabUnavailable, startLab, virshOn, type Lab } from './harness.js';
@@ -19,6 +19,7 @@ let store: Store;
 let engine: LabEngine;
 let mm: MigrationManager;
 let uuid: string;
+let storeDir: string | undefined;
 
 beforeAll(async () => {
   const why = labPrerequisites();
@@ -26,7 +27,8 @@ beforeAll(async () => {
   lab = await startLab();
   const hosts = labHostsConfig(lab).map((h) => hostSchema.parse(h));
   scanner = new Scanner({ hosts, timeoutMs: 15_000, concurrency: 2, intervalMs: 3_600_000 });
-  store = await createStore(join(mkdtempSync(join(tmpdir(), 'billboard-lab-store-')), 'store.db'), { kind: 'passphrase', passphrase: 'lab-tier' });
+  storeDir = mkdtempSync(join(tmpdir(), 'billboard-lab-store-'));
+  store = await createStore(join(storeDir, 'store.db'), { kind: 'passphrase', passphrase: 'lab-tier' });
   engine = new LabEngine(scanner, store);
   await engine.requestScan(['lab-a', 'lab-b']);
   uuid = engine.resolveVm('tiny').uuid;
@@ -46,6 +48,7 @@ afterAll(async () => {
   await scanner?.stop();
   await store?.close();
   await lab?.stop();
+  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
 }, 60_000);
 
 async function run(to: string, bandwidthMiBs: number, onEvent?: (e: MigrationEvent, job: string) => void) {
