@@ -968,7 +968,8 @@ export class Engine extends EventEmitter {
         : undefined,
       registration: reg?.state,
       os: b?.os || reg?.os,
-      ips: vm.claimedIps,
+      // shown: what it claims; an agent that reports no address still has the ones its hosts see
+      ips: vm.claimedIps.length ? vm.claimedIps : [...new Set(instances.filter((i) => ACTIVE_STATES.has(i.state)).flatMap((i) => i.ips))],
       openFindings: findings.length,
       worstSeverity: worstSeverity(findings),
       status: deriveStatus({ registration: reg?.state, findings, migrating, live }),
