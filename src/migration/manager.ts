@@ -388,7 +388,8 @@ export class MigrationManager extends EventEmitter {
     if (job.state !== 'iterative-pre-copy' && job.state !== 'stop-and-copy') return;
     const convergence = convergenceOf(stats, job.maxDowntimeMs);
     job.lastStats = stats;
-    job.convergence = convergence;
+    // keep the last estimate that had something to go on (a cancelling job reports no bandwidth)
+    if (stats.bandwidthBps) job.convergence = convergence;
     this.record({ type: 'progress', job: job.id, stats, convergence });
     void this.persist(job, false);
   }
