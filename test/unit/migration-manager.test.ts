@@ -223,4 +223,27 @@ describe('MigrationManager stage machine', () => {
     const next = await m.request('web', 'b', {}, 'alice');
     expect(next.id).toBe('M-8');
   });
+
+  it('choices lists pre-checks against every other host', async () => {
+    const s = setup();
+    const m = manager(s);
+    const c = await m.choices('web');
+    expect(c.map((x) => [x.host, x.ok])).toEqual([['b', true], ['c', true]]);
+    expect(c[0].checks.find((k) => k.name === 'memory')?.detail).toMatch(/MiB free/);
+  });
+
+  it('tune changes the bandwidth of a running job on the source and audits it', async () => {
+    const s = setup();
+    s.drivers.get('a')!.script = { samples: [precopy(1, 100), precopy(2, 90)], durationMs: 60_000 };
+    const m = manager(s);
+    const req = await m.request('web', 'b', { bandwidthMiBs: 16 }, 'alice');
+    await m.authorize(req.id, 'alice');
+    await s.engine.waitFor(() => m.job(req.id).state === 'iterative-pre-copy', UUID, 2000);
+    const tuned = await m.tune(req.id, { bandwidthMiBs: 64, maxDowntimeMs: 500 }, 'bob');
+    expect(tuned.bandwidthMiBs).toBe(64);
+    expect(s.drivers.get('a')!.calls).toEqual(expect.arrayContaining(['setBandwidth 64', 'setMaxDowntime 500']));
+    expect(s.store.log.map((e) => e.action)).toContain('migrate-tune');
+    await m.abort(req.id, 'bob');
+    await expect(m.tune(req.id, { bandwidthMiBs: 8 }, 'bob')).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
 });
