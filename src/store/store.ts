@@ -6,7 +6,7 @@ import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprin
 import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
 import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
 import { nextEntry, verifyChain } from './audit-chain.js';
-import { decrypt, deriveKey, encrypt, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
+import { decryptAsync, deriveKey, encryptAsync, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
 import { decodeDoc, encodeDoc, type StoreDoc } from './doc-codec.js';
 import { durableWrite } from './durable-write.js';
 import { acquireLock } from './lock.js';
@@ -35,10 +35,10 @@ class EncryptedAdapter implements Adapter<StoreDoc> {
 
   async read(): Promise<StoreDoc | null> {
     const file = this.initial ?? (await readFile(this.path));
-    const plain = decrypt(file, this.key, this.path);
+    const plain = await decryptAsync(file, this.key, this.path);
     this.lastBytes = file.length;
     try {
-      const doc = await decodeDoc(plain.toString('utf8'));
+      const doc = await decodeDoc(plain);
       if (doc.format !== 1 || !Array.isArray(doc.registrations) || !Array.isArray(doc.audit)) throw new Error('bad shape');
       doc.findings ??= [];
       doc.jobs ??= [];
@@ -50,7 +50,7 @@ class EncryptedAdapter implements Adapter<StoreDoc> {
 
   async write(doc: StoreDoc): Promise<void> {
     const t0 = performance.now();
-    const bytes = encrypt(Buffer.from(encodeDoc(doc), 'utf8'), this.key, this.params);
+    const bytes = await encryptAsync(encodeDoc(doc), this.key, this.params);
     await durableWrite(this.path, bytes);
     this.lastBytes = bytes.length;
     this.lastWriteMs = performance.now() - t0;
@@ -128,7 +128,8 @@ interface PendingWrite {
 
 export class Store implements StoreApi {
   private pending: PendingWrite[] = [];
-  private flushing: Promise<void> | undefined;
+  private writing = false;
+  private idle: Promise<void> = Promise.resolve();
   private byUuid = new Map<string, number>();
   private closed = false;
 
@@ -159,53 +160,53 @@ export class Store implements StoreApi {
   private commit<T>(build: (doc: StoreDoc) => { next: StoreDoc; result: T }): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ build, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushing) this.flushing = this.flush();
+      if (!this.writing) this.idle = this.flush();
     });
   }
 
   private async flush(): Promise<void> {
+    // `writing` is set and cleared synchronously (no await between the last queue check and the finally),
+    // so a write queued by a caller woken from the last group always starts a new flush.
+    this.writing = true;
     try {
-      await this.flushGroups();
+      while (this.pending.length) await this.writeGroup(this.pending.splice(0));
     } finally {
-      // cleared synchronously when the queue is empty, before any resolved caller can queue a new write
-      this.flushing = undefined;
+      this.writing = false;
     }
   }
 
-  private async flushGroups(): Promise<void> {
-    while (this.pending.length) {
-      const group = this.pending.splice(0);
-      if (this.closed) {
-        for (const g of group) g.reject(new BillboardError('STORE_WRITE', 'store is closed'));
-        continue;
-      }
-      const before = this.doc;
-      const applied: { g: PendingWrite; result: unknown }[] = [];
-      for (const g of group) {
-        const cur = this.doc;
-        let step: { next: StoreDoc; result: unknown };
-        try {
-          step = g.build(cur);
-        } catch (e) {
-          g.reject(e); // refused (bad input, impossible transition): nothing changed
-          continue;
-        }
-        this.db.data = step.next;
-        this.indexChange(cur.registrations, step.next.registrations);
-        applied.push({ g, result: step.result });
-      }
-      if (!applied.length) continue;
-      try {
-        await this.db.write();
-      } catch (e) {
-        this.db.data = before;
-        this.reindex();
-        const err = new BillboardError('AUDIT_FAILED', `not done: could not write the store (${errorLine(e)})`);
-        for (const a of applied) a.g.reject(err);
-        continue;
-      }
-      for (const a of applied) a.g.resolve(a.result);
+  /** Apply a group of queued changes in order, write once, settle each. */
+  private async writeGroup(group: PendingWrite[]): Promise<void> {
+    if (this.closed) {
+      for (const g of group) g.reject(new BillboardError('STORE_WRITE', 'store is closed'));
+      return;
     }
+    const before = this.doc;
+    const applied: { g: PendingWrite; result: unknown }[] = [];
+    for (const g of group) {
+      const cur = this.doc;
+      let step: { next: StoreDoc; result: unknown };
+      try {
+        step = g.build(cur);
+      } catch (e) {
+        g.reject(e); // refused (bad input, impossible transition): nothing changed
+        continue;
+      }
+      this.db.data = step.next;
+      this.indexChange(cur.registrations, step.next.registrations);
+      applied.push({ g, result: step.result });
+    }
+    if (!applied.length) return;
+    try {
+      await this.db.write();
+    } catch (e) {
+      this.db.data = before;
+      this.reindex();
+      const err = new BillboardError('AUDIT_FAILED', `not done: could not write the store (${errorLine(e)})`);
+      for (const a of applied) a.g.reject(err);
+      return;
+    }
+    for (const a of applied) a.g.resolve(a.result);
   }
 
   /** Keep the uuid index current without an O(n) rebuild per change: records are appended or replaced in place. */
@@ -421,7 +422,7 @@ export class Store implements StoreApi {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.flushing) await this.flushing;
+    while (this.writing) await this.idle;
     this.closed = true;
     this.releaseLock();
   }

@@ -1,0 +1,126 @@
+import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
+
+/** The whole store document (what is encrypted). */
+export interface StoreDoc {
+  format: 1;
+  createdAt: string;
+  registrations: Registration[];
+  audit: AuditEntry[];
+  findings: Finding[];
+  jobs: MigrationJob[];
+}
+
+// Why this file exists: with 10,000 registrations the document is several MiB, and every write re-encrypts
+// all of it. Re-stringifying every record on every write, and one JSON.parse of the whole text at open,
+// each block the event loop for well over 50 ms. So:
+//  - the text is laid out one registration / audit entry per line (still plain JSON: JSON.parse reads it):
+//      {"format":1,…,"findings":[…],"jobs":[…],
+//      "registrations":[
+//      {…},
+//      {…}
+//      ],
+//      "audit":[
+//      {…}
+//      ]}
+//  - each record's UTF-8 bytes are cached by object identity, and the record is frozen when cached, so
+//    cached bytes can never go stale (the store replaces records, it never edits them); a write is then
+//    one Buffer.concat of cached pieces;
+//  - decoding parses line by line and yields to the event loop every few milliseconds.
+// Findings and jobs are small and may be edited by their owners: they are stringified on every write.
+
+const bytesOf = new WeakMap<object, Buffer>();
+const SEP = Buffer.from(',\n');
+const NL = Buffer.from('\n');
+const REG_OPEN = '"registrations":[';
+const AUDIT_OPEN = '"audit":[';
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}
+
+function recordBytes(o: object): Buffer {
+  let b = bytesOf.get(o);
+  if (b === undefined) {
+    b = Buffer.from(JSON.stringify(o), 'utf8');
+    deepFreeze(o);
+    bytesOf.set(o, b);
+  }
+  return b;
+}
+
+function pushSection(parts: Buffer[], records: readonly object[]): void {
+  for (let i = 0; i < records.length; i++) {
+    if (i) parts.push(SEP);
+    parts.push(recordBytes(records[i]!));
+  }
+  if (records.length) parts.push(NL);
+}
+
+export function encodeDoc(doc: StoreDoc): Buffer {
+  const { registrations, audit, ...rest } = doc;
+  const head = JSON.stringify(rest);
+  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},\n${REG_OPEN}\n`)];
+  pushSection(parts, registrations);
+  parts.push(Buffer.from(`],\n${AUDIT_OPEN}\n`));
+  pushSection(parts, audit);
+  parts.push(Buffer.from(']}'));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Parse a document written by encodeDoc without blocking the event loop for long (each record's bytes are
+ * kept as its cache: the first write after opening re-serializes nothing). Any other JSON is parsed whole.
+ */
+export async function decodeDoc(plain: Buffer, sliceMs = 8): Promise<StoreDoc> {
+  try {
+    return await decodeLines(plain, sliceMs);
+  } catch (e) {
+    if (!(e instanceof LayoutMismatch)) throw e;
+    return JSON.parse(plain.toString('utf8')) as StoreDoc;
+  }
+}
+
+class LayoutMismatch extends Error {}
+
+async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
+  let pos = 0;
+  const nextLine = (): Buffer | undefined => {
+    if (pos > plain.length) return undefined;
+    let end = plain.indexOf(10, pos);
+    if (end < 0) end = plain.length;
+    const line = plain.subarray(pos, end);
+    pos = end + 1;
+    return line;
+  };
+  const head = nextLine();
+  if (!head || head[0] !== 0x7b /* { */ || head[head.length - 1] !== 0x2c /* , */) throw new LayoutMismatch();
+  if (nextLine()?.toString() !== REG_OPEN) throw new LayoutMismatch();
+  const doc = JSON.parse(head.subarray(0, head.length - 1).toString('utf8') + '}') as StoreDoc;
+  let sliceStart = performance.now();
+  let n = 0;
+  const readSection = async (closing: string): Promise<object[]> => {
+    const out: object[] = [];
+    for (;;) {
+      let line = nextLine();
+      if (line === undefined) throw new SyntaxError('the store document is truncated');
+      if (line.length === closing.length && line.toString() === closing) return out;
+      if (line[line.length - 1] === 0x2c) line = line.subarray(0, line.length - 1);
+      const rec = JSON.parse(line.toString('utf8')) as object;
+      bytesOf.set(deepFreeze(rec), line);
+      out.push(rec);
+      if ((++n & 127) === 0 && performance.now() - sliceStart > sliceMs) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+  };
+  doc.registrations = (await readSection('],')) as Registration[];
+  if (nextLine()?.toString() !== AUDIT_OPEN) throw new SyntaxError('the store document has no audit section');
+  doc.audit = (await readSection(']}')) as AuditEntry[];
+  if (pos <= plain.length) throw new SyntaxError('trailing data after the store document');
+  return doc;
+}
