@@ -1,25 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runBillboard, spawnBillboard } from './script-harness.js';
 
 // `billboard script --demo`: the embedded lab (real libvirt test driver, real agents over UDP) through the
 // script interface, and its clean-up.
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'billboard.js');
-
-function runDemoScript(input: string, tmp: string) {
-  return new Promise<{ code: number | null; lines: Record<string, any>[]; stderr: string }>((res) => {
-    const p = spawn(process.execPath, [BIN, 'script', '--demo', '--json'], { env: { ...process.env, TMPDIR: tmp } });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => res({ code, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err }));
-    p.stdin.end(input);
-  });
+async function runDemoScript(input: string, tmp: string) {
+  const r = await runBillboard(['script', '--demo', '--json'], { ...process.env, TMPDIR: tmp }, input, 80_000);
+  return { code: r.code, lines: r.json(), stderr: r.stderr };
 }
 
 describe('script --demo', () => {
@@ -51,7 +42,7 @@ describe('script --demo', () => {
     expect(r.stderr).toBe('');
     const results = r.lines.filter((l) => 'command' in l);
     expect(results.map((l) => [l.command, l.ok])).toEqual([['migrate', true], ['authorize', true], ['watch', true], ['vms', true]]);
-    const stages = r.lines.filter((l) => l.event?.type === 'stage').map((l) => l.event.stage);
+    const stages = r.lines.filter((l) => l.event?.type === 'stage' || l.event?.type === 'end').map((l) => l.event.stage ?? l.event.state);
     const order = ['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation', 'completed'];
     expect(stages.filter((s: string) => order.includes(s))).toEqual(order);
     const progress = r.lines.filter((l) => l.event?.type === 'progress');
@@ -64,8 +55,8 @@ describe('script --demo', () => {
 
   it('SIGINT mid-script leaves no child process or temp folder', { timeout: 60_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
-    const p = spawn(process.execPath, [BIN, 'script', '--demo'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'pipe', 'pipe'] });
-    p.stdin.write('wait 60\n');
+    const p = spawnBillboard(['script', '--demo'], { ...process.env, TMPDIR: tmp });
+    p.stdin!.write('wait 60\n');
     // wait until the agents run
     const t0 = Date.now();
     while (spawnSync('pgrep', ['-f', tmp]).status !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));

@@ -1,17 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
+import { ROOT, runBillboard } from './script-harness.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 // Issue 4's acceptance through the real binary: two SSH hosts (real sshd, host keys checked) and one libvirt
 // host, all libvirt test-driver XMLs; `hosts`, `scan`, `suspend` (read back by the next scan, audited) and
 // `isolate` on a hypervisor that cannot (a clear ok:false, never a crash).
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'billboard.js');
 const FIX = join(ROOT, 'test', 'fixtures', 'hosts');
 
 function fixtureDomains(name: string): { uuid: string; macs: string[] }[] {
@@ -22,18 +20,10 @@ function fixtureDomains(name: string): { uuid: string; macs: string[] }[] {
   }));
 }
 
-function script(config: string, input: string, home: string) {
-  return new Promise<{ code: number | null; lines: any[]; stderr: string }>((res) => {
-    const p = spawn(process.execPath, [BIN, 'script', '--json', '--config', config], {
-      env: { ...process.env, BILLBOARD_PASSPHRASE: 'correct horse', XDG_DATA_HOME: home, XDG_STATE_HOME: home, SSH_AUTH_SOCK: '' },
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => res({ code, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err }));
-    p.stdin.end(input);
-  });
+async function script(config: string, input: string, home: string) {
+  const env = { ...process.env, BILLBOARD_PASSPHRASE: 'correct horse', XDG_DATA_HOME: home, XDG_STATE_HOME: home, SSH_AUTH_SOCK: '' };
+  const r = await runBillboard(['script', '--json', '--config', config], env, input);
+  return { code: r.code, lines: r.json(), stderr: r.stderr };
 }
 
 describe('script with two SSH hosts and one libvirt host', () => {
