@@ -439,7 +439,7 @@ export class MigrationManager extends EventEmitter {
     const baseline = this.o.engine.lastBeacon(job.vm);
     const commitAt = this.now();
     run.committed = true;
-    this.enter(job, 'commitment', `libvirt committed the move; verifying ${job.source} is discharged`);
+    this.enter(job, 'commitment', `${job.simulated ? 'the pre-copy model' : 'libvirt'} committed the move; verifying ${job.source} is discharged`);
     this.o.engine.commitMigration(job.id);
     try {
       if (move) await move();
