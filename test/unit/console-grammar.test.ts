@@ -34,10 +34,12 @@ function minimalLine(spec: CommandSpec): string {
   return [spec.name, ...args, ...flags].join(' ');
 }
 
-// Every command of DESIGN.md's grammar. If one is added or removed the contract changed: update both.
+// Every command of DESIGN.md's grammar, plus `tune` (retune a running migration: the convergence
+// suggestion). If one is added or removed the contract changed: update DESIGN.md and this list.
 const DESIGN_COMMANDS = [
   'help', 'hosts', 'vms', 'show', 'scan', 'pending', 'findings', 'ack', 'register', 'approve', 'reject', 'revoke',
   'stop', 'suspend', 'isolate', 'migrate', 'authorize', 'deny', 'jobs', 'watch', 'abort', 'audit', 'audit verify', 'wait',
+  'tune',
 ];
 
 describe('tokenize', () => {
@@ -122,7 +124,7 @@ describe('parseCommand: every command', () => {
   });
 
   it('marks the deciding and acting commands as mutating and the looking ones as not', () => {
-    for (const n of ['register', 'approve', 'reject', 'revoke', 'ack', 'stop', 'suspend', 'isolate', 'migrate', 'authorize', 'deny', 'abort']) {
+    for (const n of ['register', 'approve', 'reject', 'revoke', 'ack', 'stop', 'suspend', 'isolate', 'migrate', 'authorize', 'deny', 'abort', 'tune']) {
       expect(commandSpec(n)!.mutating, n).toBe(true);
     }
     for (const n of ['help', 'hosts', 'vms', 'show', 'scan', 'pending', 'findings', 'jobs', 'watch', 'audit', 'audit verify', 'wait']) {
