@@ -108,7 +108,9 @@ export class BeaconListener extends EventEmitter {
     for (const k of CLASSES) this.c[k] = 0;
   }
 
-  async start(): Promise<{ address: string; port: number }> {
+  /** Binds the socket. `recvBufferBytes` is the SO_RCVBUF the kernel granted (Linux reports twice the request, capped
+   *  at net.core.rmem_max × 2): a burst larger than that is dropped by the kernel before this process sees it. */
+  async start(): Promise<{ address: string; port: number; recvBufferBytes: number }> {
     if (this.sock) throw new BillboardError('CONFLICT', 'beacon listener already started');
     const { host, port } = parseListen(this.opts.listen);
     const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: this.opts.recvBufferSize ?? 4 << 20 });
@@ -128,8 +130,9 @@ export class BeaconListener extends EventEmitter {
     );
     this.sock = sock;
     const a = sock.address();
-    this.opts.log?.info({ address: a.address, port: a.port, workers: this.pool.size }, 'beacon listener started');
-    return { address: a.address, port: a.port };
+    const recvBufferBytes = sock.getRecvBufferSize();
+    this.opts.log?.info({ address: a.address, port: a.port, workers: this.pool.size, recvBufferBytes }, 'beacon listener started');
+    return { address: a.address, port: a.port, recvBufferBytes };
   }
 
   async stop(): Promise<void> {
