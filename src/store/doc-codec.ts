@@ -101,18 +101,36 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
   if (nextLine()?.toString() !== REG_OPEN) throw new LayoutMismatch();
   const doc = JSON.parse(head.subarray(0, head.length - 1).toString('utf8') + '}') as StoreDoc;
   let sliceStart = performance.now();
-  let n = 0;
+  // Records are parsed a batch at a time: the batch's bytes ("{…},\n{…},\n{…}") wrapped in [ ] are one
+  // JSON array, so one toString and one JSON.parse serve the whole batch; each record keeps its own line.
+  const BATCH = 256;
   const readSection = async (closing: string): Promise<object[]> => {
     const out: object[] = [];
     for (;;) {
-      let line = nextLine();
-      if (line === undefined) throw new SyntaxError('the store document is truncated');
-      if (line.length === closing.length && line.toString() === closing) return out;
-      if (line[line.length - 1] === 0x2c) line = line.subarray(0, line.length - 1);
-      const rec = JSON.parse(line.toString('utf8')) as object;
-      bytesOf.set(deepFreeze(rec), line);
-      out.push(rec);
-      if ((++n & 127) === 0 && performance.now() - sliceStart > sliceMs) {
+      const lines: Buffer[] = [];
+      const start = pos;
+      let closed = false;
+      while (lines.length < BATCH) {
+        const line = nextLine();
+        if (line === undefined) throw new SyntaxError('the store document is truncated');
+        if (line.length === closing.length && line.toString() === closing) {
+          closed = true;
+          break;
+        }
+        lines.push(line[line.length - 1] === 0x2c ? line.subarray(0, line.length - 1) : line);
+      }
+      if (lines.length) {
+        const last = lines[lines.length - 1]!;
+        const end = last.byteOffset - plain.byteOffset + last.length;
+        const recs = JSON.parse(`[${plain.toString('utf8', start, end)}]`) as object[];
+        if (recs.length !== lines.length) throw new SyntaxError('a store record spans more than one line');
+        for (let i = 0; i < recs.length; i++) {
+          bytesOf.set(deepFreeze(recs[i]!), lines[i]!);
+          out.push(recs[i]!);
+        }
+      }
+      if (closed) return out;
+      if (performance.now() - sliceStart > sliceMs) {
         await new Promise((r) => setImmediate(r));
         sliceStart = performance.now();
       }
