@@ -161,7 +161,22 @@ Examples:
   return program;
 }
 
+/** Ink needs a real terminal; without one, say what to use instead (never a stack trace). */
+function requireTerminal(): void {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new BillboardError(
+      'USAGE',
+      'the interactive console needs a terminal (stdin and stdout must be a TTY); for pipes and scripts use `billboard script` (or `script --demo`)',
+    );
+  }
+}
+
 async function runInteractive(opts: CommonOpts): Promise<number> {
+  try {
+    requireTerminal();
+  } catch (e) {
+    return fail(e);
+  }
   return withRuntime(opts, 'tui', async (rt) => {
     const { runTui } = await import('../tui/app.js');
     return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
@@ -170,6 +185,7 @@ async function runInteractive(opts: CommonOpts): Promise<number> {
 
 async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: Runtime) => Promise<number> }): Promise<number> {
   try {
+    if (opts.interactive) requireTerminal();
     const demo = await import('../demo/demo.js');
     return await demo.runDemo({
       readOnly: !!opts.readOnly,
