@@ -8,6 +8,10 @@ import { App } from './components/app-view.js';
 import { Controller } from './controller.js';
 import { TuiStore, type TuiStoreOptions } from './store.js';
 import { noColorFromEnv } from './theme.js';
+import { installInkLineCache } from './ink-line-cache.js';
+
+// Ink's per-frame text processing, cached across frames (see ink-line-cache.ts); Ink runs as shipped if it can't be
+await installInkLineCache();
 
 export interface TuiOptions {
   readOnly: boolean;

@@ -4,6 +4,7 @@ import { render } from 'ink-testing-library';
 import { App } from '../../src/tui/components/app-view.js';
 import { Controller } from '../../src/tui/controller.js';
 import { createFakeConsole, type FakeConsole, type FakeConsoleOptions } from '../../src/tui/fake-console.js';
+import { installInkLineCache } from '../../src/tui/ink-line-cache.js';
 import { TuiStore } from '../../src/tui/store.js';
 
 export const KEY = {
@@ -34,6 +35,8 @@ export interface Mounted {
 }
 
 export async function mount(opts: FakeConsoleOptions & { uiReadOnly?: boolean; noColor?: boolean; cols?: number; rows?: number } = {}): Promise<Mounted> {
+  // as in production (app.ts): Ink's frame text goes through the shared line/row caches
+  if (!(await installInkLineCache())) throw new Error('the Ink line cache did not install on the installed Ink');
   const api = createFakeConsole(opts);
   const store = new TuiStore(api, { intervalMs: 5, clockMs: 0, now: api.now });
   const ctl = new Controller(api, store, { readOnly: !!opts.uiReadOnly });
