@@ -61,6 +61,11 @@ function pushSection(parts: Buffer[], records: readonly object[]): void {
 }
 
 export function encodeDoc(doc: StoreDoc): Buffer {
+  return Buffer.concat(encodeDocPieces(doc));
+}
+
+/** The document as pieces (mostly cached record bytes), to be encrypted without concatenating them first. */
+export function encodeDocPieces(doc: StoreDoc): Buffer[] {
   const { registrations, audit, ...rest } = doc;
   const head = JSON.stringify(rest);
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},\n${REG_OPEN}\n`)];
@@ -68,7 +73,7 @@ export function encodeDoc(doc: StoreDoc): Buffer {
   parts.push(Buffer.from(`],\n${AUDIT_OPEN}\n`));
   pushSection(parts, audit);
   parts.push(Buffer.from(']}'));
-  return Buffer.concat(parts);
+  return parts;
 }
 
 /**

@@ -5,12 +5,13 @@ import { basename, dirname, join } from 'node:path';
  * Replace `path` with `bytes` so that a crash at any point leaves either the old or the new file, and a
  * resolved promise means the new file is on disk: write temp, fsync it, rename over, fsync the directory.
  */
-export async function durableWrite(path: string, bytes: Buffer, mode = 0o600): Promise<void> {
+export async function durableWrite(path: string, bytes: Buffer | readonly Buffer[], mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', mode);
   try {
-    await fh.writeFile(bytes);
+    if (Buffer.isBuffer(bytes)) await fh.writeFile(bytes);
+    else await writeAll(fh, bytes);
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});
@@ -29,5 +30,18 @@ export async function durableWrite(path: string, bytes: Buffer, mode = 0o600): P
     await dh.sync();
   } finally {
     await dh.close();
+  }
+}
+
+/** writev every buffer, in order, resuming after short writes. */
+async function writeAll(fh: import('node:fs/promises').FileHandle, buffers: readonly Buffer[]): Promise<void> {
+  let list = buffers.filter((b) => b.length);
+  while (list.length) {
+    const batch = list.slice(0, 512); // IOV_MAX is 1024 on Linux
+    let { bytesWritten } = await fh.writev(batch);
+    let i = 0;
+    while (i < batch.length && bytesWritten >= batch[i]!.length) bytesWritten -= batch[i++]!.length;
+    const rest = i < batch.length ? [batch[i]!.subarray(bytesWritten), ...batch.slice(i + 1)] : [];
+    list = [...rest, ...list.slice(batch.length)];
   }
 }

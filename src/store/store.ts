@@ -6,8 +6,8 @@ import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprin
 import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
 import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
 import { nextEntry, verifyChain } from './audit-chain.js';
-import { decryptAsync, deriveKey, encryptAsync, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
-import { decodeDoc, encodeDoc, type StoreDoc } from './doc-codec.js';
+import { decryptAsync, deriveKey, encryptPieces, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
+import { decodeDoc, encodeDocPieces, type StoreDoc } from './doc-codec.js';
 import { durableWrite } from './durable-write.js';
 import { acquireLock } from './lock.js';
 
@@ -50,9 +50,9 @@ class EncryptedAdapter implements Adapter<StoreDoc> {
 
   async write(doc: StoreDoc): Promise<void> {
     const t0 = performance.now();
-    const bytes = await encryptAsync(encodeDoc(doc), this.key, this.params);
-    await durableWrite(this.path, bytes);
-    this.lastBytes = bytes.length;
+    const pieces = await encryptPieces(encodeDocPieces(doc), this.key, this.params);
+    await durableWrite(this.path, pieces);
+    this.lastBytes = pieces.reduce((n, b) => n + b.length, 0);
     this.lastWriteMs = performance.now() - t0;
   }
 }

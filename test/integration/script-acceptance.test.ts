@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
+import { LAB_CONFIG, requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
 
 const UUID = '11111111-2222-3333-4444-555555555555';
 const ACCEPTANCE = `register web-01 --uuid ${UUID} --mac 52:54:00:aa:bb:01\npending\napprove web-01 --note ok\naudit verify\n`;
@@ -134,7 +134,7 @@ describe('billboard script: exit codes', () => {
   it('the default config location is used when present (store.path from it)', async () => {
     const l = lab();
     mkdirSync(join(l.dir, 'config', 'billboard'), { recursive: true });
-    writeFileSync(join(l.dir, 'config', 'billboard', 'config.json'), JSON.stringify({ store: { path: 'here/store.db' } }));
+    writeFileSync(join(l.dir, 'config', 'billboard', 'config.json'), JSON.stringify({ ...LAB_CONFIG, store: { path: 'here/store.db' } }));
     const r = await runBillboard(['script', '--json'], l.env, ACCEPTANCE);
     expect(r.code).toBe(0);
     expect(sha256File(join(l.dir, 'config', 'billboard', 'here', 'store.db'))).toMatch(/^[0-9a-f]{64}$/);

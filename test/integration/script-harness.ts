@@ -2,13 +2,15 @@
 // with every XDG location in a temp dir, so nothing touches the operator's files.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin', 'billboard.js');
+/** Config every test lab starts from (written to the default XDG location). */
+export const LAB_CONFIG = { beacon: { listen: '127.0.0.1:0' } };
 export const PASSPHRASE = 'integration passphrase: correct horse battery staple';
 
 /** The tests run the built CLI: say how to build it instead of failing obscurely. */
@@ -38,6 +40,9 @@ export function tempLab(passphrase: string | null = PASSPHRASE): TempLab {
     NO_COLOR: '1',
   });
   if (passphrase !== null) env.BILLBOARD_PASSPHRASE = passphrase;
+  // The session runs the beacon listener: an ephemeral port, so parallel tests never collide on 7447.
+  mkdirSync(join(dir, 'config', 'billboard'), { recursive: true });
+  writeFileSync(join(dir, 'config', 'billboard', 'config.json'), JSON.stringify(LAB_CONFIG));
   return {
     dir,
     env,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
+import { LAB_CONFIG, requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
 
 const labs: TempLab[] = [];
 beforeAll(requireDist);
@@ -72,8 +72,8 @@ describe('store open errors', () => {
     writeFileSync(keyB, randomBytes(32), { mode: 0o600 });
     const cfgA = join(l.dir, 'a.json');
     const cfgB = join(l.dir, 'b.json');
-    writeFileSync(cfgA, JSON.stringify({ store: { path: 'kf/store.db', keyFile: 'a.key' } }));
-    writeFileSync(cfgB, JSON.stringify({ store: { path: 'kf/store.db', keyFile: 'b.key' } }));
+    writeFileSync(cfgA, JSON.stringify({ ...LAB_CONFIG, store: { path: 'kf/store.db', keyFile: 'a.key' } }));
+    writeFileSync(cfgB, JSON.stringify({ ...LAB_CONFIG, store: { path: 'kf/store.db', keyFile: 'b.key' } }));
     const storePath = join(l.dir, 'kf', 'store.db');
     expect((await runBillboard(['init', '--config', cfgA], l.env)).code).toBe(0);
     const r = await runBillboard(['script', '--json', '--config', cfgA], l.env, 'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BillboardError } from '../../src/model/errors.js';
-import { decrypt, deriveKey, encrypt, newKdfParams, readParams, type KeySource } from '../../src/store/crypto.js';
+import { decrypt, decryptAsync, deriveKey, encrypt, encryptAsync, encryptPieces, newKdfParams, readParams, type KeySource } from '../../src/store/crypto.js';
 
 const HEADER_LEN = 40; // magic 8 | kdf, log2N, r, p | salt 16 | iv 12
 const TAG_LEN = 16;
@@ -110,5 +110,28 @@ describe('store crypto', () => {
     const { file } = await sealed(plain, keyfile);
     const other = await deriveKey({ kind: 'keyfile', key: randomBytes(32), file: '/o' }, readParams(file, 'x'));
     expect(code(() => decrypt(file, other, 'x'))).toBe('STORE_AUTH');
+  });
+});
+
+describe('store crypto: pieces', () => {
+  it('encryptPieces writes the same layout: the one-buffer decrypt opens it, and a flipped byte is STORE_AUTH', async () => {
+    const params = newKdfParams(pass);
+    const key = await deriveKey(pass, params);
+    const pieces = Array.from({ length: 3000 }, (_, i) => Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 300)}"},\n`));
+    const file = Buffer.concat(await encryptPieces(pieces, key, params, 1));
+    expect(readParams(file, 'x')).toMatchObject({ kdf: 1, log2N: params.log2N });
+    expect(decrypt(file, key, 'x').equals(Buffer.concat(pieces))).toBe(true);
+    expect((await decryptAsync(file, key, 'x')).equals(Buffer.concat(pieces))).toBe(true);
+    file[file.length - 5]! ^= 1;
+    expect(code(() => decrypt(file, key, 'x'))).toBe('STORE_AUTH');
+    await expect(decryptAsync(file, key, 'x')).rejects.toMatchObject({ code: 'STORE_AUTH' });
+  });
+
+  it('encryptAsync and decrypt agree both ways', async () => {
+    const params = newKdfParams(keyfile);
+    const key = await deriveKey(keyfile, params);
+    const plain = Buffer.from('hello store');
+    expect(decrypt(await encryptAsync(plain, key, params), key, 'x').equals(plain)).toBe(true);
+    expect((await decryptAsync(encrypt(plain, key, params), key, 'x')).equals(plain)).toBe(true);
   });
 });
