@@ -129,6 +129,7 @@ interface PendingWrite {
 export class Store implements StoreApi {
   private pending: PendingWrite[] = [];
   private writing = false;
+  private names: { of: readonly Registration[]; map: Map<string, Registration[]> } | undefined;
   private idle: Promise<void> = Promise.resolve();
   private byUuid = new Map<string, number>();
   private closed = false;
@@ -241,11 +242,27 @@ export class Store implements StoreApi {
     return j === undefined ? undefined : this.doc.registrations[j];
   }
 
+  /** Registrations by lower-case name; the index is rebuilt only when the registrations changed. */
+  private withName(lowerName: string): readonly Registration[] {
+    const regs = this.doc.registrations;
+    if (this.names?.of !== regs) {
+      const map = new Map<string, Registration[]>();
+      for (const x of regs) {
+        const k = x.name.toLowerCase();
+        const list = map.get(k);
+        if (list) list.push(x);
+        else map.set(k, [x]);
+      }
+      this.names = { of: regs, map };
+    }
+    return this.names.map.get(lowerName) ?? [];
+  }
+
   resolveRegistration(ref: string): Registration {
     const r = ref.trim().toLowerCase();
     const exact = this.registration(r);
     if (exact) return exact;
-    const byName = this.doc.registrations.filter((x) => x.name.toLowerCase() === r);
+    const byName = this.withName(r);
     if (byName.length === 1) return byName[0]!;
     if (byName.length > 1) {
       throw new BillboardError('AMBIGUOUS', `"${ref}" names ${byName.length} registrations; use the UUID`);
