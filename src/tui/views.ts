@@ -11,6 +11,7 @@ import {
 } from '../model/types.js';
 import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
 import type { RowFilter } from './filter.js';
+import { SortedList } from './sorted-list.js';
 import type { TuiData } from './store.js';
 
 export type ViewId = 'billboard' | 'pending' | 'findings' | 'migrations' | 'hosts' | 'audit';
@@ -48,8 +49,12 @@ interface Formatted {
 
 const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+// the host sort compares this string ~n log n times per full sort: computed once per row object
+const hostsCache = new WeakMap<VmRow, string>();
 function hostsOf(r: VmRow): string {
-  return r.instances.map((i) => i.host).join(',');
+  let h = hostsCache.get(r);
+  if (h === undefined) hostsCache.set(r, (h = r.instances.map((i) => i.host).join(',')));
+  return h;
 }
 
 function flag(tone: Tone, migrating = false): string {
@@ -320,21 +325,35 @@ export function rowLine<T extends object>(view: ViewDef<T>, item: T, widths: num
   return out;
 }
 
-// ─── the visible list: filtered and sorted, memoized on its inputs ──────────────────────────────
+// ─── the visible list: filtered and sorted, kept up to date incrementally ────────────────────────
 
-const lists = new Map<ViewId, { items: readonly object[]; filter: string; sort: number; result: readonly object[] }>();
+interface ListState {
+  filter: string;
+  sort: number;
+  list: SortedList<object>;
+}
+const lists = new Map<ViewId, ListState>();
 
+/** a view's sort as a total order: ties fall back to the row id, so an incremental merge equals a full sort */
+export function totalOrder<T extends object>(view: ViewDef<T>, sort: number): (a: T, b: T) => number {
+  const s = view.sorts[sort % view.sorts.length];
+  if (!s) return (a, b) => cmpStr(view.rowId(a), view.rowId(b));
+  return (a, b) => s.cmp(a, b) || cmpStr(view.rowId(a), view.rowId(b));
+}
+
+/** the rows of a view after its filter and sort; unchanged rows are not re-sorted between snapshots */
 export function visibleItems<T extends object>(view: ViewDef<T>, items: readonly T[], filter: RowFilter | undefined, sort: number): readonly T[] {
   const key = filter && filter.ok ? filter.source : '';
-  const memo = lists.get(view.id);
-  if (memo && memo.items === items && memo.filter === key && memo.sort === sort) return memo.result as readonly T[];
-  let out: T[];
-  if (filter && filter.ok && key) {
-    out = [];
-    for (const it of items) if (filter.test(formatted(view, it).search)) out.push(it);
-  } else out = items.slice();
-  const s = view.sorts[sort % view.sorts.length];
-  if (s) out.sort(s.cmp);
-  lists.set(view.id, { items, filter: key, sort, result: out });
-  return out;
+  let st = lists.get(view.id);
+  if (!st || st.filter !== key || st.sort !== sort) {
+    const keep = filter && filter.ok && key ? (it: T) => filter.test(formatted(view, it).search) : undefined;
+    st = { filter: key, sort, list: new SortedList<T>(totalOrder(view, sort), keep) as unknown as SortedList<object> };
+    lists.set(view.id, st);
+  }
+  return st.list.update(items) as readonly T[];
+}
+
+/** how the current list of a view was last maintained (bench and tests) */
+export function listStats(view: ViewId): SortedList<object>['stats'] | undefined {
+  return lists.get(view)?.list.stats;
 }
