@@ -1,12 +1,12 @@
 // The console's root component: header, view table, detail pane / overlays and the bottom bar. All state lives
 // in TuiStore (console data, ≤ 10 Hz) and Controller (UI state, keys); components only render them.
-import React, { useEffect, useMemo } from 'react';
+import React, { useEffect, useMemo, useRef } from 'react';
 import { Box, useApp, useInput } from 'ink';
 import type { MigrationJob } from '../../model/types.js';
 import { Controller, detailHeight, tableHeight } from '../controller.js';
 import { BottomBar } from './bottom.js';
 import { DetailPane } from './detail-pane.js';
-import { Header } from './header.js';
+import { Header, nextCounters, summarize, type HeaderCounters } from './header.js';
 import { MigrationPanel } from './migration-panel.js';
 import { HelpOverlay, OutputOverlay, PickOverlay } from './overlays.js';
 import { Table } from './table.js';
@@ -35,6 +35,14 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
     };
   }, [ctl, app, onQuit]);
   useInput(ctl.handleKey);
+  // header counters: recomputed per publish (cheap: hosts and findings only), but handed to the header as the
+  // same object unless something it shows changed (busy counters at most twice a second)
+  const counters = useRef<{ c?: HeaderCounters; at: number; seq: number }>({ at: 0, seq: -1 });
+  if (counters.current.seq !== data.seq) {
+    const next = nextCounters(counters.current.c, summarize(data.snapshot, data.pending.length), counters.current.at, data.now);
+    if (next !== counters.current.c) counters.current = { c: next, at: data.now, seq: data.seq };
+    else counters.current.seq = data.seq;
+  }
 
   const width = Math.max(40, ui.cols);
   const rows = Math.max(12, ui.rows);
@@ -80,8 +88,7 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
   return (
     <Box flexDirection="column" width={width} height={rows - 1}>
       <Header
-        snapshot={data.snapshot}
-        pending={data.pending.length}
+        counters={counters.current.c!}
         view={ui.view}
         sortName={view.sorts[ui.sorts[ui.view] % view.sorts.length]?.name ?? ''}
         filter={ui.filters[ui.view]?.source}

@@ -1,13 +1,14 @@
 // The last two lines: the key hints (or the open prompt / confirmation), and the status line where every
 // command's result or error lands.
-import React from 'react';
+import React, { memo } from 'react';
 import { Box, Text } from 'ink';
 import type { Mode, Status } from '../controller.js';
 import { hints } from '../keymap.js';
 import type { Theme } from '../theme.js';
 import type { ViewId } from '../views.js';
 
-export function BottomBar(p: { mode: Mode; view: ViewId; readOnly: boolean; status?: Status; width: number; theme: Theme }) {
+// memo: its props only change with keys and command results, not with the 10 Hz data frames
+export const BottomBar = memo(function BottomBar(p: { mode: Mode; view: ViewId; readOnly: boolean; status?: Status; width: number; theme: Theme }) {
   const { mode, theme } = p;
   let top: React.ReactNode;
   if (mode.kind === 'prompt') {
@@ -47,4 +48,4 @@ export function BottomBar(p: { mode: Mode; view: ViewId; readOnly: boolean; stat
       )}
     </Box>
   );
-}
+});

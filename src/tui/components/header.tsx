@@ -1,13 +1,12 @@
 // Two lines at the top: lab health at a glance, then the view tabs with the active sort and filter.
-import React, { memo, useMemo } from 'react';
+import React, { memo } from 'react';
 import { Box, Text } from 'ink';
 import type { BillboardSnapshot } from '../../model/types.js';
 import type { Theme } from '../theme.js';
 import { VIEW_ORDER, VIEWS, type ViewId } from '../views.js';
 
 export interface HeaderProps {
-  snapshot: BillboardSnapshot;
-  pending: number;
+  counters: HeaderCounters;
   view: ViewId;
   sortName: string;
   filter?: string;
@@ -18,16 +17,37 @@ export interface HeaderProps {
   width: number;
 }
 
-export function summarize(s: BillboardSnapshot) {
+export interface HeaderCounters {
+  up: number;
+  down: number;
+  vms: number;
+  pending: number;
+  sev: { critical: number; high: number; medium: number; low: number };
+  perSecond: number;
+}
+
+export function summarize(s: BillboardSnapshot, pending: number): HeaderCounters {
   const sev = { critical: 0, high: 0, medium: 0, low: 0 };
   for (const f of s.findings) if (f.state === 'open') sev[f.severity]++;
   let up = 0;
   for (const h of s.hosts) if (h.up) up++;
-  return { up, down: s.hosts.length - up, vms: s.rows.length, sev, perSecond: Math.round(s.beacons.perSecond) };
+  return { up, down: s.hosts.length - up, vms: s.rows.length, pending, sev, perSecond: Math.round(s.beacons.perSecond) };
+}
+
+/** the counters the header shows: hosts, pending and findings move at once; the busy ones (VM count, beacons/s)
+ * at most every `slowMs`, so a data frame that changes only them does not re-render the header */
+export function nextCounters(prev: HeaderCounters | undefined, next: HeaderCounters, prevAt: number, now: number, slowMs = 500): HeaderCounters {
+  if (!prev) return next;
+  const urgent =
+    prev.up !== next.up || prev.down !== next.down || prev.pending !== next.pending ||
+    prev.sev.critical !== next.sev.critical || prev.sev.high !== next.sev.high || prev.sev.medium !== next.sev.medium || prev.sev.low !== next.sev.low;
+  if (urgent) return next;
+  if (prev.vms === next.vms && prev.perSecond === next.perSecond) return prev;
+  return now - prevAt >= slowMs ? next : prev;
 }
 
 export const Header = memo(function Header(p: HeaderProps) {
-  const sum = useMemo(() => summarize(p.snapshot), [p.snapshot]);
+  const sum = p.counters;
   const t = p.theme;
   return (
     <Box flexDirection="column" width={p.width}>
@@ -39,7 +59,7 @@ export const Header = memo(function Header(p: HeaderProps) {
         {' '}
         <Text {...(sum.down ? t.error : t.dim)}>{sum.down} down</Text>
         {`  VMs ${sum.vms}  pending `}
-        <Text {...(p.pending ? t.tone('yellow') : {})}>{p.pending}</Text>
+        <Text {...(sum.pending ? t.tone('yellow') : {})}>{sum.pending}</Text>
         {'  findings '}
         <Text {...(sum.sev.critical ? t.error : {})}>C{sum.sev.critical}</Text>
         {' '}
