@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 // Ink decides "CI → print only the last frame" when it is imported: unset CI first, then import it.
@@ -191,8 +191,29 @@ const keyTimer = setInterval(() => {
 let rssMax = 0;
 const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
 
+// how late the event loop runs (a timer due now fires this late): on a loaded machine this, not the TUI's own work,
+// sets the latency tail, so it is reported next to the frame times (compare them within one run)
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+let gcMs = 0;
+let gcMaxMs = 0;
+const gcKinds = {};
+const gcObs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (!measuring) continue;
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+    const kind = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' }[e.detail?.kind] ?? String(e.detail?.kind);
+    const k = (gcKinds[kind] ??= { n: 0, ms: 0, maxMs: 0 });
+    k.n++;
+    k.ms = round(k.ms + e.duration);
+    k.maxMs = round(Math.max(k.maxMs, e.duration));
+  }
+});
+gcObs.observe({ entryTypes: ['gc'] });
+
 await new Promise((r) => setTimeout(r, 1000)); // warm-up
 measuring = true;
+loopDelay.enable();
 updates = 0;
 genMs = 0;
 const cpu0 = process.cpuUsage();
@@ -201,6 +222,8 @@ await new Promise((r) => setTimeout(r, SECONDS * 1000));
 const cpu = process.cpuUsage(cpu0);
 const wall = performance.now() - wall0;
 measuring = false;
+loopDelay.disable();
+gcObs.disconnect();
 clearInterval(gen);
 clearInterval(clock);
 clearInterval(keyTimer);
@@ -227,6 +250,11 @@ const result = {
   cpuPctGenerator: round((genMs / wall) * 100),
   cpuPctTui: round(((cpuMs - genMs) / wall) * 100),
   rssMB: round(rssMax / 1024 / 1024),
+  loopDelayP50Ms: round(loopDelay.percentile(50) / 1e6),
+  loopDelayP95Ms: round(loopDelay.percentile(95) / 1e6),
+  gcPct: round((gcMs / wall) * 100),
+  gcMaxMs: round(gcMaxMs),
+  gc: gcKinds,
   firstFrameMs: first ? round(first.firstFrameMs) : -1,
   firstFrame: first
     ? {

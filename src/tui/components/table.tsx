@@ -2,7 +2,17 @@
 import React, { memo } from 'react';
 import { Box, Text } from 'ink';
 import type { Theme } from '../theme.js';
-import { columnWidths, headerLine, rowLine, type AnyView } from '../views.js';
+import { columnWidths, headerLine, rowLine, type AnyView, type Tone } from '../views.js';
+
+// one row: memo on its final text, so between data frames React skips every row whose text did not change
+const Row = memo(function Row({ text, tone, sel, theme }: { text: string; tone: Tone; sel: boolean; theme: Theme }) {
+  const style = theme.tone(tone);
+  return (
+    <Text wrap="truncate" {...(sel ? theme.selected(style) : style)}>
+      {text}
+    </Text>
+  );
+});
 
 export interface TableProps {
   view: AnyView;
@@ -22,12 +32,7 @@ export const Table = memo(function Table(p: TableProps) {
   for (let i = p.offset; i < end; i++) {
     const item = p.list[i]!;
     const sel = i === p.index;
-    const style = p.theme.tone(p.view.tone(item));
-    lines.push(
-      <Text key={p.view.rowId(item)} wrap="truncate" {...(sel ? p.theme.selected(style) : style)}>
-        {(sel ? '>' : ' ') + ' ' + rowLine(p.view, item, widths, p.now)}
-      </Text>,
-    );
+    lines.push(<Row key={p.view.rowId(item)} text={(sel ? '>' : ' ') + ' ' + rowLine(p.view, item, widths, p.now)} tone={p.view.tone(item)} sel={sel} theme={p.theme} />);
   }
   if (p.list.length === 0) lines.push(<Text key="empty" {...p.theme.dim}>  (no rows)</Text>);
   return (
