@@ -36,6 +36,11 @@ describe('billboard demo in a real terminal', () => {
       60_000,
     );
     expect(findings).toMatch(/UNREGISTERED\s+miner-7f/);
+    // every redraw replaces the frame in place: no ghost of an earlier header or hint bar left on screen
+    await new Promise((r) => setTimeout(r, 3000));
+    const settled = t.screen();
+    expect(settled.match(/^billboard {2}hosts/gm)).toHaveLength(1);
+    expect(settled.match(/\? help {2}q quit/g)).toHaveLength(1);
 
     await t.keys('2');
     await t.waitText('miner-7f');
