@@ -59,8 +59,7 @@ export function mountTui(api: ConsoleApi, opts: MountOptions): MountedTui {
     // data already arrives at most 10×/s (TuiStore); Ink's default 30 fps cap only delays a keypress that lands
     // just after a data frame by up to 33 ms. Frames cost a few ms now (ink-line-cache.ts), so allow 60.
     maxFps: 60,
-    // rewrite only the lines that changed: a data frame usually changes a handful of the 40 rows
-    incrementalRendering: true,
+    // (incrementalRendering, which rewrites only changed lines, left off: in tmux it left stale lines on screen)
   });
   const done = ink
     .waitUntilExit()
