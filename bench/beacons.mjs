@@ -331,8 +331,7 @@ async function fleet() {
 
   const vms = [];
   for (let i = FROM; i < TO; i++) {
-    const { privateKey } = crypto.generateKeyPairSync('ed25519');
-    const pub = wire.rawPublicKey(privateKey);
+    const { privateKey, publicKey: pub } = wire.newKeyPair('ed25519'); // not generateKeyPairSync + JWK: see wire.newKeyPair
     const h = crypto.randomBytes(16).toString('hex');
     vms.push({
       privateKey,
@@ -443,8 +442,8 @@ async function fleet() {
     } else {
       dropSession(vm);
       if (!ONE_WAY && !vm.pending) {
-        const kp = crypto.generateKeyPairSync('x25519');
-        const eph = wire.rawPublicKey(kp.publicKey);
+        const kp = wire.newKeyPair('x25519');
+        const eph = kp.publicKey;
         vm.pending = { seq: b.seq, privateKey: kp.privateKey, pub: eph };
         byEph.set(eph.subarray(0, 8).toString('hex'), vm);
       }

@@ -71,11 +71,30 @@ export type Decoded =
 
 // ─── Key helpers ───────────────────────────────────────────────────────────────────────────────
 
+// Why no JWK export of a freshly generated key: on Node 20, `generateKeyPairSync(...)` followed by
+// `key.export({ format: 'jwk' })` can deadlock the thread for good. The JWK export holds the key's mutex while it
+// allocates JS strings; if that allocation triggers a GC which finalizes the (already unreachable) key-generation
+// job sharing the same key data, the job's destructor waits on that mutex (seen with gdb: futex wait in
+// ~KeyGenJob under ExportJWKEdKey). The process then sleeps forever: no crash, no exit message. The bench's load
+// generator did exactly this ("vanished"), and the agent and the listener's verify workers make ephemeral keys
+// the same way. So: raw public keys come from SPKI DER (the last 32 bytes), and new pairs get their public half
+// encoded by the generation job itself.
+
+const SPKI_RAW_OFFSET = 12; // SPKI DER of an Ed25519/X25519 key = 12-byte header + 32-byte key
+
 /** Raw 32-byte public key of an Ed25519 or X25519 KeyObject (public or private). */
 export function rawPublicKey(key: KeyObject): Buffer {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const jwk = pub.export({ format: 'jwk' }) as { x: string };
-  return Buffer.from(jwk.x, 'base64url');
+  const der = pub.export({ format: 'der', type: 'spki' });
+  return Buffer.from(der.subarray(SPKI_RAW_OFFSET));
+}
+
+/** A new Ed25519 or X25519 pair: the private KeyObject and the raw 32-byte public key (see above for why). */
+export function newKeyPair(kind: 'ed25519' | 'x25519'): { privateKey: KeyObject; publicKey: Buffer } {
+  // (@types/node has no overload for a public encoding without a private one; Node accepts it)
+  const pair = generateKeyPairSync(kind as 'ed25519', { publicKeyEncoding: { type: 'spki', format: 'der' } } as never) as unknown;
+  const { privateKey, publicKey } = pair as { privateKey: KeyObject; publicKey: Buffer };
+  return { privateKey, publicKey: Buffer.from(publicKey.subarray(SPKI_RAW_OFFSET)) };
 }
 
 /** KeyObject from a raw 32-byte public key. Throws on a wrong length. */
@@ -641,7 +660,7 @@ export function parseHostPort(s: string): { host: string; port: number } {
 // ─── Agent: keygen ─────────────────────────────────────────────────────────────────────────────
 
 function keygen(out: string): number {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey: raw } = newKeyPair('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
   let fd: number;
   try {
@@ -658,7 +677,6 @@ function keygen(out: string): number {
   } finally {
     fs.closeSync(fd);
   }
-  const raw = rawPublicKey(publicKey);
   process.stdout.write(`public key:  ${raw.toString('base64')}\nfingerprint: ${fingerprintOfRaw(raw)}\n`);
   return 0;
 }
@@ -787,8 +805,8 @@ async function runAgent(a: AgentArgs): Promise<number> {
       if (!a.oneWay && !pending) {
         // one ephemeral key per handshake: repeated hellos carry it until an ACCEPT arrives, so a slow answer to
         // an earlier hello still completes the exchange
-        const kp = generateKeyPairSync('x25519');
-        pending = { seq: body.seq, privateKey: kp.privateKey, publicKey: rawPublicKey(kp.publicKey) };
+        const kp = newKeyPair('x25519');
+        pending = { seq: body.seq, privateKey: kp.privateKey, publicKey: kp.publicKey };
       }
       dgramBytes = encodeSigned(body, edPrivate, edPublic, pending?.publicKey);
       kind = 'signed';

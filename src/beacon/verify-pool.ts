@@ -41,7 +41,6 @@ function edKey(raw) {
   }
   return k;
 }
-function rawPub(k) { return Buffer.from(k.export({ format: 'jwk' }).x, 'base64url'); }
 parentPort.on('message', (batch) => {
   const out = [];
   for (const [id, data, pubOff, ephOff] of batch) {
@@ -53,10 +52,11 @@ parentPort.on('message', (batch) => {
       ok = crypto.verify(null, buf.subarray(0, pubOff + 32), edKey(pub), buf.subarray(pubOff + 32, pubOff + 96));
       if (ok && ephOff >= 0) {
         const agentEph = buf.subarray(ephOff, ephOff + 32);
-        const mine = crypto.generateKeyPairSync('x25519');
+        // public half encoded by the generation job: a JWK export here can deadlock this worker (agent-cli.ts)
+        const mine = crypto.generateKeyPairSync('x25519', { publicKeyEncoding: { type: 'spki', format: 'der' } });
         const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: agentEph.toString('base64url') }, format: 'jwk' });
         const shared = crypto.diffieHellman({ privateKey: mine.privateKey, publicKey: peer });
-        const lEph = rawPub(mine.publicKey);
+        const lEph = Buffer.from(mine.publicKey.subarray(12));
         const sid = crypto.randomBytes(8);
         const key = Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.concat([agentEph, lEph]), Buffer.concat([INFO, sid, pub]), 32));
         session = [sid, lEph, key];
@@ -76,7 +76,15 @@ interface Slot {
   worker: Worker;
   inFlight: Map<number, Pending>;
   batch: [number, Uint8Array, number, number][];
+  /** when this worker last had work outstanding and made no progress since (ms), or 0 when idle */
+  waitingSince: number;
+  /** report this worker's jobs lost and put a fresh worker in its place */
+  replace: (e: Error) => void;
 }
+
+/** A worker with answers outstanding and none for this long is taken as hung (a deadlock in native code shows no
+ *  other symptom), terminated and replaced; its jobs are reported lost. */
+const STALL_MS = 10_000;
 
 export class VerifyPool {
   private slots: Slot[] = [];
@@ -92,6 +100,20 @@ export class VerifyPool {
     private readonly onWorkerError?: (e: Error) => void,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.watchdog = setInterval(() => this.checkStalls(), 1000);
+    this.watchdog.unref();
+  }
+
+  private readonly watchdog: NodeJS.Timeout;
+
+  private checkStalls(): void {
+    const now = Date.now();
+    for (const s of this.slots) {
+      if (s.waitingSince > 0 && now - s.waitingSince > STALL_MS) {
+        s.replace(new Error(`verify worker gave no answer for ${STALL_MS / 1000}s; replaced`));
+        void s.worker.terminate();
+      }
+    }
   }
 
   /** Jobs queued or in flight. */
@@ -118,6 +140,7 @@ export class VerifyPool {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdog);
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -128,6 +151,7 @@ export class VerifyPool {
     this.flushScheduled = false;
     for (const s of this.slots) {
       if (s.batch.length === 0) continue;
+      if (s.waitingSince === 0) s.waitingSince = Date.now();
       s.worker.postMessage(s.batch);
       s.batch = [];
     }
@@ -135,8 +159,9 @@ export class VerifyPool {
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    const slot: Slot = { worker, inFlight: new Map(), batch: [] };
+    const slot: Slot = { worker, inFlight: new Map(), batch: [], waitingSince: 0, replace: () => {} };
     worker.on('message', (results: [number, boolean, [Uint8Array, Uint8Array, Uint8Array] | undefined][]) => {
+      slot.waitingSince = slot.inFlight.size > results.length ? Date.now() : 0;
       for (const [id, ok, session] of results) {
         const done = slot.inFlight.get(id);
         if (!done) continue;
@@ -151,7 +176,7 @@ export class VerifyPool {
       }
     });
     const replace = (e: Error): void => {
-      if (this.stopped) return;
+      if (this.stopped || !this.slots.includes(slot)) return;
       this.onWorkerError?.(e);
       // jobs on a dead worker are lost: report them as not verified, and start a fresh worker in its place
       const lost = [...slot.inFlight.values()];
@@ -161,6 +186,7 @@ export class VerifyPool {
       if (i >= 0) this.slots[i] = this.spawn();
       for (const done of lost) done({ ok: false, lost: true });
     };
+    slot.replace = replace;
     worker.on('error', replace);
     worker.on('exit', (code) => {
       if (!this.stopped && this.slots.includes(slot)) replace(new Error(`verify worker exited with code ${code}`));

@@ -15,6 +15,7 @@ export {
   DEFAULT_RESIGN_EVERY,
   WireError,
   rawPublicKey,
+  newKeyPair,
   publicKeyFromRaw,
   fingerprintOfRaw,
   deriveSessionKey,

@@ -33,6 +33,12 @@ function agent(args: string[]): Promise<{ code: number | null; stderr: string }>
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
+/** Wait until `count()` reaches `n` (a signature may queue behind others on a loaded machine), at most 10 s,
+ *  then a little longer so that an unexpected extra event would still be seen. */
+async function settleUntil(count: () => number, n: number): Promise<void> {
+  for (const end = Date.now() + 10_000; count() < n && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+  await settle();
+}
 
 describe('beacon agents → listener (real processes, real UDP)', () => {
   const pubs: string[] = [];
@@ -114,7 +120,7 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     const s = dgram.createSocket('udp4');
     s.send(signed, port, '127.0.0.1');
     s.send(mac, port, '127.0.0.1');
-    await settle();
+    await settleUntil(() => events.length - before, 2);
     s.close();
     const fresh = events.slice(before);
     expect(fresh.map((e) => e.verdict)).toEqual(['replay', 'replay']);
@@ -135,7 +141,7 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     const impostor = wire.encodeSigned({ ...d.payload, seq: d.payload.seq + 200_000, ts: Date.now() }, k2, Buffer.from(pubs[2]!, 'base64'));
     const s = dgram.createSocket('udp4');
     for (const m of [signed, mac, impostor]) s.send(m, port, '127.0.0.1');
-    await settle();
+    await settleUntil(() => events.length - before, 3);
     s.close();
     const fresh = events.slice(before);
     expect(fresh.map((e) => e.verdict).sort()).toEqual(['bad-signature', 'bad-signature', 'unknown-key']);
