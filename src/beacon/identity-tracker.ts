@@ -8,6 +8,8 @@ import type { BeaconPayload } from '../model/types.js';
 export type TrackVerdict = { verdict: 'ok' } | { verdict: 'replay' | 'clone-suspect'; reason: string };
 
 interface IdentityState {
+  /** when this entry last moved to the recent end of the LRU order (ms) */
+  touched: number;
   current: string;
   maxSeq: number;
   /** boot id → highest seq seen under it (Map order: least recently seen first) */
@@ -20,6 +22,9 @@ export interface TrackerOptions {
   maxIdentities?: number;
   maxBootsPerIdentity?: number;
 }
+
+/** An identity seen again moves to the recent end of the eviction order at most this often. */
+const LRU_TOUCH_MS = 5_000;
 
 export class IdentityTracker {
   private ids = new Map<string, IdentityState>();
@@ -64,16 +69,25 @@ export class IdentityTracker {
       }
     }
     if (st) {
-      this.ids.delete(id); // re-insert: Map order is least recently seen first
-      st.boots.delete(p.bootId);
-      st.boots.set(p.bootId, p.seq);
-      if (st.boots.size > this.maxBoots) st.boots.delete(st.boots.keys().next().value!);
+      if (now - st.touched >= LRU_TOUCH_MS) {
+        // re-insert: Map order is least recently seen first. Only every few seconds per identity: moving an entry
+        // on every beacon was the tracker's main cost at 10,000 beacons/s, and eviction only needs rough order.
+        this.ids.delete(id);
+        this.ids.set(id, st);
+        st.touched = now;
+      }
+      if (st.current === p.bootId && last !== undefined) {
+        st.boots.set(p.bootId, p.seq); // same boot as last time: update in place (already the newest boot)
+      } else {
+        st.boots.delete(p.bootId);
+        st.boots.set(p.bootId, p.seq);
+        if (st.boots.size > this.maxBoots) st.boots.delete(st.boots.keys().next().value!);
+      }
       st.current = p.bootId;
-      st.maxSeq = Math.max(st.maxSeq, p.seq);
-      this.ids.set(id, st);
+      if (p.seq > st.maxSeq) st.maxSeq = p.seq;
     } else {
       if (this.ids.size >= this.maxIdentities) this.ids.delete(this.ids.keys().next().value!);
-      this.ids.set(id, { current: p.bootId, maxSeq: p.seq, boots: new Map([[p.bootId, p.seq]]) });
+      this.ids.set(id, { touched: now, current: p.bootId, maxSeq: p.seq, boots: new Map([[p.bootId, p.seq]]) });
     }
     return result;
   }

@@ -256,7 +256,8 @@ export class BeaconListener extends EventEmitter {
       this.emitEvent('bad-signature', d.payload, s.publicKey, from, now, 'session MAC does not verify');
       return;
     }
-    const lane = this.lanes.get(`${d.payload.uuid} ${s.publicKey}`);
+    // (no signature in flight anywhere — the usual case — means no lane to wait in: skip building the key)
+    const lane = this.lanes.size === 0 ? undefined : this.lanes.get(`${d.payload.uuid} ${s.publicKey}`);
     if (!lane) {
       this.classify(d.payload, s.publicKey, from, now);
     } else if (lane.length >= MAX_LANE) {
