@@ -7,8 +7,9 @@
 // string from them; it never mutates a cached character), exactly as it already does when one line repeats within
 // a frame. Keys are the final ANSI-styled line text, so a cached value can never belong to a different line.
 // Why it is guarded: Output is an internal module of Ink. When its shape is not the expected one (another Ink
-// version), nothing is patched and Ink runs as shipped; `inkLineCacheActive()` says which (a unit test checks it
-// against the installed Ink, so an upgrade that breaks the patch is noticed).
+// version), nothing is patched and Ink runs as shipped; installInkLineCache() says which (a unit test checks it
+// against the installed Ink, so an upgrade that breaks the patch is noticed). It patches the Ink that
+// import.meta.resolve('ink') finds: a bundle that inlines Ink would need to patch its own copy.
 
 /** the three look-ups Output.get() makes on its caches (Ink 6.x OutputCaches) */
 interface OutputCachesLike {
