@@ -248,7 +248,14 @@ async function ingest() {
   loopDelay.disable();
   const fins = await all('done', 30, 'stop', { type: 'stop' });
   for (const c of children) c.done = true;
-  await new Promise((r) => setTimeout(r, 300)); // let in-flight datagrams land before reading counters
+  // drain: wait until the listener has judged everything still in its socket buffer (at most 20 s), so that
+  // every datagram ever sent can be accounted for
+  for (let last = -1, end = Date.now() + 20_000; Date.now() < end; ) {
+    const c = listener.counters();
+    if (c.received === last && c.queued === 0) break;
+    last = c.received;
+    await new Promise((r) => setTimeout(r, 300));
+  }
   const c1 = listener.counters();
   const snmp1 = snmpUdp();
   const sock1 = socketDrops(port);
@@ -280,7 +287,8 @@ async function ingest() {
     sent: offered,
     received: d('received'),
     events: lat.length,
-    lost: offered - lat.length - d('overload') - d('rate-limited') - d('malformed') - d('sessionMiss'),
+    // over the WHOLE run (ramp + window + drain): datagrams the generators sent that the listener never saw
+    unaccountedTotal: sum(fins, 'sentTotal') - c1.received,
     invalid: d('unknown-key') + d('bad-signature') + d('replay') + d('clone-suspect') + d('malformed') + d('sessionMiss'),
     signedInWindow: sum(marks1, 'signed') - sum(marks0, 'signed'),
     generatorMaxLagMs: Math.max(...marks1.map((m) => m.maxLagMs)),
@@ -484,7 +492,7 @@ async function fleet() {
       const cpu = process.cpuUsage(cpu0);
       const wall = performance.now() - t0;
       for (const s of socks) s.close();
-      process.send({ type: 'done', cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100 }, () => process.exit(0));
+      process.send({ type: 'done', sentTotal: sent, cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100 }, () => process.exit(0));
     }
   });
 }
