@@ -177,8 +177,11 @@ async function runInteractive(opts: CommonOpts): Promise<number> {
   } catch (e) {
     return fail(e);
   }
+  // load the TUI (Ink, React: the slowest imports) while the runtime starts, not after it
+  const tui = import('../tui/app.js');
+  tui.catch(() => {});
   return withRuntime(opts, 'tui', async (rt) => {
-    const { runTui } = await import('../tui/app.js');
+    const { runTui } = await tui;
     return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
   });
 }
@@ -186,6 +189,8 @@ async function runInteractive(opts: CommonOpts): Promise<number> {
 async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: Runtime) => Promise<number> }): Promise<number> {
   try {
     if (opts.interactive) requireTerminal();
+    const tui = opts.interactive ? import('../tui/app.js') : undefined;
+    tui?.catch(() => {});
     const demo = await import('../demo/demo.js');
     return await demo.runDemo({
       readOnly: !!opts.readOnly,
@@ -193,7 +198,7 @@ async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: 
       mode: opts.interactive ? 'tui' : 'script',
       body: opts.interactive
         ? async (rt: Runtime) => {
-            const { runTui } = await import('../tui/app.js');
+            const { runTui } = await tui!;
             return runTui(rt.console, { readOnly: rt.ctx.readOnly, noColor: !!process.env.NO_COLOR });
           }
         : opts.script!,
