@@ -271,7 +271,8 @@ async function ingest() {
   const result = {
     vms: VMS,
     seconds: SECONDS,
-    offeredPerSec: Math.round(offered / wall),
+    // each generator's sends over ITS OWN mark-to-mark time (the mark round trips are not part of the window)
+    offeredPerSec: Math.round(marks1.reduce((s, m, i) => s + ((m.sent - marks0[i].sent) * 1000) / (m.at - marks0[i].at), 0)),
     verifiedPerSec: Math.round(valid / wall),
     dropsApp: d('overload') + d('rate-limited'),
     dropsKernel: snmp1.RcvbufErrors - snmp0.RcvbufErrors,
@@ -484,7 +485,7 @@ async function fleet() {
 
   process.on('message', (m) => {
     if (m.type === 'mark') {
-      process.send({ type: 'marked', sent, signed, maxLagMs, vms: N });
+      process.send({ type: 'marked', sent, signed, maxLagMs, vms: N, at: performance.timeOrigin + performance.now() });
       maxLagMs = 0;
     }
     if (m.type === 'stop') {
