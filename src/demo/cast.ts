@@ -30,7 +30,8 @@ const vm = (
   o: Partial<Pick<DemoVm, 'agent' | 'approved' | 'state'>> = {},
 ): DemoVm => ({
   name,
-  uuid: `5eed0000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
+  // distinct 8-character prefixes, so the Billboard's UUID column tells them apart
+  uuid: `${n.toString(16).padStart(2, '0')}5eed${(n * 37).toString(16).padStart(2, '0').slice(-2)}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
   host,
   state: o.state ?? 'running',
   macs: [`52:54:00:de:00:${n.toString(16).padStart(2, '0')}`],
