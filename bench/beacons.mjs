@@ -166,6 +166,7 @@ async function ingest() {
     child.on('error', (e) => fail(`load generator ${g}: ${e.message}`));
     child.on('message', (m) => {
       if (m.type === 'error') return fail(`load generator ${g} failed: ${m.message}`);
+      if (m.type === 'done') child.done = true; // it exits right after this message
       const w = waiting.get(child);
       if (w && w.type === m.type) {
         waiting.delete(child);
