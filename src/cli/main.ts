@@ -55,16 +55,20 @@ async function withRuntime(
     closing = true;
     await rt.close().catch(() => {});
   };
+  // `on`, not `once`: Ink's signal-exit re-raises a signal once no other listener is left (see demo/demo.ts)
   const onSignal = () => {
+    if (closing) process.exit(130);
     void shutdown().then(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     return await body(rt);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     await shutdown();
   }
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newKeyPair } from '../beacon/wire.js';
 import type { DemoVm } from './cast.js';
 
 const AGENT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billboard-beacon.js');
@@ -15,11 +16,11 @@ export interface AgentKey {
 
 /** Same key format as `billboard-beacon keygen`: PKCS#8 PEM, mode 0600. */
 export function makeKey(dir: string, name: string): AgentKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  // newKeyPair, not a JWK export: Node 20 can deadlock exporting a fresh key as JWK (see beacon/agent-cli.ts)
+  const { privateKey, publicKey } = newKeyPair('ed25519');
   const file = join(dir, `${name}.key`);
   writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
-  const jwk = publicKey.export({ format: 'jwk' }) as { x: string };
-  return { file, publicKey: Buffer.from(jwk.x, 'base64url').toString('base64') };
+  return { file, publicKey: publicKey.toString('base64') };
 }
 
 /**

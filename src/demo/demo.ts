@@ -44,10 +44,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       removeDir();
       process.off('exit', removeDir);
     })());
-  const onSignal = () => void cleanup().then(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
+  // `on`, not `once`: Ink's signal-exit re-raises a signal when no other listener is left, which would kill the
+  // process before the clean-up finishes. A second signal while cleaning up ends it at once, agents and folder
+  // still removed (synchronously, by the exit handlers).
+  let signalled = false;
+  const onSignal = () => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    void cleanup().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
 
   try {
     const lab = new DemoLab(dir, DEMO_VMS);

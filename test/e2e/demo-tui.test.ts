@@ -90,6 +90,21 @@ describe('billboard demo in a real terminal', () => {
     expect(left.files).toEqual([]);
   });
 
+  it('closing the terminal (SIGHUP) cleans up as well', { timeout: 90_000 }, async () => {
+    t = new TmuxSession('node bin/billboard.js demo');
+    await t.waitText('hosts 3 up', 45_000);
+    expect(leftovers(t.tmp).procs).toMatch(/billboard-beacon/);
+    t.tmux(['kill-session', '-t', 'e2e']);
+    const t0 = Date.now();
+    let left = leftovers(t.tmp);
+    while ((left.procs || left.files.length) && Date.now() - t0 < 15_000) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = leftovers(t.tmp);
+    }
+    expect(left.procs).toBe('');
+    expect(left.files).toEqual([]);
+  });
+
   it('--read-only hides and refuses mutating keys', { timeout: 90_000 }, async () => {
     t = new TmuxSession('node bin/billboard.js demo --read-only');
     const s = await t.waitText('hosts 3 up', 45_000);
