@@ -19,7 +19,6 @@ import { FindingBook, type FindingChange } from './findings.js';
 import { ScanRequester } from './scan-requests.js';
 import {
   ACTIVE_STATES,
-  beaconRecent,
   displayName,
   type BeaconIncident,
   type CompletedMove,

@@ -6,20 +6,15 @@ import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, classifyVirshError, hostError, isolateUnsupported, type HostErrorCode } from './errors.js';
 import type { ParsedBatch } from './inventory-batch.js';
 import { runLocalVirsh } from './local-virsh.js';
+import { VirshControl } from './virsh-control.js';
 import type { Logger } from './logger.js';
 import {
-  abortJobArgs,
   isTestUri,
-  jobInfoArgs,
   MAC_RE,
-  maxDowntimeArgs,
-  migrateArgs,
   multiCommand,
-  setLinkDownArgs,
-  setSpeedArgs,
   UUID_RE,
 } from './virsh-commands.js';
-import { domainStateFromNumber, parseDomIfAddr, parseDomJobInfo, parseFreecell } from './virsh-text.js';
+import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from './virsh-text.js';
 
 // HostDriver over the native binding (@unraid/libvirt), for any libvirt URI. One connection per host,
 // kept open: with test:///file URIs the test driver's state (suspend, destroy) lives in that connection,
@@ -95,6 +90,7 @@ export class LibvirtDriver implements HostDriver {
   private readonly timeoutMs: number;
   private readonly migrateTimeoutMs: number;
   private readonly log?: Logger;
+  private readonly ctl: VirshControl;
 
   constructor(
     readonly host: LibvirtHostConfig,
@@ -105,6 +101,7 @@ export class LibvirtDriver implements HostDriver {
     this.timeoutMs = opts.commandTimeoutMs ?? 30_000;
     this.migrateTimeoutMs = opts.migrateTimeoutMs ?? 6 * 3600_000;
     this.log = opts.log;
+    this.ctl = new VirshControl(this.name, (args, o) => this.virsh(args, o), this.migrateTimeoutMs);
   }
 
   private fail(e: unknown, what: string): BillboardError {
@@ -287,55 +284,31 @@ export class LibvirtDriver implements HostDriver {
     } catch (e) {
       throw hostError('HOST_ERROR', this.name, (e as Error).message);
     }
-    if (!macs.length) throw hostError('HOST_ERROR', this.name, `cannot isolate ${uuid}: the domain has no network interface`);
-    for (const mac of macs) {
-      try {
-        await this.virsh(setLinkDownArgs(uuid, mac));
-      } catch (e) {
-        const be = asHostError(this.name, e);
-        if (be.code === 'UNSUPPORTED') throw isolateUnsupported(this.name, uuid, be.message.replace(`${this.name}: `, ''));
-        throw be;
-      }
-    }
+    await this.ctl.setLinksDown(uuid, macs);
   }
 
   async migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
     if (!UUID_RE.test(uuid)) throw hostError('NOT_FOUND', this.name, `not a domain UUID: ${uuid.slice(0, 60)}`);
-    const onAbort = () => void this.abortJob(uuid).catch(() => undefined);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.virsh(migrateArgs(uuid, opts), { timeoutMs: this.migrateTimeoutMs, signal });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async job(uuid: string, completed: boolean): Promise<JobStats | null> {
-    const out = await this.virsh(jobInfoArgs(uuid, completed));
-    try {
-      return parseDomJobInfo(out);
-    } catch (e) {
-      throw hostError('HOST_ERROR', this.name, (e as Error).message);
-    }
+    await this.ctl.migrate(uuid, opts, signal);
   }
 
   jobStats(uuid: string): Promise<JobStats | null> {
-    return this.job(uuid, false);
+    return this.ctl.jobStats(uuid);
   }
 
   completedJobStats(uuid: string): Promise<JobStats | null> {
-    return this.job(uuid, true);
+    return this.ctl.jobStats(uuid, true);
   }
 
-  async abortJob(uuid: string): Promise<void> {
-    await this.virsh(abortJobArgs(uuid));
+  abortJob(uuid: string): Promise<void> {
+    return this.ctl.abortJob(uuid);
   }
 
-  async setMaxDowntime(uuid: string, ms: number): Promise<void> {
-    await this.virsh(maxDowntimeArgs(uuid, ms));
+  setMaxDowntime(uuid: string, ms: number): Promise<void> {
+    return this.ctl.setMaxDowntime(uuid, ms);
   }
 
-  async setBandwidth(uuid: string, mibs: number): Promise<void> {
-    await this.virsh(setSpeedArgs(uuid, mibs));
+  setBandwidth(uuid: string, mibs: number): Promise<void> {
+    return this.ctl.setBandwidth(uuid, mibs);
   }
 }

@@ -6,20 +6,15 @@ import { asHostError, hostError, isolateUnsupported, virshFailure } from './erro
 import { inventoryScript, MARK, parseBatch, TruncatedOutputError, type DomainParseCache, type ParsedBatch } from './inventory-batch.js';
 import type { Logger } from './logger.js';
 import { SshConnection } from './ssh-connection.js';
+import { VirshControl } from './virsh-control.js';
 import {
-  abortJobArgs,
   isTestUri,
-  jobInfoArgs,
   MAC_RE,
-  maxDowntimeArgs,
-  migrateArgs,
   multiCommand,
-  setLinkDownArgs,
-  setSpeedArgs,
   shQuote,
   UUID_RE,
 } from './virsh-commands.js';
-import { parseDomIfAddr, parseDomJobInfo, parseDomState, parseFreecell, parseNodeInfo } from './virsh-text.js';
+import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './virsh-text.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
 // A scan is one exec (see inventory-batch). Note on test:/// URIs: every exec is a new virsh process,
@@ -48,6 +43,8 @@ export class SshDriver implements HostDriver {
   private readonly migrateTimeoutMs: number;
   private readonly parsed: DomainParseCache = new Map();
 
+  private readonly ctl: VirshControl;
+
   constructor(
     readonly host: SshHostConfig,
     opts: SshDriverOptions = {},
@@ -68,6 +65,7 @@ export class SshDriver implements HostDriver {
       },
       { log: opts.log, connectTimeoutMs: opts.connectTimeoutMs, keepaliveIntervalMs: opts.keepaliveIntervalMs },
     );
+    this.ctl = new VirshControl(this.name, (args, o) => this.virshRun(args, o), this.migrateTimeoutMs);
   }
 
   connect(): Promise<void> {
@@ -167,58 +165,30 @@ export class SshDriver implements HostDriver {
     if (isTestUri(this.uri)) throw isolateUnsupported(this.name, u, 'the libvirt test driver has no link state');
     const info = await this.domain(u);
     const macs = info.macs.filter((m) => MAC_RE.test(m));
-    if (!macs.length) throw hostError('HOST_ERROR', this.name, `cannot isolate ${u}: the domain has no network interface`);
-    for (const mac of macs) {
-      try {
-        await this.virshRun(setLinkDownArgs(u, mac));
-      } catch (e) {
-        const be = asHostError(this.name, e);
-        if (be.code === 'UNSUPPORTED') throw isolateUnsupported(this.name, u, be.message.replace(`${this.name}: `, ''));
-        throw be;
-      }
-    }
+    await this.ctl.setLinksDown(u, macs);
   }
 
-  async migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
-    const u = this.checkUuid(uuid);
-    const onAbort = () => {
-      // SIGINT to the remote virsh may not be delivered (sshd signal support varies): abort the job too
-      void this.abortJob(u).catch(() => undefined);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.virshRun(migrateArgs(u, opts), { timeoutMs: this.migrateTimeoutMs, signal });
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  private async job(uuid: string, completed: boolean): Promise<JobStats | null> {
-    const out = await this.virshRun(jobInfoArgs(this.checkUuid(uuid), completed));
-    try {
-      return parseDomJobInfo(out);
-    } catch (e) {
-      throw hostError('HOST_ERROR', this.name, (e as Error).message);
-    }
+  migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
+    return this.ctl.migrate(this.checkUuid(uuid), opts, signal);
   }
 
   jobStats(uuid: string): Promise<JobStats | null> {
-    return this.job(uuid, false);
+    return this.ctl.jobStats(this.checkUuid(uuid));
   }
 
   completedJobStats(uuid: string): Promise<JobStats | null> {
-    return this.job(uuid, true);
+    return this.ctl.jobStats(this.checkUuid(uuid), true);
   }
 
-  async abortJob(uuid: string): Promise<void> {
-    await this.virshRun(abortJobArgs(this.checkUuid(uuid)));
+  abortJob(uuid: string): Promise<void> {
+    return this.ctl.abortJob(this.checkUuid(uuid));
   }
 
-  async setMaxDowntime(uuid: string, ms: number): Promise<void> {
-    await this.virshRun(maxDowntimeArgs(this.checkUuid(uuid), ms));
+  setMaxDowntime(uuid: string, ms: number): Promise<void> {
+    return this.ctl.setMaxDowntime(this.checkUuid(uuid), ms);
   }
 
-  async setBandwidth(uuid: string, mibs: number): Promise<void> {
-    await this.virshRun(setSpeedArgs(this.checkUuid(uuid), mibs));
+  setBandwidth(uuid: string, mibs: number): Promise<void> {
+    return this.ctl.setBandwidth(this.checkUuid(uuid), mibs);
   }
 }
