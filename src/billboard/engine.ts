@@ -123,6 +123,8 @@ export class Engine extends EventEmitter {
   private readonly windows = new Map<string, MigrationWindow>();
   private readonly moves = new Map<string, CompletedMove>();
   private readonly requesting = new Set<string>();
+  /** pending requests already given their agent's key (once each) */
+  private readonly keyed = new Set<string>();
   private requestTokens: number;
   private requestTokensAt: number;
   private readonly autoRequestsPerSec: number;
@@ -262,6 +264,12 @@ export class Engine extends EventEmitter {
           origin: 'beacon',
           firstSeen: `beacon from ${from}`,
         });
+      } else if (reg.state === 'pending' && reg.origin !== 'operator' && !reg.publicKey && ev.publicKey && !this.keyed.has(uuid)) {
+        // a request a scan opened learns the key its agent signs with, so the operator sees what approval binds
+        this.keyed.add(uuid);
+        void this.store
+          .updateRegistration(uuid, { publicKey: ev.publicKey }, 'system', 'request-key')
+          .catch((e: unknown) => this.log?.warn({ uuid, err: errorLine(e) }, 'could not add the key to a registration request'));
       }
       this.updateIpClaims(vm, true);
     }

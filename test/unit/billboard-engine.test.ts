@@ -297,3 +297,27 @@ describe('Engine enforcement policy', () => {
     expect(engine.findings().filter((f) => f.severity === 'critical')).toEqual([]);
   });
 });
+
+describe('registration requests learn their key', () => {
+  it('a request opened by a scan takes the key its agent signs with, once, audited as request-key', async () => {
+    const { engine, store } = make();
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(7)] });
+    await settle();
+    expect(store.registration(U(7))).toMatchObject({ state: 'pending', origin: 'scan' });
+    expect(store.registration(U(7))!.publicKey).toBeUndefined();
+    engine.ingestBeacon(ev(7, { verdict: 'unknown-key' }));
+    engine.ingestBeacon(ev(7, { verdict: 'unknown-key' }, { seq: 2 }));
+    await settle();
+    expect(store.registration(U(7))!.publicKey).toBe(KEY(7));
+    expect(store.auditLog().filter((e) => e.action === 'request-key')).toHaveLength(1);
+  });
+
+  it('a forged (bad-signature) beacon never gives a request its key', async () => {
+    const { engine, store } = make();
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(8)] });
+    await settle();
+    engine.ingestBeacon(ev(8, { verdict: 'bad-signature' }));
+    await settle();
+    expect(store.registration(U(8))!.publicKey).toBeUndefined();
+  });
+});
