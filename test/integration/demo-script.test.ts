@@ -36,6 +36,17 @@ describe('script --demo', () => {
     expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(1);
   });
 
+  it('approving a pending VM clears its UNREGISTERED finding', { timeout: 90_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
+    const r = await runDemoScript('wait 8\nfindings\napprove miner-7f --note "ours after all"\nwait 4\nfindings\nvms miner\n', tmp);
+    expect(r.lines.every((l) => l.ok)).toBe(true);
+    const open = (i: number) =>
+      (r.lines[i]!.data as { code: string; vmName?: string; state: string }[]).filter((f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved');
+    expect(open(1)).toHaveLength(1);
+    expect(open(4)).toHaveLength(0);
+    expect(r.lines[5]!.data[0]).toMatchObject({ name: 'miner-7f', registration: 'approved', status: 'ok' });
+  });
+
   it('runs a simulated migration stage by stage', { timeout: 90_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
     const r = await runDemoScript('migrate web-01 --to lab-c\nauthorize web-01\nwatch web-01\nvms web-01\n', tmp);
