@@ -207,12 +207,19 @@ async function ingest() {
   let measuring = false;
   let valid = 0;
   let lat = [];
+  // the split of each beacon's latency: before the listener read it (generator send queue, loopback, socket
+  // buffer) and inside the listener (read → verified event)
+  let latWire = [];
+  let latListener = [];
   const rampLat = [];
   listener.on('beacon', (ev) => {
-    const l = Date.now() - ev.beacon.ts;
+    const now = Date.now();
+    const l = now - ev.beacon.ts;
     if (measuring) {
       if (ev.verdict === 'valid') valid++;
       lat.push(l);
+      latWire.push(ev.receivedAt - ev.beacon.ts);
+      latListener.push(now - ev.receivedAt);
     } else rampLat.push(l);
   });
   const { port, recvBufferBytes } = await listener.start();
@@ -265,6 +272,8 @@ async function ingest() {
   rmem.restore();
 
   lat.sort((a, b) => a - b);
+  latWire.sort((a, b) => a - b);
+  latListener.sort((a, b) => a - b);
   rampLat.sort((a, b) => a - b);
   const d = (k) => c1[k] - c0[k];
   const sum = (arr, k) => arr.reduce((s, m) => s + m[k], 0);
@@ -283,6 +292,8 @@ async function ingest() {
     dropsKernelScope: 'machine-wide RcvbufErrors delta (/proc/net/snmp) over the measured window',
     dropsKernelSocket: sock1 - sock0,
     p50LatencyMs: pct(lat, 0.5),
+    p99BeforeReadMs: pct(latWire, 0.99),
+    p99InListenerMs: pct(latListener, 0.99),
     p999LatencyMs: pct(lat, 0.999),
     maxLatencyMs: lat.length ? lat[lat.length - 1] : 0,
     mode: ONE_WAY ? 'one-way (every beacon signed)' : `sessions (HMAC, re-sign every ${wire.DEFAULT_RESIGN_EVERY})`,
