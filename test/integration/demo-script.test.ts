@@ -68,10 +68,11 @@ describe('script --demo', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
     const p = spawnBillboard(['script', '--demo'], { ...process.env, TMPDIR: tmp });
     p.stdin!.write('wait 60\n');
-    // wait until the agents run
+    // wait until the agents run (match the agents themselves: short-lived local virsh processes name the folder too)
+    const agents = `billboard-beacon.*${tmp}`;
     const t0 = Date.now();
-    while (spawnSync('pgrep', ['-f', tmp]).status !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
-    expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(0);
+    while (spawnSync('pgrep', ['-f', agents]).status !== 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
+    expect(spawnSync('pgrep', ['-f', agents]).status).toBe(0);
     const exited = new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
     p.kill('SIGINT');
     expect(await exited).toBe(130);
