@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { startLab, labPrerequisites } from '../test/lab/lab.mjs';
+import { startLab, labPrerequisites, labHostsConfig } from '../test/lab/lab.mjs';
 import { LabEngine } from '../test/lab/lab-engine.mjs';
 import { MigrationManager } from '../dist/migration/manager.js';
 import { Scanner } from '../dist/hosts/scanner.js';
@@ -58,19 +58,7 @@ let store;
 let mm;
 const storeDir = mkdtempSync(join(tmpdir(), 'billboard-bench-store-'));
 try {
-  const hosts = lab.hosts.map((h) =>
-    hostSchema.parse({
-      name: h.name,
-      driver: 'ssh',
-      address: h.address,
-      port: h.sshPort,
-      user: lab.ssh.user,
-      identityFile: lab.ssh.identityFile,
-      knownHostsFile: lab.ssh.knownHostsFile,
-      libvirtUri: 'qemu:///system',
-      migrationUri: h.sshUri,
-    }),
-  );
+  const hosts = labHostsConfig(lab).map((h) => hostSchema.parse(h));
   scanner = new Scanner({ hosts, timeoutMs: 15_000, concurrency: 2, intervalMs: 3_600_000 });
   store = await createStore(join(storeDir, 'store.db'), { kind: 'passphrase', passphrase: 'bench' });
   const engine = new LabEngine(scanner, store);

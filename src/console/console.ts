@@ -1,6 +1,7 @@
 import type { AuditEntry, BillboardSnapshot, MigrationJob, Registration } from '../model/types.js';
 import type { CommandResult, ConsoleApi, ConsoleEvent } from './api.js';
 import type { ConsoleContext } from './context.js';
+import { pendingRows } from './commands/registry.js';
 import { runLine } from './dispatch.js';
 import { complete, helpText, isMutatingLine } from './grammar.js';
 
@@ -48,7 +49,7 @@ export class Console implements ConsoleApi {
   }
 
   pending(): readonly Registration[] {
-    return this.ctx.store.registrations().filter((r) => r.state === 'pending');
+    return pendingRows(this.ctx.store.registrations());
   }
 
   auditLog(last?: number): readonly AuditEntry[] {

@@ -9,7 +9,6 @@ import type {
   MigrationEvent,
   MigrationJob,
   PreCheck,
-  Registration,
   VmRow,
 } from '../model/types.js';
 
@@ -50,4 +49,3 @@ export interface MigrationService {
   choices(vmRef: string): Promise<{ host: string; ok: boolean; checks: PreCheck[] }[]>;
 }
 
-export type { Registration };

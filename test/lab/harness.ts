@@ -3,7 +3,7 @@ import * as core from './lab.mjs';
 import type { Lab as CoreLab, LabHost, StartLabOptions } from './lab.mjs';
 
 export type { LabHost, StartLabOptions };
-export { LabUnavailable, labPrerequisites, virshOn, domainState, lastTick } from './lab.mjs';
+export { LabUnavailable, labPrerequisites, labHostsConfig, virshOn, domainState, lastTick } from './lab.mjs';
 
 export interface Lab extends CoreLab {
   host(name: string): LabHost;
@@ -39,19 +39,4 @@ export async function startLab(opts?: StartLabOptions): Promise<Lab> {
     throw new Error(`guest did not tick ${more} times on ${host} within ${timeoutMs} ms (last: ${first})`);
   };
   return lab;
-}
-
-/** The `hosts` part of a billboard config with the two lab hosts as SSH hosts (host keys verified). */
-export function labHostsConfig(lab: CoreLab) {
-  return lab.hosts.map((h) => ({
-    name: h.name,
-    driver: 'ssh' as const,
-    address: h.address,
-    port: h.sshPort,
-    user: lab.ssh.user,
-    identityFile: lab.ssh.identityFile,
-    knownHostsFile: lab.ssh.knownHostsFile,
-    libvirtUri: 'qemu:///system',
-    migrationUri: h.sshUri,
-  }));
 }

@@ -56,3 +56,14 @@ export declare function virshOn(host: LabHost, args: string[], timeoutMs?: numbe
 export declare function lastTick(consoleLog: string): number;
 export declare function domainState(host: LabHost): Promise<string | null>;
 export declare function guestTicks(lab: Lab, hostName: string): Promise<number | null>;
+export declare function labHostsConfig(lab: Lab): {
+  name: string;
+  driver: 'ssh';
+  address: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
+  libvirtUri: string;
+  migrationUri: string;
+}[];

@@ -532,3 +532,18 @@ export async function guestTicks(lab, hostName) {
   if (st !== 'running') return null;
   return lastTick(lab.consoleLog);
 }
+
+/** The `hosts` part of a billboard config with the two lab hosts as SSH hosts (host keys verified). */
+export function labHostsConfig(lab) {
+  return lab.hosts.map((h) => ({
+    name: h.name,
+    driver: 'ssh',
+    address: h.address,
+    port: h.sshPort,
+    user: lab.ssh.user,
+    identityFile: lab.ssh.identityFile,
+    knownHostsFile: lab.ssh.knownHostsFile,
+    libvirtUri: 'qemu:///system',
+    migrationUri: h.sshUri,
+  }));
+}

@@ -27,12 +27,12 @@ export const register: Handler = async (cmd, ctx) => {
   return { data: reg, text: `registered ${reg.name} (${reg.uuid}): pending approval` };
 };
 
-export function pendingRows(regs: readonly Registration[], now: number) {
+export function pendingRows(regs: readonly Registration[]): Registration[] {
   return regs.filter((r) => r.state === 'pending');
 }
 
 export const pending: Handler = async (_cmd, ctx) => {
-  const rows = pendingRows(ctx.store.registrations(), ctx.now());
+  const rows = pendingRows(ctx.store.registrations());
   const text = rows.length
     ? table(
         ['NAME', 'UUID', 'KEY', 'MACS', 'ORIGIN', 'FIRST SEEN', 'AGE'],
