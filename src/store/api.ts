@@ -3,8 +3,9 @@ import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState
 /**
  * What the rest of the program may do with the encrypted store. Implemented by store/store.ts.
  *
- * Every mutating call is one durable write (temp file, fsync, rename, fsync dir) of the whole encrypted
- * document; calls are serialized. Audited mutations write the change and its audit entry in the same
+ * Every mutating call is one durable write: the change is sealed and appended to the store file, then
+ * fsynced (store-file.ts has the layout; compaction folds changes into a new snapshot in the background,
+ * replaced atomically: temp file, fsync, rename, fsync dir). Calls are serialized. Audited mutations write the change and its audit entry in the same
  * write: if that write fails, neither the change nor the entry exists (memory is rolled back) and the
  * call rejects with BillboardError('AUDIT_FAILED' | 'STORE_WRITE').
  */
@@ -43,7 +44,7 @@ export interface StoreApi {
   saveJob(job: MigrationJob): Promise<void>;
 
   /** counters for views / benches */
-  stats(): { registrations: number; auditEntries: number; bytes: number; lastWriteMs: number };
+  stats(): { registrations: number; auditEntries: number; bytes: number; lastWriteMs: number; compactions?: number };
   close(): Promise<void>;
 }
 

@@ -1,11 +1,12 @@
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
+import { AuditTrail } from './audit-trail.js';
 
-/** The whole store document (what is encrypted). */
+/** The whole store document (what is encrypted). In the file, `audit` is a plain array of entries. */
 export interface StoreDoc {
   format: 1;
   createdAt: string;
   registrations: Registration[];
-  audit: AuditEntry[];
+  audit: AuditTrail;
   findings: Finding[];
   jobs: MigrationJob[];
 }
@@ -25,7 +26,9 @@ export interface StoreDoc {
 //  - each record's UTF-8 bytes are cached by object identity, and the record is frozen when cached, so
 //    cached bytes can never go stale (the store replaces records, it never edits them); a write is then
 //    one Buffer.concat of cached pieces;
-//  - decoding parses line by line and yields to the event loop every few milliseconds.
+//  - decoding parses line by line and yields to the event loop every few milliseconds;
+//  - audit entries are not parsed at all when decoding: each keeps its line, parsed when first asked for
+//    (see audit-trail.ts). Only registrations, findings and jobs are needed to open the store.
 // Findings and jobs are small and may be edited by their owners: they are stringified on every write.
 
 const bytesOf = new WeakMap<object, Buffer>();
@@ -60,6 +63,35 @@ function pushSection(parts: Buffer[], records: readonly object[]): void {
   if (records.length) parts.push(NL);
 }
 
+function pushAudit(parts: Buffer[], audit: AuditTrail): void {
+  for (let i = 0; i < audit.length; i++) {
+    if (i) parts.push(SEP);
+    const x = audit.raw(i);
+    parts.push(Buffer.isBuffer(x) ? x : recordBytes(x));
+  }
+  if (audit.length) parts.push(NL);
+}
+
+/** An audit line read from the file, parsed when first needed; it keeps its line as its cached bytes. */
+export function parseAuditLine(line: Buffer): AuditEntry {
+  const e = JSON.parse(line.toString('utf8')) as AuditEntry;
+  if (!e || typeof e !== 'object' || Array.isArray(e)) throw new SyntaxError('an audit line is not an entry');
+  bytesOf.set(deepFreeze(e), line);
+  return e;
+}
+
+/** Plain-JSON form of a document: what the file holds (tools, tests). */
+export function docToJson(doc: StoreDoc): object {
+  return { ...doc, audit: doc.audit.slice() };
+}
+
+/** A document from its plain-JSON form (any layout), audit entries as given. */
+export function docFromJson(json: unknown): StoreDoc {
+  const doc = json as Omit<StoreDoc, 'audit'> & { audit: AuditEntry[] };
+  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.audit)) throw new SyntaxError('no audit array');
+  return { ...doc, audit: AuditTrail.of([...doc.audit], parseAuditLine) };
+}
+
 export function encodeDoc(doc: StoreDoc): Buffer {
   return Buffer.concat(encodeDocPieces(doc));
 }
@@ -71,7 +103,7 @@ export function encodeDocPieces(doc: StoreDoc): Buffer[] {
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},\n${REG_OPEN}\n`)];
   pushSection(parts, registrations);
   parts.push(Buffer.from(`],\n${AUDIT_OPEN}\n`));
-  pushSection(parts, audit);
+  pushAudit(parts, audit);
   parts.push(Buffer.from(']}'));
   return parts;
 }
@@ -85,7 +117,7 @@ export async function decodeDoc(plain: Buffer, sliceMs = 8): Promise<StoreDoc> {
     return await decodeLines(plain, sliceMs);
   } catch (e) {
     if (!(e instanceof LayoutMismatch)) throw e;
-    return JSON.parse(plain.toString('utf8')) as StoreDoc;
+    return docFromJson(JSON.parse(plain.toString('utf8')));
   }
 }
 
@@ -143,7 +175,17 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
   };
   doc.registrations = (await readSection('],')) as Registration[];
   if (nextLine()?.toString() !== AUDIT_OPEN) throw new SyntaxError('the store document has no audit section');
-  doc.audit = (await readSection(']}')) as AuditEntry[];
+  // audit: only cut into lines (each must look like one entry); parsed on demand
+  const lines: Buffer[] = [];
+  for (;;) {
+    const line = nextLine();
+    if (line === undefined) throw new SyntaxError('the store document is truncated');
+    if (line.length === 2 && line[0] === 0x5d /* ] */ && line[1] === 0x7d /* } */) break;
+    const rec = line[line.length - 1] === 0x2c ? line.subarray(0, line.length - 1) : line;
+    if (rec[0] !== 0x7b || rec[rec.length - 1] !== 0x7d) throw new SyntaxError('an audit line is not one entry');
+    lines.push(rec);
+  }
+  doc.audit = AuditTrail.of(lines, parseAuditLine);
   if (pos <= plain.length) throw new SyntaxError('trailing data after the store document');
   return doc;
 }

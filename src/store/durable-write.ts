@@ -25,6 +25,11 @@ export async function durableWrite(path: string, bytes: Buffer | readonly Buffer
     await unlink(tmp).catch(() => {});
     throw e;
   }
+  await syncDir(dir);
+}
+
+/** fsync a folder: makes a rename in it durable. */
+export async function syncDir(dir: string): Promise<void> {
   const dh = await open(dir, 'r');
   try {
     await dh.sync();
@@ -34,7 +39,7 @@ export async function durableWrite(path: string, bytes: Buffer | readonly Buffer
 }
 
 /** writev every buffer, in order, resuming after short writes. */
-async function writeAll(fh: import('node:fs/promises').FileHandle, buffers: readonly Buffer[]): Promise<void> {
+export async function writeAll(fh: import('node:fs/promises').FileHandle, buffers: readonly Buffer[]): Promise<void> {
   let list = buffers.filter((b) => b.length);
   while (list.length) {
     const batch = list.slice(0, 512); // IOV_MAX is 1024 on Linux

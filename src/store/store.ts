@@ -1,14 +1,15 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Low, type Adapter } from 'lowdb';
+import { Low } from 'lowdb';
 import { BillboardError, errorLine } from '../model/errors.js';
 import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
 import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
 import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
 import { nextEntry, verifyChain } from './audit-chain.js';
-import { decryptAsync, deriveKey, encryptPieces, newKdfParams, readParams, type KdfParams, type KeySource } from './crypto.js';
-import { decodeDoc, encodeDocPieces, type StoreDoc } from './doc-codec.js';
-import { durableWrite } from './durable-write.js';
+import { AuditTrail } from './audit-trail.js';
+import { deriveKey, newKdfParams, readParams, type KeySource } from './crypto.js';
+import { parseAuditLine, type StoreDoc } from './doc-codec.js';
+import { JournalAdapter, type JournalOptions } from './journal-adapter.js';
 import { acquireLock } from './lock.js';
 
 export type { StoreDoc };
@@ -17,50 +18,17 @@ const emptyDoc = (): StoreDoc => ({
   format: 1,
   createdAt: new Date().toISOString(),
   registrations: [],
-  audit: [],
+  audit: AuditTrail.empty(parseAuditLine),
   findings: [],
   jobs: [],
 });
-
-/** lowdb adapter: the whole document, JSON → AES-256-GCM → durable atomic replace. */
-class EncryptedAdapter implements Adapter<StoreDoc> {
-  lastBytes = 0;
-  lastWriteMs = 0;
-  constructor(
-    private readonly path: string,
-    private readonly key: Buffer,
-    private readonly params: KdfParams,
-    private readonly initial?: Buffer,
-  ) {}
-
-  async read(): Promise<StoreDoc | null> {
-    const file = this.initial ?? (await readFile(this.path));
-    const plain = await decryptAsync(file, this.key, this.path);
-    this.lastBytes = file.length;
-    try {
-      const doc = await decodeDoc(plain);
-      if (doc.format !== 1 || !Array.isArray(doc.registrations) || !Array.isArray(doc.audit)) throw new Error('bad shape');
-      doc.findings ??= [];
-      doc.jobs ??= [];
-      return doc;
-    } catch {
-      throw new BillboardError('STORE_OPEN', `${this.path} decrypted but its content is not a billboard store document`);
-    }
-  }
-
-  async write(doc: StoreDoc): Promise<void> {
-    const t0 = performance.now();
-    const pieces = await encryptPieces(encodeDocPieces(doc), this.key, this.params);
-    await durableWrite(this.path, pieces);
-    this.lastBytes = pieces.reduce((n, b) => n + b.length, 0);
-    this.lastWriteMs = performance.now() - t0;
-  }
-}
 
 export interface OpenOptions {
   /** create the store when it does not exist (init refuses instead: see createStore) */
   create?: boolean;
   now?: () => number;
+  /** journal tuning and test seams */
+  journal?: JournalOptions;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -98,7 +66,7 @@ export async function openStore(path: string, key: KeySource, opts: OpenOptions 
     }
     const params = file ? readParams(file, path) : newKdfParams(key);
     const k = await deriveKey(key, params);
-    const adapter = new EncryptedAdapter(path, k, params, file);
+    const adapter = new JournalAdapter(path, k, params, file, opts.journal);
     const db = new Low<StoreDoc>(adapter, emptyDoc());
     if (file) {
       await db.read();
@@ -137,7 +105,7 @@ export class Store implements StoreApi {
   constructor(
     readonly path: string,
     private readonly db: Low<StoreDoc>,
-    private readonly adapter: EncryptedAdapter,
+    private readonly adapter: JournalAdapter,
     private readonly releaseLock: () => void,
     private readonly now: () => number,
   ) {
@@ -221,8 +189,8 @@ export class Store implements StoreApi {
   }
 
   private withAudit(doc: StoreDoc, actor: string, action: string, target: string, details: Record<string, unknown>) {
-    const entry = nextEntry(doc.audit[doc.audit.length - 1], actor, action, target, details, this.now());
-    return { audit: [...doc.audit, entry], entry };
+    const entry = nextEntry(doc.audit.last(), actor, action, target, details, this.now());
+    return { audit: doc.audit.append(entry), entry };
   }
 
   // ── registry ──
@@ -399,11 +367,24 @@ export class Store implements StoreApi {
 
   auditLog(last?: number): readonly AuditEntry[] {
     const a = this.doc.audit;
-    return last === undefined ? a : a.slice(Math.max(0, a.length - last));
+    try {
+      return last === undefined ? a.slice() : a.slice(Math.max(0, a.length - last));
+    } catch (e) {
+      throw new BillboardError('AUDIT_BROKEN', `the audit log cannot be read: ${errorLine(e)}`);
+    }
   }
 
   verifyAudit(): AuditVerdict {
-    return verifyChain(this.doc.audit);
+    const a = this.doc.audit;
+    const entries: AuditEntry[] = [];
+    for (let i = 0; i < a.length; i++) {
+      try {
+        entries.push(a.at(i));
+      } catch {
+        return { ok: false, entries: a.length, brokenAt: i + 1, reason: `entry #${i + 1} is not a readable audit entry` };
+      }
+    }
+    return verifyChain(entries);
   }
 
   // ── engine and migration state ──
@@ -432,15 +413,22 @@ export class Store implements StoreApi {
     return {
       registrations: this.doc.registrations.length,
       auditEntries: this.doc.audit.length,
-      bytes: this.adapter.lastBytes,
+      bytes: this.adapter.bytes,
       lastWriteMs: this.adapter.lastWriteMs,
+      compactions: this.adapter.compactions,
     };
+  }
+
+  /** Fold the appended changes into a new snapshot now (it otherwise happens in the background when due). */
+  compact(): Promise<void> {
+    return this.adapter.compactNow();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.writing) await this.idle;
     this.closed = true;
+    await this.adapter.close();
     this.releaseLock();
   }
 }

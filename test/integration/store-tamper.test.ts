@@ -1,8 +1,13 @@
 // Tamper-evidence: decrypt the store with the right key, change one byte of one audit entry, re-encrypt
 // with the same key (so the file itself is valid), and `audit verify` must fail naming that entry.
+// The store's document is rebuilt (snapshot + appended changes), edited in its documented plain-JSON
+// layout, and sealed again as a new snapshot (store-file.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decrypt, deriveKey, encrypt, readParams } from '../../src/store/crypto.js';
+import { deriveKey, readParams } from '../../src/store/crypto.js';
+import { encodeDoc } from '../../src/store/doc-codec.js';
+import { readDocument } from '../../src/store/journal-adapter.js';
+import { sealFile } from '../../src/store/store-file.js';
 import { PASSPHRASE, requireDist, runBillboard, tempLab, type TempLab } from './script-harness.js';
 
 const labs: TempLab[] = [];
@@ -14,8 +19,8 @@ async function rewritePlaintext(path: string, edit: (plain: Buffer) => Buffer): 
   const file = readFileSync(path);
   const params = readParams(file, path);
   const key = await deriveKey({ kind: 'passphrase', passphrase: PASSPHRASE }, params);
-  const plain = decrypt(file, key, path);
-  writeFileSync(path, encrypt(edit(Buffer.from(plain)), key, params));
+  const { doc } = await readDocument(file, key, path);
+  writeFileSync(path, await sealFile(edit(Buffer.from(encodeDoc(doc))), key, params));
 }
 
 /** Byte offset of the first character of `field`'s string value inside the audit entry with this seq. */

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,22 +90,105 @@ describe('Store', () => {
 
   it('no log, no action: when the write fails, neither the change nor its audit entry exists', async () => {
     const path = freshPath();
-    const s = await createStore(path, key);
+    // the disk fills up half-way through appending a change (part of it reaches the file), then recovers
+    let failing = false;
+    const io = {
+      async append(fh: FileHandle, bytes: Buffer, position: number) {
+        if (failing) {
+          await fh.write(bytes, 0, 7, position);
+          throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        }
+        await fh.write(bytes, 0, bytes.length, position);
+        await fh.datasync();
+      },
+    };
+    const s = await createStore(path, key, { journal: { io } });
     await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
-    const before = readFileSync(path);
-    // Make the next durable write fail: its temp file path is taken by a directory (root ignores chmod).
-    const blocker = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    mkdirSync(blocker);
-    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
+    failing = true;
+    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({ code: 'AUDIT_FAILED', message: /no space left/ });
     await expect(s.audit('a', 'stop', U1)).rejects.toMatchObject({ code: 'AUDIT_FAILED' });
     expect(s.registration(U1)!.state).toBe('pending');
     expect(s.auditLog()).toHaveLength(1);
-    expect(readFileSync(path).equals(before)).toBe(true);
-    rmdirSync(blocker);
+    failing = false;
     await expect(s.decide(U1, 'approved', 'a')).resolves.toMatchObject({ state: 'approved' });
     expect(s.auditLog().map((e) => e.seq)).toEqual([1, 2]);
     expect(s.verifyAudit().ok).toBe(true);
     await s.close();
+    // the torn bytes were cut: the file holds exactly the acknowledged changes
+    const again = await openStore(path, key);
+    expect(again.registration(U1)!.state).toBe('approved');
+    expect(again.auditLog().map((e) => e.action)).toEqual(['register', 'approve']);
+    expect(again.verifyAudit().ok).toBe(true);
+    await again.close();
+  });
+
+  it('no log, no action also when a whole snapshot cannot be written (a new store)', async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    // the durable write's temp file path is taken by a directory (root ignores chmod)
+    const blocker = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    mkdirSync(blocker);
+    await expect(createStore(path, key)).rejects.toMatchObject({ code: 'STORE_WRITE' });
+    expect(existsSync(path)).toBe(false);
+    rmdirSync(blocker);
+  });
+
+  it('a write appends only its change; compaction folds changes into a snapshot and loses nothing', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key, { journal: { compactMinBytes: 1 << 30 } });
+    for (let i = 0; i < 40; i++) {
+      await s.register({ uuid: `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`, name: `vm-${i}`, origin: 'operator' }, 'a');
+    }
+    const grown = statSync(path).size;
+    await s.audit('a', 'ack', 'F-1');
+    const oneMore = statSync(path).size - grown;
+    expect(oneMore).toBeGreaterThan(100);
+    expect(oneMore).toBeLessThan(1000); // one entry, not the whole document again
+    // writes keep landing while a compaction runs, and end up in the new file
+    const compacting = s.compact();
+    const during = Promise.all([s.decide('00000003-0000-4000-8000-000000000000', 'approved', 'b'), s.audit('b', 'ack', 'F-2')]);
+    await compacting;
+    await during;
+    await s.audit('b', 'ack', 'F-3');
+    expect(s.stats().compactions).toBe(1);
+    expect(statSync(path).size).toBeLessThan(grown + 40 * oneMore);
+    await s.close();
+    const again = await openStore(path, key);
+    expect(again.registrations()).toHaveLength(40);
+    expect(again.registration('00000003-0000-4000-8000-000000000000')!.state).toBe('approved');
+    expect(again.auditLog().map((e) => e.target).slice(-4)).toEqual(['F-1', '00000003-0000-4000-8000-000000000000', 'F-2', 'F-3']);
+    expect(again.verifyAudit()).toMatchObject({ ok: true, entries: 44 });
+    await again.close();
+  });
+
+  it('compacts by itself once the appended changes outgrow the snapshot, without losing a write', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key, { journal: { compactMinBytes: 2048, compactRatio: 0.5 } });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => s.audit('a', 'ack', `F-${i}`)));
+    for (let i = 200; i < 300; i++) await s.audit('a', 'ack', `F-${i}`);
+    expect(s.stats().compactions).toBeGreaterThan(0);
+    await s.close();
+    const again = await openStore(path, key);
+    expect(again.auditLog().map((e) => e.target)).toEqual(Array.from({ length: 300 }, (_, i) => `F-${i}`));
+    expect(again.verifyAudit().ok).toBe(true);
+    await again.close();
+  });
+
+  it('a change cut short by a crash is ignored at open and overwritten by the next write', async () => {
+    const path = freshPath();
+    const s = await createStore(path, key);
+    await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
+    await s.close();
+    appendFileSync(path, Buffer.from([0, 0, 1, 0, 9, 9, 9])); // a change's first bytes, and no more
+    const torn = readFileSync(path);
+    const again = await openStore(path, key);
+    expect(readFileSync(path).equals(torn)).toBe(true); // opening changes nothing
+    await again.decide(U1, 'approved', 'a');
+    await again.close();
+    const third = await openStore(path, key);
+    expect(third.registration(U1)!.state).toBe('approved');
+    expect(third.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
+    await third.close();
   });
 
   it('serializes concurrent writes: every entry lands, in order, chain intact', async () => {

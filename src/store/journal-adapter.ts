@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+import { BillboardError } from '../model/errors.js';
+import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
+import type { KdfParams } from './crypto.js';
+import { decodeDoc, encodeDocPieces, type StoreDoc } from './doc-codec.js';
+import { durableWrite, syncDir, writeAll } from './durable-write.js';
+import { openFile, sealChange, sealSnapshot, type OpenedFile } from './store-file.js';
+
+// lowdb adapter over the journaled store file (layout in store-file.ts). lowdb hands `write` the whole
+// document; this adapter works out what changed since the last write (records are replaced, never
+// edited, so identity tells) and appends just that, sealed, then fsyncs: a write costs the change, not
+// the store's size. When the appended changes outgrow a fraction of the snapshot, a compaction runs in the
+// background: the current document is sealed into a new file beside the store while writes go on
+// appending; at the end the changes made meanwhile are sealed onto the new file too, which is fsynced and
+// renamed over the store (then the folder is fsynced). A crash at any point leaves a complete store.
+
+/** One change as appended: replaced/added registrations, appended audit entries, findings and jobs when changed. */
+interface Change {
+  r?: Registration[];
+  a?: AuditEntry[];
+  f?: Finding[];
+  j?: MigrationJob[];
+}
+
+/** Test seam: how a change reaches the file (unit tests make it fail). */
+export interface JournalIo {
+  append(fh: FileHandle, bytes: Buffer, position: number): Promise<void>;
+}
+
+const realIo: JournalIo = {
+  async append(fh, bytes, position) {
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, position + done);
+      done += bytesWritten;
+    }
+    await fh.datasync();
+  },
+};
+
+export interface JournalOptions {
+  io?: Partial<JournalIo>;
+  /** compact when the appended changes exceed max(minBytes, snapshot bytes × ratio) */
+  compactMinBytes?: number;
+  compactRatio?: number;
+  /** errors of background compaction (the store keeps working: changes keep being appended) */
+  onCompactError?: (e: unknown) => void;
+}
+
+export class JournalAdapter implements Adapter<StoreDoc> {
+  /** bytes of the store file: snapshot + appended changes */
+  get bytes(): number {
+    return this.end;
+  }
+  lastWriteMs = 0;
+  compactions = 0;
+
+  private readonly io: JournalIo;
+  private fh: FileHandle | undefined;
+  private end = 0;
+  private snapshotBytes = 0;
+  private generation: Buffer | undefined;
+  private changeCount = 0;
+  /** the file has bytes past `end` (a torn or failed append): cut them before the next append */
+  private dirtyTail = false;
+  private written: StoreDoc | undefined;
+  /** serializes writes with the compaction's final swap */
+  private turn: Promise<unknown> = Promise.resolve();
+  private compaction: { done: Promise<void>; changes: Buffer[]; cancelled: boolean } | undefined;
+  private compactBackoffBytes = 0;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly key: Buffer,
+    private readonly params: KdfParams,
+    private readonly initial: Buffer | undefined,
+    private readonly opts: JournalOptions = {},
+  ) {
+    this.io = { ...realIo, ...opts.io };
+  }
+
+  async read(): Promise<StoreDoc | null> {
+    const bytes = this.initial ?? (await readFile(this.path));
+    const { doc, file: f } = await readDocument(bytes, this.key, this.path);
+    this.end = f.end;
+    this.snapshotBytes = f.snapshotBytes;
+    this.generation = f.generation; // undefined for a v1 file: the first write makes a snapshot
+    this.changeCount = f.changes.length;
+    this.dirtyTail = f.tornBytes > 0;
+    this.written = doc;
+    return doc;
+  }
+
+  /** Persist `doc`: append what changed since the last write (or write a whole snapshot when it must). */
+  write(doc: StoreDoc): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) throw new BillboardError('STORE_WRITE', 'store is closed');
+      const t0 = performance.now();
+      const prev = this.written;
+      const change = prev && this.generation ? diff(prev, doc) : null;
+      if (change === undefined) return; // nothing to write
+      if (change === null) {
+        await this.writeSnapshot(doc);
+      } else {
+        const plain = Buffer.from(JSON.stringify(change));
+        const sealed = sealChange(plain, this.key, this.params, this.generation!, this.changeCount + 1);
+        const fh = await this.handle();
+        if (this.dirtyTail) {
+          await fh.truncate(this.end);
+          this.dirtyTail = false;
+        }
+        try {
+          await this.io.append(fh, sealed, this.end);
+        } catch (e) {
+          this.dirtyTail = true; // part of it may be there: cut before the next append
+          throw e;
+        }
+        this.end += sealed.length;
+        this.changeCount++;
+        this.compaction?.changes.push(plain);
+      }
+      this.written = doc;
+      this.lastWriteMs = performance.now() - t0;
+      this.maybeCompact();
+    });
+  }
+
+  /** Wait for a running compaction to finish (benches, tests). */
+  async settled(): Promise<void> {
+    await this.compaction?.done;
+    await this.turn.catch(() => {});
+  }
+
+  /** Start a compaction now unless one runs (tests, benches). */
+  compactNow(): Promise<void> {
+    if (!this.compaction) this.startCompaction();
+    return this.compaction?.done ?? Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    if (this.compaction) this.compaction.cancelled = true;
+    await this.compaction?.done;
+    await this.exclusive(async () => {
+      this.closed = true;
+      await this.fh?.close().catch(() => {});
+      this.fh = undefined;
+    }).catch(() => {});
+  }
+
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(f, f);
+    this.turn = run.catch(() => {});
+    return run;
+  }
+
+  private async handle(): Promise<FileHandle> {
+    this.fh ??= await open(this.path, 'r+');
+    return this.fh;
+  }
+
+  private async writeSnapshot(doc: StoreDoc): Promise<void> {
+    const generation = randomBytes(16);
+    const pieces = await sealSnapshot(encodeDocPieces(doc), this.key, this.params, generation);
+    await durableWrite(this.path, pieces);
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+    if (this.compaction) this.compaction.cancelled = true; // its snapshot is older than this one
+    this.generation = generation;
+    this.changeCount = 0;
+    this.snapshotBytes = this.end = pieces.reduce((n, b) => n + b.length, 0);
+    this.dirtyTail = false;
+  }
+
+  private maybeCompact(): void {
+    if (this.compaction || this.closed) return;
+    const journal = this.end - this.snapshotBytes;
+    const limit = Math.max(this.opts.compactMinBytes ?? 256 * 1024, this.snapshotBytes * (this.opts.compactRatio ?? 0.125));
+    if (journal > limit && journal > this.compactBackoffBytes) this.startCompaction();
+  }
+
+  private startCompaction(): void {
+    const snap = this.written;
+    if (!snap) return;
+    const job = { changes: [] as Buffer[], cancelled: false, done: Promise.resolve() };
+    this.compaction = job;
+    job.done = this.compact(snap, job)
+      .then(() => {
+        this.compactions++;
+        this.compactBackoffBytes = 0;
+      })
+      .catch((e) => {
+        // the store is intact (changes keep being appended); try again after as many bytes more
+        this.compactBackoffBytes = (this.end - this.snapshotBytes) * 2;
+        this.opts.onCompactError?.(e);
+      })
+      .finally(() => {
+        if (this.compaction === job) this.compaction = undefined;
+      });
+  }
+
+  private async compact(snap: StoreDoc, job: { changes: Buffer[]; cancelled: boolean }): Promise<void> {
+    const generation = randomBytes(16);
+    const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.compact`);
+    const pieces = await sealSnapshot(encodeDocPieces(snap), this.key, this.params, generation);
+    const snapshotBytes = pieces.reduce((n, b) => n + b.length, 0);
+    const fh = await open(tmp, 'w', 0o600);
+    let renamed = false;
+    try {
+      await writeAll(fh, pieces);
+      await fh.datasync();
+      if (job.cancelled) return;
+      await this.exclusive(async () => {
+        if (job.cancelled || this.closed) return;
+        // the changes appended while the snapshot was being written go after it, sealed for the new file
+        let end = snapshotBytes;
+        const sealed = job.changes.map((plain, i) => sealChange(plain, this.key, this.params, generation, i + 1));
+        if (sealed.length) {
+          await writeAll(fh, sealed);
+          end += sealed.reduce((n, b) => n + b.length, 0);
+        }
+        await fh.sync();
+        await rename(tmp, this.path);
+        renamed = true;
+        await syncDir(dirname(this.path));
+        await this.fh?.close().catch(() => {});
+        this.fh = undefined;
+        this.generation = generation;
+        this.changeCount = sealed.length;
+        this.snapshotBytes = snapshotBytes;
+        this.end = end;
+        this.dirtyTail = false;
+      });
+    } finally {
+      await fh.close().catch(() => {});
+      if (!renamed) await unlink(tmp).catch(() => {});
+    }
+  }
+}
+
+/** Decrypt a store file and rebuild its document: the snapshot with every appended change applied. */
+export async function readDocument(bytes: Buffer, key: Buffer, path: string): Promise<{ doc: StoreDoc; file: OpenedFile }> {
+  const file = await openFile(bytes, key, path);
+  try {
+    const doc = await decodeDoc(file.snapshot);
+    if (doc.format !== 1 || !Array.isArray(doc.registrations)) throw new Error('bad shape');
+    doc.findings ??= [];
+    doc.jobs ??= [];
+    return { doc: replay(doc, file.changes), file };
+  } catch {
+    throw new BillboardError('STORE_OPEN', `${path} decrypted but its content is not a billboard store document`);
+  }
+}
+
+/**
+ * What changed from `prev` to `next`: undefined when nothing did, null when the change is not one that
+ * can be appended (registrations removed or reordered, the header changed): then a snapshot is written.
+ */
+function diff(prev: StoreDoc, next: StoreDoc): Change | null | undefined {
+  if (prev.format !== next.format || prev.createdAt !== next.createdAt) return null;
+  const c: Change = {};
+  if (prev.registrations !== next.registrations) {
+    const a = prev.registrations;
+    const b = next.registrations;
+    if (b.length < a.length) return null;
+    const r: Registration[] = [];
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === b[i]) continue;
+      if (a[i]!.uuid !== b[i]!.uuid) return null;
+      r.push(b[i]!);
+    }
+    for (let i = a.length; i < b.length; i++) r.push(b[i]!);
+    if (r.length) c.r = r;
+  }
+  if (prev.audit !== next.audit) {
+    const n = prev.audit.length;
+    if (next.audit.length < n || (n && next.audit.raw(n - 1) !== prev.audit.raw(n - 1))) return null;
+    if (next.audit.length > n) c.a = next.audit.slice(n);
+  }
+  if (prev.findings !== next.findings) c.f = next.findings;
+  if (prev.jobs !== next.jobs) c.j = next.jobs;
+  return c.r || c.a || c.f || c.j ? c : undefined;
+}
+
+/** Apply appended changes, in order, to the snapshot's document. */
+function replay(doc: StoreDoc, changes: readonly Buffer[]): StoreDoc {
+  if (!changes.length) return doc;
+  const regs = doc.registrations;
+  const index = new Map(regs.map((r, i) => [r.uuid, i]));
+  let audit = doc.audit;
+  for (const bytes of changes) {
+    const c = JSON.parse(bytes.toString('utf8')) as Change;
+    for (const r of c.r ?? []) {
+      const i = index.get(r.uuid);
+      if (i === undefined) {
+        index.set(r.uuid, regs.length);
+        regs.push(r);
+      } else regs[i] = r;
+    }
+    for (const e of c.a ?? []) audit = audit.append(e);
+    if (c.f) doc.findings = c.f;
+    if (c.j) doc.jobs = c.j;
+  }
+  return { ...doc, audit };
+}
