@@ -1,5 +1,5 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { BillboardError, errorLine } from '../model/errors.js';
 import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
@@ -75,10 +75,24 @@ export async function openStore(path: string, key: KeySource, opts: OpenOptions 
         throw new BillboardError('STORE_WRITE', `cannot write ${path}: ${errorLine(e)}`);
       });
     }
+    await removeLeftovers(path);
     return new Store(path, db, adapter, release, opts.now ?? Date.now);
   } catch (e) {
     release();
     throw e;
+  }
+}
+
+/**
+ * Temp files of a writer that died mid-write or mid-compaction (`.store.db.PID.tmp|compact`): never part of
+ * the store, and ours to remove once we hold the lock (no other writer can be using them).
+ */
+async function removeLeftovers(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^\d+\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
   }
 }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -180,9 +180,13 @@ describe('Store', () => {
     await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
     await s.close();
     appendFileSync(path, Buffer.from([0, 0, 1, 0, 9, 9, 9])); // a change's first bytes, and no more
+    // and the half-written compaction of the process that died (pid 999999)
+    const leftover = join(dirname(path), `.${basename(path)}.999999.compact`);
+    writeFileSync(leftover, 'half a snapshot');
     const torn = readFileSync(path);
     const again = await openStore(path, key);
-    expect(readFileSync(path).equals(torn)).toBe(true); // opening changes nothing
+    expect(readFileSync(path).equals(torn)).toBe(true); // opening changes nothing in the store
+    expect(existsSync(leftover)).toBe(false); // and removes what the dead writer left beside it
     await again.decide(U1, 'approved', 'a');
     await again.close();
     const third = await openStore(path, key);
