@@ -109,6 +109,27 @@ export function encodeDocPieces(doc: StoreDoc): Buffer[] {
 }
 
 /**
+ * encodeDocPieces for a background job: records without cached bytes (replayed from the journal, or new)
+ * are serialized a slice at a time, yielding to the event loop between slices.
+ */
+export async function encodeDocPiecesAsync(doc: StoreDoc, sliceMs = 4): Promise<Buffer[]> {
+  let sliceStart = performance.now();
+  const warm = async (n: number, item: (i: number) => object | Buffer) => {
+    for (let i = 0; i < n; i++) {
+      const x = item(i);
+      if (!Buffer.isBuffer(x)) recordBytes(x);
+      if ((i & 255) === 255 && performance.now() - sliceStart > sliceMs) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+  };
+  await warm(doc.registrations.length, (i) => doc.registrations[i]!);
+  await warm(doc.audit.length, (i) => doc.audit.raw(i));
+  return encodeDocPieces(doc);
+}
+
+/**
  * Parse a document written by encodeDoc without blocking the event loop for long (each record's bytes are
  * kept as its cache: the first write after opening re-serializes nothing). Any other JSON is parsed whole.
  */

@@ -5,7 +5,7 @@ import type { Adapter } from 'lowdb';
 import { BillboardError } from '../model/errors.js';
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
 import type { KdfParams } from './crypto.js';
-import { decodeDoc, encodeDocPieces, type StoreDoc } from './doc-codec.js';
+import { decodeDoc, encodeDocPieces, encodeDocPiecesAsync, type StoreDoc } from './doc-codec.js';
 import { durableWrite, syncDir, writeAll } from './durable-write.js';
 import { openFile, sealChange, sealSnapshot, type OpenedFile } from './store-file.js';
 
@@ -205,7 +205,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
   private async compact(snap: StoreDoc, job: { changes: Buffer[]; cancelled: boolean }): Promise<void> {
     const generation = randomBytes(16);
     const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.compact`);
-    const pieces = await sealSnapshot(encodeDocPieces(snap), this.key, this.params, generation);
+    const pieces = await sealSnapshot(await encodeDocPiecesAsync(snap), this.key, this.params, generation);
     const snapshotBytes = pieces.reduce((n, b) => n + b.length, 0);
     const fh = await open(tmp, 'w', 0o600);
     let renamed = false;
@@ -249,7 +249,7 @@ export async function readDocument(bytes: Buffer, key: Buffer, path: string): Pr
     if (doc.format !== 1 || !Array.isArray(doc.registrations)) throw new Error('bad shape');
     doc.findings ??= [];
     doc.jobs ??= [];
-    return { doc: replay(doc, file.changes), file };
+    return { doc: await replay(doc, file.changes), file };
   } catch {
     throw new BillboardError('STORE_OPEN', `${path} decrypted but its content is not a billboard store document`);
   }
@@ -285,9 +285,10 @@ function diff(prev: StoreDoc, next: StoreDoc): Change | null | undefined {
   return c.r || c.a || c.f || c.j ? c : undefined;
 }
 
-/** Apply appended changes, in order, to the snapshot's document. */
-function replay(doc: StoreDoc, changes: readonly Buffer[]): StoreDoc {
+/** Apply appended changes, in order, to the snapshot's document (yielding to the event loop now and then). */
+async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 8): Promise<StoreDoc> {
   if (!changes.length) return doc;
+  let sliceStart = performance.now();
   const regs = doc.registrations;
   const index = new Map(regs.map((r, i) => [r.uuid, i]));
   let audit = doc.audit;
@@ -303,6 +304,10 @@ function replay(doc: StoreDoc, changes: readonly Buffer[]): StoreDoc {
     for (const e of c.a ?? []) audit = audit.append(e);
     if (c.f) doc.findings = c.f;
     if (c.j) doc.jobs = c.j;
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise((r) => setImmediate(r));
+      sliceStart = performance.now();
+    }
   }
   return { ...doc, audit };
 }
