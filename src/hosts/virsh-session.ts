@@ -113,11 +113,13 @@ export interface VirshSessionOptions {
 
 interface Pending {
   end: string;
-  from: number;
   bytes: number;
   resolve(text: string): void;
   reject(e: Error): void;
 }
+
+/** longer than any marker */
+const TAIL = 128;
 
 /** sent after each request's last marker (see the header) */
 const NOOP = 'echo\n';
@@ -132,7 +134,11 @@ function describeEnd(how: SessionEnd): string {
 }
 
 export class VirshSession {
-  private buf = '';
+  /** received text not yet handed out, in arrival order (joined once per answer: no quadratic concatenation) */
+  private parts: string[] = [];
+  private partsLen = 0;
+  /** the last TAIL characters received, so a marker cut across two chunks is still found */
+  private tail = '';
   private readonly decoder = new StringDecoder('utf8');
   private idleBytes = 0;
   private current?: Pending;
@@ -162,7 +168,7 @@ export class VirshSession {
       text = await s.exchange(`${readyIn}\n${NOOP}`, markerOut(nonce, 'r'), timeoutMs, 'session start');
     } catch (e) {
       s.kill();
-      const out = s.buf.slice(-4096);
+      const out = s.text().slice(-4096);
       const how = s.endedHow;
       if ((e as BillboardError).code === 'TIMEOUT') throw new SessionStartError('timeout', `virsh session did not answer within ${timeoutMs} ms`, out);
       // no exit status: the channel was torn down under virsh (connection trouble), not a virsh that gave up
@@ -209,8 +215,7 @@ export class VirshSession {
       };
       const p: Pending = {
         end,
-        from: 0,
-        bytes: this.buf.length,
+        bytes: this.partsLen,
         resolve: (t) => settle(() => resolve(t)),
         reject: (e) => settle(() => reject(e)),
       };
@@ -227,7 +232,7 @@ export class VirshSession {
         this.kill();
         return;
       }
-      this.scan(); // the answer may already be buffered (never for a fresh nonce, but cheap)
+      this.scan(this.text(), 0); // the answer may already be buffered (never for a fresh nonce, but cheap)
     });
   }
 
@@ -247,22 +252,34 @@ export class VirshSession {
         return;
       }
     }
-    this.buf += this.decoder.write(d);
-    if (p) this.scan();
+    const str = this.decoder.write(d);
+    if (!str) return;
+    const probeAt = this.partsLen - this.tail.length; // where tail + str starts in the received text
+    const probe = this.tail + str;
+    this.parts.push(str);
+    this.partsLen += str.length;
+    this.tail = probe.slice(-TAIL);
+    if (p) this.scan(probe, probeAt);
   }
 
-  private scan(): void {
+  private text(): string {
+    if (this.parts.length > 1) this.parts = [this.parts.join('')];
+    return this.parts[0] ?? '';
+  }
+
+  /** Look for the pending request's end marker in `probe` (received text from offset `at`); hand out the answer. */
+  private scan(probe: string, at: number): void {
     const p = this.current;
     if (!p) return;
-    const at = this.buf.indexOf(p.end, p.from);
-    if (at < 0) {
-      p.from = Math.max(0, this.buf.length - p.end.length);
-      return;
-    }
-    const stop = at + p.end.length;
-    const text = this.buf.slice(0, stop);
-    this.buf = this.buf.slice(stop);
-    p.resolve(text);
+    const i = probe.indexOf(p.end);
+    if (i < 0) return;
+    const stop = at + i + p.end.length;
+    const all = this.text();
+    const rest = all.slice(stop);
+    this.parts = rest ? [rest] : [];
+    this.partsLen = rest.length;
+    this.tail = rest.slice(-TAIL);
+    p.resolve(all.slice(0, stop));
   }
 
   private onClose(how: SessionEnd): void {
