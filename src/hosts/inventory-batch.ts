@@ -151,7 +151,9 @@ export function sessionRawDomains(l: SessionLists, outs: { out: string }[]): Raw
   let i = 0;
   for (const uuid of l.uuids) {
     const state = outs[i++]?.out ?? '';
-    const xml = (outs[i++]?.out ?? '').trim();
+    const out = outs[i++]?.out ?? '';
+    // stderr is merged into a session's output: a stray warning line before the XML is not part of it
+    const xml = out.slice(Math.max(0, out.indexOf('<'))).trim();
     const ifaddr = l.inactive.has(uuid) ? '' : (outs[i++]?.out ?? '');
     domains.push({ uuid, state, xml, ifaddr });
   }

@@ -138,7 +138,7 @@ describe('virsh session framing (pure)', () => {
     const l = { uuids: ['u1', 'u2'], inactive: new Set(['u2']), node: '', free: '' };
     const lines = sessionDomainLines(l);
     expect(lines).toEqual(['domstate u1', 'dumpxml u1', 'domifaddr u1', 'domstate u2', 'dumpxml u2']);
-    const outs = ['running\n', ' <domain/>\n', 'ifs', 'shut off\n', ''].map((out) => ({ out }));
+    const outs = ['running\n', 'warning: stray\n <domain/>\n', 'ifs', 'shut off\n', ''].map((out) => ({ out }));
     expect(sessionRawDomains(l, outs)).toEqual([
       { uuid: 'u1', state: 'running\n', xml: '<domain/>', ifaddr: 'ifs' },
       { uuid: 'u2', state: 'shut off\n', xml: '', ifaddr: '' },
