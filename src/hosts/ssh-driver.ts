@@ -159,7 +159,7 @@ export class SshDriver implements HostDriver {
     const gen = this.generation;
     let drop: ((e: BillboardError) => void) | undefined;
     const handle = await this.conn.openChannel(
-      `LC_ALL=C; export LC_ALL; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
+      `LC_ALL=C; export LC_ALL; echo "@@BB:pid:$$"; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
       (e) => drop?.(e),
       'virsh session',
     );
@@ -188,13 +188,21 @@ export class SshDriver implements HostDriver {
         }
         close();
       },
-      kill: () => {
+      kill: (pid) => {
         try {
           ch.signal('KILL');
         } catch {
-          /* sshd may not support signals: closing the channel ends virsh at EOF */
+          /* not supported by this ssh2 channel state */
         }
-        close();
+        // sshd may refuse the signal (OpenSSH does without privilege separation, e.g. for root); a hung virsh
+        // would not read the EOF either. sshd made the session's shell a process group leader (setsid), and
+        // exec kept its pid: kill that group, or the one process where it leads none. The channel is still
+        // open until the kill ran, so the pid is still the session's.
+        if (pid === undefined) return close();
+        void this.conn
+          .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 10_000, what: 'kill virsh session' })
+          .catch(() => undefined)
+          .finally(close);
       },
       onData: (cb) => void ch.on('data', cb),
       onClose: (cb) =>

@@ -16,6 +16,10 @@ import { hostError } from './errors.js';
 // newline, so the readline echo of that line is what ends the last marker's line (a line-buffered filter
 // between virsh and us would otherwise hold the marker back until the next request).
 //
+// The command that starts the session may print `@@BB:pid:<pid>` (its shell's pid, which exec makes virsh's)
+// before virsh starts: kill() hands it to the transport, which can then kill the process even where the SSH
+// server refuses signal requests (OpenSSH does for sessions without privilege separation, e.g. root logins).
+//
 // Requests run one at a time. A request that times out or outgrows the bound kills the session; so does
 // anything that ends it; the owner starts a new one (or falls back to one-shot exec) on the next call.
 
@@ -31,8 +35,8 @@ export interface SessionStream {
   write(s: string): void;
   /** close stdin and the channel: virsh exits at EOF */
   end(): void;
-  /** KILL the remote process where the transport can, and close */
-  kill(): void;
+  /** KILL the remote process (and its process group, given the pid the session printed) and close */
+  kill(pid?: number): void;
   onData(cb: (chunk: Buffer) => void): void;
   onClose(cb: (how: SessionEnd) => void): void;
   /** the connection under the stream died (reported before, or instead of, the channel's close) */
@@ -127,6 +131,13 @@ const NOOP = 'echo\n';
 /** output between requests (virsh's next prompt): more than this is garbage, and the session is dropped */
 const IDLE_MAX = 64 * 1024;
 
+/** the pid line the session command prints before virsh starts */
+export function findPid(text: string): number | undefined {
+  const m = /@@BB:pid:(\d+)\r?\n/.exec(text.slice(0, 4096));
+  const n = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(n) && n > 1 ? n : undefined;
+}
+
 function describeEnd(how: SessionEnd): string {
   if (how.signal) return `killed by signal ${how.signal}`;
   if (how.code !== null) return `exited with status ${how.code}`;
@@ -146,6 +157,8 @@ export class VirshSession {
   private framing: Framing = { prompt: '', echoes: false };
   private endedHow?: SessionEnd;
   private killed = false;
+  /** the remote pid announced before virsh started, if any */
+  pid?: number;
   /** requests answered (for tests and logs) */
   served = 0;
 
@@ -176,7 +189,9 @@ export class VirshSession {
       if (how || (e as BillboardError).code === 'HOST_DOWN') throw new SessionStartError('lost', (e as Error).message, out);
       throw new SessionStartError('exited', (e as Error).message, out);
     }
-    s.framing = learnFraming(text.slice(0, text.length - markerOut(nonce, 'r').length), readyIn);
+    const pre = text.slice(0, text.length - markerOut(nonce, 'r').length);
+    s.pid = findPid(pre);
+    s.framing = learnFraming(pre, readyIn);
     return s;
   }
 
@@ -307,7 +322,7 @@ export class VirshSession {
     this.killed = true;
     this.current?.reject(hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
     try {
-      this.stream.kill();
+      this.stream.kill(this.pid ?? findPid(this.text()));
     } catch {
       /* already gone */
     }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,7 @@ case "$*" in *dumpxml*) /usr/bin/virsh "$@" | head -c 1500; kill -9 $PPID;; *) e
   fakes.hangOnce = fake(
     'hang-once',
     `if [ $# -eq 3 ]; then
+  echo $$ > ${sshd.dir}/hang-once.pid
   while IFS= read -r l; do
     case "$l" in dumpxml*) if [ ! -e ${sshd.dir}/hung ]; then : > ${sshd.dir}/hung; sleep 30; fi;; esac
     printf '%s\n' "$l"
@@ -260,6 +262,21 @@ describe('ssh driver commands and bad hosts', () => {
       async (d) => {
         await expect(d.scanAll()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'lab-ssh: scan timed out after 2.0s' });
         expect(existsSync(join(sshd.dir, 'hung'))).toBe(true); // it really hung in dumpxml
+        // the hung session is killed, pipeline and all (sshd refuses signal requests for root: the driver kills the group)
+        const pid = Number(readFileSync(join(sshd.dir, 'hang-once.pid'), 'utf8'));
+        const group = () => execFileSync('ps', ['-o', 'pid=', '-g', String(pid)], { encoding: 'utf8' }).trim();
+        const gone = async () => {
+          for (let i = 0; i < 100; i++) {
+            try {
+              if (!group()) return true;
+            } catch {
+              return true; // ps exits 1 when no process matches
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return false;
+        };
+        expect(await gone()).toBe(true);
         const b = await d.scanAll();
         expect(b.domains).toHaveLength(3);
         expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });

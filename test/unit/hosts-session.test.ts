@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  findPid,
   learnFraming,
   markerIn,
   markerOut,
@@ -81,8 +82,11 @@ class FakeVirsh implements SessionStream {
     this.close({ code: 0, connectionLost: false });
   }
 
-  kill(): void {
+  killedPid?: number;
+
+  kill(pid?: number): void {
     this.killed = true;
+    this.killedPid = pid;
     this.close({ code: null, signal: 'KILL', connectionLost: false });
   }
 
@@ -118,6 +122,13 @@ describe('virsh session framing (pure)', () => {
       { out: '', error: "error: failed to get domain 'x'\n" },
       { out: 'two' },
     ]);
+  });
+
+  it('reads the pid the session command announces (and nothing that merely looks like one)', () => {
+    expect(findPid('motd\n@@BB:pid:1234\nvirsh # ')).toBe(1234);
+    expect(findPid('@@BB:pid:1\n')).toBeUndefined();
+    expect(findPid('@@BB:pid:12')).toBeUndefined(); // incomplete line
+    expect(findPid('virsh # ')).toBeUndefined();
   });
 
   it('works without readline echo too', () => {
@@ -161,14 +172,15 @@ describe('virsh session over a scripted stream', () => {
     expect(f.writes.findIndex((w) => w.includes('say second'))).toBeGreaterThan(f.writes.findIndex((w) => w.includes('héllo')));
   });
 
-  it('a hung command times out, kills the session, and later requests say it is gone', async () => {
-    const f = new FakeVirsh();
+  it('a hung command times out, kills the session (with the pid it announced), and later requests say it is gone', async () => {
+    const f = new FakeVirsh({ banner: '@@BB:pid:4242\n' });
     const s = await VirshSession.start(f, opts, 2000);
     await expect(s.request(['say a', 'hang', 'say b'], { timeoutMs: 100, what: 'scan', timeoutLabelMs: 15_000 })).rejects.toMatchObject({
       code: 'TIMEOUT',
       message: 'h1: scan timed out after 15.0s',
     });
     expect(f.killed).toBe(true);
+    expect(f.killedPid).toBe(4242);
     expect(s.alive).toBe(false);
     await expect(ask(s, ['say c'])).rejects.toBeInstanceOf(SessionGoneError);
   });
@@ -204,11 +216,12 @@ describe('virsh session over a scripted stream', () => {
   });
 
   it('a session that never answers, or exits, does not start (and says which)', async () => {
-    const silent = new FakeVirsh({ silent: true });
+    const silent = new FakeVirsh({ silent: true, banner: 'motd\n@@BB:pid:77\n' });
     const e1 = await VirshSession.start(silent, opts, 100).catch((e) => e);
     expect(e1).toBeInstanceOf(SessionStartError);
     expect(e1.kind).toBe('timeout');
     expect(silent.killed).toBe(true);
+    expect(silent.killedPid).toBe(77); // announced before virsh went silent
     const quits = new FakeVirsh({ silent: true });
     setTimeout(() => quits.close({ code: 1, connectionLost: false }), 10);
     const e2 = await VirshSession.start(quits, opts, 2000).catch((e) => e);
