@@ -92,6 +92,8 @@ export class SshDriver implements HostDriver {
   /** bumped by close(): a session that finishes starting after it is not kept */
   private generation = 0;
   private readonly log?: SshDriverOptions['log'];
+  /** a running kill of a session's processes (close() waits for it) */
+  private killing?: Promise<void>;
   readonly stats: SshDriverStats = { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 0 };
 
   private readonly ctl: VirshControl;
@@ -131,8 +133,12 @@ export class SshDriver implements HostDriver {
   async close(): Promise<void> {
     this.generation++;
     const starting = this.starting;
-    this.session?.close();
+    const s = this.session;
     this.session = undefined;
+    // a session still busy (the scanner gave up on a hung scan) is killed, not asked to exit at EOF
+    if (s?.busy) s.kill();
+    else s?.close();
+    await this.killing; // the kill needs the connection
     await this.conn.close();
     (await starting?.catch(() => undefined))?.close();
   }
@@ -199,10 +205,14 @@ export class SshDriver implements HostDriver {
         // exec kept its pid: kill that group, or the one process where it leads none. The channel is still
         // open until the kill ran, so the pid is still the session's.
         if (pid === undefined) return close();
-        void this.conn
+        const k = this.conn
           .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 10_000, what: 'kill virsh session' })
-          .catch(() => undefined)
-          .finally(close);
+          .then(() => undefined, () => undefined)
+          .finally(() => {
+            close();
+            if (this.killing === k) this.killing = undefined;
+          });
+        this.killing = k;
       },
       onData: (cb) => void ch.on('data', cb),
       onClose: (cb) =>

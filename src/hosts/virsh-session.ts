@@ -199,6 +199,11 @@ export class VirshSession {
     return !this.endedHow && !this.killed;
   }
 
+  /** a request is waiting for its answer */
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
   /** Run command lines (each one virsh command; no newlines) and return one segment per line. */
   request(lines: string[], o: { timeoutMs: number; what: string; timeoutLabelMs?: number }): Promise<Segment[]> {
     const t0 = Date.now();

@@ -58,18 +58,21 @@ beforeAll(async () => {
 case "$*" in *dumpxml*) /usr/bin/virsh "$@" | head -c 1500; kill -9 $PPID;; *) exec /usr/bin/virsh "$@";; esac`,
   );
   // a session whose first dumpxml hangs (once: the flag file remembers), fed through a line filter
-  fakes.hangOnce = fake(
-    'hang-once',
-    `if [ $# -eq 3 ]; then
-  echo $$ > ${sshd.dir}/hang-once.pid
+  const hangOnce = (name: string) =>
+    fake(
+      name,
+      `if [ $# -eq 3 ]; then
+  echo $$ > ${sshd.dir}/${name}.pid
   while IFS= read -r l; do
-    case "$l" in dumpxml*) if [ ! -e ${sshd.dir}/hung ]; then : > ${sshd.dir}/hung; sleep 30; fi;; esac
+    case "$l" in dumpxml*) if [ ! -e ${sshd.dir}/${name}.hung ]; then : > ${sshd.dir}/${name}.hung; sleep 30; fi;; esac
     printf '%s\n' "$l"
   done | /usr/bin/virsh "$@"
   exit
 fi
 exec /usr/bin/virsh "$@"`,
-  );
+    );
+  fakes.hangOnce = hangOnce('hang-once');
+  fakes.hangOnceScanner = hangOnce('hang-once-scanner');
   // a session that never answers (its output is held back until 1 MiB), a one-shot exec that works
   fakes.silent = fake('silent', `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd bs=1M iflag=fullblock 2>/dev/null; exit; fi
 exec /usr/bin/virsh "$@"`);
@@ -139,6 +142,19 @@ describe('ssh driver host keys and auth', () => {
     expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: authentication failed/) });
   });
 });
+
+/** every process of the group led by pid has exited (polls up to 5 s) */
+async function groupGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (!execFileSync('ps', ['-o', 'pid=', '-g', String(pid)], { encoding: 'utf8' }).trim()) return true;
+    } catch {
+      return true; // ps exits 1 when no process matches
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
 
 const stateOf = async (d: SshDriver, uuid: string) => (await d.scanAll()).domains.find((x) => x.uuid === uuid)?.state;
 
@@ -261,22 +277,9 @@ describe('ssh driver commands and bad hosts', () => {
       host(),
       async (d) => {
         await expect(d.scanAll()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'lab-ssh: scan timed out after 2.0s' });
-        expect(existsSync(join(sshd.dir, 'hung'))).toBe(true); // it really hung in dumpxml
+        expect(existsSync(join(sshd.dir, 'hang-once.hung'))).toBe(true); // it really hung in dumpxml
         // the hung session is killed, pipeline and all (sshd refuses signal requests for root: the driver kills the group)
-        const pid = Number(readFileSync(join(sshd.dir, 'hang-once.pid'), 'utf8'));
-        const group = () => execFileSync('ps', ['-o', 'pid=', '-g', String(pid)], { encoding: 'utf8' }).trim();
-        const gone = async () => {
-          for (let i = 0; i < 100; i++) {
-            try {
-              if (!group()) return true;
-            } catch {
-              return true; // ps exits 1 when no process matches
-            }
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          return false;
-        };
-        expect(await gone()).toBe(true);
+        expect(await groupGone(Number(readFileSync(join(sshd.dir, 'hang-once.pid'), 'utf8')))).toBe(true);
         const b = await d.scanAll();
         expect(b.domains).toHaveLength(3);
         expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
@@ -316,6 +319,27 @@ describe('ssh driver commands and bad hosts', () => {
 });
 
 describe('scanner with ssh hosts', () => {
+  it('a scan the scanner times out kills the hung virsh session; the next scan works on a new one', async () => {
+    const s = new Scanner({
+      hosts: [host({ name: 'lab-hang' })],
+      timeoutMs: 2000,
+      concurrency: 1,
+      intervalMs: 60_000,
+      createDriver: (h) => createDriver(h, undefined, { virshPath: fakes.hangOnceScanner }),
+    });
+    try {
+      const [r] = await s.scan();
+      expect(r).toMatchObject({ ok: false, error: 'lab-hang: scan timed out after 2.0s' });
+      expect(existsSync(join(sshd.dir, 'hang-once-scanner.hung'))).toBe(true);
+      expect(await groupGone(Number(readFileSync(join(sshd.dir, 'hang-once-scanner.pid'), 'utf8')))).toBe(true);
+      const [again] = await s.scan();
+      expect(again.ok).toBe(true);
+      expect(again.inventory!.domains).toHaveLength(3);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('a killed sshd mid-scan marks the host down with the reason while other hosts scan; it recovers after restart', async () => {
     const hosts: HostConfig[] = [host({ name: 'lab-slow' }), { name: 'lab-b', driver: 'libvirt', uri: fixtureUri('host-b') }];
     const s = new Scanner({
