@@ -206,7 +206,7 @@ export class SshDriver implements HostDriver {
         // open until the kill ran, so the pid is still the session's.
         if (pid === undefined) return close();
         const k = this.conn
-          .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 10_000, what: 'kill virsh session' })
+          .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 5000, what: 'kill virsh session' })
           .then(() => undefined, () => undefined)
           .finally(() => {
             close();

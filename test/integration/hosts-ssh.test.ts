@@ -73,6 +73,7 @@ exec /usr/bin/virsh "$@"`,
     );
   fakes.hangOnce = hangOnce('hang-once');
   fakes.hangOnceScanner = hangOnce('hang-once-scanner');
+  fakes.hangOnceReset = hangOnce('hang-once-reset');
   // a session that never answers (its output is held back until 1 MiB), a one-shot exec that works
   fakes.silent = fake('silent', `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd bs=1M iflag=fullblock 2>/dev/null; exit; fi
 exec /usr/bin/virsh "$@"`);
@@ -319,6 +320,25 @@ describe('ssh driver commands and bad hosts', () => {
 });
 
 describe('scanner with ssh hosts', () => {
+  it('a connection reset under a session waiting for an answer is a clear HOST_DOWN at once; after sshd is back a new session scans', async () => {
+    await withDriver(
+      host({ name: 'lab-reset' }),
+      async (d) => {
+        const scanning = d.scanAll().catch((e) => e);
+        for (let i = 0; i < 100 && !existsSync(join(sshd.dir, 'hang-once-reset.hung')); i++) await new Promise((r) => setTimeout(r, 20));
+        const t0 = Date.now();
+        await sshd.kill();
+        const err = await scanning;
+        expect(Date.now() - t0).toBeLessThan(5000); // not the 20 s timeout
+        expect(err).toMatchObject({ code: 'HOST_DOWN', message: expect.stringMatching(/^lab-reset: virsh session interrupted: .*(lost|reset|closed)/) });
+        await sshd.restart();
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
+      },
+      { virshPath: fakes.hangOnceReset, commandTimeoutMs: 20_000 },
+    );
+  });
+
   it('a scan the scanner times out kills the hung virsh session; the next scan works on a new one', async () => {
     const s = new Scanner({
       hosts: [host({ name: 'lab-hang' })],
