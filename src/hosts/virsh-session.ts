@@ -318,16 +318,17 @@ export class VirshSession {
   /** The connection under the session died (reported by the connection, possibly before the channel closes). */
   dropped(e: BillboardError): void {
     this.current?.reject(hostError('HOST_DOWN', this.o.host, `virsh session interrupted: ${e.message.replace(`${this.o.host}: `, '')}`));
-    this.kill();
+    this.kill(false); // no connection to kill it through; sshd's end hangs up on it
   }
 
-  /** Kill the remote virsh (hung or misbehaving); pending requests fail. */
-  kill(): void {
+  /** Kill the remote virsh (hung or misbehaving); pending requests fail. byPid: also kill it by its announced pid. */
+  kill(byPid = true): void {
     if (this.killed) return;
     this.killed = true;
     this.current?.reject(hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
     try {
-      this.stream.kill(this.pid ?? findPid(this.text()));
+      // after the stream ended the process is gone (and its pid may be someone else's): just close
+      this.stream.kill(this.endedHow || !byPid ? undefined : (this.pid ?? findPid(this.text())));
     } catch {
       /* already gone */
     }
