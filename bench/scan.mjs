@@ -2,13 +2,18 @@
 // bench scan: H hosts × D domains (libvirt test-driver XMLs behind ONE real sshd, H distinct host entries).
 // Full scan wall time warm (connections open) and cold (fresh connections), vs a naive sequential loop of
 // `ssh host virsh …` (one ssh process per command: list, then dumpxml per domain) over the same hosts.
-// Options: --hosts N (20) --domains N (50) --warm-runs N (5) --naive-hosts K (all; K < N extrapolates, reported). Progress on stderr; one JSON line last on stdout.
+// The scans run through the real Scanner and SshDriver (a persistent virsh session per host; warm = sessions
+// open, cold = new connections and sessions). For comparison in the same run, warm scans with the driver's
+// one-exec-per-scan path (session: false), reported as warmExecMs.
+// Options: --hosts N (20) --domains N (50) --warm-runs N (5) --exec-runs N (3; 0 skips) --naive-hosts K (all; K < N extrapolates, reported).
+// Progress on stderr; one JSON line last on stdout.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Scanner } from '../dist/hosts/scanner.js';
+import { SshDriver } from '../dist/hosts/ssh-driver.js';
 import { testDriverXml } from '../dist/hosts/test-driver-xml.js';
 
 const args = process.argv.slice(2);
@@ -19,6 +24,7 @@ const opt = (name, def) => {
 const H = opt('hosts', 20);
 const D = opt('domains', 50);
 const WARM_RUNS = opt('warm-runs', 5);
+const EXEC_RUNS = opt('exec-runs', 3);
 /** naive loop over only the first K hosts, extrapolated to all (it is slow: one ssh process per domain) */
 const NAIVE_HOSTS = Math.min(opt('naive-hosts', H), H);
 const log = (s) => process.stderr.write(`bench scan: ${s}\n`);
@@ -85,6 +91,8 @@ async function startSshd() {
 }
 
 const hex = (n, w) => n.toString(16).padStart(w, '0');
+/** running domains per host (every fifth is shut off) */
+const RUNNING = Array.from({ length: D }, (_, i) => i).filter((i) => i % 5 !== 4).length;
 function hostXml(h) {
   return testDriverXml(Array.from({ length: D }, (_, i) => ({
     uuid: `b111b0a2-${hex(h, 4)}-4000-8000-${hex(i, 12)}`,
@@ -118,6 +126,8 @@ async function main() {
     if (bad.length) throw new Error(`scan failed: ${bad[0].error}`);
     const doms = res.reduce((n, r) => n + r.inventory.domains.length, 0);
     if (doms !== H * D) throw new Error(`expected ${H * D} domains, got ${doms}`);
+    const running = res.reduce((n, r) => n + r.inventory.domains.filter((d) => d.state === 'running').length, 0);
+    if (running !== H * RUNNING) throw new Error(`expected ${H * RUNNING} running domains, got ${running}`);
     return ms;
   };
 
@@ -137,10 +147,26 @@ async function main() {
   await fullScan(s);
   const warms = [];
   for (let i = 0; i < WARM_RUNS; i++) warms.push(await fullScan(s));
+  const stats = hosts.map((h) => s.driver(h.name).stats);
+  const sessionStarts = stats.reduce((n, x) => n + x.sessionStarts, 0);
+  const execFallbacks = stats.reduce((n, x) => n + x.execFallbacks, 0);
   await s.stop();
   warms.sort((a, b) => a - b);
   const warmMs = warms[Math.floor(warms.length / 2)];
-  log(`warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')})`);
+  log(`warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')}); ${sessionStarts} virsh sessions started, ${execFallbacks} exec fallbacks`);
+
+  // the same warm scans through one exec per host per scan (no session), for comparison
+  let warmExecMs = null;
+  const execs = [];
+  if (EXEC_RUNS > 0) {
+    const e = new Scanner({ ...scannerOpts, createDriver: (h) => new SshDriver(h, { session: false, commandTimeoutMs: scannerOpts.timeoutMs }) });
+    await fullScan(e);
+    for (let i = 0; i < EXEC_RUNS; i++) execs.push(await fullScan(e));
+    await e.stop();
+    execs.sort((a, b) => a - b);
+    warmExecMs = execs[Math.floor(execs.length / 2)];
+    log(`warm full scan, one exec per host: ${warmExecMs.toFixed(0)} ms (runs ${execs.map((x) => x.toFixed(0)).join(', ')})`);
+  }
 
   // naive: sequential, one ssh process per virsh command
   const sshArgs = ['-i', join(dir, 'client'), '-p', String(sshd.port), '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
@@ -169,7 +195,8 @@ async function main() {
   const result = {
     bench: 'scan', hosts: H, domains: H * D, domainsPerHost: D,
     warmMs: round(warmMs), coldMs: round(coldMs), naiveMs: round(naiveMs), speedup: round(naiveMs / warmMs),
-    coldSpeedup: round(naiveMs / coldMs), naiveMeasuredHosts: NAIVE_HOSTS, naiveExtrapolated: NAIVE_HOSTS < H, warmRunsMs: warms.map(round), coldRunsMs: colds.map(round), concurrency: scannerOpts.concurrency,
+    coldSpeedup: round(naiveMs / coldMs), warmExecMs: warmExecMs === null ? null : round(warmExecMs), warmExecRunsMs: execs.map(round),
+    warmSessionStarts: sessionStarts, warmExecFallbacks: execFallbacks, naiveMeasuredHosts: NAIVE_HOSTS, naiveExtrapolated: NAIVE_HOSTS < H, warmRunsMs: warms.map(round), coldRunsMs: colds.map(round), concurrency: scannerOpts.concurrency,
     targets: { warmMsMax: 2000, speedupMin: 10 }, meetsTargets: warmMs <= 2000 && naiveMs / warmMs >= 10,
   };
   process.stdout.write(JSON.stringify(result) + '\n');

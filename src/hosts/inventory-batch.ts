@@ -91,7 +91,11 @@ function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, stri
 
 /** Parse the whole batch; a domain that vanished between list and dumpxml (empty XML) is left out. */
 export function parseBatch(stdout: string, cache?: DomainParseCache): ParsedBatch {
-  const raw = splitBatch(stdout);
+  return parseRawBatch(splitBatch(stdout), cache);
+}
+
+/** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */
+export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): ParsedBatch {
   const domains: DomainInfo[] = [];
   const seen = new Set<string>();
   for (const d of raw.domains) {
@@ -117,4 +121,41 @@ export function parseBatch(stdout: string, cache?: DomainParseCache): ParsedBatc
   let node: NodeInfo | undefined;
   if (raw.node.trim()) node = parseNodeInfo(raw.node, parseFreecell(raw.free) ?? 0);
   return { node, domains };
+}
+
+// The same scan over a persistent virsh session (virsh-session.ts): two requests, each a list of command
+// lines. First the domain lists and node info, then per domain its state, XML and (when active) addresses.
+
+export const SESSION_LIST = ['list --all --uuid', 'list --inactive --uuid', 'nodeinfo', 'freecell --all'];
+
+export interface SessionLists {
+  uuids: string[];
+  inactive: Set<string>;
+  node: string;
+  free: string;
+}
+
+/** Command lines for the second request; `domifaddr` is skipped for inactive domains (it can only fail there). */
+export function sessionDomainLines(l: SessionLists): string[] {
+  const lines: string[] = [];
+  for (const u of l.uuids) {
+    lines.push(`domstate ${u}`, `dumpxml ${u}`);
+    if (!l.inactive.has(u)) lines.push(`domifaddr ${u}`);
+  }
+  return lines;
+}
+
+/** The second request's outputs (one per line of sessionDomainLines) → raw domains; a failed command → ''. */
+export function sessionRawDomains(l: SessionLists, outs: { out: string }[]): RawDomain[] {
+  const domains: RawDomain[] = [];
+  let i = 0;
+  for (const uuid of l.uuids) {
+    const state = outs[i++]?.out ?? '';
+    const out = outs[i++]?.out ?? '';
+    // stderr is merged into a session's output: a stray warning line before the XML is not part of it
+    const xml = out.slice(Math.max(0, out.indexOf('<'))).trim();
+    const ifaddr = l.inactive.has(uuid) ? '' : (outs[i++]?.out ?? '');
+    domains.push({ uuid, state, xml, ifaddr });
+  }
+  return domains;
 }

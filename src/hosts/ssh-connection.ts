@@ -295,6 +295,25 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Open a long-lived exec channel (a persistent session: stdin stays open for commands). It is not counted
+   * against maxChannels: the owner keeps at most one per connection, and sshd's MaxSessions leaves room.
+   * onDrop runs when the connection dies under it; the returned release() unregisters it.
+   */
+  async openChannel(command: string, onDrop: (e: BillboardError) => void, what = 'session'): Promise<{ channel: ClientChannel; connectionLost(): boolean; release(): void }> {
+    const name = this.target.name;
+    const client = await this.ensure();
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      try {
+        client.exec(command, (e, ch) => (e ? reject(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`)) : resolve(ch)));
+      } catch (e) {
+        reject(asHostError(name, e, 'HOST_DOWN'));
+      }
+    });
+    this.live.add(onDrop);
+    return { channel, connectionLost: () => this.client !== client, release: () => this.live.delete(onDrop) };
+  }
+
   async close(): Promise<void> {
     const c = this.client ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
     this.client = undefined;

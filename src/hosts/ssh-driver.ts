@@ -1,9 +1,22 @@
 import type { SshHostConfig } from '../model/config.js';
+import type { BillboardError } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, virshFailure } from './errors.js';
-import { inventoryScript, MARK, parseBatch, TruncatedOutputError, type DomainParseCache, type ParsedBatch } from './inventory-batch.js';
+import {
+  inventoryScript,
+  MARK,
+  parseBatch,
+  parseRawBatch,
+  SESSION_LIST,
+  sessionDomainLines,
+  sessionRawDomains,
+  TruncatedOutputError,
+  type DomainParseCache,
+  type ParsedBatch,
+  type RawDomain,
+} from './inventory-batch.js';
 import type { Logger } from './logger.js';
 import { SshConnection } from './ssh-connection.js';
 import { VirshControl } from './virsh-control.js';
@@ -14,12 +27,19 @@ import {
   shQuote,
   UUID_RE,
 } from './virsh-commands.js';
-import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './virsh-text.js';
+import { SessionGoneError, SessionStartError, VirshSession, type Segment, type SessionStream } from './virsh-session.js';
+import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from './virsh-text.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
-// A scan is one exec (see inventory-batch). Note on test:/// URIs: every exec is a new virsh process,
-// so the libvirt test driver's in-memory state (suspend, destroy) does not survive between commands;
-// a later scan reads the XML file afresh. Use the libvirt driver to watch test-driver state change.
+// Scans, reads and suspend/resume/destroy go through a persistent virsh session (virsh-session.ts): one
+// long-lived exec channel running `virsh -q -c URI` interactively, so a warm scan pays no sshd session, no
+// process start and no libvirt connect. A session that cannot start (virsh exits, or does not answer within
+// sessionStartTimeoutMs) makes the driver use one-shot execs for a while (the scan is then one exec of a
+// sh script, see inventory-batch); a session that hangs, dies or talks too much fails its request and is
+// replaced on the next call. migrate and the job / link-state commands always use one-shot execs.
+// Note on test:/// URIs: the test driver's state lives in the virsh process, so within a session a suspend
+// is seen by the next scan (as with the libvirt driver); close() ends the session, and the next call starts
+// a fresh one that reads the XML file again. One-shot execs never see each other's changes.
 
 export interface SshDriverOptions {
   log?: Logger;
@@ -31,7 +51,26 @@ export interface SshDriverOptions {
   keepaliveIntervalMs?: number;
   /** migrate has its own, long timeout (ms) */
   migrateTimeoutMs?: number;
+  /** use a persistent virsh session (default true); false: one-shot execs only */
+  session?: boolean;
+  /** how long a new session may take to answer before the driver falls back to exec (ms, default 10 s) */
+  sessionStartTimeoutMs?: number;
+  /** after a session failed to start, use exec for this long before trying again (ms, default 60 s; doubles up to 1 h) */
+  sessionRetryMs?: number;
+  /** bound on one command's or one scan's output, session or exec (bytes, default 64 MiB) */
+  maxOutputBytes?: number;
 }
+
+/** What the driver did, for tests and status. */
+export interface SshDriverStats {
+  sessionStarts: number;
+  sessionStartFailures: number;
+  /** calls that ran as one-shot execs because no session was available */
+  execFallbacks: number;
+}
+
+/** arguments that may go on a virsh session's command line as they are (no quoting needed) */
+const PLAIN_ARG = /^[A-Za-z0-9_.:-]+$/;
 
 export class SshDriver implements HostDriver {
   readonly kind = 'ssh' as const;
@@ -42,6 +81,20 @@ export class SshDriver implements HostDriver {
   private readonly timeoutMs: number;
   private readonly migrateTimeoutMs: number;
   private readonly parsed: DomainParseCache = new Map();
+  private readonly maxBytes: number;
+  private readonly useSession: boolean;
+  private readonly sessionStartMs: number;
+  private readonly sessionRetryMs: number;
+  private session?: VirshSession;
+  private starting?: Promise<VirshSession | undefined>;
+  private sessionOffUntil = 0;
+  private sessionFailures = 0;
+  /** bumped by close(): a session that finishes starting after it is not kept */
+  private generation = 0;
+  private readonly log?: SshDriverOptions['log'];
+  /** a running kill of a session's processes (close() waits for it) */
+  private killing?: Promise<void>;
+  readonly stats: SshDriverStats = { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 0 };
 
   private readonly ctl: VirshControl;
 
@@ -54,6 +107,11 @@ export class SshDriver implements HostDriver {
     this.virsh = opts.virshPath ?? 'virsh';
     this.timeoutMs = opts.commandTimeoutMs ?? 30_000;
     this.migrateTimeoutMs = opts.migrateTimeoutMs ?? 6 * 3600_000;
+    this.maxBytes = opts.maxOutputBytes ?? 64 * 1024 * 1024;
+    this.useSession = opts.session ?? true;
+    this.sessionStartMs = opts.sessionStartTimeoutMs ?? 10_000;
+    this.sessionRetryMs = opts.sessionRetryMs ?? 60_000;
+    this.log = opts.log;
     this.conn = new SshConnection(
       {
         name: host.name,
@@ -72,8 +130,175 @@ export class SshDriver implements HostDriver {
     return this.conn.connect();
   }
 
-  close(): Promise<void> {
-    return this.conn.close();
+  async close(): Promise<void> {
+    this.generation++;
+    const starting = this.starting;
+    const s = this.session;
+    this.session = undefined;
+    // a session still busy (the scanner gave up on a hung scan) is killed, not asked to exit at EOF
+    if (s?.busy) s.kill();
+    else s?.close();
+    await this.killing; // the kill needs the connection
+    await this.conn.close();
+    (await starting?.catch(() => undefined))?.close();
+  }
+
+  /** a persistent virsh session is open now */
+  get sessionAlive(): boolean {
+    return this.session?.alive ?? false;
+  }
+
+  /** The live session, a new one, or undefined (use exec). Throws a host error when the connection fails. */
+  private sessionFor(deadline: number): Promise<VirshSession | undefined> {
+    if (this.session?.alive) return Promise.resolve(this.session);
+    this.session = undefined;
+    if (!this.useSession || Date.now() < this.sessionOffUntil) return Promise.resolve(undefined);
+    if (!this.starting) {
+      this.starting = this.startSession(deadline).finally(() => {
+        this.starting = undefined;
+      });
+    }
+    return this.starting;
+  }
+
+  private async startSession(deadline: number): Promise<VirshSession | undefined> {
+    const gen = this.generation;
+    let drop: ((e: BillboardError) => void) | undefined;
+    const handle = await this.conn.openChannel(
+      `LC_ALL=C; export LC_ALL; echo "@@BB:pid:$$"; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
+      (e) => drop?.(e),
+      'virsh session',
+    );
+    const ch = handle.channel;
+    let code: number | null = null;
+    let sig: string | undefined;
+    ch.on('exit', (c: number | null, s?: string) => {
+      code = c ?? null;
+      sig = s;
+    });
+    ch.stderr.resume(); // virsh's stderr is merged into stdout (2>&1); drop what the login shell prints
+    const close = () => {
+      try {
+        ch.close();
+      } catch {
+        /* already closed */
+      }
+    };
+    const stream: SessionStream = {
+      write: (t) => void ch.write(t),
+      end: () => {
+        try {
+          ch.end();
+        } catch {
+          /* already closed */
+        }
+        close();
+      },
+      kill: (pid) => {
+        try {
+          ch.signal('KILL');
+        } catch {
+          /* not supported by this ssh2 channel state */
+        }
+        // sshd may refuse the signal (OpenSSH does without privilege separation, e.g. for root); a hung virsh
+        // would not read the EOF either. sshd made the session's shell a process group leader (setsid), and
+        // exec kept its pid: kill that group, or the one process where it leads none. The channel is still
+        // open until the kill ran, so the pid is still the session's.
+        if (pid === undefined) return close();
+        const k = this.conn
+          .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 5000, what: 'kill virsh session' })
+          .then(() => undefined, () => undefined)
+          .finally(() => {
+            close();
+            if (this.killing === k) this.killing = undefined;
+          });
+        this.killing = k;
+      },
+      onData: (cb) => void ch.on('data', cb),
+      onClose: (cb) =>
+        void ch.on('close', () => {
+          handle.release();
+          cb({ code, signal: sig, connectionLost: code === null && sig === undefined && handle.connectionLost() });
+        }),
+      onDrop: (cb) => {
+        drop = cb;
+      },
+    };
+    this.stats.sessionStarts++;
+    let s: VirshSession;
+    try {
+      s = await VirshSession.start(stream, { host: this.name, maxBytes: this.maxBytes }, Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())));
+    } catch (e) {
+      this.stats.sessionStartFailures++;
+      const se = e instanceof SessionStartError ? e : new SessionStartError('exited', (e as Error).message);
+      if (se.kind === 'lost') throw hostError('HOST_DOWN', this.name, se.message);
+      // virsh exited or stayed silent: this host cannot hold a session now; one-shot execs for a while
+      this.sessionFailures++;
+      const backoff = Math.min(3600_000, this.sessionRetryMs * 2 ** Math.min(this.sessionFailures - 1, 16));
+      this.sessionOffUntil = Date.now() + backoff;
+      this.log?.warn?.({ host: this.name, err: se.message, output: se.output.slice(-300), retryInMs: backoff }, 'virsh session unavailable, using exec');
+      return undefined;
+    }
+    this.sessionFailures = 0;
+    if (gen !== this.generation) {
+      s.close(); // closed while starting
+      return undefined;
+    }
+    this.session = s;
+    return s;
+  }
+
+  /**
+   * Run through the session when there is one, else (or when it vanished before the request went out) through
+   * exec. Both get what is left of one budget; a timeout names the whole budget.
+   */
+  private async viaSession<T>(
+    what: string,
+    timeoutMs: number,
+    session: (s: VirshSession, deadline: number, label: number) => Promise<T>,
+    exec: (leftMs: number) => Promise<T>,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    const timedOut = () => hostError('TIMEOUT', this.name, `${what} timed out after ${(timeoutMs / 1000).toFixed(1)}s`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const s = await this.sessionFor(deadline);
+      if (!s) break;
+      try {
+        return await session(s, deadline, timeoutMs);
+      } catch (e) {
+        if (!(e instanceof SessionGoneError)) throw e;
+      }
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) throw timedOut();
+    this.stats.execFallbacks++;
+    try {
+      return await exec(left);
+    } catch (e) {
+      if ((e as BillboardError).code === 'TIMEOUT') throw timedOut();
+      throw e;
+    }
+  }
+
+  /** One session request; a timeout names the caller's whole budget. */
+  private ask(s: VirshSession, lines: string[], deadline: number, label: number, what: string): Promise<Segment[]> {
+    return s.request(lines, { timeoutMs: deadline - Date.now(), what, timeoutLabelMs: label });
+  }
+
+  /** One virsh command through the session (or exec); a failed command → classified host error. */
+  private virshOne(args: string[], timeoutMs = this.timeoutMs): Promise<string> {
+    const verb = args[0];
+    if (!args.every((a) => PLAIN_ARG.test(a))) return this.virshRun(args, { timeoutMs });
+    return this.viaSession(
+      `virsh ${verb}`,
+      timeoutMs,
+      async (s, deadline, label) => {
+        const [seg] = await this.ask(s, [args.join(' ')], deadline, label, `virsh ${verb}`);
+        if (seg.error !== undefined) throw virshFailure(this.name, verb, null, seg.error);
+        return seg.out;
+      },
+      (left) => this.virshRun(args, { timeoutMs: left }),
+    );
   }
 
   private cmd(args: string[]): string {
@@ -83,7 +308,7 @@ export class SshDriver implements HostDriver {
   /** Run one virsh command; non-zero exit → classified host error. */
   private async virshRun(args: string[], o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
     const verb = args[0].split(' ')[0];
-    const r = await this.conn.exec(this.cmd(args), { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}` });
+    const r = await this.conn.exec(this.cmd(args), { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
     if (r.code !== 0) throw virshFailure(this.name, verb, r.code, r.stderr);
     return r.stdout;
   }
@@ -93,9 +318,35 @@ export class SshDriver implements HostDriver {
     return uuid.toLowerCase();
   }
 
-  /** Inventory and node info in one round trip. */
-  async scanAll(): Promise<ParsedBatch> {
-    const r = await this.conn.exec(inventoryScript(this.virsh, this.uri), { timeoutMs: this.timeoutMs, what: 'scan' });
+  /** Inventory and node info: two requests on the session, or one exec. */
+  scanAll(): Promise<ParsedBatch> {
+    return this.viaSession('scan', this.timeoutMs, (s, deadline, label) => this.scanSession(s, deadline, label), (left) => this.scanExec(left));
+  }
+
+  private async scanSession(s: VirshSession, deadline: number, label: number): Promise<ParsedBatch> {
+    const [list, inactive, node, free] = await this.ask(s, SESSION_LIST, deadline, label, 'scan');
+    if (list.error !== undefined) {
+      s.kill(); // the next scan starts afresh (a libvirt connection that broke under virsh, say)
+      throw virshFailure(this.name, 'list', null, list.error);
+    }
+    const lists = { uuids: parseUuidList(list.out), inactive: new Set(parseUuidList(inactive.out)), node: node.out, free: free.out };
+    const lines = sessionDomainLines(lists);
+    const outs = lines.length ? await this.ask(s, lines, deadline, label, 'scan') : [];
+    return this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs) });
+  }
+
+  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | string): ParsedBatch {
+    try {
+      return typeof raw === 'string' ? parseBatch(raw, this.parsed) : parseRawBatch(raw, this.parsed);
+    } catch (e) {
+      if (e instanceof TruncatedOutputError || e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, e.message);
+      throw asHostError(this.name, e);
+    }
+  }
+
+  /** The whole scan as one exec of a sh script (no session). */
+  private async scanExec(timeoutMs: number): Promise<ParsedBatch> {
+    const r = await this.conn.exec(inventoryScript(this.virsh, this.uri), { timeoutMs, what: 'scan', maxBytes: this.maxBytes });
     if (r.code !== 0) {
       // past the list step (markers printed) the script was cut off: say so rather than blame virsh list
       if (r.stdout.includes(MARK)) {
@@ -104,12 +355,7 @@ export class SshDriver implements HostDriver {
       }
       throw virshFailure(this.name, 'list', r.code, r.stderr);
     }
-    try {
-      return parseBatch(r.stdout, this.parsed);
-    } catch (e) {
-      if (e instanceof TruncatedOutputError || e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, e.message);
-      throw asHostError(this.name, e);
-    }
+    return this.parseScan(r.stdout);
   }
 
   async inventory(): Promise<DomainInfo[]> {
@@ -117,10 +363,10 @@ export class SshDriver implements HostDriver {
   }
 
   async nodeInfo(): Promise<NodeInfo> {
-    const out = await this.virshRun(['nodeinfo']);
+    const out = await this.virshOne(['nodeinfo']);
     let free = 0;
     try {
-      free = parseFreecell(await this.virshRun(['freecell', '--all'])) ?? 0;
+      free = parseFreecell(await this.virshOne(['freecell', '--all'])) ?? 0;
     } catch {
       /* some drivers cannot tell free memory: report 0 */
     }
@@ -132,15 +378,28 @@ export class SshDriver implements HostDriver {
   }
 
   async domainXml(uuid: string): Promise<string> {
-    return this.virshRun(['dumpxml', this.checkUuid(uuid)]);
+    return this.virshOne(['dumpxml', this.checkUuid(uuid)]);
   }
 
-  /** One domain, parsed (state + XML + addresses in one exec). */
+  /** One domain, parsed (state + XML + addresses in one request or one exec). */
   async domain(uuid: string): Promise<DomainInfo> {
     const u = this.checkUuid(uuid);
-    const sep = '@@BB:sep';
-    const out = await this.virshRun([multiCommand([['domstate', u], ['echo', sep], ['dumpxml', u], ['echo', sep], ['domifaddr', u], ['echo', sep]])]);
-    const [state = '', xml = '', ifaddr = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
+    const [state, xml, ifaddr] = await this.viaSession(
+      'virsh domstate',
+      this.timeoutMs,
+      async (s, deadline, label) => {
+        const [st, x, ifa] = await this.ask(s, [`domstate ${u}`, `dumpxml ${u}`, `domifaddr ${u}`], deadline, label, 'virsh domstate');
+        if (st.error !== undefined) throw virshFailure(this.name, 'domstate', null, st.error);
+        if (x.error !== undefined) throw virshFailure(this.name, 'dumpxml', null, x.error);
+        return [st.out, x.out, ifa.out]; // no addresses (an inactive domain) is not an error
+      },
+      async (left) => {
+        const sep = '@@BB:sep';
+        const out = await this.virshRun([multiCommand([['domstate', u], ['echo', sep], ['dumpxml', u], ['echo', sep], ['domifaddr', u], ['echo', sep]])], { timeoutMs: left });
+        const [st = '', x = '', ifa = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
+        return [st, x, ifa];
+      },
+    );
     try {
       return parseDomainXml(xml.trim(), { state: parseDomState(state), ips: parseDomIfAddr(ifaddr) });
     } catch (e) {
@@ -149,15 +408,15 @@ export class SshDriver implements HostDriver {
   }
 
   async stop(uuid: string): Promise<void> {
-    await this.virshRun(['destroy', this.checkUuid(uuid)]);
+    await this.virshOne(['destroy', this.checkUuid(uuid)]);
   }
 
   async suspend(uuid: string): Promise<void> {
-    await this.virshRun(['suspend', this.checkUuid(uuid)]);
+    await this.virshOne(['suspend', this.checkUuid(uuid)]);
   }
 
   async resume(uuid: string): Promise<void> {
-    await this.virshRun(['resume', this.checkUuid(uuid)]);
+    await this.virshOne(['resume', this.checkUuid(uuid)]);
   }
 
   async isolate(uuid: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../../src/hosts/libvirt-driver.js';
@@ -9,8 +10,9 @@ import { fixtureUri } from '../helpers/libvirt-fixtures.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 // The SSH driver against a real OpenSSH sshd on loopback, running the real virsh on test:/// fixtures.
-// Note: over SSH each command is a new virsh process, so the test driver's in-memory state changes
-// (suspend, destroy) do not persist between commands; state changes are tested via the libvirt driver.
+// By default the driver keeps one persistent virsh session per host (the test driver's in-memory state then
+// lives as long as the session); with { session: false } every command is a new virsh process.
+// Fakes for the remote virsh: called with 3 arguments (`-q -c URI`) they are the session, with more a one-shot exec.
 
 const WEB1 = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
 let sshd: Sshd;
@@ -48,8 +50,36 @@ async function withDriver<T>(h: SshHostConfig, fn: (d: SshDriver) => Promise<T>,
 
 beforeAll(async () => {
   sshd = await startSshd();
-  fakes.malformed = fake('malformed', `/usr/bin/virsh "$@" | sed 's#</devices>#</devics>#'`);
-  fakes.truncated = fake('truncated', `case "$*" in *dumpxml*) /usr/bin/virsh "$@" | head -c 1500; kill -9 $PPID;; *) exec /usr/bin/virsh "$@";; esac`);
+  fakes.malformed = fake('malformed', `/usr/bin/virsh "$@" | sed -u 's#</devices>#</devics>#'`);
+  // session: the output stops after 1500 bytes and virsh is gone; exec: the scan script is killed mid-dumpxml
+  fakes.truncated = fake(
+    'truncated',
+    `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd iflag=count_bytes count=1500 2>/dev/null; exit 0; fi
+case "$*" in *dumpxml*) /usr/bin/virsh "$@" | head -c 1500; kill -9 $PPID;; *) exec /usr/bin/virsh "$@";; esac`,
+  );
+  // a session whose first dumpxml hangs (once: the flag file remembers), fed through a line filter
+  const hangOnce = (name: string) =>
+    fake(
+      name,
+      `if [ $# -eq 3 ]; then
+  echo $$ > ${sshd.dir}/${name}.pid
+  while IFS= read -r l; do
+    case "$l" in dumpxml*) if [ ! -e ${sshd.dir}/${name}.hung ]; then : > ${sshd.dir}/${name}.hung; sleep 30; fi;; esac
+    printf '%s\n' "$l"
+  done | /usr/bin/virsh "$@"
+  exit
+fi
+exec /usr/bin/virsh "$@"`,
+    );
+  fakes.hangOnce = hangOnce('hang-once');
+  fakes.hangOnceScanner = hangOnce('hang-once-scanner');
+  fakes.hangOnceReset = hangOnce('hang-once-reset');
+  // a session that never answers (its output is held back until 1 MiB), a one-shot exec that works
+  fakes.silent = fake('silent', `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd bs=1M iflag=fullblock 2>/dev/null; exit; fi
+exec /usr/bin/virsh "$@"`);
+  // the session's virsh writes its pid (for a test to kill it)
+  fakes.pid = fake('pid', `if [ $# -eq 3 ]; then echo $$ > ${sshd.dir}/session.pid; fi
+exec /usr/bin/virsh "$@"`);
   fakes.failing = fake('failing', `echo "error: internal error: the hypervisor is on fire" >&2; exit 1`);
   fakes.hang = fake('hang', `exec sleep 20`);
   fakes.slow = fake('slow', `sleep 3; exec /usr/bin/virsh "$@"`);
@@ -114,32 +144,122 @@ describe('ssh driver host keys and auth', () => {
   });
 });
 
+/** every process of the group led by pid has exited (polls up to 5 s) */
+async function groupGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (!execFileSync('ps', ['-o', 'pid=', '-g', String(pid)], { encoding: 'utf8' }).trim()) return true;
+    } catch {
+      return true; // ps exits 1 when no process matches
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+const stateOf = async (d: SshDriver, uuid: string) => (await d.scanAll()).domains.find((x) => x.uuid === uuid)?.state;
+
 describe('ssh driver commands and bad hosts', () => {
-  it('runs enforcement commands; isolate on the test driver is UNSUPPORTED; unknown domains NOT_FOUND', async () => {
+  it('runs enforcement commands in the session: a suspend is seen by the next scan; a reconnect reads the file afresh', async () => {
     await withDriver(host(), async (d) => {
-      await d.suspend(WEB1); // runs (state does not persist across virsh processes on test:///)
+      expect(await stateOf(d, WEB1)).toBe('running');
+      await d.suspend(WEB1);
+      expect(await stateOf(d, WEB1)).toBe('paused');
+      await d.resume(WEB1);
+      expect(await stateOf(d, WEB1)).toBe('running');
+      await expect(d.resume(WEB1)).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh resume failed: .*not paused/) });
+      await d.suspend(WEB1);
+      await d.close(); // what the demo lab does after rewriting a host's XML: the next call starts a fresh session
+      expect(await stateOf(d, WEB1)).toBe('running');
       await expect(d.isolate(WEB1)).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/suspend or stop/) });
       await expect(d.stop('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(d.resume(WEB1)).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh resume failed: /) });
-      const xml = await d.domainXml(WEB1);
-      expect(xml).toContain(WEB1);
+      expect(await d.domainXml(WEB1)).toContain(WEB1);
+      const one = await d.domain(WEB1);
+      expect(one).toMatchObject({ uuid: WEB1, state: 'running', macs: ['52:54:00:0a:00:01', '52:54:00:0a:00:02'] });
+      expect(await d.nodeInfo()).toMatchObject({ cpus: 8, memoryKiB: 16777216 });
+      expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
     });
   });
 
-  it('malformed XML is a host error naming the domain', async () => {
-    const err = await withDriver(host(), (d) => d.inventory(), { virshPath: fakes.malformed }).catch((e) => e);
-    expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: malformed domain XML .* for domain [0-9a-f-]{36}$/) });
+  it('without a session every command is its own virsh process: a suspend does not survive it', async () => {
+    await withDriver(
+      host(),
+      async (d) => {
+        await d.suspend(WEB1);
+        expect(await stateOf(d, WEB1)).toBe('running');
+        await expect(d.resume(WEB1)).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh resume failed: /) });
+        await expect(d.stop('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(await d.domainXml(WEB1)).toContain(WEB1);
+        expect(d.stats.sessionStarts).toBe(0);
+      },
+      { session: false },
+    );
   });
 
-  it('truncated output is a host error', async () => {
-    const err = await withDriver(host(), (d) => d.inventory(), { virshPath: fakes.truncated }).catch((e) => e);
-    expect(err.code).toBe('HOST_ERROR');
-    expect(err.message).toMatch(/^lab-ssh: .*(truncated|signal)/);
+  it('a session scan sees exactly what a one-shot exec scan sees (addresses and node info included), and warm scans reuse it', async () => {
+    const viaExec = await withDriver(host(), (d) => d.scanAll(), { session: false });
+    await withDriver(host(), async (d) => {
+      const first = await d.scanAll();
+      const again = await d.scanAll();
+      expect(first).toEqual(viaExec);
+      expect(again).toEqual(viaExec);
+      expect(first.domains.some((x) => x.ips.length > 0)).toBe(true);
+      expect(d.stats).toEqual({ sessionStarts: 1, sessionStartFailures: 0, execFallbacks: 0 });
+    });
   });
 
-  it('a non-zero virsh exit is a host error with virsh’s message', async () => {
-    const err = await withDriver(host(), (d) => d.inventory(), { virshPath: fakes.failing }).catch((e) => e);
-    expect(err).toMatchObject({ code: 'HOST_ERROR', message: 'lab-ssh: virsh list failed: internal error: the hypervisor is on fire' });
+  for (const mode of ['session', 'exec'] as const) {
+    const o: SshDriverOptions = mode === 'exec' ? { session: false } : {};
+
+    it(`${mode}: malformed XML is a host error naming the domain`, async () => {
+      await withDriver(
+        host(),
+        async (d) => {
+          const err = await d.inventory().catch((e) => e);
+          expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: malformed domain XML .* for domain [0-9a-f-]{36}$/) });
+          expect(d.stats).toEqual(mode === 'session' ? { sessionStarts: 1, sessionStartFailures: 0, execFallbacks: 0 } : { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 1 });
+        },
+        { ...o, virshPath: fakes.malformed },
+      );
+    });
+
+    it(`${mode}: truncated output is a host error`, async () => {
+      await withDriver(
+        host(),
+        async (d) => {
+          const err = await d.inventory().catch((e) => e);
+          expect(err.code).toBe('HOST_ERROR');
+          expect(err.message).toMatch(/^lab-ssh: .*(truncated|signal)/);
+          if (mode === 'session') expect(d.stats).toEqual({ sessionStarts: 1, sessionStartFailures: 0, execFallbacks: 0 });
+        },
+        { ...o, virshPath: fakes.truncated },
+      );
+    });
+
+    it(`${mode}: output beyond the bound is a host error; the connection still serves the next command`, async () => {
+      await withDriver(
+        host(),
+        async (d) => {
+          await expect(d.scanAll()).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: .*output exceeded 2000 bytes/) });
+          expect(d.sessionAlive).toBe(false); // killed, not left holding half an answer
+          const r = await d.conn.exec('echo still-here', { timeoutMs: 5000 });
+          expect(r.stdout.trim()).toBe('still-here');
+        },
+        { ...o, maxOutputBytes: 2000 },
+      );
+    });
+  }
+
+  it('a non-zero virsh exit is a host error with virsh’s message (the session cannot start; the exec says why)', async () => {
+    await withDriver(
+      host(),
+      async (d) => {
+        const err = await d.inventory().catch((e) => e);
+        expect(err).toMatchObject({ code: 'HOST_ERROR', message: 'lab-ssh: virsh list failed: internal error: the hypervisor is on fire' });
+        expect(d.stats).toEqual({ sessionStarts: 1, sessionStartFailures: 1, execFallbacks: 1 });
+      },
+      { virshPath: fakes.failing },
+    );
   });
 
   it('a command that hangs times out, and the connection still serves the next command', async () => {
@@ -152,9 +272,94 @@ describe('ssh driver commands and bad hosts', () => {
       await d.close();
     }
   });
+
+  it('a command that hangs inside a session times out and kills it; the next scan runs on a new session', async () => {
+    await withDriver(
+      host(),
+      async (d) => {
+        await expect(d.scanAll()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'lab-ssh: scan timed out after 2.0s' });
+        expect(existsSync(join(sshd.dir, 'hang-once.hung'))).toBe(true); // it really hung in dumpxml
+        // the hung session is killed, pipeline and all (sshd refuses signal requests for root: the driver kills the group)
+        expect(await groupGone(Number(readFileSync(join(sshd.dir, 'hang-once.pid'), 'utf8')))).toBe(true);
+        const b = await d.scanAll();
+        expect(b.domains).toHaveLength(3);
+        expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
+      },
+      { virshPath: fakes.hangOnce, commandTimeoutMs: 2000 },
+    );
+  });
+
+  it('a session that dies between scans is replaced by the next scan', async () => {
+    await withDriver(
+      host(),
+      async (d) => {
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        const pid = Number(readFileSync(join(sshd.dir, 'session.pid'), 'utf8'));
+        process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 100 && d.sessionAlive; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(d.sessionAlive).toBe(false);
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        expect(Number(readFileSync(join(sshd.dir, 'session.pid'), 'utf8'))).not.toBe(pid);
+        expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
+      },
+      { virshPath: fakes.pid },
+    );
+  });
+
+  it('a virsh that does not answer in session mode is used through one-shot execs (and not retried at every scan)', async () => {
+    await withDriver(
+      host(),
+      async (d) => {
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        expect(d.stats).toEqual({ sessionStarts: 1, sessionStartFailures: 1, execFallbacks: 2 });
+      },
+      { virshPath: fakes.silent, sessionStartTimeoutMs: 1000 },
+    );
+  });
 });
 
 describe('scanner with ssh hosts', () => {
+  it('a connection reset under a session waiting for an answer is a clear HOST_DOWN at once; after sshd is back a new session scans', async () => {
+    await withDriver(
+      host({ name: 'lab-reset' }),
+      async (d) => {
+        const scanning = d.scanAll().catch((e) => e);
+        for (let i = 0; i < 100 && !existsSync(join(sshd.dir, 'hang-once-reset.hung')); i++) await new Promise((r) => setTimeout(r, 20));
+        const t0 = Date.now();
+        await sshd.kill();
+        const err = await scanning;
+        expect(Date.now() - t0).toBeLessThan(5000); // not the 20 s timeout
+        expect(err).toMatchObject({ code: 'HOST_DOWN', message: expect.stringMatching(/^lab-reset: virsh session interrupted: .*(lost|reset|closed)/) });
+        await sshd.restart();
+        expect((await d.scanAll()).domains).toHaveLength(3);
+        expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });
+      },
+      { virshPath: fakes.hangOnceReset, commandTimeoutMs: 20_000 },
+    );
+  });
+
+  it('a scan the scanner times out kills the hung virsh session; the next scan works on a new one', async () => {
+    const s = new Scanner({
+      hosts: [host({ name: 'lab-hang' })],
+      timeoutMs: 2000,
+      concurrency: 1,
+      intervalMs: 60_000,
+      createDriver: (h) => createDriver(h, undefined, { virshPath: fakes.hangOnceScanner }),
+    });
+    try {
+      const [r] = await s.scan();
+      expect(r).toMatchObject({ ok: false, error: 'lab-hang: scan timed out after 2.0s' });
+      expect(existsSync(join(sshd.dir, 'hang-once-scanner.hung'))).toBe(true);
+      expect(await groupGone(Number(readFileSync(join(sshd.dir, 'hang-once-scanner.pid'), 'utf8')))).toBe(true);
+      const [again] = await s.scan();
+      expect(again.ok).toBe(true);
+      expect(again.inventory!.domains).toHaveLength(3);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('a killed sshd mid-scan marks the host down with the reason while other hosts scan; it recovers after restart', async () => {
     const hosts: HostConfig[] = [host({ name: 'lab-slow' }), { name: 'lab-b', driver: 'libvirt', uri: fixtureUri('host-b') }];
     const s = new Scanner({

@@ -7,8 +7,8 @@ import { ROOT, runBillboard } from './script-harness.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 // Issue 4's acceptance through the real binary: two SSH hosts (real sshd, host keys checked) and one libvirt
-// host, all libvirt test-driver XMLs; `hosts`, `scan`, `suspend` (read back by the next scan, audited) and
-// `isolate` on a hypervisor that cannot (a clear ok:false, never a crash).
+// host, all libvirt test-driver XMLs; `hosts`, `scan`, `suspend` (read back by the next scan, audited, on the
+// libvirt host and on an SSH host) and `isolate` on a hypervisor that cannot (a clear ok:false, never a crash).
 
 const FIX = join(ROOT, 'test', 'fixtures', 'hosts');
 
@@ -92,6 +92,17 @@ describe('script with two SSH hosts and one libvirt host', () => {
     expect(isolate.error.message.split('\n')).toHaveLength(1);
     const actions = audit.data.map((e: any) => `${e.action} ${e.target}`);
     expect(actions).toEqual(expect.arrayContaining([`suspend ${vm}`, `suspend-done ${vm}`, `isolate ${vm}`, `isolate-failed ${vm}`]));
+  });
+
+  it('suspend on an SSH host is read back by the next scan (one virsh session per host keeps the test driver state)', { timeout: 60_000 }, async () => {
+    const vm = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
+    const r = await script(config, `scan lab-a\nsuspend ${vm} --host lab-a\nscan lab-a\n`, dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [before, suspend, after] = r.lines;
+    expect(before.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('running');
+    expect(suspend.ok).toBe(true);
+    expect(after.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('paused');
   });
 
   it('refuses a host whose key is not in known_hosts, naming the fingerprint, and keeps the others', { timeout: 60_000 }, async () => {
