@@ -36,7 +36,8 @@ import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidL
 // process start and no libvirt connect. A session that cannot start (virsh exits, or does not answer within
 // sessionStartTimeoutMs) makes the driver use one-shot execs for a while (the scan is then one exec of a
 // sh script, see inventory-batch); a session that hangs, dies or talks too much fails its request and is
-// replaced on the next call. migrate and the job / link-state commands always use one-shot execs.
+// replaced on the next call. Job stats and migration tunings sampled during a migration use the session too;
+// migrate itself, domjobabort and link state always use one-shot execs.
 // Note on test:/// URIs: the test driver's state lives in the virsh process, so within a session a suspend
 // is seen by the next scan (as with the libvirt driver); close() ends the session, and the next call starts
 // a fresh one that reads the XML file again. One-shot execs never see each other's changes.
@@ -123,7 +124,12 @@ export class SshDriver implements HostDriver {
       },
       { log: opts.log, connectTimeoutMs: opts.connectTimeoutMs, keepaliveIntervalMs: opts.keepaliveIntervalMs },
     );
-    this.ctl = new VirshControl(this.name, (args, o) => this.virshRun(args, o), this.migrateTimeoutMs);
+    this.ctl = new VirshControl(
+      this.name,
+      (args, o) => this.virshRun(args, o),
+      this.migrateTimeoutMs,
+      (args, o) => this.virshOne(args, o?.timeoutMs),
+    );
   }
 
   connect(): Promise<void> {

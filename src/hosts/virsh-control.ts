@@ -11,10 +11,16 @@ export type VirshRun = (args: string[], o?: { timeoutMs?: number; signal?: Abort
  * (the native binding has no migration or job stats). UUIDs are checked by the caller.
  */
 export class VirshControl {
+  /**
+   * `run` starts a command of its own (migrate, link state, job abort: long, or must not queue behind
+   * anything); `quick`, when given, serves the short, frequent job queries and tunings sampled during a
+   * migration (the SSH driver's persistent virsh session: no sshd session or virsh start per sample).
+   */
   constructor(
     private readonly host: string,
     private readonly run: VirshRun,
     private readonly migrateTimeoutMs: number,
+    private readonly quick: VirshRun = run,
   ) {}
 
   async setLinksDown(uuid: string, macs: string[]): Promise<void> {
@@ -42,7 +48,7 @@ export class VirshControl {
   }
 
   async jobStats(uuid: string, completed = false): Promise<JobStats | null> {
-    const out = await this.run(jobInfoArgs(uuid, completed));
+    const out = await this.quick(jobInfoArgs(uuid, completed));
     try {
       return parseDomJobInfo(out);
     } catch (e) {
@@ -55,10 +61,10 @@ export class VirshControl {
   }
 
   async setMaxDowntime(uuid: string, ms: number): Promise<void> {
-    await this.run(maxDowntimeArgs(uuid, ms));
+    await this.quick(maxDowntimeArgs(uuid, ms));
   }
 
   async setBandwidth(uuid: string, mibs: number): Promise<void> {
-    await this.run(setSpeedArgs(uuid, mibs));
+    await this.quick(setSpeedArgs(uuid, mibs));
   }
 }
