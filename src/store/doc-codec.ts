@@ -136,7 +136,7 @@ export async function encodeDocPiecesAsync(doc: StoreDoc, sliceMs = 4): Promise<
  * Parse a document written by encodeDoc without blocking the event loop for long (each record's bytes are
  * kept as its cache: the first write after opening re-serializes nothing). Any other JSON is parsed whole.
  */
-export async function decodeDoc(plain: Buffer, sliceMs = 8): Promise<StoreDoc> {
+export async function decodeDoc(plain: Buffer, sliceMs = 4): Promise<StoreDoc> {
   try {
     return await decodeLines(plain, sliceMs);
   } catch (e) {
@@ -208,6 +208,10 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
     const rec = line[line.length - 1] === 0x2c ? line.subarray(0, line.length - 1) : line;
     if (rec[0] !== 0x7b || rec[rec.length - 1] !== 0x7d) throw new SyntaxError('an audit line is not one entry');
     lines.push(rec);
+    if ((lines.length & 1023) === 0 && performance.now() - sliceStart > sliceMs) {
+      await new Promise((r) => setImmediate(r));
+      sliceStart = performance.now();
+    }
   }
   doc.audit = AuditTrail.of(lines, parseAuditLine);
   if (pos <= plain.length) throw new SyntaxError('trailing data after the store document');

@@ -108,7 +108,7 @@ export interface OpenedFile {
 }
 
 /** Decrypt and authenticate a whole store file. Wrong key or any tampering: STORE_AUTH. */
-export async function openFile(file: Buffer, key: Buffer, path: string, sliceMs = 8): Promise<OpenedFile> {
+export async function openFile(file: Buffer, key: Buffer, path: string, sliceMs = 4): Promise<OpenedFile> {
   const params = readParams(file, path);
   if (params.version === 1) {
     const snapshot = decryptV1(file, key, path);
