@@ -73,6 +73,20 @@ export interface SshDriverStats {
 /** arguments that may go on a virsh session's command line as they are (no quoting needed) */
 const PLAIN_ARG = /^[A-Za-z0-9_.:-]+$/;
 
+/**
+ * A command line for virsh's own parser: plain arguments as they are, others in single quotes (literal up to
+ * the next quote, as in sh); undefined when an argument cannot be written so (a quote, a control character).
+ */
+export function sessionLine(args: string[]): string | undefined {
+  const out: string[] = [];
+  for (const a of args) {
+    if (PLAIN_ARG.test(a)) out.push(a);
+    else if (a && !/['\x00-\x1f\x7f]/.test(a)) out.push(`'${a}'`);
+    else return undefined;
+  }
+  return out.join(' ');
+}
+
 export class SshDriver implements HostDriver {
   readonly kind = 'ssh' as const;
   readonly name: string;
@@ -433,8 +447,35 @@ export class SshDriver implements HostDriver {
     await this.ctl.setLinksDown(u, macs);
   }
 
+  /**
+   * The migrate command runs in the host's warm virsh session when it is idle: the session is handed over to
+   * the migration (it is busy until libvirt finishes) and the next command starts a new one. A migration then
+   * starts without an sshd session, a login shell and a virsh start on its critical path. Otherwise: one exec.
+   */
   migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
-    return this.ctl.migrate(this.checkUuid(uuid), opts, signal);
+    const u = this.checkUuid(uuid);
+    const s = this.session;
+    if (!s?.alive || s.busy) return this.ctl.migrate(u, opts, signal);
+    this.session = undefined;
+    const viaSession = async (args: string[], o: { timeoutMs?: number } = {}): Promise<string> => {
+      const line = sessionLine(args);
+      if (line === undefined) return this.virshRun(args, o);
+      try {
+        const [seg] = await s.request([line], { timeoutMs: o.timeoutMs ?? this.migrateTimeoutMs, what: 'virsh migrate' });
+        // migrate prints nothing when it succeeds. Its line is longer than readline's width, so the echo that
+        // precedes the output is redrawn (scrolled), not literal: look for virsh's error line anywhere.
+        const text = seg!.error ?? seg!.out;
+        const at = text.search(/(^|\n)error:/);
+        if (seg!.error !== undefined || at >= 0) throw virshFailure(this.name, 'migrate', null, text.slice(Math.max(0, at)).trim());
+        return '';
+      } catch (e) {
+        if (e instanceof SessionGoneError) return this.virshRun(args, o); // it ended before the command went out
+        throw e;
+      } finally {
+        s.close();
+      }
+    };
+    return this.ctl.migrate(u, opts, signal, viaSession);
   }
 
   jobStats(uuid: string): Promise<JobStats | null> {

@@ -36,12 +36,13 @@ export class VirshControl {
     }
   }
 
-  async migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
+  /** `via`: where the migrate command runs (default: a command of its own through `run`). */
+  async migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal, via: VirshRun = this.run): Promise<void> {
     // killing virsh may not reach libvirt (a remote virsh may never get the signal): abort the job itself too
     const onAbort = () => void this.abortJob(uuid).catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.run(migrateArgs(uuid, opts), { timeoutMs: this.migrateTimeoutMs, signal });
+      await via(migrateArgs(uuid, opts), { timeoutMs: this.migrateTimeoutMs, signal });
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

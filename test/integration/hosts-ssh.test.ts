@@ -185,6 +185,21 @@ describe('ssh driver commands and bad hosts', () => {
     });
   });
 
+  it('migrate runs in the warm session (handed over, its URI quoted for virsh) and reports virsh’s error; the next command starts a new session', async () => {
+    await withDriver(host(), async (d) => {
+      await d.scanAll();
+      expect(d.stats.sessionStarts).toBe(1);
+      // the test driver cannot migrate: virsh's own refusal must come back as the error, not a silent success
+      const err = await d
+        .migrate(WEB1, { transport: 'direct', destUri: 'test:///default', bandwidthMiBs: 8 })
+        .catch((e) => e);
+      expect(err).toMatchObject({ code: expect.stringMatching(/^(UNSUPPORTED|HOST_ERROR)$/), message: expect.stringMatching(/^lab-ssh: virsh migrate failed: .*not supported/) });
+      expect(d.stats.execFallbacks).toBe(0);
+      expect(await stateOf(d, WEB1)).toBe('running');
+      expect(d.stats.sessionStarts).toBe(2);
+    });
+  });
+
   it('without a session every command is its own virsh process: a suspend does not survive it', async () => {
     await withDriver(
       host(),

@@ -114,7 +114,7 @@ describe('lab: live migration through the console code', () => {
     expect(verdict!.suggestedMaxDowntimeMs).toBeGreaterThan(0);
     expect(mm.job(jobId).bandwidthMiBs).toBe(2);
     const job = await mm.abort(jobId, 'bob');
-    expect(job.state).toBe('aborted');
+    expect(job.state, job.error).toBe('aborted');
     expect(job.error).toMatch(/keeps running on lab-b/);
     await lab.waitTicking('lab-b', 3);
     expect(await lab.guestTicks('lab-a')).toBeNull();

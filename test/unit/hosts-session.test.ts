@@ -247,3 +247,15 @@ describe('virsh session over a scripted stream', () => {
     expect(s.alive).toBe(false);
   });
 });
+
+describe('sessionLine: a command for virsh’s own parser', () => {
+  it('keeps plain arguments, single-quotes the others, refuses what cannot be quoted', async () => {
+    const { sessionLine } = await import('../../src/hosts/ssh-driver.js');
+    expect(sessionLine(['migrate', '--live', '--bandwidth', '32', '6f1c2b9e-0a11-4c3e-9a51-00000000a001', 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'])).toBe(
+      "migrate --live --bandwidth 32 6f1c2b9e-0a11-4c3e-9a51-00000000a001 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'",
+    );
+    expect(sessionLine(['migrate', "it's"])).toBeUndefined();
+    expect(sessionLine(['migrate', 'a\nb'])).toBeUndefined();
+    expect(sessionLine(['migrate', ''])).toBeUndefined();
+  });
+});
