@@ -91,6 +91,8 @@ async function startSshd() {
 }
 
 const hex = (n, w) => n.toString(16).padStart(w, '0');
+/** sorts `xs` in place (the runs are reported sorted) and returns its median */
+const sortedMedian = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** running domains per host (every fifth is shut off) */
 const RUNNING = Array.from({ length: D }, (_, i) => i).filter((i) => i % 5 !== 4).length;
 function hostXml(h) {
@@ -138,8 +140,7 @@ async function main() {
     colds.push(await fullScan(s));
     await s.stop();
   }
-  colds.sort((a, b) => a - b);
-  const coldMs = colds[1];
+  const coldMs = sortedMedian(colds);
   log(`cold full scan: ${coldMs.toFixed(0)} ms (runs ${colds.map((x) => x.toFixed(0)).join(', ')})`);
 
   // warm: connections already open; median of WARM_RUNS
@@ -151,8 +152,7 @@ async function main() {
   const sessionStarts = stats.reduce((n, x) => n + x.sessionStarts, 0);
   const execFallbacks = stats.reduce((n, x) => n + x.execFallbacks, 0);
   await s.stop();
-  warms.sort((a, b) => a - b);
-  const warmMs = warms[Math.floor(warms.length / 2)];
+  const warmMs = sortedMedian(warms);
   log(`warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')}); ${sessionStarts} virsh sessions started, ${execFallbacks} exec fallbacks`);
 
   // the same warm scans through one exec per host per scan (no session), for comparison
@@ -163,8 +163,7 @@ async function main() {
     await fullScan(e);
     for (let i = 0; i < EXEC_RUNS; i++) execs.push(await fullScan(e));
     await e.stop();
-    execs.sort((a, b) => a - b);
-    warmExecMs = execs[Math.floor(execs.length / 2)];
+    warmExecMs = sortedMedian(execs);
     log(`warm full scan, one exec per host: ${warmExecMs.toFixed(0)} ms (runs ${execs.map((x) => x.toFixed(0)).join(', ')})`);
   }
 

@@ -185,7 +185,9 @@ export class SshDriver implements HostDriver {
     const gen = this.generation;
     let drop: ((e: BillboardError) => void) | undefined;
     const handle = await this.conn.openChannel(
-      `LC_ALL=C; export LC_ALL; echo "@@BB:pid:$$"; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
+      // COLUMNS: readline echoes each input line; without a terminal it takes the width from COLUMNS (else 80)
+      // and redraws a wider line (scrolled, with \r) instead of echoing it: the framing needs the literal echo
+      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; echo "@@BB:pid:$$"; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
       (e) => drop?.(e),
       'virsh session',
     );
@@ -307,18 +309,21 @@ export class SshDriver implements HostDriver {
 
   /** One virsh command through the session (or exec); a failed command → classified host error. */
   private virshOne(args: string[], timeoutMs = this.timeoutMs): Promise<string> {
-    const verb = args[0];
-    if (!args.every((a) => PLAIN_ARG.test(a))) return this.virshRun(args, { timeoutMs });
+    const line = sessionLine(args);
+    if (line === undefined) return this.virshRun(args, { timeoutMs });
     return this.viaSession(
-      `virsh ${verb}`,
+      `virsh ${args[0]}`,
       timeoutMs,
-      async (s, deadline, label) => {
-        const [seg] = await this.ask(s, [args.join(' ')], deadline, label, `virsh ${verb}`);
-        if (seg.error !== undefined) throw virshFailure(this.name, verb, null, seg.error);
-        return seg.out;
-      },
+      (s, deadline, label) => this.sessionCommand(s, args[0]!, line, deadline, label),
       (left) => this.virshRun(args, { timeoutMs: left }),
     );
+  }
+
+  /** One command line on a session; virsh's error → classified host error. */
+  private async sessionCommand(s: VirshSession, verb: string, line: string, deadline: number, label: number): Promise<string> {
+    const [seg] = await this.ask(s, [line], deadline, label, `virsh ${verb}`);
+    if (seg!.error !== undefined) throw virshFailure(this.name, verb, null, seg!.error);
+    return seg!.out;
   }
 
   private cmd(args: string[]): string {
@@ -460,14 +465,9 @@ export class SshDriver implements HostDriver {
     const viaSession = async (args: string[], o: { timeoutMs?: number } = {}): Promise<string> => {
       const line = sessionLine(args);
       if (line === undefined) return this.virshRun(args, o);
+      const timeoutMs = o.timeoutMs ?? this.migrateTimeoutMs;
       try {
-        const [seg] = await s.request([line], { timeoutMs: o.timeoutMs ?? this.migrateTimeoutMs, what: 'virsh migrate' });
-        // migrate prints nothing when it succeeds. Its line is longer than readline's width, so the echo that
-        // precedes the output is redrawn (scrolled), not literal: look for virsh's error line anywhere.
-        const text = seg!.error ?? seg!.out;
-        const at = text.search(/(^|\n)error:/);
-        if (seg!.error !== undefined || at >= 0) throw virshFailure(this.name, 'migrate', null, text.slice(Math.max(0, at)).trim());
-        return '';
+        return await this.sessionCommand(s, 'migrate', line, Date.now() + timeoutMs, timeoutMs);
       } catch (e) {
         if (e instanceof SessionGoneError) return this.virshRun(args, o); // it ended before the command went out
         throw e;

@@ -16,12 +16,13 @@ export class AuditTrail {
     private readonly parse: (line: Buffer) => AuditEntry,
   ) {}
 
-  static empty(parse = defaultParse): AuditTrail {
+  /** `parse` turns a line into its entry (doc-codec's parseAuditLine: it also keeps the line as the entry's bytes) */
+  static empty(parse: (line: Buffer) => AuditEntry): AuditTrail {
     return new AuditTrail([], 0, parse);
   }
 
   /** entries, or their JSON lines (parsed on demand by `parse`) */
-  static of(items: (AuditEntry | Buffer)[], parse = defaultParse): AuditTrail {
+  static of(items: (AuditEntry | Buffer)[], parse: (line: Buffer) => AuditEntry): AuditTrail {
     return new AuditTrail(items, items.length, parse);
   }
 
@@ -56,8 +57,4 @@ export class AuditTrail {
     this.items.push(entry);
     return new AuditTrail(this.items, this.length + 1, this.parse);
   }
-}
-
-function defaultParse(line: Buffer): AuditEntry {
-  return JSON.parse(line.toString('utf8')) as AuditEntry;
 }

@@ -1,5 +1,6 @@
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
 import { AuditTrail } from './audit-trail.js';
+import { TimeSlice } from './time-slice.js';
 
 /** The whole store document (what is encrypted). In the file, `audit` is a plain array of entries. */
 export interface StoreDoc {
@@ -116,15 +117,12 @@ export function encodeDocPieces(doc: StoreDoc): Buffer[] {
  * are serialized a slice at a time, yielding to the event loop between slices.
  */
 export async function encodeDocPiecesAsync(doc: StoreDoc, sliceMs = 4): Promise<Buffer[]> {
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(sliceMs);
   const warm = async (n: number, item: (i: number) => object | Buffer) => {
     for (let i = 0; i < n; i++) {
       const x = item(i);
       if (!Buffer.isBuffer(x)) recordBytes(x);
-      if ((i & 255) === 255 && performance.now() - sliceStart > sliceMs) {
-        await new Promise((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
+      if ((i & 255) === 255 && slice.due()) await slice.pause();
     }
   };
   await warm(doc.registrations.length, (i) => doc.registrations[i]!);
@@ -161,7 +159,7 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
   if (!head || head[0] !== 0x7b /* { */ || head[head.length - 1] !== 0x2c /* , */) throw new LayoutMismatch();
   if (nextLine()?.toString() !== REG_OPEN) throw new LayoutMismatch();
   const doc = JSON.parse(head.subarray(0, head.length - 1).toString('utf8') + '}') as StoreDoc;
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(sliceMs);
   // Records are parsed a batch at a time: the batch's bytes ("{…},\n{…},\n{…}") wrapped in [ ] are one
   // JSON array, so one toString and one JSON.parse serve the whole batch; each record keeps its own line.
   const BATCH = 256;
@@ -191,10 +189,7 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
         }
       }
       if (closed) return out;
-      if (performance.now() - sliceStart > sliceMs) {
-        await new Promise((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
+      if (slice.due()) await slice.pause();
     }
   };
   doc.registrations = (await readSection('],')) as Registration[];
@@ -208,10 +203,7 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
     const rec = line[line.length - 1] === 0x2c ? line.subarray(0, line.length - 1) : line;
     if (rec[0] !== 0x7b || rec[rec.length - 1] !== 0x7d) throw new SyntaxError('an audit line is not one entry');
     lines.push(rec);
-    if ((lines.length & 1023) === 0 && performance.now() - sliceStart > sliceMs) {
-      await new Promise((r) => setImmediate(r));
-      sliceStart = performance.now();
-    }
+    if ((lines.length & 1023) === 0 && slice.due()) await slice.pause();
   }
   doc.audit = AuditTrail.of(lines, parseAuditLine);
   if (pos <= plain.length) throw new SyntaxError('trailing data after the store document');

@@ -8,6 +8,7 @@ import type { KdfParams } from './crypto.js';
 import { decodeDoc, encodeDocPieces, encodeDocPiecesAsync, type StoreDoc } from './doc-codec.js';
 import { durableWrite, syncDir, writeAll } from './durable-write.js';
 import { openFile, sealChange, sealSnapshot, type OpenedFile } from './store-file.js';
+import { TimeSlice } from './time-slice.js';
 
 // lowdb adapter over the journaled store file (layout in store-file.ts). lowdb hands `write` the whole
 // document; this adapter works out what changed since the last write (records are replaced, never
@@ -127,12 +128,6 @@ export class JournalAdapter implements Adapter<StoreDoc> {
       this.lastWriteMs = performance.now() - t0;
       this.maybeCompact();
     });
-  }
-
-  /** Wait for a running compaction to finish (benches, tests). */
-  async settled(): Promise<void> {
-    await this.compaction?.done;
-    await this.turn.catch(() => {});
   }
 
   /** Start a compaction now unless one runs (tests, benches). */
@@ -286,9 +281,9 @@ function diff(prev: StoreDoc, next: StoreDoc): Change | null | undefined {
 }
 
 /** Apply appended changes, in order, to the snapshot's document (yielding to the event loop now and then). */
-async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 8): Promise<StoreDoc> {
+async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 4): Promise<StoreDoc> {
   if (!changes.length) return doc;
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(sliceMs);
   const regs = doc.registrations;
   const index = new Map(regs.map((r, i) => [r.uuid, i]));
   let audit = doc.audit;
@@ -304,10 +299,7 @@ async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 8): P
     for (const e of c.a ?? []) audit = audit.append(e);
     if (c.f) doc.findings = c.f;
     if (c.j) doc.jobs = c.j;
-    if (performance.now() - sliceStart > sliceMs) {
-      await new Promise((r) => setImmediate(r));
-      sliceStart = performance.now();
-    }
+    if (slice.due()) await slice.pause();
   }
   return { ...doc, audit };
 }

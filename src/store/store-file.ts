@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { authError, decryptV1, KDF_HEADER_LEN, kdfHeader, readParams, TAG_LEN, type KdfParams } from './crypto.js';
+import { TimeSlice } from './time-slice.js';
 
 // The store file ("BBSTORE2"; integers big-endian): a sealed snapshot of the whole document, then the
 // changes made since, each sealed on its own and appended (a journal). A write appends one change and
@@ -23,7 +24,6 @@ const CHANGE_HEAD = 4 + 12 + TAG_LEN; // 32
 /** 256 KiB: gathered before each cipher call when sealing or opening a snapshot */
 const BATCH = 256 * 1024;
 
-const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * Seal a document given as pieces into a new file's bytes (kdf header + snapshot), ready for writev.
@@ -49,7 +49,7 @@ export async function sealSnapshot(
   const body: Buffer[] = [];
   let batch: Buffer[] = [];
   let batchLen = 0;
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(sliceMs);
   for (const piece of pieces) {
     batch.push(piece);
     batchLen += piece.length;
@@ -57,10 +57,7 @@ export async function sealSnapshot(
     body.push(c.update(batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchLen)));
     batch = [];
     batchLen = 0;
-    if (performance.now() - sliceStart > sliceMs) {
-      await yieldNow();
-      sliceStart = performance.now();
-    }
+    if (slice.due()) await slice.pause();
   }
   if (batchLen) body.push(c.update(Buffer.concat(batch, batchLen)));
   const fin = c.final();
@@ -124,14 +121,11 @@ export async function openFile(file: Buffer, key: Buffer, path: string, sliceMs 
   d.setAAD(head);
   d.setAuthTag(file.subarray(SNAP_HEAD, SNAP_BODY));
   const snapshot = Buffer.allocUnsafe(length);
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(sliceMs);
   for (let at = SNAP_BODY; at < snapEnd; at += BATCH) {
     const out = d.update(file.subarray(at, Math.min(at + BATCH, snapEnd)));
     out.copy(snapshot, at - SNAP_BODY);
-    if (performance.now() - sliceStart > sliceMs) {
-      await yieldNow();
-      sliceStart = performance.now();
-    }
+    if (slice.due()) await slice.pause();
   }
   try {
     d.final();
