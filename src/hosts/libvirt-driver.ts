@@ -6,7 +6,7 @@ import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, classifyVirshError, hostError, isolateUnsupported, type HostErrorCode } from './errors.js';
 import type { ParsedBatch } from './inventory-batch.js';
 import { runLocalVirsh } from './local-virsh.js';
-import { VirshControl } from './virsh-control.js';
+import { VirshControl, type VirshRunOptions } from './virsh-control.js';
 import type { Logger } from './logger.js';
 import {
   isTestUri,
@@ -181,8 +181,15 @@ export class LibvirtDriver implements HostDriver {
     if (hv) await hv.connectClose().catch(() => undefined);
   }
 
-  private virsh(args: string[], o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
-    return runLocalVirsh(args, { host: this.name, uri: this.uri, virshPath: this.opts.virshPath, timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal });
+  private virsh(args: string[], o: VirshRunOptions = {}): Promise<string> {
+    return runLocalVirsh(args, {
+      host: this.name,
+      uri: this.uri,
+      virshPath: this.opts.virshPath,
+      timeoutMs: o.timeoutMs ?? this.timeoutMs,
+      signal: o.signal,
+      guardMigrateOf: o.guardMigrateOf,
+    });
   }
 
   private async lookup(uuid: string): Promise<LvDomain> {

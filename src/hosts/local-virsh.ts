@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { hostError, virshFailure } from './errors.js';
+import { HANG_MARK, hungMigrateError, migrateWatchScript } from './migrate-guard.js';
 
 // The local `virsh -c URI …` for what the native binding lacks (migration, job stats, link state,
 // interface addresses). Real libvirt, one process per call, always with a timeout.
@@ -11,6 +12,8 @@ export interface LocalVirshOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   maxBytes?: number;
+  /** the command migrates this domain: watch virsh for its hang (migrate-guard.ts) and kill it */
+  guardMigrateOf?: string;
 }
 
 export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<string> {
@@ -18,6 +21,8 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
   const bin = o.virshPath ?? 'virsh';
   return new Promise((resolve, reject) => {
     let aborted = false;
+    let hung = false;
+    let stopGuard = () => {};
     const child = execFile(
       bin,
       ['-q', '-c', o.uri, ...args],
@@ -30,6 +35,8 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
       },
       (err, stdout, stderr) => {
         o.signal?.removeEventListener('abort', onAbort);
+        stopGuard();
+        if (hung) return reject(hungMigrateError(o.host));
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
         if (aborted) return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} aborted`));
@@ -46,5 +53,26 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
     };
     if (o.signal?.aborted) onAbort();
     else o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o.guardMigrateOf !== undefined && child.pid !== undefined) {
+      stopGuard = watchLocalMigrate(child.pid, { virsh: bin, uri: o.uri, uuid: o.guardMigrateOf }, () => {
+        hung = true;
+        child.kill('SIGKILL');
+      });
+    }
   });
+}
+
+/** Run the guard's watch beside a local virsh migrate; `onHung` once it finds virsh hung. Returns a stopper. */
+function watchLocalMigrate(pid: number, t: { virsh: string; uri: string; uuid: string }, onHung: () => void): () => void {
+  const w = spawn('sh', ['-c', migrateWatchScript(String(pid), t)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  w.stdout.setEncoding('utf8');
+  w.stdout.on('data', (d: string) => {
+    out = (out + d).slice(-256);
+    if (out.includes(HANG_MARK)) onHung();
+  });
+  w.on('error', () => undefined); // no sh: no guard, the migration's own timeout still holds
+  return () => {
+    if (w.exitCode === null) w.kill('SIGKILL');
+  };
 }

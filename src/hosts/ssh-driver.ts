@@ -19,7 +19,8 @@ import {
 } from './inventory-batch.js';
 import type { Logger } from './logger.js';
 import { SshConnection } from './ssh-connection.js';
-import { VirshControl } from './virsh-control.js';
+import { guardedMigrateScript, HANG_MARK, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
+import { VirshControl, type VirshRunOptions } from './virsh-control.js';
 import {
   isTestUri,
   MAC_RE,
@@ -37,7 +38,8 @@ import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidL
 // sessionStartTimeoutMs) makes the driver use one-shot execs for a while (the scan is then one exec of a
 // sh script, see inventory-batch); a session that hangs, dies or talks too much fails its request and is
 // replaced on the next call. Job stats and migration tunings sampled during a migration use the session too;
-// migrate itself, domjobabort and link state always use one-shot execs.
+// migrate takes over the idle session (else one exec), watched for virsh's hang (migrate-guard.ts);
+// domjobabort and link state always use one-shot execs.
 // Note on test:/// URIs: the test driver's state lives in the virsh process, so within a session a suspend
 // is seen by the next scan (as with the libvirt driver); close() ends the session, and the next call starts
 // a fresh one that reads the XML file again. One-shot execs never see each other's changes.
@@ -330,12 +332,18 @@ export class SshDriver implements HostDriver {
     return `LC_ALL=C ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} ${args.map(shQuote).join(' ')}`;
   }
 
-  /** Run one virsh command; non-zero exit → classified host error. */
-  private async virshRun(args: string[], o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  /** Run one virsh command; non-zero exit → classified host error. A migrate runs beside the hang guard. */
+  private async virshRun(args: string[], o: VirshRunOptions = {}): Promise<string> {
     const verb = args[0].split(' ')[0];
-    const r = await this.conn.exec(this.cmd(args), { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
+    const command = o.guardMigrateOf === undefined ? this.cmd(args) : guardedMigrateScript(this.cmd(args), this.guardTarget(o.guardMigrateOf));
+    const r = await this.conn.exec(command, { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
+    if (r.code !== 0 && o.guardMigrateOf !== undefined && r.stderr.includes(HANG_MARK)) throw hungMigrateError(this.name);
     if (r.code !== 0) throw virshFailure(this.name, verb, r.code, r.stderr);
     return r.stdout;
+  }
+
+  private guardTarget(uuid: string): GuardTarget {
+    return { virsh: this.virsh, uri: this.uri, uuid };
   }
 
   private checkUuid(uuid: string): string {
@@ -462,20 +470,38 @@ export class SshDriver implements HostDriver {
     const s = this.session;
     if (!s?.alive || s.busy) return this.ctl.migrate(u, opts, signal);
     this.session = undefined;
-    const viaSession = async (args: string[], o: { timeoutMs?: number } = {}): Promise<string> => {
+    const viaSession = async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
       const line = sessionLine(args);
       if (line === undefined) return this.virshRun(args, o);
       const timeoutMs = o.timeoutMs ?? this.migrateTimeoutMs;
+      const stopGuard = this.guardSession(s, u);
       try {
         return await this.sessionCommand(s, 'migrate', line, Date.now() + timeoutMs, timeoutMs);
       } catch (e) {
         if (e instanceof SessionGoneError) return this.virshRun(args, o); // it ended before the command went out
         throw e;
       } finally {
+        stopGuard();
         s.close();
       }
     };
     return this.ctl.migrate(u, opts, signal, viaSession);
+  }
+
+  /**
+   * Watch a session's virsh while it runs a migrate (one exec beside it, see migrate-guard.ts); a hung virsh is
+   * killed and the migrate fails with why. Without the session's pid there is nothing to watch.
+   */
+  private guardSession(s: VirshSession, uuid: string): () => void {
+    if (s.pid === undefined) return () => undefined;
+    const stop = new AbortController();
+    this.conn
+      .exec(migrateWatchScript(String(s.pid), this.guardTarget(uuid)), { timeoutMs: this.migrateTimeoutMs, signal: stop.signal, what: 'migrate watch' })
+      .then((r) => {
+        if (r.stdout.includes(HANG_MARK)) s.kill(true, hungMigrateError(this.name));
+      })
+      .catch(() => undefined); // stopped, or the connection went: the migrate's own request reports that
+    return () => stop.abort();
   }
 
   jobStats(uuid: string): Promise<JobStats | null> {

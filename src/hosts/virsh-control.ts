@@ -3,8 +3,15 @@ import { asHostError, hostError, isolateUnsupported } from './errors.js';
 import { abortJobArgs, jobInfoArgs, maxDowntimeArgs, migrateArgs, setLinkDownArgs, setSpeedArgs } from './virsh-commands.js';
 import { parseDomJobInfo } from './virsh-text.js';
 
+export interface VirshRunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** the command is a migrate of this domain: watch it for virsh's hang (see migrate-guard.ts) */
+  guardMigrateOf?: string;
+}
+
 /** Runs one `virsh -c URI …` command: locally (libvirt driver) or over SSH (ssh driver). */
-export type VirshRun = (args: string[], o?: { timeoutMs?: number; signal?: AbortSignal }) => Promise<string>;
+export type VirshRun = (args: string[], o?: VirshRunOptions) => Promise<string>;
 
 /**
  * What both drivers do through `virsh` rather than their own transport: link state and the migration hooks
@@ -42,7 +49,7 @@ export class VirshControl {
     const onAbort = () => void this.abortJob(uuid).catch(() => undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await via(migrateArgs(uuid, opts), { timeoutMs: this.migrateTimeoutMs, signal });
+      await via(migrateArgs(uuid, opts), { timeoutMs: this.migrateTimeoutMs, signal, guardMigrateOf: uuid });
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

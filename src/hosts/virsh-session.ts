@@ -321,11 +321,14 @@ export class VirshSession {
     this.kill(false); // no connection to kill it through; sshd's end hangs up on it
   }
 
-  /** Kill the remote virsh (hung or misbehaving); pending requests fail. byPid: also kill it by its announced pid. */
-  kill(byPid = true): void {
+  /**
+   * Kill the remote virsh (hung or misbehaving); the pending request fails (with `why`, when given).
+   * byPid: also kill it by its announced pid.
+   */
+  kill(byPid = true, why?: BillboardError): void {
     if (this.killed) return;
     this.killed = true;
-    this.current?.reject(hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
+    this.current?.reject(why ?? hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
     try {
       // after the stream ended the process is gone (and its pid may be someone else's): just close
       this.stream.kill(this.endedHow || !byPid ? undefined : (this.pid ?? findPid(this.text())));

@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HANG_AFTER_S } from '../../src/hosts/migrate-guard.js';
 import { LibvirtDriver, BINDING_MISSING } from '../../src/hosts/libvirt-driver.js';
 import { Scanner } from '../../src/hosts/scanner.js';
 import type { HostConfig } from '../../src/model/config.js';
@@ -48,6 +53,30 @@ describe('libvirt driver on test:/// hosts', () => {
     const r = await a.jobStats(WEB1).then((v) => ({ ok: true, v }), (e) => ({ ok: false, e }));
     if (r.ok) expect(r.v).toBeNull();
     else expect((r as { e: { code: string } }).e.code).toMatch(/HOST_ERROR|UNSUPPORTED/);
+  });
+
+  it('migrate (through the local virsh): the test driver refuses with virsh\'s reason, or, when virsh 9.0 hangs on that, the guard kills it', async () => {
+    const err = await a.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
+    expect(err.message).toMatch(/^lab-a: virsh migrate failed(: .*not supported| at once, then hung)/);
+  });
+
+  it(`a local virsh migrate that hangs without a migration is killed after ${HANG_AFTER_S} s with a clear error`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bb-virsh-'));
+    const fake = join(dir, 'virsh');
+    writeFileSync(fake, '#!/bin/sh\ncase "$4" in migrate) exec sleep 63;; esac\nexec /usr/bin/virsh "$@"\n');
+    chmodSync(fake, 0o755);
+    const d = new LibvirtDriver({ name: 'lab-h', driver: 'libvirt', uri: fixtureUri('host-a') }, { virshPath: fake });
+    try {
+      const t0 = Date.now();
+      const err = await d.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-h: virsh migrate failed at once, then hung/) });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(HANG_AFTER_S * 1000);
+      expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 8000);
+      expect(spawnSync('pgrep', ['-f', '^sleep 63$']).status).toBe(1);
+    } finally {
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('without the binding fails with one line and does not throw on load', async () => {

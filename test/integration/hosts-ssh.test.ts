@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../../src/hosts/libvirt-driver.js';
 import { createDriver, Scanner } from '../../src/hosts/scanner.js';
+import { HANG_AFTER_S } from '../../src/hosts/migrate-guard.js';
 import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh-driver.js';
 import type { HostConfig, SshHostConfig } from '../../src/model/config.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
@@ -86,6 +87,20 @@ exec /usr/bin/virsh "$@"`);
 exec /usr/bin/virsh "$@"`);
   fakes.failing = fake('failing', `echo "error: internal error: the hypervisor is on fire" >&2; exit 1`);
   fakes.hang = fake('hang', `exec sleep 20`);
+  // virsh 9.0's migrate hang (migrate-guard.ts): a migrate that prints nothing and never returns, in a session
+  // (the line is held; the session's pid is this script's shell) and as a one-shot exec
+  fakes.migrateHang = fake(
+    'migrate-hang',
+    `if [ $# -eq 3 ]; then
+  while IFS= read -r l; do
+    case "$l" in migrate*) sleep 62;; esac
+    printf '%s\n' "$l"
+  done | /usr/bin/virsh "$@"
+  exit
+fi
+case "$4" in migrate) exec sleep 62;; esac
+exec /usr/bin/virsh "$@"`,
+  );
   fakes.slow = fake('slow', `sleep 3; exec /usr/bin/virsh "$@"`);
 });
 
@@ -189,16 +204,41 @@ describe('ssh driver commands and bad hosts', () => {
     await withDriver(host(), async (d) => {
       await d.scanAll();
       expect(d.stats.sessionStarts).toBe(1);
-      // the test driver cannot migrate: virsh's own refusal must come back as the error, not a silent success
+      // the test driver cannot migrate: virsh's own refusal must come back as the error, not a silent success.
+      // On a loaded machine virsh 9.0 may hang on such an instant failure instead: the guard kills it and says so.
       const err = await d
         .migrate(WEB1, { transport: 'direct', destUri: 'test:///default', bandwidthMiBs: 8 })
         .catch((e) => e);
-      expect(err).toMatchObject({ code: expect.stringMatching(/^(UNSUPPORTED|HOST_ERROR)$/), message: expect.stringMatching(/^lab-ssh: virsh migrate failed: .*not supported/) });
+      expect(err).toMatchObject({
+        code: expect.stringMatching(/^(UNSUPPORTED|HOST_ERROR)$/),
+        message: expect.stringMatching(/^lab-ssh: virsh migrate failed(: .*not supported| at once, then hung)/),
+      });
       expect(d.stats.execFallbacks).toBe(0);
       expect(await stateOf(d, WEB1)).toBe('running');
       expect(d.stats.sessionStarts).toBe(2);
     });
   });
+
+  for (const mode of ['session', 'exec'] as const) {
+    it(`${mode}: a migrate that hangs without a migration (virsh 9.0's race) is killed after ${HANG_AFTER_S} s with a clear error`, async () => {
+      await withDriver(
+        host(),
+        async (d) => {
+          await d.scanAll();
+          const pid = mode === 'session' ? (d as unknown as { session?: { pid?: number } }).session?.pid : undefined;
+          const t0 = Date.now();
+          const err = await d.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
+          expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh migrate failed at once, then hung .* no migration is running/) });
+          expect(Date.now() - t0).toBeGreaterThanOrEqual(HANG_AFTER_S * 1000);
+          expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 8000);
+          if (pid !== undefined) expect(await groupGone(pid)).toBe(true);
+          expect(spawnSync('pgrep', ['-f', '^sleep 62$']).status).toBe(1); // the hung process was killed
+          expect(await stateOf(d, WEB1)).toBe('running');
+        },
+        { virshPath: fakes.migrateHang, session: mode === 'session' },
+      );
+    });
+  }
 
   it('without a session every command is its own virsh process: a suspend does not survive it', async () => {
     await withDriver(
