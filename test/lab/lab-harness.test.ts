@@ -21,7 +21,7 @@ const alive = (pid: number) => {
 };
 
 describe('lab harness', () => {
-  it('starts two distinct libvirt hosts with sshd, and tears everything down', async () => {
+  it('starts two distinct libvirt hosts with sshd, and tears everything down', { timeout: 120_000 }, async () => {
     const why = labPrerequisites();
     if (why.length) throw new LabUnavailable(why.join('; '));
     lab = await startLab({ startGuest: false });

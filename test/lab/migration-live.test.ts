@@ -63,7 +63,7 @@ async function run(to: string, bandwidthMiBs: number, onEvent?: (e: MigrationEve
 }
 
 describe('lab: live migration through the console code', () => {
-  it('migrates tiny lab-a → lab-b under a 32 MiB/s cap, stage by stage, and it keeps ticking on lab-b', async () => {
+  it('migrates tiny lab-a → lab-b under a 32 MiB/s cap, stage by stage, and it keeps ticking on lab-b', { timeout: 120_000 }, async () => {
     expect(await lab.guestTicks('lab-a')).not.toBeNull();
     const { events, done } = await run('lab-b', 32);
     const job: MigrationJob = await done;
@@ -86,7 +86,7 @@ describe('lab: live migration through the console code', () => {
     expect(store.auditLog().map((e) => e.action)).toEqual(expect.arrayContaining(['migrate-request', 'migrate-authorize', 'migrate-completed']));
   }, 120_000);
 
-  it('detects a non-converging migration, and abort keeps the guest running on the source', async () => {
+  it('detects a non-converging migration, and abort keeps the guest running on the source', { timeout: 120_000 }, async () => {
     // 16 MiB/s for the first pass, then (the estimate's own one-key action, `tune`) down to 2 MiB/s: far below
     // what the guest dirties (~10-14 MiB/s here), so pre-copy cannot converge whatever the machine's load
     let verdict: { converges: boolean; advice: string; suggestedBandwidthMiBs?: number; suggestedMaxDowntimeMs?: number } | undefined;
