@@ -4,6 +4,7 @@ import type { BillboardError } from '../model/errors.js';
 import { asHostError, hostError } from './errors.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
 import type { Logger } from './logger.js';
+import { findPid, PID_ECHO, PID_SEARCH, stripPidLine } from './remote-pid.js';
 
 // One pooled ssh2 connection to one host: opened lazily, kept alive, reopened on the next command after
 // it drops. Commands run on exec channels, at most `maxChannels` at once (sshd's MaxSessions is 10).
@@ -231,7 +232,10 @@ export class SshConnection {
       let code: number | null = null;
       let sig: string | undefined;
 
-      const finish = (e?: BillboardError) => {
+      // the command's login shell announces its pid (it leads the command's process group) on stderr first
+      let pid: number | undefined;
+      let head = '';
+      const finish = (e?: BillboardError, killGroup = false) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
@@ -243,13 +247,18 @@ export class SshConnection {
           } catch {
             /* sshd may not support signals */
           }
-          stream?.close();
+          const ch = stream;
+          // sshd refuses signals for root logins: kill the group by a command of its own, then close (the open
+          // channel keeps the pid the command's until then)
+          if (killGroup && pid !== undefined) void this.killGroup(pid).finally(() => ch?.close());
+          else ch?.close();
           reject(e);
         } else {
-          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: err.toString('utf8'), code, signal: sig });
+          const stderr = pid === undefined ? err.toString('utf8') : stripPidLine(err.toString('utf8'));
+          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code, signal: sig });
         }
       };
-      const timer = setTimeout(() => finish(hostError('TIMEOUT', name, `${what} timed out after ${(o.timeoutMs / 1000).toFixed(1)}s`)), o.timeoutMs);
+      const timer = setTimeout(() => finish(hostError('TIMEOUT', name, `${what} timed out after ${(o.timeoutMs / 1000).toFixed(1)}s`), true), o.timeoutMs);
       const onAbort = () => {
         try {
           stream?.signal('INT'); // virsh migrate aborts the job on SIGINT
@@ -263,7 +272,7 @@ export class SshConnection {
       this.live.add(onDrop);
 
       try {
-        client.exec(command, (e, ch) => {
+        client.exec(`${PID_ECHO} >&2; ${command}`, (e, ch) => {
           if (e) return finish(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`));
           if (done) {
             ch.close();
@@ -272,10 +281,14 @@ export class SshConnection {
           stream = ch;
           ch.on('data', (d: Buffer) => {
             outLen += d.length;
-            if (outLen > maxBytes) return finish(hostError('HOST_ERROR', name, `${what} output exceeded ${maxBytes} bytes`));
+            if (outLen > maxBytes) return finish(hostError('HOST_ERROR', name, `${what} output exceeded ${maxBytes} bytes`), true);
             out.push(d);
           });
           ch.stderr.on('data', (d: Buffer) => {
+            if (pid === undefined && head.length < PID_SEARCH) {
+              head += d.toString('latin1');
+              pid = findPid(head);
+            }
             err = Buffer.concat([err, d]);
             if (err.length > STDERR_KEEP) err = err.subarray(err.length - STDERR_KEEP);
           });
@@ -312,6 +325,17 @@ export class SshConnection {
     });
     this.live.add(onDrop);
     return { channel, connectionLost: () => this.client !== client, release: () => this.live.delete(onDrop) };
+  }
+
+  /**
+   * KILL a remote process group (a command's or session's login shell leads one: sshd makes it a session
+   * leader), or the one process where it leads none. Never rejects.
+   */
+  killGroup(pid: number): Promise<void> {
+    return this.exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 5000, what: 'kill' }).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {

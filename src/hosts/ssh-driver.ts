@@ -18,6 +18,7 @@ import {
   type RawDomain,
 } from './inventory-batch.js';
 import type { Logger } from './logger.js';
+import { PID_ECHO } from './remote-pid.js';
 import { SshConnection } from './ssh-connection.js';
 import { guardedMigrateScript, HANG_MARK, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
@@ -189,7 +190,7 @@ export class SshDriver implements HostDriver {
     const handle = await this.conn.openChannel(
       // COLUMNS: readline echoes each input line; without a terminal it takes the width from COLUMNS (else 80)
       // and redraws a wider line (scrolled, with \r) instead of echoing it: the framing needs the literal echo
-      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; echo "@@BB:pid:$$"; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
+      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; ${PID_ECHO}; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
       (e) => drop?.(e),
       'virsh session',
     );
@@ -229,13 +230,10 @@ export class SshDriver implements HostDriver {
         // exec kept its pid: kill that group, or the one process where it leads none. The channel is still
         // open until the kill ran, so the pid is still the session's.
         if (pid === undefined) return close();
-        const k = this.conn
-          .exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 5000, what: 'kill virsh session' })
-          .then(() => undefined, () => undefined)
-          .finally(() => {
-            close();
-            if (this.killing === k) this.killing = undefined;
-          });
+        const k = this.conn.killGroup(pid).finally(() => {
+          close();
+          if (this.killing === k) this.killing = undefined;
+        });
         this.killing = k;
       },
       onData: (cb) => void ch.on('data', cb),

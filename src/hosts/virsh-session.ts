@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { BillboardError } from '../model/errors.js';
 import { hostError } from './errors.js';
+import { findPid } from './remote-pid.js';
 
 // A persistent `virsh -q -c URI` in its interactive mode: commands on stdin, output (stderr merged into stdout)
 // on one stream. A warm request pays no process start, no libvirt connect and no sshd session.
@@ -131,12 +132,6 @@ const NOOP = 'echo\n';
 /** output between requests (virsh's next prompt): more than this is garbage, and the session is dropped */
 const IDLE_MAX = 64 * 1024;
 
-/** the pid line the session command prints before virsh starts */
-export function findPid(text: string): number | undefined {
-  const m = /@@BB:pid:(\d+)\r?\n/.exec(text.slice(0, 4096));
-  const n = m ? Number(m[1]) : NaN;
-  return Number.isSafeInteger(n) && n > 1 ? n : undefined;
-}
 
 function describeEnd(how: SessionEnd): string {
   if (how.signal) return `killed by signal ${how.signal}`;

@@ -86,7 +86,7 @@ exec /usr/bin/virsh "$@"`);
   fakes.pid = fake('pid', `if [ $# -eq 3 ]; then echo $$ > ${sshd.dir}/session.pid; fi
 exec /usr/bin/virsh "$@"`);
   fakes.failing = fake('failing', `echo "error: internal error: the hypervisor is on fire" >&2; exit 1`);
-  fakes.hang = fake('hang', `exec sleep 20`);
+  fakes.hang = fake('hang', `exec sleep 21`);
   // virsh 9.0's migrate hang (migrate-guard.ts): a migrate that prints nothing and never returns, in a session
   // (the line is held; the session's pid is this script's shell) and as a one-shot exec
   fakes.migrateHang = fake(
@@ -162,6 +162,15 @@ describe('ssh driver host keys and auth', () => {
     expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: authentication failed/) });
   });
 });
+
+/** `ok()` became true (polls up to 5 s) */
+async function until(ok: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (ok()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
 
 /** every process of the group led by pid has exited (polls up to 5 s) */
 async function groupGone(pid: number): Promise<boolean> {
@@ -321,12 +330,14 @@ describe('ssh driver commands and bad hosts', () => {
     );
   });
 
-  it('a command that hangs times out, and the connection still serves the next command', async () => {
-    const d = new SshDriver(host(), { virshPath: fakes.hang, commandTimeoutMs: 1500 });
+  it('a command that hangs times out and is killed on the host (sshd refuses signals for root: by its process group), and the connection still serves the next command', async () => {
+    const d = new SshDriver(host(), { virshPath: fakes.hang, commandTimeoutMs: 1500, session: false });
     try {
       await expect(d.inventory()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'lab-ssh: scan timed out after 1.5s' });
+      expect(await until(() => spawnSync('pgrep', ['-f', '^sleep 21$']).status === 1)).toBe(true);
       const r = await d.conn.exec('echo still-here', { timeoutMs: 5000 });
       expect(r.stdout.trim()).toBe('still-here');
+      expect(r.stderr).not.toContain('@@BB:pid'); // the shell's pid line is the connection's, not the command's
     } finally {
       await d.close();
     }

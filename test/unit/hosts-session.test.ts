@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { findPid, stripPidLine } from '../../src/hosts/remote-pid.js';
 import {
-  findPid,
   learnFraming,
   markerIn,
   markerOut,
@@ -129,6 +129,7 @@ describe('virsh session framing (pure)', () => {
     expect(findPid('@@BB:pid:1\n')).toBeUndefined();
     expect(findPid('@@BB:pid:12')).toBeUndefined(); // incomplete line
     expect(findPid('virsh # ')).toBeUndefined();
+    expect(stripPidLine('pyenv: warning\n@@BB:pid:1234\nerror: no domain\n')).toBe('pyenv: warning\nerror: no domain\n');
   });
 
   it('works without readline echo too', () => {
