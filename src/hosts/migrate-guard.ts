@@ -1,6 +1,6 @@
 import type { BillboardError } from '../model/errors.js';
 import { hostError } from './errors.js';
-import { shQuote } from './virsh-commands.js';
+import { jobInfoArgs, virshCommandLine } from './virsh-commands.js';
 
 // virsh 9.0 (Debian 12's) can hang for good in `migrate` when the migration fails at once. Its migration
 // thread (named doMigrate) ends and asks the main loop to quit before the main thread has entered that loop;
@@ -32,7 +32,7 @@ export interface GuardTarget {
  * exit quietly once it is gone.
  */
 export function migrateWatchScript(pid: string, t: GuardTarget): string {
-  const job = `LC_ALL=C ${shQuote(t.virsh)} -q -c ${shQuote(t.uri)} domjobinfo ${shQuote(t.uuid)} 2>/dev/null | grep -Eq '^Job type: +(Unbounded|Bounded)'`;
+  const job = `${virshCommandLine(t.virsh, t.uri, jobInfoArgs(t.uuid, false))} 2>/dev/null | grep -Eq '^Job type: +(Unbounded|Bounded)'`;
   const limit = Math.round(HANG_AFTER_S / POLL_S) + 1; // the first check is at 0 s: the n-th is (n-1) polls later
   return (
     `p=${pid}; n=0; while [ -d /proc/$p ]; do ` +

@@ -28,6 +28,7 @@ import {
   multiCommand,
   shQuote,
   UUID_RE,
+  virshCommandLine,
 } from './virsh-commands.js';
 import { SessionGoneError, SessionStartError, VirshSession, type Segment, type SessionStream } from './virsh-session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from './virsh-text.js';
@@ -225,10 +226,9 @@ export class SshDriver implements HostDriver {
         } catch {
           /* not supported by this ssh2 channel state */
         }
-        // sshd may refuse the signal (OpenSSH does without privilege separation, e.g. for root); a hung virsh
-        // would not read the EOF either. sshd made the session's shell a process group leader (setsid), and
-        // exec kept its pid: kill that group, or the one process where it leads none. The channel is still
-        // open until the kill ran, so the pid is still the session's.
+        // sshd may refuse the signal, and a hung virsh would not read the EOF either: kill the process group
+        // the session's shell leads (exec kept its pid, see remote-pid.ts). The channel stays open until the
+        // kill ran, so the pid is still the session's.
         if (pid === undefined) return close();
         const k = this.conn.killGroup(pid).finally(() => {
           close();
@@ -326,14 +326,12 @@ export class SshDriver implements HostDriver {
     return seg!.out;
   }
 
-  private cmd(args: string[]): string {
-    return `LC_ALL=C ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} ${args.map(shQuote).join(' ')}`;
-  }
 
   /** Run one virsh command; non-zero exit → classified host error. A migrate runs beside the hang guard. */
   private async virshRun(args: string[], o: VirshRunOptions = {}): Promise<string> {
     const verb = args[0].split(' ')[0];
-    const command = o.guardMigrateOf === undefined ? this.cmd(args) : guardedMigrateScript(this.cmd(args), this.guardTarget(o.guardMigrateOf));
+    const line = virshCommandLine(this.virsh, this.uri, args);
+    const command = o.guardMigrateOf === undefined ? line : guardedMigrateScript(line, this.guardTarget(o.guardMigrateOf));
     const r = await this.conn.exec(command, { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
     if (r.code !== 0 && o.guardMigrateOf !== undefined && r.stderr.includes(HANG_MARK)) throw hungMigrateError(this.name);
     if (r.code !== 0) throw virshFailure(this.name, verb, r.code, r.stderr);

@@ -8,6 +8,11 @@ export function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** One `virsh -q -c URI ARGS…` as a sh command line (C locale: the parsers read virsh's English). */
+export function virshCommandLine(virsh: string, uri: string, args: string[]): string {
+  return `LC_ALL=C ${shQuote(virsh)} -q -c ${shQuote(uri)} ${args.map(shQuote).join(' ')}`;
+}
+
 /** `virsh migrate …` arguments (after `-c URI`). */
 export function migrateArgs(uuid: string, o: MigrateOptions): string[] {
   const a = ['migrate', '--live'];

@@ -6,8 +6,8 @@ import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState
  * Every mutating call is one durable write: the change is sealed and appended to the store file, then
  * fsynced (store-file.ts has the layout; compaction folds changes into a new snapshot in the background,
  * replaced atomically: temp file, fsync, rename, fsync dir). Calls are serialized. Audited mutations
- * write the change and its audit entry in the same write: if that write fails, neither the change nor the entry exists (memory is rolled back) and the
- * call rejects with BillboardError('AUDIT_FAILED' | 'STORE_WRITE').
+ * write the change and its audit entry in the same write: if that write fails, neither the change nor the
+ * entry exists (memory is rolled back) and the call rejects with BillboardError('AUDIT_FAILED' | 'STORE_WRITE').
  */
 export interface StoreApi {
   readonly path: string;
