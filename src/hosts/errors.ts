@@ -17,6 +17,11 @@ export function hostError(code: HostErrorCode, host: string, message: string, de
   return new BillboardError(code, `${host}: ${oneLine(message)}`, { host, ...details });
 }
 
+/** `what` ran out of its `ms` budget (one wording for every timeout a host call can hit). */
+export function timeoutError(host: string, what: string, ms: number): BillboardError {
+  return hostError('TIMEOUT', host, `${what} timed out after ${(ms / 1000).toFixed(1)}s`);
+}
+
 /** The most useful line of virsh's stderr: the last "error: …" line without the prefix, else the last line. */
 export function virshErrorText(stderr: string): string {
   const lines = stderr

@@ -3,7 +3,7 @@ import { BillboardError } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { asHostError, classifyVirshError, hostError, isolateUnsupported, type HostErrorCode } from './errors.js';
+import { asHostError, classifyVirshError, hostError, isolateUnsupported, timeoutError, type HostErrorCode } from './errors.js';
 import type { ParsedBatch } from './inventory-batch.js';
 import { runLocalVirsh } from './local-virsh.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
@@ -125,7 +125,7 @@ export class LibvirtDriver implements HostDriver {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.drop();
-        reject(hostError('TIMEOUT', this.name, `${what} timed out after ${(this.timeoutMs / 1000).toFixed(1)}s`));
+        reject(timeoutError(this.name, what, this.timeoutMs));
       }, this.timeoutMs);
     });
     try {

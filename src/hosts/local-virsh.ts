@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { hostError, virshFailure } from './errors.js';
+import { hostError, timeoutError, virshFailure } from './errors.js';
 import { HANG_MARK, hungMigrateError, migrateWatchScript } from './migrate-guard.js';
 
 // The local `virsh -c URI …` for what the native binding lacks (migration, job stats, link state,
@@ -41,7 +41,7 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number; signal?: string };
         if (aborted) return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} aborted`));
         if (e.code === 'ENOENT') return reject(hostError('HOST_ERROR', o.host, `virsh not found (${bin}): install libvirt-clients`));
-        if (e.killed && e.signal) return reject(hostError('TIMEOUT', o.host, `virsh ${verb} timed out after ${(o.timeoutMs / 1000).toFixed(1)}s`));
+        if (e.killed && e.signal) return reject(timeoutError(o.host, `virsh ${verb}`, o.timeoutMs));
         if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} output too large`));
         reject(virshFailure(o.host, verb, typeof e.code === 'number' ? e.code : null, stderr || e.message));
       },

@@ -3,7 +3,7 @@ import type { HostConfig } from '../model/config.js';
 import { BillboardError, errorLine } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, HostStatus, Inventory, NodeInfo } from '../model/types.js';
-import { asHostError, hostError } from './errors.js';
+import { asHostError, hostError, timeoutError } from './errors.js';
 import { LibvirtDriver } from './libvirt-driver.js';
 import type { Logger } from './logger.js';
 import { SshDriver } from './ssh-driver.js';
@@ -189,7 +189,7 @@ export class Scanner extends EventEmitter {
       work.catch(() => undefined); // a late rejection after the timeout must not go unhandled
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(hostError('TIMEOUT', name, `scan timed out after ${(this.o.timeoutMs / 1000).toFixed(1)}s`)),
+          () => reject(timeoutError(name, 'scan', this.o.timeoutMs)),
           this.o.timeoutMs,
         );
       });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { BillboardError } from '../model/errors.js';
-import { asHostError, hostError } from './errors.js';
+import { asHostError, hostError, timeoutError } from './errors.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
 import type { Logger } from './logger.js';
 import { findPid, PID_ECHO, PID_SEARCH, stripPidLine } from './remote-pid.js';
@@ -258,7 +258,7 @@ export class SshConnection {
           resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code, signal: sig });
         }
       };
-      const timer = setTimeout(() => finish(hostError('TIMEOUT', name, `${what} timed out after ${(o.timeoutMs / 1000).toFixed(1)}s`), true), o.timeoutMs);
+      const timer = setTimeout(() => finish(timeoutError(name, what, o.timeoutMs), true), o.timeoutMs);
       const onAbort = () => {
         try {
           stream?.signal('INT'); // virsh migrate aborts the job on SIGINT

@@ -3,7 +3,7 @@ import type { BillboardError } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { asHostError, hostError, isolateUnsupported, virshFailure } from './errors.js';
+import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from './errors.js';
 import {
   inventoryScript,
   MARK,
@@ -281,7 +281,7 @@ export class SshDriver implements HostDriver {
     exec: (leftMs: number) => Promise<T>,
   ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    const timedOut = () => hostError('TIMEOUT', this.name, `${what} timed out after ${(timeoutMs / 1000).toFixed(1)}s`);
+    const timedOut = () => timeoutError(this.name, what, timeoutMs);
     for (let attempt = 0; attempt < 2; attempt++) {
       const s = await this.sessionFor(deadline);
       if (!s) break;
@@ -325,7 +325,6 @@ export class SshDriver implements HostDriver {
     if (seg!.error !== undefined) throw virshFailure(this.name, verb, null, seg!.error);
     return seg!.out;
   }
-
 
   /** Run one virsh command; non-zero exit → classified host error. A migrate runs beside the hang guard. */
   private async virshRun(args: string[], o: VirshRunOptions = {}): Promise<string> {
@@ -466,7 +465,7 @@ export class SshDriver implements HostDriver {
     const s = this.session;
     if (!s?.alive || s.busy) return this.ctl.migrate(u, opts, signal);
     this.session = undefined;
-    const viaSession = async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
+    const inSession = async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
       const line = sessionLine(args);
       if (line === undefined) return this.virshRun(args, o);
       const timeoutMs = o.timeoutMs ?? this.migrateTimeoutMs;
@@ -481,7 +480,7 @@ export class SshDriver implements HostDriver {
         s.close();
       }
     };
-    return this.ctl.migrate(u, opts, signal, viaSession);
+    return this.ctl.migrate(u, opts, signal, inSession);
   }
 
   /**

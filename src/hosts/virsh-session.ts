@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { BillboardError } from '../model/errors.js';
-import { hostError } from './errors.js';
+import { hostError, timeoutError } from './errors.js';
 import { findPid } from './remote-pid.js';
 
 // A persistent `virsh -q -c URI` in its interactive mode: commands on stdin, output (stderr merged into stdout)
@@ -132,7 +132,6 @@ const NOOP = 'echo\n';
 /** output between requests (virsh's next prompt): more than this is garbage, and the session is dropped */
 const IDLE_MAX = 64 * 1024;
 
-
 function describeEnd(how: SessionEnd): string {
   if (how.signal) return `killed by signal ${how.signal}`;
   if (how.code !== null) return `exited with status ${how.code}`;
@@ -207,7 +206,7 @@ export class VirshSession {
       if (!this.alive) throw new SessionGoneError('virsh session ended');
       const left = o.timeoutMs - (Date.now() - t0);
       const label = o.timeoutLabelMs ?? o.timeoutMs;
-      if (left <= 0) throw hostError('TIMEOUT', this.o.host, `${o.what} timed out after ${(label / 1000).toFixed(1)}s`);
+      if (left <= 0) throw timeoutError(this.o.host, o.what, label);
       const nonce = randomBytes(8).toString('hex');
       for (const l of lines) if (/[\r\n]/.test(l)) throw new Error('virsh session: a command line may not contain a newline');
       const input = lines.map((l, i) => `${l}\n${markerIn(nonce, i)}\n`).join('') + NOOP;
@@ -235,7 +234,7 @@ export class VirshSession {
         reject: (e) => settle(() => reject(e)),
       };
       timer = setTimeout(() => {
-        p.reject(hostError('TIMEOUT', this.o.host, `${what} timed out after ${(labelMs / 1000).toFixed(1)}s`));
+        p.reject(timeoutError(this.o.host, what, labelMs));
         this.kill();
       }, timeoutMs);
       this.current = p;

@@ -1,5 +1,27 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+// A writer's temp files sit beside the file they replace, named for it and the writer's pid:
+// `.store.db.<pid>.tmp` (durableWrite) and `.store.db.<pid>.compact` (the journal's compaction).
+export type TempKind = 'tmp' | 'compact';
+
+/** The temp file this process uses beside `path`. */
+export function tempPath(path: string, kind: TempKind): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${kind}`);
+}
+
+/**
+ * Remove the temp files of writers that died mid-write (any pid): never part of the file, and safe to remove
+ * once the caller holds the file's lock (no other writer can be using them).
+ */
+export async function removeTempFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^\d+\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
+  }
+}
 
 /**
  * Replace `path` with `bytes` so that a crash at any point leaves either the old or the new file, and a
@@ -7,7 +29,7 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function durableWrite(path: string, bytes: Buffer | readonly Buffer[], mode = 0o600): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = tempPath(path, 'tmp');
   const fh = await open(tmp, 'w', mode);
   try {
     if (Buffer.isBuffer(bytes)) await fh.writeFile(bytes);

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { BillboardError } from '../model/errors.js';
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
 import type { KdfParams } from './crypto.js';
 import { decodeDoc, encodeDocPieces, encodeDocPiecesAsync, type StoreDoc } from './doc-codec.js';
-import { durableWrite, syncDir, writeAll } from './durable-write.js';
+import { durableWrite, syncDir, tempPath, writeAll } from './durable-write.js';
 import { openFile, sealChange, sealSnapshot, type OpenedFile } from './store-file.js';
 import { TimeSlice } from './time-slice.js';
 
@@ -199,7 +199,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
 
   private async compact(snap: StoreDoc, job: { changes: Buffer[]; cancelled: boolean }): Promise<void> {
     const generation = randomBytes(16);
-    const tmp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.compact`);
+    const tmp = tempPath(this.path, 'compact');
     const pieces = await sealSnapshot(await encodeDocPiecesAsync(snap), this.key, this.params, generation);
     const snapshotBytes = pieces.reduce((n, b) => n + b.length, 0);
     const fh = await open(tmp, 'w', 0o600);

@@ -24,7 +24,6 @@ const CHANGE_HEAD = 4 + 12 + TAG_LEN; // 32
 /** 256 KiB: gathered before each cipher call when sealing or opening a snapshot */
 const BATCH = 256 * 1024;
 
-
 /**
  * Seal a document given as pieces into a new file's bytes (kdf header + snapshot), ready for writev.
  * The cipher runs in batches, yielding to the event loop once a time slice is used up: sealing several MiB

@@ -1,5 +1,5 @@
-import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { BillboardError, errorLine } from '../model/errors.js';
 import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
@@ -9,6 +9,7 @@ import { nextEntry, verifyChain } from './audit-chain.js';
 import { AuditTrail } from './audit-trail.js';
 import { deriveKey, newKdfParams, readParams, type KeySource } from './crypto.js';
 import { parseAuditLine, type StoreDoc } from './doc-codec.js';
+import { removeTempFiles } from './durable-write.js';
 import { JournalAdapter, type JournalOptions } from './journal-adapter.js';
 import { acquireLock } from './lock.js';
 
@@ -75,24 +76,11 @@ export async function openStore(path: string, key: KeySource, opts: OpenOptions 
         throw new BillboardError('STORE_WRITE', `cannot write ${path}: ${errorLine(e)}`);
       });
     }
-    await removeLeftovers(path);
+    await removeTempFiles(path); // a dead writer's; we hold the lock
     return new Store(path, db, adapter, release, opts.now ?? Date.now);
   } catch (e) {
     release();
     throw e;
-  }
-}
-
-/**
- * Temp files of a writer that died mid-write or mid-compaction (`.store.db.PID.tmp|compact`): never part of
- * the store, and ours to remove once we hold the lock (no other writer can be using them).
- */
-async function removeLeftovers(path: string): Promise<void> {
-  const dir = dirname(path);
-  const prefix = `.${basename(path)}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const n of names) {
-    if (n.startsWith(prefix) && /^\d+\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
   }
 }
 
