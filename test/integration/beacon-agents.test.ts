@@ -90,11 +90,14 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
   });
 
   it('several agents beacon; registered ones are valid (with sessions), the unregistered one is a registration request', async () => {
-    const common = ['--interval', '0.05', '--count', '20', '--resign-every', '5', '--mac', '52:54:00:00:00:01', '--ip', '10.0.0.1'];
+    const common = ['--interval', '0.05', '--count', '20', '--mac', '52:54:00:00:00:01', '--ip', '10.0.0.1'];
+    // Agent 0 (behind the tap) keeps one session: the replay tests below re-send its captured MACs, which must name
+    // a session the listener still holds. With re-keying, a slow ACCEPT makes the agent's last beacons signed
+    // hellos; the listener then replaces the session and a re-sent old MAC only earns a REKEY (CI saw this).
     const results = await Promise.all([
-      agent(['--to', `127.0.0.1:${tapPort}`, '--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--boot-id', BOOT1, ...common]),
-      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k1'), '--uuid', UUID[1]!, '--name', 'vm1', ...common]),
-      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k2'), '--uuid', UUID[2]!, '--name', 'vm2', ...common]),
+      agent(['--to', `127.0.0.1:${tapPort}`, '--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--boot-id', BOOT1, ...common, '--resign-every', '1000']),
+      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k1'), '--uuid', UUID[1]!, '--name', 'vm1', ...common, '--resign-every', '5']),
+      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k2'), '--uuid', UUID[2]!, '--name', 'vm2', ...common, '--resign-every', '5']),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     await settle();
