@@ -71,13 +71,13 @@ describe('libvirt driver on test:/// hosts', () => {
       const err = await d.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
       expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-h: virsh migrate failed at once, then hung/) });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(HANG_AFTER_S * 1000);
-      expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 8000);
+      expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 20_000); // the guard, not the 6 h migrate timeout
       expect(spawnSync('pgrep', ['-f', '^sleep 63$']).status).toBe(1);
     } finally {
       await d.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   it('without the binding fails with one line and does not throw on load', async () => {
     const d = new LibvirtDriver({ name: 'lab-x', driver: 'libvirt', uri: fixtureUri('host-a') }, { bindingModule: 'no-such-libvirt-binding' });
