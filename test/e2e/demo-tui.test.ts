@@ -37,8 +37,9 @@ describe('billboard demo in a real terminal', () => {
     );
     expect(findings).toMatch(/UNREGISTERED\s+miner-7f/);
     // every redraw replaces the frame in place: no ghost of an earlier header or hint bar left on screen
+    // (a capture can land mid-redraw, so wait for a whole frame; a ghost would still show up as a second copy)
     await new Promise((r) => setTimeout(r, 3000));
-    const settled = t.screen();
+    const settled = await t.waitFor((s) => /^billboard {2}hosts/m.test(s) && /\? help {2}q quit/.test(s), 'a whole frame');
     expect(settled.match(/^billboard {2}hosts/gm)).toHaveLength(1);
     expect(settled.match(/\? help {2}q quit/g)).toHaveLength(1);
 
@@ -48,12 +49,16 @@ describe('billboard demo in a real terminal', () => {
     await t.waitText(/rows 1\b/);
     await t.keys('a');
     await t.waitText(/approved miner-7f/);
+    // after each Escape, wait for its effect: a key typed right behind a lone ESC can arrive in the same read,
+    // and the terminal parser then takes the pair for one meta key
     await t.keys('Escape');
+    await t.waitFor((s) => !s.includes('filter:/miner/'), 'the filter cleared');
 
     await t.keys('?');
     const help = await t.waitText('Pending keys');
     expect(help).toContain('approve the registration');
     await t.keys('Escape');
+    await t.waitFor((s) => !s.includes('Pending keys'), 'the help closed');
 
     // a demo migration: pick a destination whose pre-checks pass, authorize, watch it complete
     await t.keys('1', '/web-01', 'Enter');
