@@ -40,7 +40,8 @@ describe('store lock', () => {
     first.stdout!.setEncoding('utf8').on('data', (d) => (out1 += d));
     first.stderr!.setEncoding('utf8').on('data', (d) => (err1 += d));
     const done1 = new Promise<number | null>((r) => first.on('close', (c) => r(c)));
-    first.stdin!.end('register web-01 --uuid 11111111-2222-3333-4444-555555555555\nwait 3\napprove web-01\n');
+    // stdin stays open until the second has been refused: the first holds the lock however slow the second starts
+    first.stdin!.write('register web-01 --uuid 11111111-2222-3333-4444-555555555555\n');
     // the first holds the lock once it has printed its first result
     await until(() => out1.includes('"register"'), 'the first script to register');
     const lock = JSON.parse(readFileSync(`${l.storePath}.lock`, 'utf8'));
@@ -53,6 +54,7 @@ describe('store lock', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`in use by pid ${first.pid}\\b`));
 
+    first.stdin!.end('wait 1\napprove web-01\n');
     expect(await done1).toBe(0);
     expect(err1).toBe('');
     expect(jsonLines(out1).map((x) => [x.command, x.ok])).toEqual([
@@ -72,9 +74,10 @@ describe('store lock', () => {
     let out = '';
     first.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
     const done = new Promise<number | null>((r) => first.on('close', (c) => r(c)));
-    first.stdin!.end('pending\nwait 2\n');
+    first.stdin!.write('pending\n'); // stdin stays open (the lock held) until init has been refused
     await until(() => out.includes('"pending"'), 'the script to start');
     const r = await runBillboard(['init'], l.env);
+    first.stdin!.end();
     expect(r.code).toBe(2);
     expect(stderrLines(r.stderr)).toHaveLength(1);
     expect(await done).toBe(0);
