@@ -100,7 +100,7 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
       agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k2'), '--uuid', UUID[2]!, '--name', 'vm2', ...common, '--resign-every', '5']),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
-    await settle();
+    await settleUntil(() => events.length, 60); // the last signatures may still be in the verify workers
     const of = (u: string) => events.filter((e) => e.beacon.uuid === u);
     expect(of(UUID[0]!).map((e) => e.verdict)).toEqual(Array(20).fill('valid'));
     expect(of(UUID[1]!).map((e) => e.verdict)).toEqual(Array(20).fill('valid'));
@@ -156,14 +156,15 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
   it('a cloned identity (same key + uuid, copied state, another boot id) is clone-suspect', async () => {
     const before = events.length;
     fs.copyFileSync(path.join(tmp, 'k0.seq'), path.join(tmp, 'clone.seq'));
-    const common = ['--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--interval', '0.05', '--count', '15', '--to', `127.0.0.1:${port}`];
+    const common = ['--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--interval', '0.05', '--count', '60', '--to', `127.0.0.1:${port}`];
+    // 3 s each (60 beacons): the two runs overlap even if one node process starts a second late
     const [a, b] = await Promise.all([
       agent([...common, '--boot-id', BOOT1]),
       agent([...common, '--boot-id', BOOT2, '--state', path.join(tmp, 'clone.seq')]),
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    await settle();
+    await settleUntil(() => events.length - before, 120);
     const fresh = events.slice(before).filter((e) => e.beacon.uuid === UUID[0]);
     const clones = fresh.filter((e) => e.verdict === 'clone-suspect');
     expect(clones.length).toBeGreaterThan(3);
