@@ -38,7 +38,7 @@ describe('script --demo', () => {
 
   it('approving a pending VM clears its UNREGISTERED finding', { timeout: 90_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
-    const r = await runDemoScript('wait 8\nfindings\napprove miner-7f --note "ours after all"\nwait 4\nfindings\nvms miner\n', tmp);
+    const r = await runDemoScript('wait 12\nfindings\napprove miner-7f --note "ours after all"\nwait 4\nfindings\nvms miner\n', tmp);
     expect(r.lines.every((l) => l.ok)).toBe(true);
     const open = (i: number) =>
       (r.lines[i]!.data as { code: string; vmName?: string; state: string }[]).filter((f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved');

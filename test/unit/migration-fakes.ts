@@ -43,7 +43,8 @@ const node: NodeInfo = { cpus: 2, arch: 'x86_64', memoryKiB: 8 << 20, freeMemory
 export interface Script {
   /** stats libvirt reports while the job runs, one per poll (the last one repeats) */
   samples: Partial<JobStats>[];
-  /** ms the whole migration takes */
+  /** ms the whole migration takes at least: it also waits until every sample has been polled once (a loaded
+   *  machine may poll less often than the timer assumes) */
   durationMs: number;
   fail?: string;
   downtimeMs?: number;
@@ -78,13 +79,19 @@ export class FakeDriver implements HostDriver {
     this.calls.push(`migrate ${opts.transport} ${opts.bandwidthMiBs ?? '-'} ${opts.destUri}`);
     const dest = /\/\/(?:[^@]*@)?([^:/]+)/.exec(opts.destUri)![1];
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
+      let t: NodeJS.Timeout;
+      const finish = (): void => {
+        if (this.job && this.job.poll < this.script.samples.length) {
+          t = setTimeout(finish, 10);
+          return;
+        }
         this.job = undefined;
         if (this.script.fail) return reject(new BillboardError('HOST_ERROR', `${this.name}: ${this.script.fail}`));
         this.world.move(uuid, this.name, dest);
         this.completed = { at: Date.now(), type: 'completed', totalDowntimeMs: this.script.downtimeMs ?? 42, iteration: 4, source: 'libvirt' };
         resolve();
-      }, this.script.durationMs);
+      };
+      t = setTimeout(finish, this.script.durationMs);
       const abort = () => {
         clearTimeout(t);
         this.job = undefined;
