@@ -318,6 +318,8 @@ export async function startLab(opts = {}) {
       if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       livePids.delete(pid);
     }
+    // a SIGKILLed child is alive to kill(pid, 0) until it is reaped: return once they are really gone
+    for (const t1 = Date.now(); pids.some(alive) && Date.now() - t1 < 5000; ) await sleep(50);
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
     liveDirs.delete(dir);
   }

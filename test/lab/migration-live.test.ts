@@ -76,7 +76,7 @@ describe('lab: live migration through the console code', () => {
     expect(iterations).toBeGreaterThanOrEqual(2);
     expect(samples.filter((s) => s.stats.iteration !== undefined).length).toBeGreaterThanOrEqual(4);
     expect(job.lastStats?.totalDowntimeMs).toBeGreaterThan(0);
-    expect(job.lastStats?.totalDowntimeMs).toBeLessThan(2000);
+    expect(job.lastStats?.totalDowntimeMs).toBeLessThan(5000); // a pause (54-291 ms measured), not a cold move
     expect(job.result).toMatch(/agentless/);
     // destination runs it and the guest keeps ticking there; the source is discharged (not even defined)
     await lab.waitTicking('lab-b', 3);
