@@ -1,4 +1,6 @@
 // The lab tier's entry point: a real two-host libvirt lab (see lab.mjs) with helpers the lab tests share.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as core from './lab.mjs';
 import type { Lab as CoreLab, LabHost, StartLabOptions } from './lab.mjs';
 
@@ -36,7 +38,20 @@ export async function startLab(opts?: StartLabOptions): Promise<Lab> {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`guest did not tick ${more} times on ${host} within ${timeoutMs} ms (last: ${first})`);
+    throw new Error(`guest did not tick ${more} times on ${host} within ${timeoutMs} ms (last: ${first})\n${await whyNotTicking(lab, host)}`);
   };
   return lab;
+}
+
+/** What a lab test needs to tell a frozen guest from a stalled console: state, console tail, QEMU's log. */
+async function whyNotTicking(lab: Lab, host: string): Promise<string> {
+  const tail = (f: string, n: number) => (existsSync(f) ? readFileSync(f, 'utf8').trimEnd().split('\n').slice(-n).join('\n    ') : '(none)');
+  const h = lab.host(host);
+  const job = await core.virshOn(h, ['domjobinfo', lab.domain], 10_000).catch((e: Error) => e.message);
+  return [
+    `  state on ${host}: ${await core.domainState(h)}`,
+    `  job on ${host}: ${String(job).trim().split('\n').slice(0, 3).join('; ')}`,
+    `  console (last lines):\n    ${tail(lab.consoleLog, 4)}`,
+    `  qemu log on ${host}:\n    ${tail(join(h.dir, 'log', 'qemu', `${lab.domain}.log`), 8)}`,
+  ].join('\n');
 }
