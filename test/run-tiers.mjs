@@ -3,7 +3,8 @@
 // name and the others still run. A tier that cannot run fails loudly with the reason (its tests check their
 // prerequisites); nothing is skipped silently. Exit 1 if any tier failed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tiers = [
@@ -27,9 +28,31 @@ for (const t of tiers) {
     continue;
   }
   const t0 = Date.now();
-  const r = spawnSync(join('node_modules', '.bin', 'vitest'), ['run', ...dirs], { stdio: 'inherit', env: process.env });
+  let r = runTier(dirs);
+  let note = '';
+  // The lab's one known fault outside this project: QEMU 7.2's TCG sometimes corrupts the guest's RAM in a live
+  // migration, and the guest kernel crashes or hangs while its domain runs (test/lab/harness.ts notes it).
+  // Only then, and only once, the lab tier runs again, and the summary says so.
+  if (t.name === 'lab' && r.status !== 0 && r.guestFaults) {
+    process.stdout.write(`\n[lab] the guest kernel died after a live migration (QEMU TCG guest-RAM corruption, not billboard):\n`);
+    process.stdout.write(`      ${r.guestFaults.split('\n').join('\n      ')}\n[lab] running the lab tier once more\n`);
+    note = ` (second run: the first lost its guest kernel after a migration: ${r.guestFaults.split('\n')[0]})`;
+    r = runTier(dirs);
+  }
   const s = Math.round((Date.now() - t0) / 1000);
-  results.push({ tier: t.name, status: r.status === 0 ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`, seconds: s });
+  results.push({ tier: t.name, status: (r.status === 0 ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`) + note, seconds: s });
+}
+
+/** One vitest run of `dirs`; `guestFaults` = what the lab harness noted about guests that died under it. */
+function runTier(dirs) {
+  const dir = mkdtempSync(join(tmpdir(), 'bb-tier-'));
+  const faults = join(dir, 'guest-faults');
+  try {
+    const r = spawnSync(join('node_modules', '.bin', 'vitest'), ['run', ...dirs], { stdio: 'inherit', env: { ...process.env, BB_LAB_GUEST_FAULTS: faults } });
+    return { status: r.status, signal: r.signal, guestFaults: existsSync(faults) ? readFileSync(faults, 'utf8').trim() : '' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 process.stdout.write('\n━━━ summary\n');
