@@ -30,11 +30,11 @@ for (const t of tiers) {
   const t0 = Date.now();
   let r = runTier(dirs);
   let note = '';
-  // The lab's one known fault outside this project: under QEMU 7.2's TCG a guest kernel can crash or hang after a
-  // live migration while its domain runs (test/lab/harness.ts notes it; lab.mjs makes it rare).
+  // The lab's one known fault outside this project: QEMU 7.2's TCG sometimes corrupts the guest's RAM in a live
+  // migration, and the guest kernel crashes or hangs while its domain runs (test/lab/harness.ts notes it).
   // Only then, and only once, the lab tier runs again, and the summary says so.
   if (t.name === 'lab' && r.status !== 0 && r.guestFaults) {
-    process.stdout.write(`\n[lab] the guest kernel died after a live migration (a QEMU TCG guest fault, not billboard):\n`);
+    process.stdout.write(`\n[lab] the guest kernel died after a live migration (QEMU TCG guest-RAM corruption, not billboard):\n`);
     process.stdout.write(`      ${r.guestFaults.split('\n').join('\n      ')}\n[lab] running the lab tier once more\n`);
     note = ` (second run: the first lost its guest kernel after a migration: ${r.guestFaults.split('\n')[0]})`;
     r = runTier(dirs);

