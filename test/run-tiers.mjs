@@ -30,9 +30,8 @@ for (const t of tiers) {
   const t0 = Date.now();
   let r = runTier(dirs);
   let note = '';
-  // The lab's one known fault outside this project: QEMU 7.2's TCG sometimes corrupts the guest's RAM in a live
-  // migration, and the guest kernel crashes or hangs while its domain runs (test/lab/harness.ts notes it).
-  // Only then, and only once, the lab tier runs again, and the summary says so.
+  // The lab's one known fault outside this project (why: noteGuestFault in test/lab/harness.ts, which writes the
+  // file): only then, and only once, the lab tier runs again, and the summary says so.
   if (t.name === 'lab' && r.status !== 0 && r.guestFaults) {
     process.stdout.write(`\n[lab] the guest kernel died after a live migration (QEMU TCG guest-RAM corruption, not billboard):\n`);
     process.stdout.write(`      ${r.guestFaults.split('\n').join('\n      ')}\n[lab] running the lab tier once more\n`);

@@ -73,9 +73,9 @@ const CRASH = /BUG:|Oops|Kernel panic|soft lockup|rcu_sched detected stalls|rcu:
 /**
  * A guest whose domain runs but whose kernel stopped (crashed, rebooted or hung) after a live migration: QEMU 7.2's
  * TCG (this lab's only accelerator) corrupts guest RAM in about 1 of 20 migrations on a loaded machine (a guest
- * timed by the ACPI PM timer instead of the TSC crashed as well), and no
- * orchestration above QEMU causes or prevents that. The tier runner (test/run-tiers.mjs) reads this file to
- * rerun the lab tier once, saying why, when this fault was the reason it failed.
+ * timed by the ACPI PM timer instead of the TSC crashed as well), and no orchestration above QEMU causes or
+ * prevents that. The tier runner (test/run-tiers.mjs) reads this file to rerun the lab tier once, saying why,
+ * when this fault was the reason it failed.
  */
 function noteGuestFault(line: string): void {
   const f = process.env.BB_LAB_GUEST_FAULTS;
