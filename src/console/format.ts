@@ -1,7 +1,27 @@
+import { safeText } from '../model/text.js';
+
 // Plain-text rendering for `script` without --json. Pure functions; no colors (script output is for pipes).
+// Every cell may hold outside text (domain names, OS strings, notes, host errors): each one is shown through
+// safeText, so an escape sequence in it is printed as `\x1b[…` and never acted on by the terminal.
+
+/** the widest cell a table or key/value list prints (longer text is cut with …) */
+export const MAX_CELL_CHARS = 1024;
+
+/** one outside value, safe to print in a cell */
+export function cell(v: unknown): string {
+  return v === undefined ? '' : safeText(v, MAX_CELL_CHARS);
+}
+
+/** text for a terminal: every line through safeText (handlers build their one-line summaries from outside names) */
+export function safeLines(text: string, max = 64 * 1024): string {
+  return text
+    .split('\n')
+    .map((l) => safeText(l, max))
+    .join('\n');
+}
 
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
-  const cells = rows.map((r) => r.map((c) => (c === undefined ? '' : String(c))));
+  const cells = rows.map((r) => r.map(cell));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
@@ -34,5 +54,5 @@ export function bytes(n: number | undefined): string {
 
 export function kv(pairs: [string, string | number | undefined][]): string {
   const w = Math.max(...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${k.padEnd(w)}  ${v === undefined || v === '' ? '-' : v}`).join('\n');
+  return pairs.map(([k, v]) => `${k.padEnd(w)}  ${v === undefined || v === '' ? '-' : cell(v)}`).join('\n');
 }

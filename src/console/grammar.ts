@@ -1,4 +1,6 @@
 import { BillboardError } from '../model/errors.js';
+import { MAX_TEXT_CHARS, nameProblem, safeText } from '../model/text.js';
+import { MAX_BANDWIDTH_MIBS, MAX_DOWNTIME_MS } from '../migration/limits.js';
 
 // The one command grammar of DESIGN.md, shared by the TUI's `:` palette and `billboard script`.
 // This file only knows words: specs, tokenizing and parsing. What a command does lives in commands/.
@@ -6,17 +8,30 @@ import { BillboardError } from '../model/errors.js';
 export type FlagType = 'string' | 'number' | 'boolean';
 
 export interface FlagSpec {
+  /** number: a whole decimal number from 1 to max */
   type: FlagType;
   /** may be given several times (values collected in order) */
   repeat?: boolean;
   arg?: string;
   desc: string;
+  /** number: the largest value accepted (default: the largest safe integer) */
+  max?: number;
+  /** string: free text kept in the store and audit log (at most MAX_TEXT_CHARS characters) */
+  text?: boolean;
+}
+
+export interface ArgSpec {
+  name: string;
+  required: boolean;
+  variadic?: boolean;
+  /** a VM name entering the registry: it must pass nameProblem (model/text.ts) */
+  vmName?: boolean;
 }
 
 export interface CommandSpec {
   /** one or two words: "audit verify" */
   name: string;
-  args: { name: string; required: boolean; variadic?: boolean }[];
+  args: ArgSpec[];
   flags: Record<string, FlagSpec>;
   summary: string;
   /** changes something (refused in read-only mode) */
@@ -27,8 +42,8 @@ export interface CommandSpec {
 
 const VM = { name: 'VM', required: true };
 const JOB = { name: 'JOB', required: true };
-const note = { type: 'string', arg: 'TEXT', desc: 'a note kept in the audit log' } as const;
-const reason = { type: 'string', arg: 'TEXT', desc: 'why, kept in the audit log' } as const;
+const note = { type: 'string', arg: 'TEXT', text: true, desc: 'a note kept in the audit log' } as const;
+const reason = { type: 'string', arg: 'TEXT', text: true, desc: 'why, kept in the audit log' } as const;
 const host = { type: 'string', arg: 'HOST', desc: 'the host (as named in the config) the VM runs on' } as const;
 
 export const COMMANDS: CommandSpec[] = [
@@ -49,12 +64,12 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'open and acknowledged findings, worst first', examples: ['findings', 'findings --all'] },
   { name: 'ack', args: [{ name: 'FINDING', required: true }], flags: { note }, mutating: true,
     summary: 'acknowledge a finding (it stays visible until its cause clears)', examples: ['ack F-3 --note "known clone, ticket 42"'] },
-  { name: 'register', args: [{ name: 'NAME', required: true }], mutating: true,
+  { name: 'register', args: [{ name: 'NAME', required: true, vmName: true }], mutating: true,
     flags: {
       uuid: { type: 'string', arg: 'UUID', desc: 'the VM\'s UUID (required)' },
       pubkey: { type: 'string', arg: 'KEY', desc: 'the agent\'s public key (base64, from `billboard-beacon keygen`); omit for an agentless VM' },
       mac: { type: 'string', arg: 'MAC', repeat: true, desc: 'an expected MAC address (repeatable)' },
-      os: { type: 'string', arg: 'OS', desc: 'expected operating system' },
+      os: { type: 'string', arg: 'OS', text: true, desc: 'expected operating system' },
       host: { type: 'string', arg: 'HOST', desc: 'home host: running anywhere else without an authorized migration is a finding' },
     },
     summary: 'register a VM identity (pending until approved)',
@@ -74,8 +89,8 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'migrate', args: [VM], mutating: true,
     flags: {
       to: { type: 'string', arg: 'HOST', desc: 'destination host (required)' },
-      bandwidth: { type: 'number', arg: 'MIBS', desc: 'bandwidth cap in MiB/s' },
-      'max-downtime': { type: 'number', arg: 'MS', desc: 'maximum tolerated downtime in ms' },
+      bandwidth: { type: 'number', arg: 'MIBS', max: MAX_BANDWIDTH_MIBS, desc: 'bandwidth cap in MiB/s (whole number)' },
+      'max-downtime': { type: 'number', arg: 'MS', max: MAX_DOWNTIME_MS, desc: `maximum tolerated downtime in ms (whole number, at most ${MAX_DOWNTIME_MS})` },
     },
     summary: 'request a live migration; it waits for `authorize`', examples: ['migrate db-01 --to lab-b --bandwidth 64'] },
   { name: 'authorize', args: [JOB], flags: {}, mutating: true,
@@ -84,8 +99,8 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'deny a requested migration', examples: ['deny J-1 --reason "change freeze"'] },
   { name: 'tune', args: [JOB], mutating: true,
     flags: {
-      bandwidth: { type: 'number', arg: 'MIBS', desc: 'new bandwidth cap in MiB/s' },
-      'max-downtime': { type: 'number', arg: 'MS', desc: 'new maximum tolerated downtime in ms' },
+      bandwidth: { type: 'number', arg: 'MIBS', max: MAX_BANDWIDTH_MIBS, desc: 'new bandwidth cap in MiB/s (whole number)' },
+      'max-downtime': { type: 'number', arg: 'MS', max: MAX_DOWNTIME_MS, desc: `new maximum tolerated downtime in ms (whole number, at most ${MAX_DOWNTIME_MS}; raising it needs another operator under the two-person rule)` },
     },
     summary: 'change bandwidth or max downtime of a migration still in pre-copy (what the convergence estimate suggests)',
     examples: ['tune J-1 --bandwidth 128', 'tune db-01 --max-downtime 500'] },
@@ -161,6 +176,7 @@ export function commandWord(line: string): string {
 export function parseCommand(line: string): ParsedCommand {
   const words = tokenize(line);
   if (!words.length) throw new BillboardError('USAGE', 'empty command');
+  refuseControls(words);
   let spec: CommandSpec | undefined;
   let rest: string[];
   if (words[0] === 'audit' && words[1] === 'verify') {
@@ -174,7 +190,7 @@ export function parseCommand(line: string): ParsedCommand {
     const near = COMMANDS.map((c) => c.name).filter((n) => n.startsWith(words[0]!.slice(0, 2)));
     throw new BillboardError(
       'USAGE',
-      `unknown command "${words[0]}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; \`help\` lists them`,
+      `unknown command "${echo(words[0]!)}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; \`help\` lists them`,
     );
   }
   const args: string[] = [];
@@ -194,7 +210,7 @@ export function parseCommand(line: string): ParsedCommand {
         const known = Object.keys(spec.flags);
         throw new BillboardError(
           'USAGE',
-          `${spec.name}: unknown option --${name}${known.length ? ` (options: ${known.map((k) => `--${k}`).join(', ')})` : ''}`,
+          `${spec.name}: unknown option --${echo(name)}${known.length ? ` (options: ${known.map((k) => `--${k}`).join(', ')})` : ''}`,
         );
       }
       if (f.type === 'boolean') {
@@ -207,13 +223,14 @@ export function parseCommand(line: string): ParsedCommand {
         if (value === undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} needs a value (${f.arg ?? 'VALUE'})`);
       }
       if (f.type === 'number') {
-        const n = Number(value);
-        if (!Number.isFinite(n) || n <= 0) throw new BillboardError('USAGE', `${spec.name}: --${name} must be a positive number, got "${value}"`);
-        flags[name] = n;
+        flags[name] = wholeNumber(spec, name, value, f.max);
       } else if (f.repeat) {
         flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
       } else {
         if (flags[name] !== undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} given twice`);
+        if (f.text && value.length > MAX_TEXT_CHARS) {
+          throw new BillboardError('USAGE', `${spec.name}: --${name} is at most ${MAX_TEXT_CHARS} characters (got ${value.length})`);
+        }
         flags[name] = value;
       }
     } else {
@@ -226,9 +243,41 @@ export function parseCommand(line: string): ParsedCommand {
     throw new BillboardError('USAGE', `${spec.name}: missing ${spec.args[args.length]!.name} (usage: ${usage(spec)})`);
   }
   if (args.length > max) {
-    throw new BillboardError('USAGE', `${spec.name}: unexpected argument "${args[max]}" (usage: ${usage(spec)}; quote text with spaces)`);
+    throw new BillboardError('USAGE', `${spec.name}: unexpected argument "${echo(args[max]!)}" (usage: ${usage(spec)}; quote text with spaces)`);
   }
+  spec.args.forEach((a, i) => {
+    const problem = a.vmName && args[i] !== undefined ? nameProblem(args[i]) : undefined;
+    if (problem) throw new BillboardError('USAGE', `${spec.name}: ${a.name} "${echo(args[i]!)}" refused: ${problem}`);
+  });
   return { spec, args, flags };
+}
+
+/** A word from the line, cut short and made printable for an error message (a line may be 64 KiB). */
+export function echo(word: string, max = 48): string {
+  return safeText(word, max);
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Refuse C0, DEL and C1 anywhere in a command: no name, reference or note needs them, and ESC or NUL in the store
+ *  would reach every terminal that later prints it. */
+function refuseControls(words: string[]): void {
+  const bad = words.find((w) => CONTROL.test(w));
+  if (bad === undefined) return;
+  const c = bad.match(CONTROL)![0].codePointAt(0)!;
+  throw new BillboardError(
+    'USAGE',
+    `control character \\x${c.toString(16).padStart(2, '0')} in "${echo(bad)}": commands take no control characters (C0, DEL, C1)`,
+  );
+}
+
+function wholeNumber(spec: CommandSpec, flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= max)) {
+    throw new BillboardError('USAGE', `${spec.name}: --${flag} must be a whole number from 1 to ${max}, got "${echo(value)}"`);
+  }
+  return n;
 }
 
 export function usage(spec: CommandSpec): string {

@@ -144,7 +144,7 @@ describe('billboard script: exit codes', () => {
 describe('billboard script: --stop-on-error and --read-only', () => {
   it('--stop-on-error stops at the first failure; later lines never run', async () => {
     const l = lab();
-    const input = `register a --uuid ${UUID}\napprove nobody\nregister b --uuid 22222222-2222-3333-4444-555555555555\n`;
+    const input = `register alpha --uuid ${UUID}\napprove nobody\nregister bravo --uuid 22222222-2222-3333-4444-555555555555\n`;
     const r = await runBillboard(['script', '--json', '--stop-on-error'], l.env, input);
     expect(r.code).toBe(1);
     expect(r.json().map((x) => [x.command, x.ok])).toEqual([
@@ -152,7 +152,7 @@ describe('billboard script: --stop-on-error and --read-only', () => {
       ['approve', false],
     ]);
     const after = await runBillboard(['script', '--json'], l.env, 'pending\n');
-    expect(after.json()[0]!.data.map((x: any) => x.name)).toEqual(['a']);
+    expect(after.json()[0]!.data.map((x: any) => x.name)).toEqual(["alpha"]);
   });
 
   it('--read-only refuses every mutating command with READ_ONLY and leaves the store untouched', async () => {

@@ -175,7 +175,7 @@ describe('parseCommand: mistakes are USAGE with a clear message', () => {
   });
 
   it('a number flag with a non-number, zero or negative value', () => {
-    expect(parseError('audit --last many').message).toMatch(/--last must be a positive number, got "many"/);
+    expect(parseError('audit --last many').message).toMatch(/--last must be a whole number from 1 to \d+, got "many"/);
     expect(parseError('audit --last 0').code).toBe('USAGE');
     expect(parseError('migrate x --to b --bandwidth=-3').code).toBe('USAGE');
   });

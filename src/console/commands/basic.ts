@@ -1,6 +1,6 @@
 import { BillboardError } from '../../model/errors.js';
 import type { Handler } from '../context.js';
-import { helpText } from '../grammar.js';
+import { echo, helpText } from '../grammar.js';
 
 export const help: Handler = async (cmd) => {
   const topic = cmd.args.join(' ') || undefined;
@@ -11,8 +11,12 @@ export const help: Handler = async (cmd) => {
 /** script only: let the engine run (beacons arrive, scans happen) for a while. */
 export const wait: Handler = async (cmd, ctx) => {
   if (ctx.mode !== 'script') throw new BillboardError('USAGE', 'wait is for scripts only');
-  const s = Number(cmd.args[0]);
-  if (!Number.isFinite(s) || s < 0 || s > 86400) throw new BillboardError('USAGE', `wait: SECONDS must be 0-86400, got "${cmd.args[0]}"`);
+  // decimal seconds only: Number() would also take "", " ", 0x1, 0b1 and 1e3
+  const word = cmd.args[0]!;
+  const s = /^[0-9]{1,5}(\.[0-9]{1,3})?$/.test(word) ? Number(word) : NaN;
+  if (!(s >= 0 && s <= 86400)) {
+    throw new BillboardError('USAGE', `wait: SECONDS is a decimal number from 0 to 86400 (e.g. 5 or 0.5), got "${echo(word)}"`);
+  }
   await new Promise((r) => setTimeout(r, s * 1000));
   return { data: { waitedS: s }, text: `waited ${s}s` };
 };
