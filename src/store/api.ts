@@ -42,6 +42,13 @@ export interface StoreApi {
   saveFindings(findings: readonly Finding[]): Promise<void>;
   jobs(): readonly MigrationJob[];
   saveJob(job: MigrationJob): Promise<void>;
+  /**
+   * Each identity's replay mark (the highest beacon seq seen, per boot), so a restart does not reopen
+   * replays. Not audited. `saveBeaconMarks` merges: pass only the marks that changed (each costs one small
+   * record on disk). Keys are canonical UUIDs; save marks only for authenticated identities.
+   */
+  beaconMarks(): ReadonlyMap<string, BeaconMark>;
+  saveBeaconMarks(marks: ReadonlyMap<string, BeaconMark>): Promise<void>;
 
   /** counters for views / benches */
   stats(): { registrations: number; auditEntries: number; bytes: number; lastWriteMs: number; compactions?: number };
@@ -58,6 +65,13 @@ export interface NewRegistration {
   definitionHash?: string;
   origin: Registration['origin'];
   firstSeen?: string;
+}
+
+/** The last authenticated beacon of one identity: its boot id, sequence number and arrival time (ms). */
+export interface BeaconMark {
+  bootId: string;
+  seq: number;
+  at: number;
 }
 
 export type AuditVerdict =

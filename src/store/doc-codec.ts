@@ -1,4 +1,5 @@
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
+import type { BeaconMark } from './api.js';
 import { AuditTrail } from './audit-trail.js';
 import { TimeSlice } from './time-slice.js';
 
@@ -10,6 +11,8 @@ export interface StoreDoc {
   audit: AuditTrail;
   findings: Finding[];
   jobs: MigrationJob[];
+  /** replay marks by identity (in the file: an object keyed by UUID) */
+  beacons: Map<string, BeaconMark>;
 }
 
 // Why this file exists: with 10,000 registrations the document is several MiB, and every write re-encrypts
@@ -102,8 +105,8 @@ export function encodeDoc(doc: StoreDoc): Buffer {
 
 /** The document as pieces (mostly cached record bytes), to be encrypted without concatenating them first. */
 export function encodeDocPieces(doc: StoreDoc): Buffer[] {
-  const { registrations, audit, ...rest } = doc;
-  const head = JSON.stringify(rest);
+  const { registrations, audit, beacons, ...rest } = doc;
+  const head = JSON.stringify({ ...rest, beacons: beacons instanceof Map ? Object.fromEntries(beacons) : (beacons ?? {}) });
   const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},\n${REG_OPEN}\n`)];
   pushSection(parts, registrations);
   parts.push(Buffer.from(`],\n${AUDIT_OPEN}\n`));

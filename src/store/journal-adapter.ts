@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { BillboardError } from '../model/errors.js';
 import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/types.js';
+import type { BeaconMark } from './api.js';
 import type { KdfParams } from './crypto.js';
 import { decodeDoc, encodeDocPieces, encodeDocPiecesAsync, type StoreDoc } from './doc-codec.js';
 import { durableWrite, syncDir, tempPath, writeAll } from './durable-write.js';
@@ -18,12 +19,21 @@ import { TimeSlice } from './time-slice.js';
 // appending; at the end the changes made meanwhile are sealed onto the new file too, which is fsynced and
 // renamed over the store (then the folder is fsynced). A crash at any point leaves a complete store.
 
-/** One change as appended: replaced/added registrations, appended audit entries, findings and jobs when changed. */
+/**
+ * One change as appended: replaced/added registrations, appended audit entries, and the findings, jobs and
+ * replay marks whose content changed (with the ids of those removed). `f`/`j` (the whole lists) are what
+ * older files hold; they are still replayed.
+ */
 interface Change {
   r?: Registration[];
   a?: AuditEntry[];
   f?: Finding[];
+  fu?: Finding[];
+  fd?: string[];
   j?: MigrationJob[];
+  ju?: MigrationJob[];
+  jd?: string[];
+  b?: Record<string, BeaconMark>;
 }
 
 /** Test seam: how a change reaches the file (unit tests make it fail). */
@@ -68,6 +78,8 @@ export class JournalAdapter implements Adapter<StoreDoc> {
   /** the file has bytes past `end` (a torn or failed append): cut them before the next append */
   private dirtyTail = false;
   private written: StoreDoc | undefined;
+  /** each finding's and job's JSON as the file holds it: a write appends only those that differ */
+  private durable = { f: new Map<string, string>(), j: new Map<string, string>() };
   /** serializes writes with the compaction's final swap */
   private turn: Promise<unknown> = Promise.resolve();
   private compaction: { done: Promise<void>; changes: Buffer[]; cancelled: boolean } | undefined;
@@ -93,6 +105,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
     this.changeCount = f.changes.length;
     this.dirtyTail = f.tornBytes > 0;
     this.written = doc;
+    this.durable = durableOf(doc);
     return doc;
   }
 
@@ -102,12 +115,13 @@ export class JournalAdapter implements Adapter<StoreDoc> {
       if (this.closed) throw new BillboardError('STORE_WRITE', 'store is closed');
       const t0 = performance.now();
       const prev = this.written;
-      const change = prev && this.generation ? diff(prev, doc) : null;
-      if (change === undefined) return; // nothing to write
-      if (change === null) {
+      const delta = prev && this.generation ? diff(prev, doc, this.durable) : null;
+      if (delta === undefined) return; // nothing to write
+      if (delta === null) {
         await this.writeSnapshot(doc);
+        this.durable = durableOf(doc);
       } else {
-        const plain = Buffer.from(JSON.stringify(change));
+        const plain = Buffer.from(JSON.stringify(delta.change));
         const sealed = sealChange(plain, this.key, this.params, this.generation!, this.changeCount + 1);
         const fh = await this.handle();
         if (this.dirtyTail) {
@@ -122,6 +136,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
         }
         this.end += sealed.length;
         this.changeCount++;
+        delta.settle();
         this.compaction?.changes.push(plain);
       }
       this.written = doc;
@@ -244,19 +259,69 @@ export async function readDocument(bytes: Buffer, key: Buffer, path: string): Pr
     if (doc.format !== 1 || !Array.isArray(doc.registrations)) throw new Error('bad shape');
     doc.findings ??= [];
     doc.jobs ??= [];
+    doc.beacons = marksFrom(doc.beacons);
     return { doc: await replay(doc, file.changes), file };
   } catch {
     throw new BillboardError('STORE_OPEN', `${path} decrypted but its content is not a billboard store document`);
   }
 }
 
+/** JSON of each finding and job by id, as a document holds them. */
+function durableOf(doc: StoreDoc): { f: Map<string, string>; j: Map<string, string> } {
+  return {
+    f: new Map(doc.findings.map((x) => [x.id, JSON.stringify(x)])),
+    j: new Map(doc.jobs.map((x) => [x.id, JSON.stringify(x)])),
+  };
+}
+
+/**
+ * The records of `next` whose content differs from what the file holds (`durable`: id → JSON), and the ids
+ * it no longer has. Content, not identity: an owner may have edited a record in place. `settle` records
+ * the new content as durable, once the change is on disk.
+ */
+function listDelta<T extends { id: string }>(next: readonly T[], durable: Map<string, string>) {
+  const upserts: T[] = [];
+  const fresh = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const x of next) {
+    seen.add(x.id);
+    const json = JSON.stringify(x);
+    if (durable.get(x.id) !== json) {
+      upserts.push(x);
+      fresh.set(x.id, json);
+    }
+  }
+  const removed: string[] = [];
+  for (const id of durable.keys()) if (!seen.has(id)) removed.push(id);
+  const settle = () => {
+    for (const id of removed) durable.delete(id);
+    for (const [id, json] of fresh) durable.set(id, json);
+  };
+  return { upserts, removed, settle };
+}
+
+/** Replay marks as the file holds them (an object keyed by UUID), as a map; anything malformed is left out. */
+function marksFrom(x: unknown): Map<string, BeaconMark> {
+  const out = new Map<string, BeaconMark>();
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return out;
+  for (const [uuid, m] of Object.entries(x as Record<string, BeaconMark>)) {
+    if (m && typeof m.bootId === 'string' && Number.isSafeInteger(m.seq) && Number.isFinite(m.at)) out.set(uuid, m);
+  }
+  return out;
+}
+
 /**
  * What changed from `prev` to `next`: undefined when nothing did, null when the change is not one that
  * can be appended (registrations removed or reordered, the header changed): then a snapshot is written.
  */
-function diff(prev: StoreDoc, next: StoreDoc): Change | null | undefined {
+function diff(
+  prev: StoreDoc,
+  next: StoreDoc,
+  durable: { f: Map<string, string>; j: Map<string, string> },
+): { change: Change; settle: () => void } | null | undefined {
   if (prev.format !== next.format || prev.createdAt !== next.createdAt) return null;
   const c: Change = {};
+  const settles: (() => void)[] = [];
   if (prev.registrations !== next.registrations) {
     const a = prev.registrations;
     const b = next.registrations;
@@ -275,9 +340,39 @@ function diff(prev: StoreDoc, next: StoreDoc): Change | null | undefined {
     if (next.audit.length < n || (n && next.audit.raw(n - 1) !== prev.audit.raw(n - 1))) return null;
     if (next.audit.length > n) c.a = next.audit.slice(n);
   }
-  if (prev.findings !== next.findings) c.f = next.findings;
-  if (prev.jobs !== next.jobs) c.j = next.jobs;
-  return c.r || c.a || c.f || c.j ? c : undefined;
+  if (prev.findings !== next.findings) {
+    const d = listDelta(next.findings, durable.f);
+    if (d.upserts.length) c.fu = d.upserts;
+    if (d.removed.length) c.fd = d.removed;
+    settles.push(d.settle);
+  }
+  if (prev.jobs !== next.jobs) {
+    const d = listDelta(next.jobs, durable.j);
+    if (d.upserts.length) c.ju = d.upserts;
+    if (d.removed.length) c.jd = d.removed;
+    settles.push(d.settle);
+  }
+  if (prev.beacons !== next.beacons) {
+    const b: Record<string, BeaconMark> = {};
+    let any = false;
+    for (const [uuid, mark] of next.beacons) {
+      if (prev.beacons.get(uuid) !== mark) {
+        b[uuid] = mark;
+        any = true;
+      }
+    }
+    if (any) c.b = b;
+  }
+  if (!Object.keys(c).length) return undefined;
+  return { change: c, settle: () => settles.forEach((f) => f()) };
+}
+
+/** Upsert records by id into an ordered map; `toEnd` moves a changed record last (the order of last change). */
+function upsertById<T extends { id: string }>(map: Map<string, T>, records: readonly T[] | undefined, toEnd: boolean): void {
+  for (const x of records ?? []) {
+    if (toEnd) map.delete(x.id);
+    map.set(x.id, x);
+  }
 }
 
 /** Apply appended changes, in order, to the snapshot's document (yielding to the event loop now and then). */
@@ -287,6 +382,8 @@ async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 4): P
   const regs = doc.registrations;
   const index = new Map(regs.map((r, i) => [r.uuid, i]));
   let audit = doc.audit;
+  let findings: Map<string, Finding> | undefined;
+  let jobs: Map<string, MigrationJob> | undefined;
   for (const bytes of changes) {
     const c = JSON.parse(bytes.toString('utf8')) as Change;
     for (const r of c.r ?? []) {
@@ -297,9 +394,28 @@ async function replay(doc: StoreDoc, changes: readonly Buffer[], sliceMs = 4): P
       } else regs[i] = r;
     }
     for (const e of c.a ?? []) audit = audit.append(e);
-    if (c.f) doc.findings = c.f;
-    if (c.j) doc.jobs = c.j;
+    if (c.f) {
+      doc.findings = c.f;
+      findings = undefined;
+    }
+    if (c.fu || c.fd) {
+      findings ??= new Map(doc.findings.map((x) => [x.id, x]));
+      for (const id of c.fd ?? []) findings.delete(id);
+      upsertById(findings, c.fu, true);
+    }
+    if (c.j) {
+      doc.jobs = c.j;
+      jobs = undefined;
+    }
+    if (c.ju || c.jd) {
+      jobs ??= new Map(doc.jobs.map((x) => [x.id, x]));
+      for (const id of c.jd ?? []) jobs.delete(id);
+      upsertById(jobs, c.ju, false);
+    }
+    for (const [uuid, mark] of Object.entries(c.b ?? {})) doc.beacons.set(uuid, mark);
     if (slice.due()) await slice.pause();
   }
+  if (findings) doc.findings = [...findings.values()];
+  if (jobs) doc.jobs = [...jobs.values()];
   return { ...doc, audit };
 }

@@ -3,8 +3,9 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { BillboardError, errorLine } from '../model/errors.js';
 import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
+import { safeText } from '../model/text.js';
 import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../model/types.js';
-import type { AuditVerdict, NewRegistration, StoreApi } from './api.js';
+import type { AuditVerdict, BeaconMark, NewRegistration, StoreApi } from './api.js';
 import { nextEntry, verifyChain } from './audit-chain.js';
 import { AuditTrail } from './audit-trail.js';
 import { deriveKey, newKdfParams, readParams, type KeySource } from './crypto.js';
@@ -22,6 +23,7 @@ const emptyDoc = (): StoreDoc => ({
   audit: AuditTrail.empty(parseAuditLine),
   findings: [],
   jobs: [],
+  beacons: new Map(),
 });
 
 export interface OpenOptions {
@@ -408,6 +410,33 @@ export class Store implements StoreApi {
       const i = doc.jobs.findIndex((j) => j.id === job.id);
       const jobs = i < 0 ? [...doc.jobs, job] : doc.jobs.map((j) => (j.id === job.id ? job : j));
       return { next: { ...doc, jobs }, result: undefined };
+    });
+  }
+
+  beaconMarks(): ReadonlyMap<string, BeaconMark> {
+    return this.doc.beacons;
+  }
+
+  /** Merge replay marks; only marks that differ from the stored ones are written. */
+  saveBeaconMarks(marks: ReadonlyMap<string, BeaconMark>): Promise<void> {
+    const clean: [string, BeaconMark][] = [];
+    for (const [ref, m] of marks) {
+      const uuid = canonicalUuid(ref);
+      if (!uuid) return Promise.reject(new BillboardError('USAGE', `replay mark for "${safeText(ref, 40)}": not a UUID`));
+      if (typeof m?.bootId !== 'string' || m.bootId.length > 128 || !Number.isSafeInteger(m.seq) || m.seq < 0 || !Number.isFinite(m.at)) {
+        return Promise.reject(new BillboardError('USAGE', `replay mark for ${uuid}: needs a boot id (≤ 128 characters), a sequence number and a time`));
+      }
+      clean.push([uuid, Object.freeze({ bootId: m.bootId, seq: m.seq, at: m.at })]);
+    }
+    return this.commit((doc) => {
+      let beacons: Map<string, BeaconMark> | undefined;
+      for (const [uuid, m] of clean) {
+        const cur = doc.beacons.get(uuid);
+        if (cur && cur.bootId === m.bootId && cur.seq === m.seq && cur.at === m.at) continue;
+        beacons ??= new Map(doc.beacons);
+        beacons.set(uuid, m);
+      }
+      return { next: beacons ? { ...doc, beacons } : doc, result: undefined };
     });
   }
 

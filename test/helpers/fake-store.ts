@@ -1,7 +1,7 @@
 import { BillboardError } from '../../src/model/errors.js';
 import { keyFingerprint } from '../../src/model/fingerprint.js';
 import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState } from '../../src/model/types.js';
-import type { AuditVerdict, NewRegistration, StoreApi } from '../../src/store/api.js';
+import type { AuditVerdict, BeaconMark, NewRegistration, StoreApi } from '../../src/store/api.js';
 
 /**
  * In-memory StoreApi for unit and scenario tests of the engine (no encryption, no disk). Keeps the same
@@ -121,6 +121,16 @@ export class FakeStore implements StoreApi {
     const i = this.jobList.findIndex((j) => j.id === job.id);
     if (i >= 0) this.jobList[i] = job;
     else this.jobList.push(job);
+  }
+  readonly marks = new Map<string, BeaconMark>();
+  markSaves = 0;
+  beaconMarks(): ReadonlyMap<string, BeaconMark> {
+    return this.marks;
+  }
+  async saveBeaconMarks(marks: ReadonlyMap<string, BeaconMark>): Promise<void> {
+    if (this.failSave) throw new BillboardError('STORE_WRITE', 'write failed (simulated)');
+    this.markSaves++;
+    for (const [uuid, m] of marks) this.marks.set(uuid.toLowerCase(), { ...m });
   }
   stats() {
     return { registrations: this.regs.size, auditEntries: this.entries.length, bytes: 0, lastWriteMs: 0 };
