@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { BillboardError, errorLine } from '../model/errors.js';
-import { canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
+import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
+import { nameProblem, safeText } from '../model/text.js';
 import type {
   BeaconCounters,
   BeaconEvent,
@@ -29,6 +30,7 @@ import {
   type VmState,
 } from './state.js';
 import { deriveStatus, worstSeverity } from './status.js';
+import { isSourceKey, UntrustedTallies, type UntrustedKind } from './untrusted.js';
 
 /** pino-compatible subset */
 export interface EngineLog {
@@ -46,13 +48,23 @@ export interface EngineOptions {
   now?: () => number;
   /** active scan on suspicion; undefined hosts = all hosts */
   requestScan?: (hosts?: string[]) => void;
-  /** executes an enforcement action through the host drivers (the console wires it) */
-  enforce?: (action: 'stop' | 'isolate', uuid: string, host: string, reason: string) => Promise<void>;
+  /**
+   * Executes an enforcement action through the host drivers (the console wires it). It calls stillWarranted()
+   * right before touching the host (after its own awaits) and resolves false, acting on nothing, when that says
+   * no: an operator may have approved the VM, or the cause cleared, in between.
+   */
+  enforce?: (action: 'stop' | 'isolate', uuid: string, host: string, reason: string, stillWarranted: () => boolean) => Promise<boolean>;
   log?: EngineLog;
   /** cap on identities tracked (an outsider with fresh keys can invent uuids); default 100,000 */
   maxVms?: number;
   /** automatic registration requests per second (token bucket, burst ×10); default 20 */
   autoRequestsPerSec?: number;
+  /** identities tracked from beacons alone (no registration, no scan): anyone can mint them; default 256 */
+  maxBeaconOnly?: number;
+  /** pending registration requests that beacons opened, in total; default 256 */
+  maxBeaconRequests?: number;
+  /** source addresses tallied one by one for unauthenticated junk (the rest share one finding); default 32 */
+  maxUntrustedSources?: number;
 }
 
 export interface Binding {
@@ -129,6 +141,14 @@ export class Engine extends EventEmitter {
   private requestTokensAt: number;
   private readonly autoRequestsPerSec: number;
   private readonly enforced = new Map<string, Set<string>>();
+  private readonly tallies: UntrustedTallies;
+  /** identities known from beacons alone; may hold stale entries (swept when the cap is reached) */
+  private readonly beaconOnly = new Set<string>();
+  private readonly maxBeaconOnly: number;
+  private readonly maxBeaconRequests: number;
+  private beaconRequests = { count: 0, at: -Infinity };
+  /** source-tally findings reloaded from the store → their last sighting (resolved once their window passes) */
+  private readonly carriedSources = new Map<string, number>();
 
   /** time buckets (seconds) → identities with a deadline then; and the reverse */
   private readonly due = new Map<number, Set<string>>();
@@ -146,6 +166,8 @@ export class Engine extends EventEmitter {
   droppedBeacons = 0;
   /** beacon events that named no valid uuid (e.g. bad signature on an unparseable key) */
   unattributed = 0;
+  /** registration requests not opened because maxBeaconRequests beacon-opened requests are pending */
+  requestsCapped = 0;
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -159,6 +181,9 @@ export class Engine extends EventEmitter {
     this.startedAt = this.now();
     this.requestTokens = this.autoRequestsPerSec * 10;
     this.requestTokensAt = this.startedAt;
+    this.maxBeaconOnly = opts.maxBeaconOnly ?? 256;
+    this.maxBeaconRequests = opts.maxBeaconRequests ?? 256;
+    this.tallies = new UntrustedTallies(this.incidentWindowMs, opts.maxUntrustedSources ?? 32);
     this.scans = new ScanRequester(opts.requestScan, this.now);
     this.book = new FindingBook({
       store: opts.store,
@@ -168,6 +193,10 @@ export class Engine extends EventEmitter {
     // A restart must not forget open findings: re-attach them to their subjects so fresh evidence resolves them.
     for (const key of this.book.carried) {
       const f = this.book.get(key)!;
+      if (isSourceKey(key)) {
+        this.carriedSources.set(key, f.lastSeen);
+        continue;
+      }
       this.keysOf(subjectOf(f)).add(key);
       if (f.vm) {
         this.vmOf(f.vm);
@@ -194,90 +223,145 @@ export class Engine extends EventEmitter {
     }
     const now = this.now();
     const reg = this.store.registration(uuid);
+    const from = ev.from.address;
+    // No key holder had to produce a bad signature or a replay: for an identity nobody tracks, it is tallied per
+    // source, never given a row, a finding or a request of its own.
+    const signed = ev.verdict !== 'bad-signature' && ev.verdict !== 'replay';
+    const known = this.isVouchedFor(uuid, reg);
+    if (!known && !signed) return this.tallyUntrusted('forged', from, uuid, now);
+    if (!known && !this.vms.has(uuid) && !this.roomForBeaconOnly()) return this.tallyUntrusted('untracked', from, uuid, now);
     if (!this.vms.has(uuid) && !reg && this.vms.size >= this.maxVms) {
       this.droppedBeacons++;
       return;
     }
     const vm = this.vmOf(uuid);
-    const from = ev.from.address;
+    if (!known) this.beaconOnly.add(uuid);
+    // authenticated: signed under the key the registry holds for this identity (not merely under some key)
+    const authenticated = signed && !!reg?.publicKey && !keyMismatch(reg, ev);
     let forged: string | undefined;
     let suspicious = false;
-    let allHosts = true;
-
     if (ev.verdict === 'bad-signature') {
-      forged = `bad signature${ev.reason ? ` (${ev.reason})` : ''}`;
+      forged = `bad signature${ev.reason ? ` (${safeText(ev.reason, 120)})` : ''}`;
     } else if (ev.verdict === 'replay') {
-      vm.replayed = this.incident(vm.replayed, now, from, ev.reason ?? 'sequence number or timestamp reused');
+      vm.replayed = this.incident(vm.replayed, now, from, safeText(ev.reason ?? 'sequence number or timestamp reused', 120), false);
       suspicious = true;
-      allHosts = false;
     } else if (reg?.state === 'revoked') {
       forged = 'beacon for a revoked identity';
     } else if (reg && keyMismatch(reg, ev)) {
-      forged = `signed with key ${b.keyFp} which is not the registered key ${reg.keyFp ?? keyFingerprint(reg.publicKey!)}`;
+      forged = `signed with key ${safeText(b.keyFp, 60)} which is not the registered key ${reg.keyFp ?? keyFingerprint(reg.publicKey!)}`;
     }
-
     if (forged) {
-      vm.forged = this.incident(vm.forged, now, from, forged);
+      vm.forged = this.incident(vm.forged, now, from, forged, authenticated);
       suspicious = true;
     } else if (ev.verdict !== 'replay') {
-      const prev = vm.beacon;
-      if (prev && prev.bootId !== b.bootId) {
-        if (vm.prevBoot?.bootId === b.bootId && now - vm.prevBoot.at <= this.incidentWindowMs) {
-          vm.clone = this.incident(
-            vm.clone,
-            now,
-            from,
-            [`boot ${short(b.bootId)} from ${from}`, `boot ${short(prev.bootId)} from ${prev.from}`].sort().join(' and '),
-          );
-          suspicious = true;
-        } else if (now - prev.at <= this.silentAfterMs && prev.from !== from) {
-          suspicious = true; // a new boot from a new address while the old one was alive: clone or reboot+DHCP
-        }
-        vm.prevBoot = { bootId: prev.bootId, from: prev.from, at: prev.at };
-      }
-      if (ev.verdict === 'clone-suspect') {
-        vm.clone = this.incident(vm.clone, now, from, ev.reason ?? 'listener saw two boot ids interleaving');
-        suspicious = true;
-      }
-      vm.beacon = {
-        at: now,
-        receivedAt: ev.receivedAt,
-        from,
-        bootId: b.bootId,
-        seq: b.seq,
-        ips: cleanIps(b.ips),
-        macs: (b.macs ?? []).map((m) => String(m).toLowerCase()),
-        os: printable(b.os),
-        keyFp: b.keyFp,
-        name: printable(b.name) || uuid,
-        publicKey: ev.publicKey ?? prev?.publicKey,
-        since: prev && now - prev.at <= this.silentAfterMs ? prev.since : now,
-      };
-      if (!reg) {
-        suspicious = true;
-        this.requestRegistration(uuid, {
-          uuid,
-          name: vm.beacon.name,
-          publicKey: ev.publicKey,
-          macs: vm.beacon.macs,
-          os: vm.beacon.os,
-          origin: 'beacon',
-          firstSeen: `beacon from ${from}`,
-        });
-      } else if (reg.state === 'pending' && reg.origin !== 'operator' && !reg.publicKey && ev.publicKey && !this.keyed.has(uuid)) {
-        // a request a scan opened learns the key its agent signs with, so the operator sees what approval binds
-        this.keyed.add(uuid);
-        void this.store
-          .updateRegistration(uuid, { publicKey: ev.publicKey }, 'system', 'request-key')
-          .catch((e: unknown) => this.log?.warn({ uuid, err: errorLine(e) }, 'could not add the key to a registration request'));
-      }
-      this.updateIpClaims(vm, true);
+      suspicious = this.acceptBeacon(vm, ev, reg, authenticated, now) || suspicious;
     }
-    if (suspicious) {
-      this.scans.request(uuid, allHosts ? undefined : [...vm.instances.keys()]);
-    }
+    if (suspicious) this.requestScanFor(vm, authenticated);
     this.evaluateVm(uuid, now);
     this.commit();
+  }
+
+  /** A beacon with a good signature that is not forged: the identity's latest word. @returns whether suspicious */
+  private acceptBeacon(vm: VmState, ev: BeaconEvent, reg: Registration | undefined, authenticated: boolean, now: number): boolean {
+    const b = ev.beacon;
+    const from = ev.from.address;
+    let suspicious = false;
+    const prev = vm.beacon;
+    if (prev && prev.bootId !== b.bootId) {
+      if (vm.prevBoot?.bootId === b.bootId && now - vm.prevBoot.at <= this.incidentWindowMs) {
+        const both = [`boot ${short(b.bootId)} from ${from}`, `boot ${short(prev.bootId)} from ${prev.from}`].sort().join(' and ');
+        vm.clone = this.incident(vm.clone, now, from, safeText(both), authenticated);
+        suspicious = true;
+      } else if (now - prev.at <= this.silentAfterMs && prev.from !== from) {
+        suspicious = true; // a new boot from a new address while the old one was alive: clone or reboot+DHCP
+      }
+      vm.prevBoot = { bootId: prev.bootId, from: prev.from, at: prev.at };
+    }
+    if (ev.verdict === 'clone-suspect') {
+      vm.clone = this.incident(vm.clone, now, from, safeText(ev.reason ?? 'listener saw two boot ids interleaving'), authenticated);
+      suspicious = true;
+    }
+    const name = safeText(b.name, 64);
+    vm.beacon = {
+      at: now,
+      receivedAt: ev.receivedAt,
+      from,
+      bootId: safeText(b.bootId, 64),
+      seq: b.seq,
+      ips: cleanIps(b.ips),
+      macs: (b.macs ?? []).map((m) => canonicalMac(String(m))).filter((m): m is string => m !== undefined),
+      os: safeText(b.os),
+      keyFp: safeText(b.keyFp, 60),
+      name: name && !nameProblem(name) ? name : vm.uuid,
+      publicKey: ev.publicKey ?? prev?.publicKey,
+      since: prev && now - prev.at <= this.silentAfterMs ? prev.since : now,
+    };
+    if (!reg) {
+      this.requestRegistration(vm.uuid, {
+        uuid: vm.uuid,
+        name: vm.beacon.name,
+        publicKey: ev.publicKey,
+        macs: vm.beacon.macs,
+        os: vm.beacon.os,
+        origin: 'beacon',
+        firstSeen: `beacon from ${from}`,
+      });
+      suspicious = true;
+    } else if (reg.state === 'pending' && !reg.publicKey && ev.publicKey && !this.keyed.has(vm.uuid)) {
+      this.learnRequestKey(vm.uuid, ev.publicKey);
+    }
+    this.updateIpClaims(vm, true);
+    return suspicious;
+  }
+
+  /**
+   * A pending request that has no key learns the key its beacons carry, so the operator sees it. It arrived
+   * after the request was made, so it is marked: approve binds it only when the operator confirms its
+   * fingerprint (`approve VM --key SHA256:…`).
+   */
+  private learnRequestKey(uuid: string, publicKey: string): void {
+    this.keyed.add(uuid);
+    void this.store
+      .updateRegistration(uuid, { publicKey, keyLearned: true }, 'system', 'request-key')
+      .catch((e: unknown) => this.log?.warn({ uuid, err: errorLine(e) }, 'could not add the key to a registration request'));
+  }
+
+  /**
+   * Evidence a key holder produced may scan every host (a new identity is looked for everywhere); evidence nobody
+   * had to sign scans only the hosts where the identity already runs, so an outsider cannot order lab-wide scans.
+   */
+  private requestScanFor(vm: VmState, authenticated: boolean): void {
+    const hosts = [...vm.instances.keys()];
+    if (authenticated) this.scans.request(vm.uuid, undefined);
+    else if (hosts.length) this.scans.request(vm.uuid, hosts);
+    else this.scans.request(vm.uuid, undefined, { untrusted: true });
+  }
+
+  private tallyUntrusted(kind: UntrustedKind, from: string, uuid: string, now: number): void {
+    const { key, fresh } = this.tallies.record(kind, from, uuid, now);
+    if (!fresh) return; // refreshed on tick: a flood costs a counter, not a finding update per datagram
+    const d = this.tallies.draft(key);
+    if (d) this.raise(d, EMPTY, now);
+    this.commit();
+  }
+
+  /**
+   * Whether something besides beacons vouches for an identity: a scan saw it, or a registration other than the
+   * request its own beacons opened. Only such identities get per-VM findings on unauthenticated evidence.
+   */
+  private isVouchedFor(uuid: string, reg: Registration | undefined): boolean {
+    if (reg && !(reg.origin === 'beacon' && reg.state === 'pending')) return true;
+    return (this.vms.get(uuid)?.instances.size ?? 0) > 0;
+  }
+
+  /** Whether another identity known from beacons alone (no registration, no scan) may be tracked. */
+  private roomForBeaconOnly(): boolean {
+    if (this.beaconOnly.size < this.maxBeaconOnly) return true;
+    for (const uuid of this.beaconOnly) {
+      const vm = this.vms.get(uuid);
+      if (!vm || this.isVouchedFor(uuid, this.store.registration(uuid))) this.beaconOnly.delete(uuid);
+    }
+    return this.beaconOnly.size < this.maxBeaconOnly;
   }
 
   ingestInventory(inv: Inventory): void {
@@ -369,7 +453,27 @@ export class Engine extends EventEmitter {
       if (subject.startsWith('mac:')) this.evaluateMac(subject.slice(4), now);
       else if (subject.startsWith('ip:')) this.evaluateIp(subject.slice(3), now);
     }
+    this.sweepTallies(now);
     this.commit();
+  }
+
+  /** refresh the source tallies' findings (once a tick, not per datagram) and resolve those past their window */
+  private sweepTallies(now: number): void {
+    const { live, expired } = this.tallies.sweep(now);
+    for (const d of live) this.raise(d, EMPTY, now);
+    for (const key of expired) this.resolveKey(key, now);
+    for (const [key, last] of this.carriedSources) {
+      if (this.tallies.has(key)) this.carriedSources.delete(key);
+      else if (now - Math.max(last, this.startedAt) > this.incidentWindowMs) {
+        this.carriedSources.delete(key);
+        this.resolveKey(key, now);
+      }
+    }
+  }
+
+  /** counters of what unauthenticated beacons cost (for `health`, metrics and the flood bench) */
+  untrustedCounters(): { forged: number; untracked: number; requestsCapped: number; beaconOnly: number } {
+    return { ...this.tallies.totals, requestsCapped: this.requestsCapped, beaconOnly: this.beaconOnly.size };
   }
 
   registryChanged(): void {
@@ -397,26 +501,34 @@ export class Engine extends EventEmitter {
     return this.snap;
   }
 
+  /**
+   * A VM reference: a full UUID always wins; otherwise a name (exact, else case-insensitive) or a unique UUID
+   * prefix. A reference that matches both a name and a UUID prefix is AMBIGUOUS, listing both, so that a VM
+   * named like another VM's short UUID can never stand in for it.
+   */
   resolveVm(ref: string): VmRow {
     const r = ref.trim();
     if (!r) throw new BillboardError('USAGE', 'expected a VM name, UUID or UUID prefix');
     const lower = r.toLowerCase();
-    const exact = this.rowIndex.get(lower);
+    const full = canonicalUuid(r);
+    const exact = full !== undefined ? this.rowIndex.get(full) : undefined;
     if (exact !== undefined) return this.rowList[exact];
     let named = this.rowList.filter((row) => row.name === r);
     if (named.length === 0) named = this.rowList.filter((row) => row.name.toLowerCase() === lower);
+    const byPrefix = /^[0-9a-f-]+$/.test(lower) ? this.rowList.filter((row) => row.uuid.startsWith(lower)) : [];
+    const shown = (rows: readonly VmRow[]): string => rows.slice(0, 5).map((x) => `${safeText(x.name, 64)} (${x.uuid})`).join(', ');
+    const said = safeText(r, 80);
+    if (named.length && byPrefix.some((p) => !named.includes(p))) {
+      throw new BillboardError(
+        'AMBIGUOUS',
+        `"${said}" is the name of ${shown(named)} and a UUID prefix of ${shown(byPrefix)}: use the full UUID`,
+      );
+    }
     if (named.length === 1) return named[0];
-    if (named.length > 1) {
-      throw new BillboardError('AMBIGUOUS', `${named.length} VMs are named "${r}": use a UUID (${named.map((x) => x.uuid.slice(0, 8)).join(', ')})`);
-    }
-    if (/^[0-9a-f-]+$/.test(lower)) {
-      const pre = this.rowList.filter((row) => row.uuid.startsWith(lower));
-      if (pre.length === 1) return pre[0];
-      if (pre.length > 1) {
-        throw new BillboardError('AMBIGUOUS', `UUID prefix "${r}" matches ${pre.length} VMs: type more of it`);
-      }
-    }
-    throw new BillboardError('NOT_FOUND', `no VM "${r}" (try: vms)`);
+    if (named.length > 1) throw new BillboardError('AMBIGUOUS', `${named.length} VMs are named "${said}": use a UUID (${shown(named)})`);
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1) throw new BillboardError('AMBIGUOUS', `UUID prefix "${said}" matches ${byPrefix.length} VMs: type more of it`);
+    throw new BillboardError('NOT_FOUND', `no VM "${said}" (try: vms)`);
   }
 
   findings(all = false): Finding[] {
@@ -620,7 +732,7 @@ export class Engine extends EventEmitter {
     for (const uuid of this.notLive) if (this.vms.get(uuid)?.beacon) this.evaluateVm(uuid, now);
     for (const key of [...this.book.carried]) {
       const f = this.book.get(key);
-      if (!f) continue;
+      if (!f || isSourceKey(key)) continue;
       const subject = subjectOf(f);
       if (subject.startsWith('vm:')) this.evaluateVm(f.vm, now);
       else if (subject.startsWith('mac:')) this.evaluateMac(subject.slice(4), now);
@@ -809,6 +921,14 @@ export class Engine extends EventEmitter {
   private requestRegistration(uuid: string, reg: Parameters<StoreApi['register']>[0]): void {
     if (this.requesting.has(uuid)) return;
     const now = this.now();
+    if (reg.origin === 'beacon' && this.pendingBeaconRequests(now) >= this.maxBeaconRequests) {
+      if (this.requestsCapped++ % 1000 === 0) {
+        this.log?.warn({ uuid, cap: this.maxBeaconRequests, total: this.requestsCapped }, 'registration request not opened: too many beacon requests pending');
+      }
+      return;
+    }
+    // a name that breaks the rule (hostile, or reads as a UUID) is not carried into the registry
+    if (nameProblem(reg.name)) reg = { ...reg, name: `vm-${uuid.slice(0, 8)}` };
     this.requestTokens = Math.min(
       this.autoRequestsPerSec * 10,
       this.requestTokens + ((now - this.requestTokensAt) / 1000) * this.autoRequestsPerSec,
@@ -829,23 +949,33 @@ export class Engine extends EventEmitter {
       )
       .finally(() => {
         this.requesting.delete(uuid);
+        if (reg.origin === 'beacon') this.beaconRequests.at = -Infinity; // recount
         if (this.closed) return;
         this.evaluateVm(uuid, this.now());
         this.commit();
       });
   }
 
+  /** pending requests opened by beacons (recounted at most once a second; requests are rate-limited anyway) */
+  private pendingBeaconRequests(now: number): number {
+    if (now - this.beaconRequests.at >= 1000) {
+      let n = 0;
+      for (const r of this.store.registrations()) if (r.state === 'pending' && r.origin === 'beacon') n++;
+      this.beaconRequests = { count: n + this.requesting.size, at: now };
+    }
+    return this.beaconRequests.count;
+  }
+
   private onFinding(f: Finding, change: FindingChange): void {
     this.emit('finding', f);
     if (change === 'resolved' || change === 'acked') return;
-    if (f.severity === 'critical' && this.opts.enforcement !== 'ask' && f.vm && !f.key.includes(':enforce:')) {
-      this.enforceFor(f);
-    }
+    if (enforceable(f) && this.opts.enforcement !== 'ask') this.enforceFor(f);
   }
 
   /**
-   * Automatic enforcement, only for critical findings on identities the operator has not approved
-   * (unknown, pending, rejected, revoked). An approved VM is never touched without the operator.
+   * Automatic enforcement, only for critical findings that rest on scan or authenticated evidence, on identities
+   * the operator has not approved (unknown, pending, rejected, revoked). An approved VM is never touched without
+   * the operator; approval is checked again at the moment of acting (runEnforcement).
    */
   private enforceFor(f: Finding): void {
     const action = this.opts.enforcement as 'stop' | 'isolate';
@@ -865,12 +995,25 @@ export class Engine extends EventEmitter {
 
   private async runEnforcement(action: 'stop' | 'isolate', f: Finding, host: string): Promise<void> {
     const reason = `${f.code} ${f.id}: ${f.evidence}`;
+    // Checked at the moment of acting: an operator may have approved the VM, or the cause cleared, since the
+    // finding was raised.
+    const warranted = (): boolean => {
+      const cur = this.book.get(f.key);
+      return !this.closed && this.store.registration(f.vm)?.state !== 'approved' && !!cur && enforceable(cur);
+    };
     let error: string | undefined;
+    let acted = false;
     try {
       if (!this.opts.enforce) throw new Error('no enforcement driver is wired');
-      await this.opts.enforce(action, f.vm, host, reason);
+      acted = warranted() && (await this.opts.enforce(action, f.vm, host, reason, warranted));
     } catch (e) {
       error = errorLine(e);
+    }
+    if (!error && !acted) {
+      this.enforced.get(f.key)?.delete(host);
+      this.log?.info({ uuid: f.vm, host, action, finding: f.id }, 'enforcement skipped: no longer warranted');
+      await this.store.audit('policy', action, f.vm, { host, finding: f.id, code: f.code, result: 'skipped' }).catch(() => {});
+      return;
     }
     try {
       await this.store.audit('policy', action, f.vm, {
@@ -907,9 +1050,9 @@ export class Engine extends EventEmitter {
     this.commit();
   }
 
-  private incident(cur: BeaconIncident | undefined, now: number, from: string, reason: string): BeaconIncident {
+  private incident(cur: BeaconIncident | undefined, now: number, from: string, reason: string, authenticated: boolean): BeaconIncident {
     const fresh = cur && now - cur.at <= this.incidentWindowMs;
-    return { at: now, from, reason, count: fresh ? cur.count + 1 : 1 };
+    return { at: now, from, reason, count: fresh ? cur.count + 1 : 1, authenticated: fresh ? cur.authenticated || authenticated : authenticated };
   }
 
   // ─── table ─────────────────────────────────────────────────────────────────────────────────
@@ -1026,7 +1169,13 @@ export class Engine extends EventEmitter {
 
 // ─── helpers ───────────────────────────────────────────────────────────────────────────────────
 
+/** Automatic enforcement acts only on critical findings about one VM that rest on scan or authenticated evidence. */
+function enforceable(f: Finding): boolean {
+  return f.severity === 'critical' && !!f.vm && !f.key.includes(':enforce:') && f.evidenceSource !== 'unauthenticated';
+}
+
 function subjectOf(f: Finding): string {
+  if (isSourceKey(f.key)) return `src:${f.key}`;
   const enf = f.key.indexOf(':enforce:');
   if (enf >= 0) return `enf:${f.key.slice(0, enf)}`;
   if (f.code === 'DUPLICATE_MAC') return `mac:${f.key.slice('DUPLICATE_MAC:'.length)}`;
@@ -1084,14 +1233,6 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** guest-supplied text ends up on the operator's terminal: no control characters (escape sequences) */
-function printable(s: unknown): string {
-  return String(s ?? '').replace(CONTROL, '?').slice(0, 256);
 }
 
 function short(id: string): string {

@@ -76,6 +76,7 @@ export class FindingBook {
         vmName: d.vmName,
         hosts: d.hosts,
         evidence: d.evidence,
+        evidenceSource: d.evidenceSource ?? 'scan',
         firstSeen: now,
         lastSeen: now,
         count: 1,
@@ -84,13 +85,19 @@ export class FindingBook {
       this.put(f, 'raised');
       return f;
     }
+    const source = d.evidenceSource ?? 'scan';
     const changed =
-      cur.severity !== d.severity || cur.evidence !== d.evidence || cur.vmName !== d.vmName || !sameList(cur.hosts, d.hosts);
+      cur.severity !== d.severity ||
+      cur.evidence !== d.evidence ||
+      cur.vmName !== d.vmName ||
+      (cur.evidenceSource ?? 'scan') !== source ||
+      !sameList(cur.hosts, d.hosts);
     if (changed) {
       const f: Finding = Object.freeze({
         ...cur,
         severity: d.severity,
         evidence: d.evidence,
+        evidenceSource: source,
         vmName: d.vmName,
         hosts: d.hosts,
         lastSeen: now,

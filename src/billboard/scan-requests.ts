@@ -2,12 +2,17 @@
  * Active scan on suspicion, rate-limited: the first request goes out at once; requests within `minIntervalMs`
  * of the last one are merged (host lists united, "all hosts" wins) and sent when the interval has passed.
  * The same VM does not trigger more than once per `perVmMs`, so a flood of suspicious beacons costs one scan.
+ * An all-hosts request on evidence nobody had to sign (`untrusted`) goes out at most once per `untrustedAllMs`
+ * and is dropped otherwise: fresh UUIDs cost nothing per UUID, and the periodic scan finds real newcomers.
  */
 export class ScanRequester {
   private lastAt = -Infinity;
   private pending: Set<string> | 'all' | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly perVm = new Map<string, number>();
+  private untrustedAllAt = -Infinity;
+  /** all-hosts requests dropped because the untrusted interval had not passed */
+  untrustedDropped = 0;
 
   constructor(
     private readonly send: ((hosts?: string[]) => void) | undefined,
@@ -15,12 +20,20 @@ export class ScanRequester {
     private readonly minIntervalMs = 1000,
     private readonly perVmMs = 10_000,
     private readonly maxTracked = 10_000,
+    private readonly untrustedAllMs = 15_000,
   ) {}
 
   /** hosts undefined = all hosts */
-  request(vm: string, hosts?: string[]): void {
+  request(vm: string, hosts?: string[], opts: { untrusted?: boolean } = {}): void {
     if (!this.send) return;
     const t = this.now();
+    if (opts.untrusted && (!hosts || hosts.length === 0)) {
+      if (t - this.untrustedAllAt < this.untrustedAllMs) {
+        this.untrustedDropped++;
+        return;
+      }
+      this.untrustedAllAt = t;
+    }
     const last = this.perVm.get(vm);
     if (last !== undefined && t - last < this.perVmMs) return;
     if (this.perVm.size >= this.maxTracked) this.perVm.clear(); // bounded; forgetting only allows one more scan

@@ -1,4 +1,4 @@
-import type { DomainState, Registration, Severity, FindingCode, VmInstance } from '../model/types.js';
+import type { DomainState, EvidenceSource, FindingCode, Registration, Severity, VmInstance } from '../model/types.js';
 
 // The joined state the detectors read. The engine owns and mutates it; detectors only read it
 // (they receive it as readonly) and return FindingDrafts. Times here are the engine's clock (opts.now).
@@ -40,6 +40,8 @@ export interface BeaconIncident {
   from: string;
   reason: string;
   count: number;
+  /** some beacon of this incident carried the identity's registered key (a key holder produced it) */
+  authenticated: boolean;
 }
 
 export interface VmState {
@@ -107,6 +109,8 @@ export interface FindingDraft {
   vmName?: string;
   hosts: string[];
   evidence: string;
+  /** default 'scan' */
+  evidenceSource?: EvidenceSource;
 }
 
 export type VmDetector = (vm: Readonly<VmState>, ctx: DetectContext) => FindingDraft | undefined;

@@ -74,11 +74,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
       // Policy enforcement: the request is on disk before the host is touched (no log, no action);
       // the engine audits the outcome.
-      enforce: async (action, uuid, host, reason) => {
+      enforce: async (action, uuid, host, reason, stillWarranted) => {
         await store.audit('policy', `${action}-requested`, uuid, { host, reason });
+        if (!stillWarranted()) return false;
         const d = driver(host);
         await (action === 'stop' ? d.stop(uuid) : d.isolate(uuid));
         void scanner.scan([host]).catch(() => {});
+        return true;
       },
       log,
     });

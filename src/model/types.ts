@@ -167,6 +167,8 @@ export interface Registration {
   /** base64 raw Ed25519 public key; absent for agentless VMs */
   publicKey?: string;
   keyFp?: string;
+  /** the key came from a beacon after the request was made: approve binds it only once its fingerprint is confirmed */
+  keyLearned?: boolean;
   macs: string[];
   os?: string;
   homeHost?: string;
@@ -219,6 +221,8 @@ export const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, 
 
 export type FindingState = 'open' | 'acked' | 'resolved';
 
+export type EvidenceSource = 'scan' | 'authenticated' | 'unauthenticated';
+
 export interface Finding {
   /** stable: F-<n> */
   id: string;
@@ -231,6 +235,12 @@ export interface Finding {
   vmName?: string;
   hosts: string[];
   evidence: string;
+  /**
+   * What the finding rests on: a scan of a host, a beacon under the identity's registered key, or evidence no
+   * key holder had to produce (a bad signature, a replay, an unregistered key). Automatic enforcement and the
+   * migration pre-check act only on the first two. Absent on findings saved before it existed: read as 'scan'.
+   */
+  evidenceSource?: EvidenceSource;
   firstSeen: number;
   lastSeen: number;
   count: number;

@@ -70,6 +70,7 @@ export class Scenario {
       requestScan: (h) => this.scanRequests.push(h),
       enforce: async (action, uuid, host) => {
         this.enforced.push({ action, uuid, host });
+        return true;
       },
       ...opts.engine,
     });

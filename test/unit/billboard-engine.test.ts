@@ -93,10 +93,26 @@ describe('Engine table and snapshots', () => {
 
   it('guest-supplied names cannot put escape sequences on the operator\'s terminal', () => {
     const { engine } = make();
-    engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: 'evil\u001b[2J\u0007', os: 'x\u009b' }));
+    engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: 'evil\u001b[2J\u0007', os: 'x\u009b\u202e' }));
     const row = engine.resolveVm(U(5));
-    expect(row.name).toBe('evil?[2J?');
-    expect(row.os).toBe('x?');
+    expect(row.name).toBe(U(5)); // a name that breaks the rule is not shown as a name at all
+    expect(row.os).toBe('x\\x9b\\u202e'); // free text is shown escaped
+  });
+
+  it('a beacon name that reads as another VM\'s UUID (or UUID prefix) is not taken as a name', () => {
+    const { engine } = make([reg(1)]);
+    engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: U(1) }));
+    engine.ingestBeacon(ev(6, { verdict: 'unknown-key' }, { name: U(1).slice(0, 8) }));
+    expect(engine.resolveVm(U(5)).name).toBe(U(5));
+    expect(engine.resolveVm(U(6)).name).toBe(U(6));
+    expect(engine.resolveVm(U(1)).uuid).toBe(U(1));
+  });
+
+  it('a full UUID always wins; a name that is also a UUID prefix is AMBIGUOUS, naming both', () => {
+    const { engine } = make([reg(1), approved({ uuid: '0abc0000-0000-4000-8000-000000000001', name: '0000' })]);
+    expect(engine.resolveVm(U(1)).uuid).toBe(U(1));
+    expect(() => engine.resolveVm('0000')).toThrow(/name of 0000 .*and a UUID prefix of vm1/);
+    expect(engine.resolveVm('0abc').name).toBe('0000');
   });
 
   it('knownKey, bindingFor, lastBeacon', () => {
@@ -229,28 +245,73 @@ describe('Engine registration requests', () => {
     expect(engine.resolveVm('vm1').status).toBe('pending');
   });
 
-  it('a bad signature never creates a request, and no more than maxVms identities are tracked', async () => {
-    const { engine, store } = make([], { maxVms: 5 });
-    for (let n = 1; n < 20; n++) engine.ingestBeacon(ev(n, { verdict: 'bad-signature' }));
+  it('a bad signature never creates a request, a row or a finding per identity: one finding per source', async () => {
+    const { engine, store } = make();
+    for (let n = 1; n < 2000; n++) {
+      engine.ingestBeacon(ev(n, { verdict: 'bad-signature', from: { address: `10.0.0.${n % 3}`, port: 1 } }));
+    }
     await settle();
     expect(store.regs.size).toBe(0);
-    expect(engine.snapshot().rows.length).toBe(5);
-    expect(engine.droppedBeacons).toBe(14);
+    expect(engine.snapshot().rows.length).toBe(0);
+    const open = engine.findings();
+    expect(open.map((f) => f.key).sort()).toEqual(['FORGED_BEACON:from:10.0.0.0', 'FORGED_BEACON:from:10.0.0.1', 'FORGED_BEACON:from:10.0.0.2']);
+    expect(open.every((f) => f.evidenceSource === 'unauthenticated' && f.severity === 'medium' && f.vm === '')).toBe(true);
+    expect(engine.untrustedCounters().forged).toBe(1999);
+  });
+
+  it('sources beyond the cap share one finding; counts are refreshed on tick; the finding ends with its window', async () => {
+    const { engine, advance } = make([], { maxUntrustedSources: 4 });
+    for (let n = 1; n <= 1000; n++) engine.ingestBeacon(ev(n, { verdict: 'bad-signature', from: { address: `10.1.${n >> 8}.${n & 255}`, port: 1 } }));
+    expect(engine.findings()).toHaveLength(5);
+    engine.tick();
+    const other = engine.findings().find((f) => f.key === 'FORGED_BEACON:from:*')!;
+    expect(other.evidence).toMatch(/^996 beacon datagram\(s\) from 996 other source addresses/);
+    advance(61_000);
+    engine.tick();
+    expect(engine.findings()).toEqual([]);
+  });
+
+  it('identities known from beacons alone are capped, and so are the requests they open; scanned VMs never are', async () => {
+    const { engine, store } = make([], { maxBeaconOnly: 10, maxBeaconRequests: 5, autoRequestsPerSec: 1000 });
+    for (let n = 1; n <= 50; n++) {
+      engine.ingestBeacon(ev(n, { verdict: 'unknown-key' }));
+      await settle();
+    }
+    expect(engine.snapshot().rows).toHaveLength(10);
+    expect([...store.regs.values()].filter((r) => r.origin === 'beacon')).toHaveLength(5);
+    expect(engine.untrustedCounters().untracked).toBe(40);
+    expect(engine.findings().some((f) => f.key.startsWith('UNREGISTERED:from:'))).toBe(true);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(60), dom(61)] });
+    engine.ingestBeacon(ev(60, { verdict: 'unknown-key' }));
+    expect(engine.resolveVm(U(60)).lastBeacon).toBeDefined();
+    expect(engine.snapshot().rows).toHaveLength(12);
   });
 });
 
 describe('Engine active scan on suspicion', () => {
   it('scans at once, then at most once a second, merged', async () => {
     const { engine, scans, advance } = make([reg(1), reg(2)]);
-    engine.ingestBeacon(ev(1, { verdict: 'bad-signature' }));
-    engine.ingestBeacon(ev(2, { verdict: 'bad-signature' }));
-    engine.ingestBeacon(ev(2, { verdict: 'bad-signature' }));
+    engine.ingestBeacon(ev(1, { verdict: 'clone-suspect' })); // under the registered key: all hosts
+    engine.ingestBeacon(ev(2, { verdict: 'clone-suspect' }));
+    engine.ingestBeacon(ev(2, { verdict: 'clone-suspect' }));
     expect(scans).toEqual([undefined]);
     advance(1000);
     await new Promise((r) => setTimeout(r, 1100));
     expect(scans).toEqual([undefined, undefined]);
-    engine.ingestBeacon(ev(1)); // a normal beacon is not suspicious
+    engine.ingestBeacon(ev(1, {}, { bootId: 'boot' })); // a normal beacon is not suspicious
     expect(scans).toHaveLength(2);
+  });
+
+  it('evidence nobody had to sign scans only the hosts that run the VM, and all hosts at most once per 15 s', async () => {
+    const { engine, scans, advance } = make([reg(1), reg(2), reg(3)]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
+    engine.ingestBeacon(ev(1, { verdict: 'bad-signature' }));
+    expect(scans).toEqual([['a']]);
+    advance(1000);
+    engine.ingestBeacon(ev(2, { verdict: 'bad-signature' })); // runs nowhere: one all-hosts scan
+    advance(1000);
+    engine.ingestBeacon(ev(3, { verdict: 'bad-signature' })); // and not another within 15 s
+    expect(scans).toEqual([['a'], undefined]);
   });
 });
 
@@ -261,7 +322,7 @@ describe('Engine enforcement policy', () => {
   };
   it("'ask' does nothing automatic", async () => {
     const calls: string[] = [];
-    const { engine } = make([], { enforce: async (a, u, h) => void calls.push(`${a}:${h}`) });
+    const { engine } = make([], { enforce: async (a, u, h) => (calls.push(`${a}:${h}`), true) });
     twoHosts(engine, 7);
     await settle();
     expect(calls).toEqual([]);
@@ -269,7 +330,7 @@ describe('Engine enforcement policy', () => {
 
   it("'stop' stops an unregistered identity's instances on a critical finding, audited as policy; never an approved VM", async () => {
     const calls: string[] = [];
-    const { engine, store } = make([reg(1)], { enforcement: 'stop', enforce: async (a, u, h) => void calls.push(`${a}:${u}:${h}`) });
+    const { engine, store } = make([reg(1)], { enforcement: 'stop', enforce: async (a, u, h) => (calls.push(`${a}:${u}:${h}`), true) });
     twoHosts(engine, 7, 1);
     await settle();
     expect(calls.sort()).toEqual([`stop:${U(7)}:a`, `stop:${U(7)}:b`]);
@@ -278,6 +339,38 @@ describe('Engine enforcement policy', () => {
     twoHosts(engine, 7, 1); // same finding again: not enforced twice
     await settle();
     expect(calls).toHaveLength(2);
+  });
+
+  it('one unauthenticated datagram never gets a VM stopped (bad signature, or a key of its own)', async () => {
+    const calls: string[] = [];
+    const { engine } = make([reg(2, { state: 'pending' })], { enforcement: 'stop', enforce: async (a, u, h) => (calls.push(`${a}:${u}:${h}`), true) });
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1), dom(2)] });
+    await settle();
+    engine.ingestBeacon(ev(1, { verdict: 'bad-signature', publicKey: KEY(99) }));
+    engine.ingestBeacon(ev(2, { verdict: 'valid', publicKey: KEY(99) }, { keyFp: 'other' }));
+    engine.ingestBeacon(ev(2, { verdict: 'valid', publicKey: KEY(99) }, { keyFp: 'other', bootId: 'b2', seq: 2 }));
+    engine.ingestBeacon(ev(2, { verdict: 'valid', publicKey: KEY(99) }, { keyFp: 'other', bootId: 'boot', seq: 3 }));
+    await settle();
+    const crit = engine.findings().filter((f) => f.severity === 'critical');
+    expect(crit.map((f) => `${f.code}:${f.evidenceSource}`).sort()).toEqual(['FORGED_BEACON:unauthenticated', 'FORGED_BEACON:unauthenticated']);
+    expect(calls).toEqual([]);
+  });
+
+  it('approval is checked again at the moment of acting', async () => {
+    const calls: string[] = [];
+    const { engine, store } = make([reg(7, { state: 'pending' })], {
+      enforcement: 'stop',
+      enforce: async (a, u, h, _r, stillWarranted) => {
+        await store.decide(U(7), 'approved', 'alice'); // the operator approves while the action is on its way
+        if (!stillWarranted()) return false;
+        calls.push(`${a}:${u}:${h}`);
+        return true;
+      },
+    });
+    twoHosts(engine, 7);
+    await settle();
+    expect(calls).toEqual([]);
+    expect(store.entries.filter((e) => e.actor === 'policy').map((e) => e.details.result)).toEqual(['skipped', 'skipped']);
   });
 
   it('a failed action is audited and raises a finding of its own, resolved with the original', async () => {

@@ -5,6 +5,8 @@ import { anyActive, displayName, type FindingDraft, type VmDetector } from '../s
  * that interleave (a clone). A shut-off definition elsewhere is not a ghost; a migration's source + destination
  * pair is expected while its window is open. A host that went down keeps counting with what it last reported:
  * losing sight of a clone is not the clone going away (the finding stays until a scan shows it gone).
+ * Evidence: 'scan' when hosts show it twice; else the interleaving boot ids, 'authenticated' only when they came
+ * under the registered key (anyone can sign two boot ids under a key of their own).
  */
 export const duplicateUuid: VmDetector = (vm, ctx) => {
   if (vm.instances.size < 2 && !vm.clone) return undefined;
@@ -14,11 +16,12 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
   const explainedByMigration =
     hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
   const parts: string[] = [];
-  if (hosts.length >= 2 && !explainedByMigration) {
+  const byScan = hosts.length >= 2 && !explainedByMigration;
+  if (byScan) {
     parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}${down.length ? ` (${down.join(', ')} down: as last scanned)` : ''}`);
   }
-  const clone = vm.clone;
-  if (clone && ctx.now - clone.at <= ctx.incidentWindowMs) {
+  const clone = vm.clone && ctx.now - vm.clone.at <= ctx.incidentWindowMs ? vm.clone : undefined;
+  if (clone) {
     parts.push(`beacons from two boot ids interleaving (${clone.reason})`);
   }
   if (parts.length === 0) return undefined;
@@ -29,6 +32,7 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
     vmName: name,
     hosts,
     evidence: `${name} (${vm.uuid}) ${parts.join('; ')}`,
+    evidenceSource: byScan ? 'scan' : clone?.authenticated ? 'authenticated' : 'unauthenticated',
   };
   return d;
 };

@@ -1,6 +1,9 @@
 import { at, displayName, type VmDetector } from '../state.js';
 
-/** REPLAYED_BEACON (high): the listener saw a seq/timestamp that was already used; lasts while recent. */
+/**
+ * REPLAYED_BEACON (high): the listener saw a seq/timestamp that was already used; lasts while recent. A replay is
+ * by definition not produced by the key holder now, so its evidence is 'unauthenticated'.
+ */
 export const replayedBeacon: VmDetector = (vm, ctx) => {
   const r = vm.replayed;
   if (!r || ctx.now - r.at > ctx.incidentWindowMs) return undefined;
@@ -12,5 +15,6 @@ export const replayedBeacon: VmDetector = (vm, ctx) => {
     vmName: name,
     hosts: [...new Set([...vm.instances.values()].map((i) => i.host))].sort(),
     evidence: `${name} (${vm.uuid}): ${r.reason}; ${r.count} replayed beacon(s), last from ${r.from} at ${at(r.at)}`,
+    evidenceSource: 'unauthenticated',
   };
 };
