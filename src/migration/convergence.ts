@@ -1,3 +1,4 @@
+import { MAX_BANDWIDTH_MIBS, MAX_DOWNTIME_MS } from './limits.js';
 import type { ConvergenceEstimate, JobStats } from '../model/types.js';
 
 const MiB = 1024 * 1024;
@@ -45,9 +46,10 @@ export function estimateConvergence(i: ConvergenceInput): ConvergenceEstimate {
   }
   // not converging: raise bandwidth above the dirty rate with headroom, or allow a pause long enough to send
   // what one pass leaves behind (the guest dirties ~dirty × pass time, bounded by what remains)
-  const suggestedBandwidthMiBs = Math.ceil((dirty * HEADROOM * 1.2) / MiB);
+  // suggestions stay within what `tune` accepts (the hypervisor's own limits)
+  const suggestedBandwidthMiBs = Math.min(MAX_BANDWIDTH_MIBS, Math.max(1, Math.ceil((dirty * HEADROOM * 1.2) / MiB)));
   const leftover = i.remainingBytes !== undefined && i.remainingBytes > 0 ? i.remainingBytes : dirty;
-  const suggestedMaxDowntimeMs = Math.ceil((leftover / bw) * 1000 * 1.1);
+  const suggestedMaxDowntimeMs = Math.min(MAX_DOWNTIME_MS, Math.max(1, Math.ceil((leftover / bw) * 1000 * 1.1)));
   return {
     converges: false,
     advice:

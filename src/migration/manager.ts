@@ -4,7 +4,6 @@ import { migrationUriOf } from '../model/config.js';
 import { BillboardError, errorLine } from '../model/errors.js';
 import type {
   DomainInfo,
-  DomainState,
   JobStats,
   JobTerminal,
   MigrationEvent,
@@ -14,16 +13,17 @@ import type {
   VmRow,
 } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
-import { convergenceOf } from './convergence.js';
+import { ACTIVE, activation, type Activation } from './activation.js';
+import { convergenceOf, DEFAULT_MAX_DOWNTIME_MS } from './convergence.js';
 import type { MigrationEngineHooks, MigrationHosts } from './hooks.js';
-import { type PrecheckFacts, runPrechecks } from './prechecks.js';
+import { checkMigrationParams, type MigrationParams } from './limits.js';
+import { isEncrypted, type PrecheckFacts, runPrechecks } from './prechecks.js';
 import { advance, demoPrecopyParams, precopyStats, startPrecopy, type PrecopyState } from './precopy-model.js';
 
 // The migration stage machine: gate (pre-checks + authorization), execute through the source host's driver,
 // watch libvirt's job stats at ≥ 4 Hz and map them to the DESIGN.md stages, then verify the end state
 // (source discharged, destination running, identity re-verified by beacon when the VM has a key).
 
-const ACTIVE: ReadonlySet<DomainState> = new Set<DomainState>(['running', 'paused', 'blocked', 'pmsuspended']);
 const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted', 'denied']);
 const SYSTEM = 'system';
 
@@ -60,6 +60,8 @@ const FRESH_MS = 30_000;
 
 interface Run {
   job: MigrationJob;
+  /** the destination URI fixed (and audited) at authorization */
+  destUri: string;
   controller: AbortController;
   abortBy?: string;
   committed: boolean;
@@ -131,9 +133,7 @@ export class MigrationManager extends EventEmitter {
     const row = this.o.engine.resolveVm(vmRef);
     const active = this.activeJobFor(row.uuid);
     if (active) throw new BillboardError('CONFLICT', `${row.name} already has migration ${active.id} (${active.state})`);
-    for (const [k, v] of Object.entries(opts)) {
-      if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new BillboardError('USAGE', `${k} must be a positive number`);
-    }
+    checkMigrationParams(opts);
     const facts = await this.facts(row, toHost);
     const checks = runPrechecks(facts);
     const failed = checks.filter((c) => !c.ok);
@@ -196,11 +196,25 @@ export class MigrationManager extends EventEmitter {
       await this.finish(job, 'failed', `pre-checks no longer pass: ${failed.map((c) => c.detail).join('; ')}`);
       throw new BillboardError('REFUSED', `${job.id} cannot start: ${failed.map((c) => c.detail).join('; ')}`);
     }
-    await this.o.store.audit(actor, 'migrate-authorize', job.vm, { job: job.id, source: job.source, destination: job.destination });
+    // The transport is the policy's at authorization, not the request's: the pre-checks above judged the current
+    // policy, and a request made under an older, weaker one must not run with it.
+    const requested = job.transport;
+    job.transport = this.o.migration.transport;
+    const destUri = migrationUriOf(this.config(job.destination));
+    await this.o.store.audit(actor, 'migrate-authorize', job.vm, {
+      job: job.id,
+      source: job.source,
+      destination: job.destination,
+      transport: job.transport,
+      destUri,
+      encrypted: !!job.simulated || isEncrypted(job.transport, destUri),
+      ...(requested !== job.transport ? { requestedTransport: requested } : {}),
+      simulated: !!job.simulated,
+    });
     job.authorizedBy = actor;
     job.authorizedAt = this.now();
     this.o.engine.beginMigration({ job: job.id, uuid: job.vm, source: job.source, destination: job.destination });
-    const run: Run = { job, controller: new AbortController(), committed: false, done: Promise.resolve() };
+    const run: Run = { job, destUri, controller: new AbortController(), committed: false, done: Promise.resolve() };
     this.runs.set(job.id, run);
     this.enter(job, 'reservation', `authorized by ${actor}; reserving ${job.destination}`);
     run.done = (job.simulated ? this.runSimulated(run) : this.runLibvirt(run)).catch(async (e) => {
@@ -245,29 +259,65 @@ export class MigrationManager extends EventEmitter {
     return structuredClone(job);
   }
 
-  /** change bandwidth / max downtime of a running job (the convergence estimate's one-key action) */
-  async tune(jobRef: string, t: { bandwidthMiBs?: number; maxDowntimeMs?: number }, actor: string): Promise<MigrationJob> {
+  /**
+   * Change bandwidth / max downtime of a running job (the convergence estimate's one-key action). Values are whole
+   * numbers within the hypervisor's limits; raising the downtime is a second decision under the two-person rule;
+   * the audit entry records what the host accepted (or refused), after the host call.
+   */
+  async tune(jobRef: string, t: MigrationParams, actor: string): Promise<MigrationJob> {
     this.assertOpen();
+    checkMigrationParams(t);
     const job = this.find(jobRef, false);
     const run = this.runs.get(job.id);
     if (!run || run.committed || !['reservation', 'iterative-pre-copy'].includes(job.state)) {
       throw new BillboardError('CONFLICT', `${job.id} is ${job.state}: bandwidth and downtime can change only during pre-copy`);
     }
-    await this.o.store.audit(actor, 'migrate-tune', job.vm, { job: job.id, ...t });
-    if (run.sim) {
-      const p = { ...run.sim.params };
-      if (t.bandwidthMiBs) p.bandwidthBps = t.bandwidthMiBs * 1024 * 1024;
-      if (t.maxDowntimeMs) p.maxDowntimeMs = t.maxDowntimeMs;
-      run.sim = { ...run.sim, params: p };
-    } else {
-      const d = this.o.hosts.driver(job.source);
-      if (t.bandwidthMiBs) await d.setBandwidth(job.vm, t.bandwidthMiBs);
-      if (t.maxDowntimeMs) await d.setMaxDowntime(job.vm, t.maxDowntimeMs);
+    const before = { bandwidthMiBs: job.bandwidthMiBs, maxDowntimeMs: job.maxDowntimeMs };
+    const raises = t.maxDowntimeMs !== undefined && t.maxDowntimeMs > (job.maxDowntimeMs ?? DEFAULT_MAX_DOWNTIME_MS);
+    if (raises && this.o.migration.requireDifferentAuthorizer && actor === job.requestedBy) {
+      await this.o.store.audit(actor, 'migrate-tune-refused', job.vm, { job: job.id, before, requested: t, reason: 'two-person rule' });
+      throw new BillboardError(
+        'REFUSED',
+        `${job.id} was requested by ${actor}: raising its max downtime needs another operator (migration.requireDifferentAuthorizer)`,
+      );
     }
-    if (t.bandwidthMiBs) job.bandwidthMiBs = t.bandwidthMiBs;
-    if (t.maxDowntimeMs) job.maxDowntimeMs = t.maxDowntimeMs;
+    const applied: MigrationParams = {};
+    try {
+      await this.applyTune(run, t, applied);
+    } catch (e) {
+      Object.assign(job, applied);
+      await this.o.store
+        .audit(actor, 'migrate-tune-failed', job.vm, { job: job.id, before, requested: t, applied, error: errorLine(e) })
+        .catch((err) => this.o.log?.warn({ job: job.id, err: errorLine(err) }, 'audit of a failed tune failed'));
+      await this.persist(job, true);
+      throw e;
+    }
+    Object.assign(job, applied);
+    await this.o.store.audit(actor, 'migrate-tune', job.vm, { job: job.id, before, ...applied });
     await this.persist(job, true);
     return structuredClone(job);
+  }
+
+  /** one host call per value; `applied` says which took effect when a later one fails */
+  private async applyTune(run: Run, t: MigrationParams, applied: MigrationParams): Promise<void> {
+    const { job } = run;
+    if (run.sim) {
+      const p = { ...run.sim.params };
+      if (t.bandwidthMiBs !== undefined) p.bandwidthBps = t.bandwidthMiBs * 1024 * 1024;
+      if (t.maxDowntimeMs !== undefined) p.maxDowntimeMs = t.maxDowntimeMs;
+      run.sim = { ...run.sim, params: p };
+      Object.assign(applied, t);
+      return;
+    }
+    const d = this.o.hosts.driver(job.source);
+    if (t.bandwidthMiBs !== undefined) {
+      await d.setBandwidth(job.vm, t.bandwidthMiBs);
+      applied.bandwidthMiBs = t.bandwidthMiBs;
+    }
+    if (t.maxDowntimeMs !== undefined) {
+      await d.setMaxDowntime(job.vm, t.maxDowntimeMs);
+      applied.maxDowntimeMs = t.maxDowntimeMs;
+    }
   }
 
   /** replay the job's stage history, then stream its events until it ends; resolves with the final job */
@@ -309,13 +359,12 @@ export class MigrationManager extends EventEmitter {
     const { job } = run;
     const src = this.o.hosts.driver(job.source);
     const dst = this.o.hosts.driver(job.destination);
-    const destCfg = this.config(job.destination);
     let finished = false;
     let failure: unknown;
     const migration = src
       .migrate(
         job.vm,
-        { bandwidthMiBs: job.bandwidthMiBs, maxDowntimeMs: job.maxDowntimeMs, transport: job.transport, destUri: migrationUriOf(destCfg), persistent: true, undefineSource: true },
+        { bandwidthMiBs: job.bandwidthMiBs, maxDowntimeMs: job.maxDowntimeMs, transport: job.transport, destUri: run.destUri, persistent: true, undefineSource: true },
         run.controller.signal,
       )
       .then(
@@ -454,35 +503,12 @@ export class MigrationManager extends EventEmitter {
     this.enter(job, 'activation', `${job.source} discharged; verifying ${job.vmName} on ${job.destination}`);
     const reg = this.o.store.registration(job.vm);
     const keyed = !!(reg?.publicKey || reg?.keyFp);
-    let verdict = '';
-    const ok = await this.o.engine.waitFor(
-      (r) => {
-        if (!r || !r.instances.some((i) => i.host === job.destination && i.state === 'running')) return false;
-        if (!keyed) {
-          verdict = 'activated on scan alone (agentless VM: no beacon key to re-verify its identity)';
-          return true;
-        }
-        const b = r.lastBeacon;
-        if (!b || (reg!.keyFp && b.keyFp !== reg!.keyFp)) return false;
-        if (!baseline) {
-          verdict = `activated: running on ${job.destination}, beacon with the registered key (no beacon before the move to compare boot id)`;
-          return b.at >= commitAt;
-        }
-        if (b.seq <= baseline.seq && b.bootId === baseline.bootId) return false;
-        if (b.bootId !== baseline.bootId) {
-          verdict = `boot id changed (${baseline.bootId} → ${b.bootId}): a reboot or a copy, not the same running instance`;
-          return true;
-        }
-        verdict = `activated: running on ${job.destination}, beacon from the same key and boot id, seq ${baseline.seq} → ${b.seq}`;
-        return true;
-      },
-      job.vm,
-      keyed ? (this.o.activationTimeoutMs ?? 30_000) : timeout,
-    );
-    if (!ok) {
-      return this.afterFailure(run, keyed ? `no re-verifying beacon from ${job.vmName} on ${job.destination} in time` : `${job.vmName} is not running on ${job.destination}`);
-    }
-    if (verdict.startsWith('boot id changed')) return this.afterFailure(run, verdict);
+    const input = { destination: job.destination, vmName: job.vmName, keyed, keyFp: reg?.keyFp, baseline, commitAt };
+    let seen = { done: false, why: `${job.vmName} not yet seen on ${job.destination}` } as Activation;
+    await this.o.engine.waitFor((r) => (seen = activation(r, input)).done, job.vm, keyed ? (this.o.activationTimeoutMs ?? 30_000) : timeout);
+    if (!seen.done) return this.afterFailure(run, `not verified on ${job.destination} in time: ${seen.why}`);
+    if (!seen.ok) return this.afterFailure(run, seen.verdict);
+    const verdict = seen.verdict;
     await this.o.store
       .updateRegistration(job.vm, { homeHost: job.destination }, SYSTEM, 'migrate-home')
       .catch((e) => this.info(job, `home host not updated: ${errorLine(e)}`));

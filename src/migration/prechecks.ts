@@ -43,10 +43,13 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   const state = f.registration?.state ?? f.row.registration;
   add('vm-approved', state === 'approved', state === 'approved' ? 'registration approved' : `registration is ${state ?? 'missing'} (approve it first)`);
 
+  // Only evidence that a key holder or a scan produced may block a migration: a datagram nobody authenticated
+  // (a bad signature, an unknown key) costs an outsider nothing and must not hold an approved VM in place.
+  const blocking = f.criticalFindings.filter(blocksMigration);
   add(
     'no-critical-findings',
-    f.criticalFindings.length === 0,
-    f.criticalFindings.length === 0 ? 'no open critical finding' : `open critical finding(s): ${f.criticalFindings.map((x) => `${x.id} ${x.code}`).join(', ')}`,
+    blocking.length === 0,
+    blocking.length === 0 ? 'no open critical finding' : `open critical finding(s): ${blocking.map((x) => `${x.id} ${x.code}`).join(', ')}`,
   );
 
   const source = f.runningOn.length === 1 ? f.runningOn[0] : undefined;
@@ -102,6 +105,11 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   else add('transport', false, `tunnelled through plaintext ${scheme(f.destUri)}: use a qemu+ssh/qemu+tls migrationUri, or set migration.transport = "direct"`);
 
   return checks;
+}
+
+/** an open critical finding that rests on authenticated or scan evidence (one without evidenceSource: scan) */
+export function blocksMigration(f: Finding): boolean {
+  return f.evidenceSource !== 'unauthenticated';
 }
 
 function scheme(uri?: string): string {

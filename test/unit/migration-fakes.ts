@@ -24,6 +24,8 @@ export const MiB = 1024 * 1024;
 export class FakeWorld {
   /** host → uuids running there */
   running = new Map<string, Set<string>>();
+  /** host → the addresses its scan reports for the VM's instance there */
+  ips = new Map<string, string[]>();
   beacon?: VmRow['lastBeacon'];
   constructor(public hosts: string[]) {
     for (const h of hosts) this.running.set(h, new Set());
@@ -131,7 +133,7 @@ export class FakeEngine implements MigrationEngineHooks {
   row(): VmRow {
     const instances = this.world.hosts
       .filter((h) => this.world.running.get(h)!.has(UUID))
-      .map((host) => ({ host, state: 'running' as const, name: 'web', macs: [], ips: [], definitionHash: 'h', memoryKiB: 131072, vcpus: 1 }));
+      .map((host) => ({ host, state: 'running' as const, name: 'web', macs: [], ips: this.world.ips.get(host) ?? [], definitionHash: 'h', memoryKiB: 131072, vcpus: 1 }));
     return { uuid: UUID, name: 'web', instances, ips: [], openFindings: 0, status: 'ok', registration: this.registration, lastBeacon: this.world.beacon };
   }
   resolveVm(ref: string): VmRow {

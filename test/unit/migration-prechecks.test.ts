@@ -51,3 +51,17 @@ describe('pre-migration checks', () => {
     expect(failed(facts({ transport: 'direct', destUri: 'qemu+tcp://b/system' }))).toEqual([]);
   });
 });
+
+describe('pre-migration checks: what evidence may block a migration (issue 13.1)', () => {
+  it('a critical finding from unauthenticated evidence does not block; authenticated or scan evidence does', () => {
+    const f = (id: string, evidenceSource?: Finding['evidenceSource']) =>
+      ({ id, code: 'FORGED_BEACON', severity: 'critical', state: 'open', ...(evidenceSource ? { evidenceSource } : {}) }) as Finding;
+    expect(failed(facts({ criticalFindings: [f('F-1', 'unauthenticated')] }))).toEqual([]);
+    for (const src of ['authenticated', 'scan', undefined] as const) {
+      const checks = runPrechecks(facts({ criticalFindings: [f('F-1', 'unauthenticated'), f('F-2', src)] }));
+      const c = checks.find((x) => x.name === 'no-critical-findings')!;
+      expect(c.ok, String(src)).toBe(false);
+      expect(c.detail).toBe('open critical finding(s): F-2 FORGED_BEACON');
+    }
+  });
+});

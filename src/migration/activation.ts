@@ -1,0 +1,53 @@
+import type { DomainState, VmRow } from '../model/types.js';
+
+// Activation: after commitment, is the VM running where it was sent — and only there — and is the instance there
+// the one that left the source? A pure function of the Billboard row, re-evaluated on every table change.
+
+export const ACTIVE: ReadonlySet<DomainState> = new Set<DomainState>(['running', 'paused', 'blocked', 'pmsuspended']);
+
+export interface ActivationInput {
+  destination: string;
+  vmName: string;
+  /** the registration binds a beacon key: identity is re-verified by beacon, not by scan alone */
+  keyed: boolean;
+  keyFp?: string;
+  /** the VM's last verified beacon before commitment */
+  baseline?: VmRow['lastBeacon'];
+  commitAt: number;
+}
+
+/** not yet (why, for the timeout message), or a verdict: activated, or a failure that waiting cannot fix */
+export type Activation = { done: false; why: string } | { done: true; ok: boolean; verdict: string };
+
+/** "::ffff:10.0.0.5" and "10.0.0.5" are one IPv4 address */
+function addr(a: string): string {
+  return a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+}
+
+export function activation(row: VmRow | undefined, a: ActivationInput): Activation {
+  if (!row) return { done: false, why: `${a.vmName} is not on the Billboard` };
+  const dest = row.instances.find((i) => i.host === a.destination && i.state === 'running');
+  if (!dest) return { done: false, why: `${a.vmName} is not running on ${a.destination}` };
+  // the destination only: a copy anywhere else after commitment is a ghost, not a completed move
+  const elsewhere = [...new Set(row.instances.filter((i) => i.host !== a.destination && ACTIVE.has(i.state)).map((i) => i.host))];
+  if (elsewhere.length) return { done: false, why: `${a.vmName} also runs on ${elsewhere.join(', ')} (MIGRATION_GHOST)` };
+  if (!a.keyed) return { done: true, ok: true, verdict: 'activated on scan alone (agentless VM: no beacon key to re-verify its identity)' };
+
+  const b = row.lastBeacon;
+  if (!b || b.at < a.commitAt) return { done: false, why: `no beacon from ${a.vmName} since commitment` };
+  if (a.keyFp && b.keyFp !== a.keyFp) return { done: false, why: `the last beacon is not signed with the registered key` };
+  const known = dest.ips.map(addr);
+  if (known.length && !known.includes(addr(b.from))) {
+    return { done: false, why: `the last beacon came from ${b.from}, not from the instance on ${a.destination} (${dest.ips.join(', ')})` };
+  }
+  const where = known.length ? `from ${b.from}, an address of the instance on ${a.destination}` : `from ${b.from} (${a.destination} reports no addresses for the instance to match)`;
+  const base = a.baseline;
+  if (!base) {
+    return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon with the registered key ${where} (no beacon before the move to compare boot id)` };
+  }
+  if (b.seq <= base.seq && b.bootId === base.bootId) return { done: false, why: `no beacon newer than seq ${base.seq} yet` };
+  if (b.bootId !== base.bootId) {
+    return { done: true, ok: false, verdict: `boot id changed (${base.bootId} → ${b.bootId}): a reboot or a copy, not the same running instance` };
+  }
+  return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon ${where}, same key and boot id, seq ${base.seq} → ${b.seq}` };
+}
