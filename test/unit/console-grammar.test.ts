@@ -258,7 +258,7 @@ describe('complete', () => {
     expect(complete('register web-01 --').sort()).toEqual(['--host', '--mac', '--os', '--pubkey', '--uuid']);
     expect(complete('register web-01 --u')).toEqual(['--uuid']);
     expect(complete('migrate db-01 --m')).toEqual(['--max-downtime']);
-    expect(complete('approve x ')).toEqual(['--note']);
+    expect(complete('approve x ')).toEqual(['--note', '--key']);
     expect(complete('hosts -')).toEqual([]);
     expect(complete('nosuch --')).toEqual([]);
   });

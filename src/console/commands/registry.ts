@@ -1,4 +1,5 @@
 import { BillboardError } from '../../model/errors.js';
+import { keyFingerprint } from '../../model/fingerprint.js';
 import type { Registration } from '../../model/types.js';
 import type { Handler } from '../context.js';
 import { age, table } from '../format.js';
@@ -36,39 +37,67 @@ export const pending: Handler = async (_cmd, ctx) => {
   const text = rows.length
     ? table(
         ['NAME', 'UUID', 'KEY', 'MACS', 'ORIGIN', 'FIRST SEEN', 'AGE'],
-        rows.map((r) => [r.name, r.uuid, r.keyFp ?? '(agentless)', r.macs.join(',') || '-', r.origin, r.firstSeen ?? '-', age(r.createdAt, ctx.now())]),
+        rows.map((r) => [r.name, r.uuid, r.keyFp ? `${r.keyFp}${r.keyLearned ? ' (from a later beacon: approve --key)' : ''}` : '(agentless)', r.macs.join(',') || '-', r.origin, r.firstSeen ?? '-', age(r.createdAt, ctx.now())]),
       )
     : 'no pending registrations';
   return { data: rows, text };
 };
+
+/**
+ * Which key approve binds. A key the operator gave (`register --pubkey`) or that came with the request (and so was
+ * shown in `pending`) is bound as it is. A key that arrived from a beacon after the request was made — anyone's
+ * beacon may have carried it — is bound only when the operator confirms its fingerprint (`--key SHA256:…`).
+ * @returns the key to bind (undefined: none, or the registration's own), or throws REFUSED naming the fingerprint
+ */
+export function keyToBind(reg: Registration, beaconKey: string | undefined, confirm: string | undefined): string | undefined {
+  const learned = reg.publicKey ? (reg.keyLearned ? reg.publicKey : undefined) : beaconKey;
+  const fp = learned ? keyFingerprint(learned) : reg.keyFp;
+  if (confirm !== undefined && confirm !== fp) {
+    throw new BillboardError(
+      'REFUSED',
+      fp ? `approve: ${reg.name}'s key is ${fp}, not ${confirm}: nothing approved` : `approve: ${reg.name} has no key to confirm (agentless)`,
+    );
+  }
+  if (!learned) return undefined;
+  if (confirm === undefined) {
+    throw new BillboardError(
+      'REFUSED',
+      `approve: ${reg.name}'s key ${fp} came from a beacon after the request was made; check it against the agent's ` +
+        `(billboard-beacon keygen printed it), then: approve ${reg.uuid} --key ${fp}`,
+    );
+  }
+  return reg.publicKey ? undefined : learned;
+}
 
 async function decide(
   ctx: Parameters<Handler>[1],
   ref: string,
   to: 'approved' | 'rejected' | 'revoked',
   reason: string | undefined,
+  confirmKey?: string,
 ) {
   const reg = ctx.store.resolveRegistration(ref);
   let bind: Partial<Registration> | undefined;
   if (to === 'approved' && ctx.engine) {
-    // Approval binds the identity as it is seen now: the definition the scan shows, where it runs,
-    // its MACs and the key its beacons carry — unless the operator registered them explicitly.
+    // Approval binds the identity as it is seen now: the definition the scan shows, where it runs and its MACs —
+    // unless the operator registered them explicitly — and only a key the operator was shown.
     const seen = ctx.engine.bindingFor(reg.uuid);
+    const key = keyToBind(reg, seen.publicKey, confirmKey);
     bind = {
       ...(seen.definitionHash ? { definitionHash: seen.definitionHash } : {}),
       ...(!reg.homeHost && seen.homeHost ? { homeHost: seen.homeHost } : {}),
       ...(!reg.macs.length && seen.macs.length ? { macs: seen.macs } : {}),
-      ...(!reg.publicKey && seen.publicKey ? { publicKey: seen.publicKey } : {}),
+      ...(key ? { publicKey: key } : {}),
     };
-  }
+  } else if (to === 'approved') keyToBind(reg, undefined, confirmKey);
   const r = await ctx.store.decide(reg.uuid, to, ctx.actor, reason, bind);
   ctx.engine?.registryChanged();
   return r;
 }
 
 export const approve: Handler = async (cmd, ctx) => {
-  const r = await decide(ctx, cmd.args[0]!, 'approved', str(cmd.flags.note));
-  return { data: r, text: `approved ${r.name} (${r.uuid})` };
+  const r = await decide(ctx, cmd.args[0]!, 'approved', str(cmd.flags.note), str(cmd.flags.key));
+  return { data: r, text: `approved ${r.name} (${r.uuid})${r.keyFp ? `, key ${r.keyFp}` : ''}` };
 };
 
 export const reject: Handler = async (cmd, ctx) => {
