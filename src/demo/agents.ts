@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newKeyPair } from '../beacon/wire.js';
+import { childEnv } from '../model/child-env.js';
 import type { DemoVm } from './cast.js';
 
 const AGENT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billboard-beacon.js');
@@ -63,7 +64,7 @@ export class DemoAgents {
       '--count', String(o.count ?? Math.ceil(3600 / this.intervalS)),
       ...v.macs.flatMap((m) => ['--mac', m]),
     ];
-    const p = spawn(process.execPath, args, { stdio: 'ignore' });
+    const p = spawn(process.execPath, args, { stdio: 'ignore', env: childEnv() });
     p.on('exit', () => {
       if (this.procs.get(id) === p) this.procs.delete(id);
     });

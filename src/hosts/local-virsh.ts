@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { childEnv } from '../model/child-env.js';
 import { hostError, timeoutError, virshFailure } from './errors.js';
 import { HANG_MARK, hungMigrateError, migrateWatchScript } from './migrate-guard.js';
 
@@ -30,7 +31,7 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
         timeout: o.timeoutMs,
         killSignal: 'SIGKILL',
         maxBuffer: o.maxBytes ?? 64 * 1024 * 1024,
-        env: { ...process.env, LC_ALL: 'C' },
+        env: childEnv({ LC_ALL: 'C' }),
         encoding: 'utf8',
       },
       (err, stdout, stderr) => {
@@ -64,7 +65,7 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
 
 /** Run the guard's watch beside a local virsh migrate; `onHung` once it finds virsh hung. Returns a stopper. */
 function watchLocalMigrate(pid: number, t: { virsh: string; uri: string; uuid: string }, onHung: () => void): () => void {
-  const w = spawn('sh', ['-c', migrateWatchScript(String(pid), t)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const w = spawn('sh', ['-c', migrateWatchScript(String(pid), t)], { stdio: ['ignore', 'pipe', 'ignore'], env: childEnv() });
   let out = '';
   w.stdout.setEncoding('utf8');
   w.stdout.on('data', (d: string) => {
