@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { canonicalMac, canonicalUuid } from '../model/fingerprint.js';
+import { safeText } from '../model/text.js';
 import type { DomainInfo, DomainInterface, DomainState } from '../model/types.js';
 
 // Pure: libvirt domain XML (dumpxml / virDomainGetXMLDesc) → DomainInfo, and the definition hash.
-// No transport here; both drivers feed text in.
+// No transport here; both drivers feed text in. Every string taken from the XML is host data that ends up on an
+// operator's terminal: it leaves here through safeText (escapes shown, length bounded); UUIDs and MACs are
+// canonicalized, and an interface without a valid MAC is left out.
 
 type Node = Record<string, unknown>;
 
@@ -95,7 +98,7 @@ function disksOf(devices: Node): string[] {
   for (const d of arr(devices.disk)) {
     const s = d.source;
     const p = attr(s, 'file') ?? attr(s, 'dev') ?? attr(s, 'name') ?? (attr(s, 'volume') ? `${attr(s, 'pool')}/${attr(s, 'volume')}` : undefined);
-    if (p) out.push(p);
+    if (p) out.push(safeText(p));
   }
   return out;
 }
@@ -108,11 +111,11 @@ function localOnlyOf(devices: Node): string[] {
     const where = a && typeof a === 'object'
       ? Object.entries(a as Node).filter(([k]) => k.startsWith('@')).map(([k, v]) => `${k.slice(1)}=${String(v)}`).join(',')
       : '';
-    out.push(`hostdev ${attr(h, 'type') ?? '?'}${where ? ' ' + where : ''}`);
+    out.push(safeText(`hostdev ${attr(h, 'type') ?? '?'}${where ? ' ' + where : ''}`));
   }
   for (const f of arr(devices.filesystem)) {
     const dir = attr(f.source, 'dir');
-    out.push(`filesystem ${dir ?? attr(f, 'type') ?? '?'}`);
+    out.push(safeText(`filesystem ${dir ?? attr(f, 'type') ?? '?'}`));
   }
   return out;
 }
@@ -123,10 +126,12 @@ function interfacesOf(devices: Node): DomainInterface[] {
     const mac = canonicalMac(attr(i.mac, 'address') ?? '');
     if (!mac) continue;
     const link = attr(i.link, 'state');
+    const target = attr(i.target, 'dev');
+    const type = attr(i, 'type');
     out.push({
       mac,
-      target: attr(i.target, 'dev'),
-      type: attr(i, 'type'),
+      target: target === undefined ? undefined : safeText(target, 64),
+      type: type === undefined ? undefined : safeText(type, 64),
       link: link === 'down' ? 'down' : link === 'up' ? 'up' : undefined,
       ips: [],
     });
@@ -145,7 +150,8 @@ export interface ParseDomainOptions {
 export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
   const dom = parseXmlTree(xml);
   const uuid = canonicalUuid(text(dom.uuid) ?? '');
-  const name = text(dom.name);
+  const rawName = text(dom.name);
+  const name = rawName ? safeText(rawName) : undefined;
   if (!uuid) throw new DomainXmlError('domain XML without a valid <uuid>');
   if (!name) throw new DomainXmlError(`domain XML for ${uuid} without a <name>`);
   const devices = (dom.devices as Node | undefined) ?? {};
@@ -171,8 +177,8 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
     disks: disksOf(devices),
     definitionHash: hashTree(dom),
   };
-  if (os) info.os = os;
-  if (arch) info.arch = arch;
+  if (os) info.os = safeText(os);
+  if (arch) info.arch = safeText(arch, 64);
   if (localOnly.length) info.localOnlyDevices = localOnly;
   if (o.persistent !== undefined) info.persistent = o.persistent;
   return info;

@@ -1,16 +1,17 @@
 import { BillboardError, type ErrorCode } from '../model/errors.js';
+import { safeText } from '../model/text.js';
 
 // Every driver failure leaves hosts/ as a BillboardError with one of these codes and a single line
-// that names the host, so the console can print it as is.
+// that names the host, so the console can print it as is: the line carries host text (virsh's and sshd's
+// errors, names from domain XML), so control, escape, bidi and zero-width characters in it are shown escaped.
 
 export type HostErrorCode = Extract<ErrorCode, 'HOST_ERROR' | 'HOST_DOWN' | 'TIMEOUT' | 'UNSUPPORTED' | 'NOT_FOUND'>;
 
 const MAX_LINE = 300;
 
-/** Collapse whitespace/newlines so the message stays one line, and bound its length. */
+/** Collapse whitespace/newlines so the message stays one line, show what a terminal would act on escaped, bound it. */
 export function oneLine(s: string): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > MAX_LINE ? t.slice(0, MAX_LINE - 1) + '…' : t;
+  return safeText(s.replace(/\s+/g, ' ').trim(), MAX_LINE);
 }
 
 export function hostError(code: HostErrorCode, host: string, message: string, details?: Record<string, unknown>): BillboardError {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DomainInfo, DomainState, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { shQuote } from './virsh-commands.js';
@@ -6,14 +7,26 @@ import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './v
 // One round trip per scan: a small sh script run on the host prints node info, then for every domain
 // its state, XML and interface addresses, between marker lines, and an end marker (so a cut-off
 // stream is detected as truncated, not taken for a short inventory). Pure: builds text, parses text.
+//
+// The markers carry a nonce that is fresh for every scan (`@@BB<nonce>:dom:<uuid>`), so what a domain's XML
+// holds (a <description>, a name) cannot end a section, start one or fake the end of the scan: it would need
+// a nonce chosen after the XML was written.
 
-export const MARK = '@@BB:';
+/** A fresh framing nonce (hex): one per scan, or per framed command. */
+export function framingNonce(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The marker prefix for one scan's nonce. */
+export const markPrefix = (nonce: string): string => `@@BB${nonce}:`;
 /** domains per virsh process: keeps each argv well under the kernel's per-argument limit */
 const CHUNK = 100;
 
-export function inventoryScript(virsh: string, uri: string): string {
+export function inventoryScript(virsh: string, uri: string, nonce: string): string {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('framing nonce must be hex');
   const V = shQuote(virsh);
   const U = shQuote(uri);
+  const MARK = markPrefix(nonce);
   return [
     'LC_ALL=C; export LC_ALL',
     `L=$(${V} -q -c ${U} list --all --uuid) || exit 3`,
@@ -44,12 +57,13 @@ export interface ParsedBatch {
 export class TruncatedOutputError extends Error {}
 
 /**
- * Split the script's stdout into sections; throws TruncatedOutputError without the end marker.
+ * Split the script's stdout (run with `nonce`) into sections; throws TruncatedOutputError without the end marker.
  * Markers are found anywhere, not only at line starts: virsh does not end every command's output
  * with a newline (a failed command prints nothing), so the next marker can follow on the same line.
  */
-export function splitBatch(stdout: string): { node: string; free: string; domains: RawDomain[] } {
-  const re = /@@BB:(end|chunk|node|free|(?:dom|xml|if):[0-9a-fA-F-]{36})/g;
+export function splitBatch(stdout: string, nonce: string): { node: string; free: string; domains: RawDomain[] } {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('framing nonce must be hex');
+  const re = new RegExp(`${markPrefix(nonce)}(end|chunk|node|free|(?:dom|xml|if):[0-9a-fA-F-]{36})`, 'g');
   const sections = new Map<string, string>();
   const order: string[] = [];
   let key: string | undefined;
@@ -90,8 +104,8 @@ function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, stri
 }
 
 /** Parse the whole batch; a domain that vanished between list and dumpxml (empty XML) is left out. */
-export function parseBatch(stdout: string, cache?: DomainParseCache): ParsedBatch {
-  return parseRawBatch(splitBatch(stdout), cache);
+export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCache): ParsedBatch {
+  return parseRawBatch(splitBatch(stdout, nonce), cache);
 }
 
 /** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */

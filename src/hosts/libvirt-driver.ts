@@ -1,10 +1,11 @@
 import type { LibvirtHostConfig } from '../model/config.js';
 import { BillboardError } from '../model/errors.js';
+import { safeText } from '../model/text.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, classifyVirshError, hostError, isolateUnsupported, timeoutError, type HostErrorCode } from './errors.js';
-import type { ParsedBatch } from './inventory-batch.js';
+import { framingNonce, markPrefix, type ParsedBatch } from './inventory-batch.js';
 import { runLocalVirsh } from './local-virsh.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
 import type { Logger } from './logger.js';
@@ -202,7 +203,7 @@ export class LibvirtDriver implements HostDriver {
   private async addresses(uuids: string[]): Promise<Map<string, Map<string, string[]>>> {
     const out = new Map<string, Map<string, string[]>>();
     if (!uuids.length) return out;
-    const sep = '@@BB:if:';
+    const sep = `${markPrefix(framingNonce())}if:`; // a fresh nonce: no output between can hold it
     try {
       const text = await this.virsh([multiCommand([...uuids.flatMap((u) => [['echo', sep + u], ['domifaddr', u]]), ['echo', sep + 'end']])]);
       for (const part of text.split(sep).slice(1)) {
@@ -254,7 +255,8 @@ export class LibvirtDriver implements HostDriver {
     } catch {
       /* free memory unknown: 0 */
     }
-    return { cpus: n.cpus, cpuModel: n.model, arch: n.model, memoryKiB: n.memory, freeMemoryKiB: free };
+    const model = safeText(n.model, 64);
+    return { cpus: n.cpus, cpuModel: model, arch: model, memoryKiB: n.memory, freeMemoryKiB: free };
   }
 
   async scanAll(): Promise<ParsedBatch> {

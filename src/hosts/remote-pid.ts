@@ -1,20 +1,36 @@
-// A command run over SSH first has its login shell print its own pid (PID_ECHO). sshd makes that shell a
-// session leader, so the pid names the command's whole process group: what a kill needs where sshd refuses
-// signal requests (OpenSSH does for root logins without privilege separation). A login shell may print
-// before it (a motd, an rc file), so the line is looked for in the first PID_SEARCH characters.
+import { randomBytes } from 'node:crypto';
 
-export const PID_ECHO = 'echo "@@BB:pid:$$"';
+// A command run over SSH first has its login shell print its own pid. sshd makes that shell a session leader, so
+// the pid names the command's whole process group: what a kill needs where sshd refuses signal requests (OpenSSH
+// does for root logins without privilege separation). A login shell may print before it (a motd, an rc file), so
+// the line is looked for in the first PID_SEARCH characters.
+//
+// The line carries a nonce that is fresh for every command: a pid is taken only from the line our own shell
+// printed, never from what a command prints (a domain's XML, virsh's error text), which could otherwise aim the
+// kill at any process group on the host.
+
 export const PID_SEARCH = 4096;
-const LINE = /@@BB:pid:(\d+)\r?\n/;
 
-/** the pid the shell announced, if `text` (output from its start) has the whole line */
-export function findPid(text: string): number | undefined {
-  const m = LINE.exec(text.slice(0, PID_SEARCH));
-  const n = m ? Number(m[1]) : NaN;
-  return Number.isSafeInteger(n) && n > 1 ? n : undefined;
+export interface PidLine {
+  /** the sh command that prints the line (`echo "…$$"`) */
+  readonly echo: string;
+  /** the pid our shell announced, if `text` (output from its start) holds the whole line */
+  find(text: string): number | undefined;
+  /** `text` without that line */
+  strip(text: string): string;
 }
 
-/** `text` without the pid line */
-export function stripPidLine(text: string): string {
-  return text.replace(LINE, '');
+/** The pid line for one command; the nonce (hex) is random unless a test fixes it. */
+export function pidLine(nonce = randomBytes(8).toString('hex')): PidLine {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('pid line nonce must be hex');
+  const line = new RegExp(`@@BB${nonce}:pid:(\\d+)\\r?\\n`);
+  return {
+    echo: `echo "@@BB${nonce}:pid:$$"`,
+    find(text) {
+      const m = line.exec(text.slice(0, PID_SEARCH));
+      const n = m ? Number(m[1]) : NaN;
+      return Number.isSafeInteger(n) && n > 1 ? n : undefined;
+    },
+    strip: (text) => text.replace(line, ''),
+  };
 }

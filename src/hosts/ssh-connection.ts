@@ -3,8 +3,9 @@ import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { BillboardError } from '../model/errors.js';
 import { asHostError, hostError, timeoutError } from './errors.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
+import { readKeyFile } from './key-file.js';
 import type { Logger } from './logger.js';
-import { findPid, PID_ECHO, PID_SEARCH, stripPidLine } from './remote-pid.js';
+import { PID_SEARCH, pidLine } from './remote-pid.js';
 
 // One pooled ssh2 connection to one host: opened lazily, kept alive, reopened on the next command after
 // it drops. Commands run on exec channels, at most `maxChannels` at once (sshd's MaxSessions is 10).
@@ -109,9 +110,9 @@ export class SshConnection {
     };
     if (t.identityFile) {
       try {
-        cfg.privateKey = await readFile(t.identityFile);
+        cfg.privateKey = await readKeyFile(t.identityFile); // refused like OpenSSH refuses it (key-file.ts)
       } catch (e) {
-        throw hostError('HOST_ERROR', t.name, `cannot read identity file ${t.identityFile}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+        throw hostError('HOST_ERROR', t.name, (e as Error).message);
       }
     } else if (process.env.SSH_AUTH_SOCK) {
       cfg.agent = process.env.SSH_AUTH_SOCK;
@@ -233,6 +234,7 @@ export class SshConnection {
       let sig: string | undefined;
 
       // the command's login shell announces its pid (it leads the command's process group) on stderr first
+      const announce = pidLine();
       let pid: number | undefined;
       let head = '';
       const finish = (e?: BillboardError, killGroup = false) => {
@@ -254,7 +256,7 @@ export class SshConnection {
           else ch?.close();
           reject(e);
         } else {
-          const stderr = pid === undefined ? err.toString('utf8') : stripPidLine(err.toString('utf8'));
+          const stderr = pid === undefined ? err.toString('utf8') : announce.strip(err.toString('utf8'));
           resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code, signal: sig });
         }
       };
@@ -272,7 +274,7 @@ export class SshConnection {
       this.live.add(onDrop);
 
       try {
-        client.exec(`${PID_ECHO} >&2; ${command}`, (e, ch) => {
+        client.exec(`${announce.echo} >&2; ${command}`, (e, ch) => {
           if (e) return finish(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`));
           if (done) {
             ch.close();
@@ -287,7 +289,7 @@ export class SshConnection {
           ch.stderr.on('data', (d: Buffer) => {
             if (pid === undefined && head.length < PID_SEARCH) {
               head += d.toString('latin1');
-              pid = findPid(head);
+              pid = announce.find(head);
             }
             err = Buffer.concat([err, d]);
             if (err.length > STDERR_KEEP) err = err.subarray(err.length - STDERR_KEEP);

@@ -5,8 +5,9 @@ import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/ty
 import { DomainXmlError, parseDomainXml } from './domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from './errors.js';
 import {
+  framingNonce,
   inventoryScript,
-  MARK,
+  markPrefix,
   parseBatch,
   parseRawBatch,
   SESSION_LIST,
@@ -18,7 +19,7 @@ import {
   type RawDomain,
 } from './inventory-batch.js';
 import type { Logger } from './logger.js';
-import { PID_ECHO } from './remote-pid.js';
+import { pidLine } from './remote-pid.js';
 import { SshConnection } from './ssh-connection.js';
 import { guardedMigrateScript, HANG_MARK, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
@@ -188,10 +189,11 @@ export class SshDriver implements HostDriver {
   private async startSession(deadline: number): Promise<VirshSession | undefined> {
     const gen = this.generation;
     let drop: ((e: BillboardError) => void) | undefined;
+    const pid = pidLine();
     const handle = await this.conn.openChannel(
       // COLUMNS: readline echoes each input line; without a terminal it takes the width from COLUMNS (else 80)
       // and redraws a wider line (scrolled, with \r) instead of echoing it: the framing needs the literal echo
-      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; ${PID_ECHO}; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
+      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; ${pid.echo}; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
       (e) => drop?.(e),
       'virsh session',
     );
@@ -249,7 +251,7 @@ export class SshDriver implements HostDriver {
     this.stats.sessionStarts++;
     let s: VirshSession;
     try {
-      s = await VirshSession.start(stream, { host: this.name, maxBytes: this.maxBytes }, Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())));
+      s = await VirshSession.start(stream, { host: this.name, maxBytes: this.maxBytes, pidLine: pid }, Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())));
     } catch (e) {
       this.stats.sessionStartFailures++;
       const se = e instanceof SessionStartError ? e : new SessionStartError('exited', (e as Error).message);
@@ -363,9 +365,9 @@ export class SshDriver implements HostDriver {
     return this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs) });
   }
 
-  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | string): ParsedBatch {
+  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string }): ParsedBatch {
     try {
-      return typeof raw === 'string' ? parseBatch(raw, this.parsed) : parseRawBatch(raw, this.parsed);
+      return 'stdout' in raw ? parseBatch(raw.stdout, raw.nonce, this.parsed) : parseRawBatch(raw, this.parsed);
     } catch (e) {
       if (e instanceof TruncatedOutputError || e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, e.message);
       throw asHostError(this.name, e);
@@ -374,16 +376,17 @@ export class SshDriver implements HostDriver {
 
   /** The whole scan as one exec of a sh script (no session). */
   private async scanExec(timeoutMs: number): Promise<ParsedBatch> {
-    const r = await this.conn.exec(inventoryScript(this.virsh, this.uri), { timeoutMs, what: 'scan', maxBytes: this.maxBytes });
+    const nonce = framingNonce();
+    const r = await this.conn.exec(inventoryScript(this.virsh, this.uri, nonce), { timeoutMs, what: 'scan', maxBytes: this.maxBytes });
     if (r.code !== 0) {
       // past the list step (markers printed) the script was cut off: say so rather than blame virsh list
-      if (r.stdout.includes(MARK)) {
+      if (r.stdout.includes(markPrefix(nonce))) {
         const how = r.signal ? `killed by signal ${r.signal}` : `exited with status ${r.code ?? 'unknown'}`;
         throw hostError('HOST_ERROR', this.name, `truncated scan output (${r.stdout.length} bytes; scan command ${how})`);
       }
       throw virshFailure(this.name, 'list', r.code, r.stderr);
     }
-    return this.parseScan(r.stdout);
+    return this.parseScan({ stdout: r.stdout, nonce });
   }
 
   async inventory(): Promise<DomainInfo[]> {
@@ -422,7 +425,7 @@ export class SshDriver implements HostDriver {
         return [st.out, x.out, ifa.out]; // no addresses (an inactive domain) is not an error
       },
       async (left) => {
-        const sep = '@@BB:sep';
+        const sep = `${markPrefix(framingNonce())}sep`; // a fresh nonce: the XML between cannot hold it
         const out = await this.virshRun([multiCommand([['domstate', u], ['echo', sep], ['dumpxml', u], ['echo', sep], ['domifaddr', u], ['echo', sep]])], { timeoutMs: left });
         const [st = '', x = '', ifa = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
         return [st, x, ifa];

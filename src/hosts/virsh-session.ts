@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { BillboardError } from '../model/errors.js';
 import { hostError, timeoutError } from './errors.js';
-import { findPid } from './remote-pid.js';
+import { PID_SEARCH, type PidLine } from './remote-pid.js';
 
 // A persistent `virsh -q -c URI` in its interactive mode: commands on stdin, output (stderr merged into stdout)
 // on one stream. A warm request pays no process start, no libvirt connect and no sshd session.
@@ -17,9 +17,11 @@ import { findPid } from './remote-pid.js';
 // newline, so the readline echo of that line is what ends the last marker's line (a line-buffered filter
 // between virsh and us would otherwise hold the marker back until the next request).
 //
-// The command that starts the session may print `@@BB:pid:<pid>` (its shell's pid, which exec makes virsh's)
-// before virsh starts: kill() hands it to the transport, which can then kill the process even where the SSH
-// server refuses signal requests (OpenSSH does for sessions without privilege separation, e.g. root logins).
+// The command that starts the session may print its shell's pid (which exec makes virsh's) before virsh starts,
+// on a line with a nonce of its own (remote-pid.ts): kill() hands it to the transport, which can then kill the
+// process even where the SSH server refuses signal requests (OpenSSH does for sessions without privilege
+// separation, e.g. root logins). The pid is looked for only in that line, among the stream's first characters and
+// before virsh answered the handshake.
 //
 // Requests run one at a time. A request that times out or outgrows the bound kills the session; so does
 // anything that ends it; the owner starts a new one (or falls back to one-shot exec) on the next call.
@@ -114,6 +116,8 @@ export interface VirshSessionOptions {
   host: string;
   /** bytes a single response may have; beyond it the session is killed and the request fails */
   maxBytes: number;
+  /** the pid line the command that starts the session prints (none: the session is killed by signal only) */
+  pidLine?: PidLine;
 }
 
 interface Pending {
@@ -151,6 +155,10 @@ export class VirshSession {
   private framing: Framing = { prompt: '', echoes: false };
   private endedHow?: SessionEnd;
   private killed = false;
+  /** the stream's first PID_SEARCH characters before the handshake's answer: where the pid line may be */
+  private head = '';
+  /** virsh answered the handshake: what comes now is command output, never a pid line */
+  private started = false;
   /** the remote pid announced before virsh started, if any */
   pid?: number;
   /** requests answered (for tests and logs) */
@@ -184,7 +192,7 @@ export class VirshSession {
       throw new SessionStartError('exited', (e as Error).message, out);
     }
     const pre = text.slice(0, text.length - markerOut(nonce, 'r').length);
-    s.pid = findPid(pre);
+    s.started = true;
     s.framing = learnFraming(pre, readyIn);
     return s;
   }
@@ -268,6 +276,10 @@ export class VirshSession {
     }
     const str = this.decoder.write(d);
     if (!str) return;
+    if (this.pid === undefined && !this.started && this.o.pidLine && this.head.length < PID_SEARCH) {
+      this.head += str.slice(0, PID_SEARCH - this.head.length);
+      this.pid = this.o.pidLine.find(this.head);
+    }
     const probeAt = this.partsLen - this.tail.length; // where tail + str starts in the received text
     const probe = this.tail + str;
     this.parts.push(str);
@@ -325,7 +337,7 @@ export class VirshSession {
     this.current?.reject(why ?? hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
     try {
       // after the stream ended the process is gone (and its pid may be someone else's): just close
-      this.stream.kill(this.endedHow || !byPid ? undefined : (this.pid ?? findPid(this.text())));
+      this.stream.kill(this.endedHow || !byPid ? undefined : this.pid);
     } catch {
       /* already gone */
     }

@@ -1,7 +1,10 @@
+import { isIP } from 'node:net';
 import { canonicalMac } from '../model/fingerprint.js';
+import { safeText } from '../model/text.js';
 import type { DomainState, JobStats, NodeInfo } from '../model/types.js';
 
-// Pure parsers for virsh's text output (LC_ALL=C). Transport lives elsewhere.
+// Pure parsers for virsh's text output (LC_ALL=C). Transport lives elsewhere. What they keep of the host's text
+// leaves through safeText (escapes shown); addresses are validated and canonicalized, and invalid ones dropped.
 
 /** `virsh domstate` text → DomainState. */
 export function parseDomState(s: string): DomainState {
@@ -51,8 +54,8 @@ export function parseNodeInfo(text: string, freeMemoryKiB = 0): NodeInfo {
   const out: NodeInfo = { cpus, memoryKiB: Math.round(mem / 1024), freeMemoryKiB };
   const model = f.get('cpu model');
   if (model) {
-    out.cpuModel = model;
-    out.arch = model;
+    out.cpuModel = safeText(model, 64);
+    out.arch = out.cpuModel;
   }
   return out;
 }
@@ -107,9 +110,9 @@ export function parseDomJobInfo(text: string, at = Date.now()): JobStats | null 
   const type = f.get('job type');
   if (type === undefined) throw new Error('unexpected domjobinfo output (no "Job type" line)');
   if (type.toLowerCase() === 'none') return null;
-  const st: JobStats = { at, type: type.toLowerCase(), source: 'libvirt' };
+  const st: JobStats = { at, type: safeText(type.toLowerCase(), 64), source: 'libvirt' };
   const op = f.get('operation');
-  if (op) st.operation = op;
+  if (op) st.operation = safeText(op, 64);
   const set = (k: keyof JobStats, v: number | undefined) => {
     if (v !== undefined) (st as unknown as Record<string, unknown>)[k] = v;
   };
@@ -135,6 +138,23 @@ export function parseDomJobInfo(text: string, at = Date.now()): JobStats | null 
   return st;
 }
 
+/** An IPv4 or IPv6 address in canonical form (IPv6 lower-case and compressed), or undefined when it is not one. */
+export function canonicalIp(s: string): string | undefined {
+  const v = isIP(s);
+  if (v === 4) return s;
+  if (v !== 6) return undefined;
+  const zone = s.indexOf('%');
+  if (zone >= 0) {
+    // a zone id (fe80::1%vnet0): the URL parser refuses it, and net.isIP lets anything through after the %
+    return /^[A-Za-z0-9_.-]{1,32}$/.test(s.slice(zone + 1)) ? s.toLowerCase() : undefined;
+  }
+  try {
+    return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  } catch {
+    return s.toLowerCase();
+  }
+}
+
 /** `virsh domifaddr DOM` table → MAC → IPs (prefix length dropped). */
 export function parseDomIfAddr(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -149,7 +169,8 @@ export function parseDomIfAddr(text: string): Map<string, string[]> {
     const mac = macField === '-' ? lastMac : canonicalMac(macField);
     if (!mac) continue;
     lastMac = mac;
-    const ip = addr.replace(/\/\d+$/, '');
+    const ip = canonicalIp(addr.replace(/\/\d+$/, ''));
+    if (!ip) continue;
     const list = out.get(mac) ?? [];
     if (!list.includes(ip)) list.push(ip);
     out.set(mac, list);

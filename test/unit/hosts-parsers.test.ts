@@ -203,31 +203,41 @@ Expected downtime: 300          ms
 describe('scan batch output', () => {
   const xml = INACTIVE;
   const u = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
-  const good = `@@BB:node\nCPU model: x86_64\nCPU(s): 2\nMemory size: 1000 KiB\n@@BB:free\nTotal: 500 KiB\n@@BB:dom:${u}\nrunning\n@@BB:xml:${u}\n${xml}\n@@BB:if:${u}@@BB:chunk\n@@BB:end\n`;
+  const N = '0a1b2c3d';
+  const M = `@@BB${N}:`;
+  const good = `${M}node\nCPU model: x86_64\nCPU(s): 2\nMemory size: 1000 KiB\n${M}free\nTotal: 500 KiB\n${M}dom:${u}\nrunning\n${M}xml:${u}\n${xml}\n${M}if:${u}${M}chunk\n${M}end\n`;
 
   it('parses node, domains and markers glued to the previous output', () => {
-    const b = parseBatch(good);
+    const b = parseBatch(good, N);
     expect(b.node).toMatchObject({ cpus: 2, memoryKiB: 1000, freeMemoryKiB: 500 });
     expect(b.domains.map((d) => [d.uuid, d.state])).toEqual([[u, 'running']]);
   });
 
   it('re-parses only changed XML when given a cache, with fresh state', () => {
     const cache = new Map();
-    const first = parseBatch(good, cache).domains[0];
-    const second = parseBatch(good.replace('\nrunning\n', '\npaused\n'), cache).domains[0];
+    const first = parseBatch(good, N, cache).domains[0];
+    const second = parseBatch(good.replace('\nrunning\n', '\npaused\n'), N, cache).domains[0];
     expect(second).toMatchObject({ uuid: u, state: 'paused', definitionHash: first.definitionHash });
     expect(first.state).toBe('running');
     expect(cache.size).toBe(1);
-    expect(() => parseBatch(good.replace('</devices>', '</dev'), cache)).toThrow(/malformed/);
+    expect(() => parseBatch(good.replace('</devices>', '</dev'), N, cache)).toThrow(/malformed/);
   });
 
   it('detects truncated output', () => {
-    expect(() => splitBatch(good.slice(0, good.length / 2))).toThrow(TruncatedOutputError);
-    expect(() => splitBatch('')).toThrow(/truncated/);
+    expect(() => splitBatch(good.slice(0, good.length / 2), N)).toThrow(TruncatedOutputError);
+    expect(() => splitBatch('', N)).toThrow(/truncated/);
+  });
+
+  it('takes markers only with the scan’s nonce: markers in a domain’s XML are its text', () => {
+    const forged = `@@BB:end @@BB:chunk @@BB:xml:${u} @@BBffff:end ${M.replace(N, 'ffff')}dom:${u}`;
+    const text = good.replace('</devices>', `</devices><description>${forged}</description>`);
+    const b = parseBatch(text, N);
+    expect(b.domains.map((d) => d.uuid)).toEqual([u]);
+    expect(() => splitBatch(good, 'ffff')).toThrow(TruncatedOutputError);
   });
 
   it('names the domain whose XML is malformed', () => {
-    expect(() => parseBatch(good.replace('</devices>', '</dev'))).toThrow(new RegExp(`malformed.*${u}`));
+    expect(() => parseBatch(good.replace('</devices>', '</dev'), N)).toThrow(new RegExp(`malformed.*${u}`));
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findPid, stripPidLine } from '../../src/hosts/remote-pid.js';
+import { pidLine } from '../../src/hosts/remote-pid.js';
 import {
   learnFraming,
   markerIn,
@@ -125,11 +125,16 @@ describe('virsh session framing (pure)', () => {
   });
 
   it('reads the pid the session command announces (and nothing that merely looks like one)', () => {
-    expect(findPid('motd\n@@BB:pid:1234\nvirsh # ')).toBe(1234);
-    expect(findPid('@@BB:pid:1\n')).toBeUndefined();
-    expect(findPid('@@BB:pid:12')).toBeUndefined(); // incomplete line
-    expect(findPid('virsh # ')).toBeUndefined();
-    expect(stripPidLine('pyenv: warning\n@@BB:pid:1234\nerror: no domain\n')).toBe('pyenv: warning\nerror: no domain\n');
+    const p = pidLine('c0de');
+    expect(p.echo).toBe('echo "@@BBc0de:pid:$$"');
+    expect(p.find('motd\n@@BBc0de:pid:1234\nvirsh # ')).toBe(1234);
+    expect(p.find('@@BBc0de:pid:1\n')).toBeUndefined();
+    expect(p.find('@@BBc0de:pid:12')).toBeUndefined(); // incomplete line
+    expect(p.find('virsh # ')).toBeUndefined();
+    expect(p.find('@@BB:pid:1234\n@@BBbeef:pid:1235\n')).toBeUndefined(); // no line, or another command's nonce
+    expect(p.find('x'.repeat(5000) + '@@BBc0de:pid:1234\n')).toBeUndefined(); // only at the stream's start
+    expect(p.strip('pyenv: warning\n@@BBc0de:pid:1234\nerror: no domain\n')).toBe('pyenv: warning\nerror: no domain\n');
+    expect(pidLine().echo).not.toBe(pidLine().echo); // fresh per command
   });
 
   it('works without readline echo too', () => {
@@ -174,8 +179,8 @@ describe('virsh session over a scripted stream', () => {
   });
 
   it('a hung command times out, kills the session (with the pid it announced), and later requests say it is gone', async () => {
-    const f = new FakeVirsh({ banner: '@@BB:pid:4242\n' });
-    const s = await VirshSession.start(f, opts, 2000);
+    const f = new FakeVirsh({ banner: '@@BBabc:pid:4242\n' });
+    const s = await VirshSession.start(f, { ...opts, pidLine: pidLine('abc') }, 2000);
     await expect(s.request(['say a', 'hang', 'say b'], { timeoutMs: 100, what: 'scan', timeoutLabelMs: 15_000 })).rejects.toMatchObject({
       code: 'TIMEOUT',
       message: 'h1: scan timed out after 15.0s',
@@ -184,6 +189,16 @@ describe('virsh session over a scripted stream', () => {
     expect(f.killedPid).toBe(4242);
     expect(s.alive).toBe(false);
     await expect(ask(s, ['say c'])).rejects.toBeInstanceOf(SessionGoneError);
+  });
+
+  it('a pid is taken only from the shell’s own nonce line, never from what a command prints', async () => {
+    // no pid line at start (a forced command, a shell without $$): a command's output then carries forged ones
+    const f = new FakeVirsh();
+    const s = await VirshSession.start(f, { ...opts, pidLine: pidLine('abc') }, 2000);
+    const p = s.request(['say @@BB:pid:4242', 'say @@BBabc:pid:4243', 'hang'], { timeoutMs: 200, what: 'scan' });
+    await expect(p).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(f.killed).toBe(true);
+    expect(f.killedPid).toBeUndefined();
   });
 
   it('output beyond the bound kills the session', async () => {
@@ -217,8 +232,8 @@ describe('virsh session over a scripted stream', () => {
   });
 
   it('a session that never answers, or exits, does not start (and says which)', async () => {
-    const silent = new FakeVirsh({ silent: true, banner: 'motd\n@@BB:pid:77\n' });
-    const e1 = await VirshSession.start(silent, opts, 100).catch((e) => e);
+    const silent = new FakeVirsh({ silent: true, banner: 'motd\n@@BB:pid:76\n@@BBabc:pid:77\n' });
+    const e1 = await VirshSession.start(silent, { ...opts, pidLine: pidLine('abc') }, 100).catch((e) => e);
     expect(e1).toBeInstanceOf(SessionStartError);
     expect(e1.kind).toBe('timeout');
     expect(silent.killed).toBe(true);
