@@ -116,8 +116,14 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'abort a running migration (the VM stays on its source)', examples: ['abort J-1'] },
   { name: 'audit', args: [], flags: { last: { type: 'number', arg: 'N', desc: 'only the last N entries' } }, mutating: false,
     summary: 'the tamper-evident audit log', examples: ['audit --last 20'] },
-  { name: 'audit verify', args: [], flags: {}, mutating: false,
-    summary: 'recompute the audit hash chain and name the first broken entry', examples: ['audit verify'] },
+  { name: 'audit verify', args: [],
+    flags: {
+      'expect-head': { type: 'string', arg: 'HASH',
+        desc: 'a head printed earlier and kept where the store cannot reach (another host, a ticket): fails (AUDIT_HEAD_MISMATCH) unless it is still in the chain. This is the witness that catches a store cut back to an earlier state, which verifies on its own' },
+    },
+    mutating: false,
+    summary: 'recompute the audit hash chain, name the first broken entry, and print the head hash (keep it elsewhere as a witness: see --expect-head)',
+    examples: ['audit verify', 'audit verify --expect-head 3f9a…(the 64 hex digits printed earlier)'] },
   { name: 'wait', args: [{ name: 'SECONDS', required: true }], flags: {}, mutating: false, scriptOnly: true,
     summary: 'pause the script while the engine keeps running (beacons, scans)', examples: ['wait 5'] },
 ];

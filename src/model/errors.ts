@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'STORE_WRITE'
   | 'AUDIT_FAILED'
   | 'AUDIT_BROKEN'
+  | 'AUDIT_HEAD_MISMATCH'
   | 'NOT_FOUND'
   | 'AMBIGUOUS'
   | 'NOT_AVAILABLE'

@@ -5,8 +5,9 @@ import { deriveKey, newKdfParams, readParams, type KdfParams, type KeySource } f
 import { openFile, sealChange, sealFile, sealSnapshot } from '../../src/store/store-file.js';
 
 // The documented layout (store-file.ts): kdf header 28 | generation 16 | iv 12 | length 8 | tag 16 | snapshot,
-// then changes: length 4 | iv 12 | tag 16 | ciphertext.
+// then changes: length 4 | check 16 | iv 12 | tag 16 | ciphertext.
 const SNAP_BODY = 80;
+const CHANGE_HEAD = 48;
 const pass: KeySource = { kind: 'passphrase', passphrase: 'correct horse battery staple' };
 const keyfile: KeySource = { kind: 'keyfile', key: randomBytes(32), file: '/k' };
 
@@ -42,15 +43,15 @@ describe('store file', () => {
       const f = await openFile(file, key, 'store.db');
       expect(f.snapshot.equals(snapshotPlain)).toBe(true);
       expect(f.changes.map(String)).toEqual([1, 2, 3].map((i) => String(changePlain(i))));
-      expect(f).toMatchObject({ version: 2, end: file.length, tornBytes: 0 });
+      expect(f).toMatchObject({ version: 3, end: file.length, tornBytes: 0 });
     }
   });
 
   it('writes the documented header (magic, kdf, scrypt cost, salt) and no plaintext', async () => {
     const { file, params } = await journal(2);
-    expect(file.subarray(0, 8).toString('ascii')).toBe('BBSTORE2');
+    expect(file.subarray(0, 8).toString('ascii')).toBe('BBSTORE3');
     expect(file[8]).toBe(1);
-    expect(2 ** file[9]!).toBeGreaterThanOrEqual(2 ** 15);
+    expect([file[9], file[10], file[11]]).toEqual([17, 8, 1]); // scrypt N=2^17, r=8, p=1 (OWASP)
     expect(file.subarray(12, 28).equals(params.salt)).toBe(true);
     expect(Number(file.readBigUInt64BE(56))).toBe(snapshotPlain.length);
     expect(file.readUInt32BE(SNAP_BODY + snapshotPlain.length)).toBe(changePlain(1).length);
@@ -66,7 +67,7 @@ describe('store file', () => {
     expect(again.subarray(44, 56).equals(a.file.subarray(44, 56))).toBe(false);
     const c1 = sealChange(changePlain(1), a.key, a.params, a.gen, 1);
     const c2 = sealChange(changePlain(1), a.key, a.params, a.gen, 1);
-    expect(c1.subarray(4, 16).equals(c2.subarray(4, 16))).toBe(false);
+    expect(c1.subarray(20, 32).equals(c2.subarray(20, 32))).toBe(false);
   });
 
   it('a wrong passphrase is STORE_AUTH with a message that does not leak the passphrase', async () => {
@@ -85,8 +86,8 @@ describe('store file', () => {
     // each change: its length, iv, tag and ciphertext
     for (let at = snapEnd, i = 0; i < 3; i++) {
       const len = file.readUInt32BE(at);
-      positions.push(at + 3, at + 4, at + 16, at + 32, at + 32 + len - 1);
-      at += 32 + len;
+      positions.push(at, at + 3, at + 4, at + 19, at + 20, at + 32, at + 48, at + 48 + len - 1);
+      at += CHANGE_HEAD + len;
     }
     for (const pos of positions) {
       const bad = Buffer.from(file);
@@ -102,8 +103,8 @@ describe('store file', () => {
     const cut: Buffer[] = [];
     for (let at = snapEnd; at < file.length; ) {
       const len = file.readUInt32BE(at);
-      cut.push(file.subarray(at, at + 32 + len));
-      at += 32 + len;
+      cut.push(file.subarray(at, at + CHANGE_HEAD + len));
+      at += CHANGE_HEAD + len;
     }
     const head = file.subarray(0, snapEnd);
     expect(await codeOf(openFile(Buffer.concat([head, cut[1]!, cut[0]!, cut[2]!]), key, 'x'))).toBe('STORE_AUTH');
@@ -115,7 +116,7 @@ describe('store file', () => {
   it('a change cut short at the end (a crash while appending) is ignored and reported as torn bytes', async () => {
     const { file, key, params, gen } = await journal(2);
     const next = sealChange(changePlain(3), key, params, gen, 3);
-    for (const keep of [1, 3, 4, 31, 32, next.length - 1]) {
+    for (const keep of [1, 3, 4, 31, 32, 47, 48, next.length - 1]) {
       const f = await openFile(Buffer.concat([file, next.subarray(0, keep)]), key, 'x');
       expect(f.changes).toHaveLength(2);
       expect(f).toMatchObject({ end: file.length, tornBytes: keep });
@@ -176,5 +177,85 @@ describe('store file', () => {
     expect(f.snapshot.equals(snapshotPlain)).toBe(true);
     v1[v1.length - 1]! ^= 1;
     expect(await codeOf(openFile(v1, key, 'x'))).toBe('STORE_AUTH');
+  });
+
+  it('every single flipped bit of a journal (snapshot and changes) fails the open; none reads as a torn tail', async () => {
+    const { file, key } = await journal(3, keyfile);
+    for (let bit = 0; bit < file.length * 8; bit++) {
+      const bad = Buffer.from(file);
+      bad[bit >> 3]! ^= 1 << (bit & 7);
+      expect(await codeOf(openFile(bad, key, 'x')), `bit ${bit}`).toMatch(/^STORE_(AUTH|OPEN)$/);
+    }
+  });
+
+  it('the high bit of a change\'s length flipped is STORE_AUTH naming the change, not a torn tail that drops it', async () => {
+    const { file, key } = await journal(3, keyfile);
+    const second = SNAP_BODY + snapshotPlain.length + CHANGE_HEAD + changePlain(1).length;
+    const bad = Buffer.from(file);
+    bad[second]! ^= 0x80;
+    await expect(openFile(bad, key, 'store.db')).rejects.toMatchObject({ code: 'STORE_AUTH', message: expect.stringMatching(/change #2/) });
+  });
+
+  it('a tail of zeros (a filesystem that extended the file but never got the change) is torn, not damage', async () => {
+    const { file, key, params, gen } = await journal(2, keyfile);
+    const next = sealChange(changePlain(3), key, params, gen, 3);
+    for (const zeros of [next.length, 100]) {
+      const f = await openFile(Buffer.concat([file, Buffer.alloc(zeros)]), key, 'x');
+      expect(f).toMatchObject({ end: file.length, tornBytes: zeros });
+    }
+    const partial = Buffer.concat([file, next.subarray(0, 60), Buffer.alloc(next.length - 60)]);
+    expect(await openFile(partial, key, 'x')).toMatchObject({ end: file.length, tornBytes: next.length });
+    const headerHalf = Buffer.concat([file, next.subarray(0, 10), Buffer.alloc(next.length - 10)]);
+    expect(await openFile(headerHalf, key, 'x')).toMatchObject({ end: file.length, tornBytes: next.length });
+  });
+
+  it('still reads the previous layout (BBSTORE2, scrypt N=2^15): snapshot and changes', async () => {
+    const params: KdfParams = { ...newKdfParams(pass), log2N: 15 };
+    const key = await deriveKey(pass, params);
+    const gen = randomBytes(16);
+    const head = Buffer.alloc(64);
+    Buffer.from('BBSTORE2').copy(head, 0);
+    head[8] = 1;
+    head[9] = 15;
+    head[10] = 8;
+    head[11] = 1;
+    params.salt.copy(head, 12);
+    gen.copy(head, 28);
+    randomBytes(12).copy(head, 44);
+    head.writeBigUInt64BE(BigInt(snapshotPlain.length), 56);
+    const c = createCipheriv('aes-256-gcm', key, head.subarray(44, 56));
+    c.setAAD(head);
+    const body = Buffer.concat([c.update(snapshotPlain), c.final()]);
+    const parts = [head, c.getAuthTag(), body];
+    for (let n = 1; n <= 2; n++) {
+      const aad = Buffer.alloc(52);
+      head.copy(aad, 0, 0, 28);
+      gen.copy(aad, 28);
+      aad.writeUInt32BE(n, 44);
+      aad.writeUInt32BE(changePlain(n).length, 48);
+      const iv = randomBytes(12);
+      const cc = createCipheriv('aes-256-gcm', key, iv);
+      cc.setAAD(aad);
+      const ct = Buffer.concat([cc.update(changePlain(n)), cc.final()]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(ct.length);
+      parts.push(len, iv, cc.getAuthTag(), ct);
+    }
+    const v2 = Buffer.concat(parts);
+    expect(readParams(v2, 'x')).toMatchObject({ version: 2, log2N: 15, r: 8, p: 1 });
+    const again = await deriveKey(pass, readParams(v2, 'x'));
+    const f = await openFile(v2, again, 'x');
+    expect(f).toMatchObject({ version: 2, tornBytes: 0 });
+    expect(f.generation).toBeUndefined(); // the next write makes a snapshot in the current layout
+    expect(f.changes.map(String)).toEqual([1, 2].map((i) => String(changePlain(i))));
+  });
+
+  it('refuses scrypt parameters that would take gigabytes or minutes, before deriving anything', async () => {
+    const { file } = await journal(0, keyfile);
+    for (const [i, v] of [[10, 0], [10, 200], [11, 0], [11, 9], [9, 21]] as const) {
+      const bad = Buffer.from(file);
+      bad[i] = v;
+      expect(await codeOf(() => readParams(bad, 'x')), `byte ${i} = ${v}`).toBe('STORE_OPEN');
+    }
   });
 });
