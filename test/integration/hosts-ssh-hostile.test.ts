@@ -1,4 +1,6 @@
-import { chmodSync, chownSync, copyFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,5 +212,57 @@ describe('identity files OpenSSH would refuse', () => {
     const f = copyKey('id-400', 0o400);
     const b = await withDriver(host({ identityFile: f }), (d) => d.scanAll());
     expect(b.domains).toHaveLength(3);
+  });
+});
+
+describe('a remote pid comes only from our own shell', () => {
+  // A host whose forced command runs ours without the pid line (sshd's ForceCommand), and whose virsh prints pid
+  // lines of a decoy process group, then never answers: the session is killed, but never by a pid it printed.
+  let forced: Sshd;
+  let wrapDir: string;
+  beforeAll(async () => {
+    wrapDir = mkdtempSync(join(tmpdir(), 'bb-forced-'));
+    const wrapper = join(wrapDir, 'forced');
+    writeFileSync(wrapper, `#!/bin/sh\nexec /bin/sh -c "$(printf '%s' "$SSH_ORIGINAL_COMMAND" | sed 's/echo "@@BB[0-9a-f]*:pid:\\$\\$"\\( *>\\&2\\)\\{0,1\\}; //')"\n`);
+    chmodSync(wrapper, 0o755);
+    forced = await startSshd({ config: [`ForceCommand ${wrapper}`] });
+  });
+  afterAll(async () => {
+    await forced?.stop();
+    rmSync(wrapDir, { recursive: true, force: true });
+  });
+
+  it('a session that never printed our pid line is not killed by the pid lines its output forges', async () => {
+    const decoy = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' }); // leads a process group of its own
+    const alive = () => {
+      try {
+        process.kill(-decoy.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      const virsh = join(wrapDir, 'virsh-forger');
+      writeFileSync(
+        virsh,
+        `#!/bin/sh\nif [ $# -eq 3 ]; then printf '@@BB:pid:${decoy.pid}\\n@@BBdeadbeef:pid:${decoy.pid}\\n'; exec sleep 20; fi\nexec /usr/bin/virsh "$@"\n`,
+      );
+      chmodSync(virsh, 0o755);
+      const h = host({ port: forced.port, knownHostsFile: forced.knownHostsFile, identityFile: forced.identityFile, libvirtUri: hostileUri });
+      await withDriver(
+        h,
+        async (d) => {
+          const b = await d.scanAll(); // the session does not start; the scan runs as one exec
+          expect(b.domains).toHaveLength(2);
+          expect(d.stats).toMatchObject({ sessionStartFailures: 1, execFallbacks: 1 });
+        },
+        { virshPath: virsh, sessionStartTimeoutMs: 1500 },
+      );
+      await new Promise((r) => setTimeout(r, 500)); // a kill by that pid would have run by now
+      expect(alive()).toBe(true);
+    } finally {
+      decoy.kill('SIGKILL');
+    }
   });
 });
