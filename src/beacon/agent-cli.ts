@@ -12,6 +12,7 @@ import {
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
+  randomBytes,
   randomUUID,
   sign,
   timingSafeEqual,
@@ -39,7 +40,8 @@ export const MAX_IPS = 32;
 export const HEADER_BYTES = 85; // magic..keyFp
 export const SIGNED_TRAILER_BYTES = 32 + 32 + 64; // ephemeral X25519 pub, Ed25519 pub, signature
 export const MAC_TRAILER_BYTES = 8 + 16; // session id, truncated HMAC-SHA256
-export const ACCEPT_BYTES = 60;
+export const ACCEPT_BYTES = 76;
+const ACCEPT_AUTHED_BYTES = 60; // everything before the tag
 export const REKEY_BYTES = 12;
 /** Routine beacons between full signatures on one session (the agent re-signs and re-keys after this many). */
 export const DEFAULT_RESIGN_EVERY = 30;
@@ -66,7 +68,7 @@ export type Decoded =
       signature: Buffer;
     }
   | { type: 'mac'; payload: BeaconPayload; sessionId: Buffer; authed: Buffer; tag: Buffer }
-  | { type: 'accept'; sessionId: Buffer; listenerEphemeral: Buffer; seq: number; ephemeralPrefix: Buffer }
+  | { type: 'accept'; sessionId: Buffer; listenerEphemeral: Buffer; seq: number; ephemeralPrefix: Buffer; authed: Buffer; tag: Buffer }
   | { type: 'rekey'; sessionId: Buffer };
 
 // ─── Key helpers ───────────────────────────────────────────────────────────────────────────────
@@ -157,6 +159,52 @@ export function truncateUtf8(s: string, max: number): string {
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+/** control, bidi and zero-width characters: src/model/text.ts hasUnsafeChars, copied (this file imports nothing) */
+// eslint-disable-next-line no-control-regex, no-misleading-character-class
+const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]/g;
+const UNSAFE = new RegExp(UNSAFE_ALL.source);
+const UUID_TEMPLATE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+
+/**
+ * Why a VM name is refused, or undefined: the rule of nameProblem in src/model/text.ts, which the listener
+ * applies (a beacon whose name breaks it is malformed). Copied because this file imports nothing; a unit test
+ * checks the two agree.
+ */
+export function agentNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'a name cannot be empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_STR_BYTES) return `a name is at most ${MAX_STR_BYTES} bytes`;
+  if (UNSAFE.test(name)) return 'a name cannot hold control, escape, bidi or zero-width characters';
+  if (/["'`\\]/.test(name)) return 'a name cannot hold quotes or backslashes';
+  if (name.trim() !== name) return 'a name cannot start or end with a space';
+  if (looksLikeUuidRef(name)) return 'a name cannot look like a UUID or a UUID prefix';
+  return undefined;
+}
+
+function looksLikeUuidRef(name: string): boolean {
+  const s = name.trim().toLowerCase();
+  if (!s) return false;
+  if (/^[0-9a-f]{32}$/.test(s)) return true;
+  if (s.length > UUID_TEMPLATE.length) return false;
+  for (let i = 0; i < s.length; i++) {
+    if (UUID_TEMPLATE[i] === '-' ? s[i] !== '-' : !/[0-9a-f]/.test(s[i]!)) return false;
+  }
+  return true;
+}
+
+/**
+ * The name to beacon when none was given: the hostname, with what the name rule refuses taken out; "vm-" in front
+ * when what is left reads as a UUID prefix (a hostname like "cafe"), or "vm-" and the UUID's first group when
+ * nothing usable is left.
+ */
+export function defaultName(hostname: string, uuid: string): string {
+  const cleaned = truncateUtf8(hostname.replace(UNSAFE_ALL, '').replace(/["'`\\]/g, '').trim(), MAX_STR_BYTES).trim();
+  for (const n of [cleaned, truncateUtf8(`vm-${cleaned}`, MAX_STR_BYTES).trim()]) {
+    if (cleaned && agentNameProblem(n) === undefined) return n;
+  }
+  return `vm-${uuid.slice(0, 8).toLowerCase()}`;
+}
 
 function strBytes(s: string, what: string): Buffer {
   if (CONTROL.test(s)) throw new WireError(`${what} contains control characters`);
@@ -287,7 +335,17 @@ export function encodeMac(body: BeaconBody, edPublicKey: Uint8Array, sessionId: 
   return out;
 }
 
-export function encodeAccept(sessionId: Uint8Array, listenerEphemeral: Uint8Array, seq: number, agentEphemeral: Uint8Array): Buffer {
+/**
+ * An ACCEPT: the session id, the listener's ephemeral key, the hello it answers, and a tag under the new session
+ * key, so the agent takes only an answer from whoever holds the private half of that ephemeral key.
+ */
+export function encodeAccept(
+  sessionId: Uint8Array,
+  listenerEphemeral: Uint8Array,
+  seq: number,
+  agentEphemeral: Uint8Array,
+  sessionKey: Uint8Array,
+): Buffer {
   const b = Buffer.alloc(ACCEPT_BYTES);
   b.writeUInt16BE(WIRE_MAGIC, 0);
   b[2] = WIRE_VERSION;
@@ -296,6 +354,7 @@ export function encodeAccept(sessionId: Uint8Array, listenerEphemeral: Uint8Arra
   Buffer.from(listenerEphemeral).copy(b, 12);
   b.writeBigUInt64BE(BigInt(seq), 44);
   Buffer.from(agentEphemeral).copy(b, 52, 0, 8);
+  macTag(sessionKey, b.subarray(0, ACCEPT_AUTHED_BYTES)).copy(b, ACCEPT_AUTHED_BYTES);
   return b;
 }
 
@@ -356,6 +415,8 @@ export function decodeDatagram(buf: Buffer): Decoded {
       listenerEphemeral: buf.subarray(12, 44),
       seq: readU64(buf, 44, 'seq'),
       ephemeralPrefix: buf.subarray(52, 60),
+      authed: buf.subarray(0, ACCEPT_AUTHED_BYTES),
+      tag: buf.subarray(ACCEPT_AUTHED_BYTES),
     };
   }
   if (type === MSG_REKEY) {
@@ -429,9 +490,25 @@ export function checkMac(key: Uint8Array | KeyObject, authed: Uint8Array, tag: U
 // ─── Agent: sequence numbers that survive restarts ─────────────────────────────────────────────
 
 /**
+ * Refuse a file that someone else could have written: owned by another user, or writable by group or others.
+ * Whoever can write the state file can rewind the sequence; whoever can write the key file can swap the key.
+ */
+export function checkOwnFile(st: fs.Stats, file: string, what: string): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new Error(`${what} ${file} is owned by uid ${st.uid}, not by this user (uid ${uid}): refusing it`);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new Error(`${what} ${file} is writable by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): refusing it (chmod 600 it)`);
+  }
+}
+
+/**
  * Write-ahead sequence reservation. The file holds the highest seq this agent may have used; before using a seq
- * above it, the agent reserves a further block (write temp file, fsync, rename, fsync dir). After a crash the
- * agent resumes above the reservation, so a seq is never reused, at the cost of a gap.
+ * above it, the agent reserves a further block (write a new temp file, fsync, rename, fsync dir). After a crash
+ * the agent resumes above the reservation, so a seq is never reused, at the cost of a gap. The temp file has a
+ * random name and is created exclusively without following links (mode 0600), so nothing planted in the folder
+ * is written through or inherited.
  */
 export class SeqStore {
   private seq = 0;
@@ -443,10 +520,21 @@ export class SeqStore {
 
   open(): void {
     let text: string | undefined;
+    let fd: number | undefined;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read state file ${this.file}: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new Error(`state file ${this.file} is a symbolic link: refusing it`);
+      if (code !== 'ENOENT') throw new Error(`cannot read state file ${this.file}: ${(e as Error).message}`);
+    }
+    if (fd !== undefined) {
+      try {
+        checkOwnFile(fs.fstatSync(fd), this.file, 'state file');
+        text = fs.readFileSync(fd, 'utf8');
+      } finally {
+        fs.closeSync(fd);
+      }
     }
     if (text !== undefined) {
       let r: unknown;
@@ -464,20 +552,28 @@ export class SeqStore {
   }
 
   next(): number {
-    if (this.seq >= this.reserved) this.reserve(this.seq + this.block);
+    if (this.seq >= Number.MAX_SAFE_INTEGER) throw new Error(`state file ${this.file}: sequence numbers are used up (2^53-1); make a new key`);
+    if (this.seq >= this.reserved) this.reserve(Math.min(this.seq + this.block, Number.MAX_SAFE_INTEGER));
     return ++this.seq;
   }
 
   private reserve(upto: number): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
+    const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${randomBytes(8).toString('hex')}.tmp`);
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+    const fd = fs.openSync(tmp, flags, 0o600);
     try {
-      fs.writeSync(fd, JSON.stringify({ v: 1, reserved: upto }) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      try {
+        fs.fchmodSync(fd, 0o600); // the umask may have narrowed it, never widened; make it exact
+        fs.writeSync(fd, JSON.stringify({ v: 1, reserved: upto }) + '\n');
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
     }
-    fs.renameSync(tmp, this.file);
     try {
       const dfd = fs.openSync(path.dirname(this.file), 'r');
       try {
@@ -693,16 +789,93 @@ interface PendingHello {
   seq: number;
   privateKey: KeyObject;
   publicKey: Buffer;
+  /** the first authenticated ACCEPT for this hello */
+  answer?: Session;
+  /** a second, different authenticated ACCEPT came too */
+  conflict: boolean;
+}
+
+/**
+ * The agent's side of the handshake (docs/beacon-protocol.md §4). An ACCEPT counts only if its tag verifies under
+ * the session key it implies, so it comes from whoever holds the private half of the listener ephemeral key it
+ * names; echoing the agent's ephemeral key (sent in clear) is not enough. The agent takes the answer at its next
+ * beacon: if two different authenticated ACCEPTs answered one hello by then (someone who sees the hello raced the
+ * listener with a key exchange of its own), it trusts neither, signs, and starts a new hello.
+ */
+export class AgentSessions {
+  private session: Session | undefined;
+  private pending: PendingHello | undefined;
+  /** hellos voided by conflicting ACCEPTs */
+  conflicts = 0;
+
+  constructor(
+    private readonly edPublic: Buffer,
+    private readonly oneWay: boolean,
+    private readonly resignEvery: number,
+  ) {}
+
+  /** A datagram from the listener's address. */
+  onReply(d: Decoded): void {
+    if (d.type === 'accept') this.onAccept(d);
+    else if (d.type === 'rekey' && this.session && d.sessionId.equals(this.session.id)) this.session = undefined;
+  }
+
+  private onAccept(d: Extract<Decoded, { type: 'accept' }>): void {
+    const p = this.pending;
+    if (!p || d.seq < p.seq || !d.ephemeralPrefix.equals(p.publicKey.subarray(0, 8))) return;
+    let key: Buffer;
+    try {
+      const shared = diffieHellman({ privateKey: p.privateKey, publicKey: publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
+      key = deriveSessionKey(shared, p.publicKey, d.listenerEphemeral, d.sessionId, this.edPublic);
+    } catch {
+      return; // a low-order point or garbage
+    }
+    if (!checkMac(key, d.authed, d.tag)) return;
+    if (!p.answer) p.answer = { id: Buffer.from(d.sessionId), key, used: 0 };
+    else if (!p.answer.id.equals(d.sessionId) || !p.answer.key.equals(key)) p.conflict = true;
+  }
+
+  /** How to send the beacon numbered `seq`: under a session (MAC), or signed with this ephemeral key (or none). */
+  next(seq: number): { mac: Session } | { ephemeral: Buffer | undefined; conflict?: true } {
+    const p = this.pending;
+    let conflict = false;
+    if (p?.answer) {
+      this.pending = undefined;
+      if (p.conflict) {
+        conflict = true;
+        this.conflicts++;
+      } else this.session = p.answer;
+    }
+    if (this.session && this.session.used < this.resignEvery) {
+      this.session.used++;
+      return { mac: this.session };
+    }
+    this.session = undefined;
+    if (!this.oneWay && !this.pending) {
+      // one ephemeral key per handshake: repeated hellos carry it until an ACCEPT is taken, so a slow answer to an
+      // earlier hello still completes the exchange
+      const kp = newKeyPair('x25519');
+      this.pending = { seq, privateKey: kp.privateKey, publicKey: kp.publicKey, conflict: false };
+    }
+    return conflict ? { ephemeral: this.pending?.publicKey, conflict: true } : { ephemeral: this.pending?.publicKey };
+  }
 }
 
 function loadPrivateKey(file: string): KeyObject {
   let pem: string;
   try {
-    const st = fs.statSync(file);
-    if ((st.mode & 0o077) !== 0) process.stderr.write(`billboard-beacon: warning: ${file} is readable by others (chmod 600 it)\n`);
-    pem = fs.readFileSync(file, 'utf8');
+    const fd = fs.openSync(file, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      checkOwnFile(st, file, 'key file');
+      if ((st.mode & 0o044) !== 0) process.stderr.write(`billboard-beacon: warning: ${file} is readable by others (chmod 600 it)\n`);
+      pem = fs.readFileSync(fd, 'utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
-    throw new Error(`cannot read key ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if ((e as NodeJS.ErrnoException).code === undefined) throw e; // our own refusal, already one clear line
+    throw new Error(`cannot read key ${file}: ${(e as NodeJS.ErrnoException).code}`);
   }
   let key: KeyObject;
   try {
@@ -724,12 +897,17 @@ async function runAgent(a: AgentArgs): Promise<number> {
   uuidBytes(uuidRaw, '--uuid');
   const bootId = a.bootId ?? readTrim('/proc/sys/kernel/random/boot_id') ?? randomUUID();
   uuidBytes(bootId, '--boot-id');
-  const hostname = truncateUtf8(a.hostname ?? os.hostname(), MAX_STR_BYTES);
-  const name = truncateUtf8(a.name ?? hostname, MAX_STR_BYTES);
-  if (!name) throw new UsageError('--name is required (the hostname is empty)');
-  const osName = truncateUtf8((a.os ?? guestOsName()).replace(CONTROL, ' '), MAX_STR_BYTES);
-  strBytes(name, '--name');
-  strBytes(hostname, '--hostname');
+  // controls become spaces (every one of them: a tab in PRETTY_NAME must not stop the agent)
+  const hostname = truncateUtf8((a.hostname ?? os.hostname()).replace(CONTROL_ALL, ' '), MAX_STR_BYTES);
+  const osName = truncateUtf8((a.os ?? guestOsName()).replace(CONTROL_ALL, ' '), MAX_STR_BYTES);
+  if (a.name !== undefined) {
+    const why = agentNameProblem(a.name);
+    if (why) throw new UsageError(`--name ${JSON.stringify(a.name)} is refused: ${why}`);
+  }
+  const name = a.name ?? defaultName(hostname, uuidRaw);
+  if (a.name === undefined && name !== hostname) {
+    process.stderr.write(`billboard-beacon: the hostname ${JSON.stringify(hostname)} is not a usable name; beaconing as ${JSON.stringify(name)} (set --name)\n`);
+  }
 
   const store = new SeqStore(a.state ?? `${a.key}.seq`);
   store.open();
@@ -752,8 +930,7 @@ async function runAgent(a: AgentArgs): Promise<number> {
     if (a.verbose) process.stderr.write(`billboard-beacon: socket: ${e.message}\n`);
   });
 
-  let session: Session | undefined;
-  let pending: PendingHello | undefined;
+  const sessions = new AgentSessions(edPublic, a.oneWay, a.resignEvery);
   sock.on('message', (msg, rinfo) => {
     if (rinfo.address !== target.address || rinfo.port !== port) return; // only the console answers
     let d: Decoded;
@@ -762,21 +939,7 @@ async function runAgent(a: AgentArgs): Promise<number> {
     } catch {
       return;
     }
-    if (d.type === 'accept' && pending && d.seq >= pending.seq && d.ephemeralPrefix.equals(pending.publicKey.subarray(0, 8))) {
-      try {
-        const shared = diffieHellman({ privateKey: pending.privateKey, publicKey: publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
-        session = {
-          id: Buffer.from(d.sessionId),
-          key: deriveSessionKey(shared, pending.publicKey, d.listenerEphemeral, d.sessionId, edPublic),
-          used: 0,
-        };
-      } catch {
-        session = undefined; // a low-order point or garbage: stay in signed mode
-      }
-      pending = undefined;
-    } else if (d.type === 'rekey' && session && d.sessionId.equals(session.id)) {
-      session = undefined;
-    }
+    sessions.onReply(d);
   });
 
   const staticIfaces = a.macs.length > 0 || a.ips.length > 0;
@@ -794,23 +957,12 @@ async function runAgent(a: AgentArgs): Promise<number> {
       seq: store.next(),
       ts: Date.now(),
     };
-    let dgramBytes: Buffer;
-    let kind: string;
-    if (session && session.used < a.resignEvery) {
-      session.used++;
-      dgramBytes = encodeMac(body, edPublic, session.id, session.key);
-      kind = 'mac';
-    } else {
-      session = undefined;
-      if (!a.oneWay && !pending) {
-        // one ephemeral key per handshake: repeated hellos carry it until an ACCEPT arrives, so a slow answer to
-        // an earlier hello still completes the exchange
-        const kp = newKeyPair('x25519');
-        pending = { seq: body.seq, privateKey: kp.privateKey, publicKey: kp.publicKey };
-      }
-      dgramBytes = encodeSigned(body, edPrivate, edPublic, pending?.publicKey);
-      kind = 'signed';
+    const how = sessions.next(body.seq);
+    if ('conflict' in how && (sessions.conflicts === 1 || a.verbose)) {
+      process.stderr.write('billboard-beacon: warning: two different ACCEPTs answered one hello (a spoofed answer?); signing, new hello\n');
     }
+    const dgramBytes = 'mac' in how ? encodeMac(body, edPublic, how.mac.id, how.mac.key) : encodeSigned(body, edPrivate, edPublic, how.ephemeral);
+    const kind = 'mac' in how ? 'mac' : 'signed';
     sock.send(dgramBytes, port, target.address);
     sent++;
     if (a.verbose) process.stderr.write(`billboard-beacon: seq ${body.seq} ${kind} ${dgramBytes.length} bytes\n`);

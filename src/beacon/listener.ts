@@ -1,19 +1,22 @@
 // The beacon listener: UDP in, classified BeaconEvents out. Threat model and wire format: docs/beacon-protocol.md.
 //
-// Per datagram, on the main thread: per-source token bucket → decode → either
-//   SIGNED: hand to the verify pool (bounded; full → 'overload'); on a good signature from a registered key that
-//           asked for a session, keep the session and answer ACCEPT;
-//   MAC:    look up the session (unknown → answer REKEY, count 'sessionMiss'), check the HMAC (~µs, no worker);
-// then replay / clone / key checks, and emit 'beacon'. Malformed, rate-limited and overload datagrams are only
-// counted: an outsider can produce them at will, so they must cost nothing downstream.
+// Per datagram, on the main thread: per-source token bucket → decode (and the name rule) → either
+//   SIGNED: hand to the verify pool (bounded; full → 'overload'); on a good signature from an APPROVED identity
+//           that asked for a session, keep its one session and answer an authenticated ACCEPT;
+//   MAC:    find the session by (session id, uuid, key) and check the HMAC (~µs, no worker, never waits); any
+//           mismatch is a session miss: counted, answered with a rate-limited REKEY, never evidence;
+// then replay / clone / key checks, and emit 'beacon'. Malformed, rate-limited, overload and late datagrams are
+// only counted: an outsider can produce them at will, so they must cost nothing downstream.
 
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { BillboardError } from '../model/errors.js';
+import { hasUnsafeChars, nameProblem, safeText } from '../model/text.js';
 import type { BeaconClass, BeaconCounters, BeaconEvent, BeaconPayload, BeaconVerdict } from '../model/types.js';
 import { IdentityTracker } from './identity-tracker.js';
 import { SourceRateLimiter, type RateLimit } from './rate-limit.js';
+import { ReplayMarks, type ReplayMarkStore } from './replay-marks.js';
 import { VerifyPool, type VerifyResult } from './verify-pool.js';
 import { checkMac, decodeDatagram, encodeAccept, encodeRekey, fingerprintOfRaw, type Decoded } from './wire.js';
 
@@ -29,8 +32,12 @@ export interface BeaconListenerOptions {
   maxSkewMs: number;
   /** verify workers; default os.availableParallelism() */
   workers?: number;
-  /** the registered public key (base64 raw Ed25519) for a uuid, or undefined */
-  keyLookup: (uuid: string) => string | undefined;
+  /** what the registry holds for a uuid: its key and whether it is approved (a bare key string counts as approved) */
+  keyLookup: (uuid: string) => RegisteredKey | string | undefined;
+  /** where replay marks are kept across restarts (the store); without it, replay state lives in memory only */
+  marks?: ReplayMarkStore;
+  /** how often changed replay marks are saved; default 1000 ms */
+  marksEveryMs?: number;
   log?: ListenerLog;
   /** per source address; default 1000/s, burst 2000 (generous: VMs behind one NAT share an address) */
   rateLimit?: RateLimit;
@@ -42,17 +49,30 @@ export interface BeaconListenerOptions {
   maxIdentities?: number;
   /** SO_RCVBUF bytes; default 4 MiB (the kernel caps it at net.core.rmem_max) */
   recvBufferSize?: number;
+  /** REKEY answers per destination address; default 100/s, burst 200 */
+  rekeyRate?: RateLimit;
 }
 
-/** BeaconCounters plus the listener's own gauges. `received` = every class + sessionMiss + queued. */
+/** A registration's key, and whether the operator approved it: only approved identities get sessions. */
+export interface RegisteredKey {
+  publicKey?: string;
+  approved: boolean;
+}
+
+/** BeaconCounters plus the listener's own gauges. `received` = every class + sessionMiss + late + queued. */
 export type ListenerCounters = BeaconCounters & {
-  /** MAC beacons naming a session this listener does not have (after a restart, or forged): answered with REKEY */
+  /** MAC beacons naming no session of their identity, or failing its MAC (a restart, a forgery, a spoofed ACCEPT):
+   *  answered with a rate-limited REKEY, never emitted */
   sessionMiss: number;
+  /** REKEY answers held back by the per-address REKEY rate */
+  rekeyLimited: number;
+  /** authentic beacons judged after a newer beacon of the same identity that arrived later: not emitted */
+  late: number;
   /** sessions established (ACCEPT sent) */
   handshakes: number;
   /** live sessions now */
   sessions: number;
-  /** datagrams received but not judged yet: signatures in flight, and beacons waiting behind them */
+  /** datagrams received but not judged yet: signatures in flight */
   queued: number;
 };
 
@@ -62,21 +82,12 @@ interface Session {
   /** the agent's X25519 key: a repeated hello with the same key gets the same session back */
   agentEphemeral: Buffer;
   key: Buffer;
+  uuid: string;
   publicKey: string;
   keyFp: string;
-  index: string;
+  /** uuid + key: the identity, which holds at most one session */
+  identity: string;
 }
-
-/**
- * Per-identity FIFO while signatures of that identity are being verified: a MAC beacon that arrives behind a
- * signed one waits for it, so beacons are judged in arrival order and a slow signature never makes the next
- * beacon's seq look like a replay. A lane exists only while it has items.
- */
-interface LaneItem {
-  ready: boolean;
-  run: () => void;
-}
-const MAX_LANE = 64;
 
 const CLASSES: BeaconClass[] = ['valid', 'unknown-key', 'bad-signature', 'replay', 'clone-suspect', 'malformed', 'rate-limited', 'overload'];
 
@@ -93,18 +104,23 @@ export class BeaconListener extends EventEmitter {
   private sock: dgram.Socket | undefined;
   private pool: VerifyPool | undefined;
   private readonly limiter: SourceRateLimiter;
+  private readonly rekeyLimiter: SourceRateLimiter;
   private readonly tracker: IdentityTracker;
+  private readonly marks: ReplayMarks | undefined;
   private readonly sessions = new Map<string, Session>();
-  /** uuid + key + boot id → session id, so a re-key replaces the old session instead of piling up */
+  /** uuid + key → session id: one session per identity, whatever boot id or ephemeral key its hellos carry */
   private readonly sessionIndex = new Map<string, string>();
-  private readonly lanes = new Map<string, LaneItem[]>();
-  private readonly c: Record<BeaconClass, number> & { received: number; sessionMiss: number; handshakes: number };
+  /** arrival number of the last datagram (the tracker tells a late beacon from a replay by it) */
+  private arrivals = 0;
+  private readonly c: Record<BeaconClass, number> & { received: number; sessionMiss: number; rekeyLimited: number; late: number; handshakes: number };
 
   constructor(private readonly opts: BeaconListenerOptions) {
     super();
     this.limiter = new SourceRateLimiter(opts.rateLimit ?? { perSecond: 1000, burst: 2000 });
+    this.rekeyLimiter = new SourceRateLimiter(opts.rekeyRate ?? { perSecond: 100, burst: 200 }, 4096);
     this.tracker = new IdentityTracker({ maxSkewMs: opts.maxSkewMs, maxIdentities: opts.maxIdentities });
-    this.c = { received: 0, sessionMiss: 0, handshakes: 0 } as typeof this.c;
+    this.marks = opts.marks && new ReplayMarks(opts.marks, this.tracker, opts.marksEveryMs ?? 1000, opts.log);
+    this.c = { received: 0, sessionMiss: 0, rekeyLimited: 0, late: 0, handshakes: 0 } as typeof this.c;
     for (const k of CLASSES) this.c[k] = 0;
   }
 
@@ -128,6 +144,7 @@ export class BeaconListener extends EventEmitter {
     this.pool = new VerifyPool(this.opts.workers ?? os.availableParallelism(), this.opts.maxQueue ?? 8192, (e) =>
       this.opts.log?.warn({ err: e.message }, 'beacon verify worker failed; restarted'),
     );
+    this.marks?.start();
     this.sock = sock;
     const a = sock.address();
     const recvBufferBytes = sock.getRecvBufferSize();
@@ -142,17 +159,21 @@ export class BeaconListener extends EventEmitter {
     this.pool = undefined;
     if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
     if (pool) await pool.stop();
+    await this.marks?.stop();
     this.sessions.clear();
     this.sessionIndex.clear();
-    this.lanes.clear();
     this.limiter.clear();
+    this.rekeyLimiter.clear();
     this.tracker.clear();
   }
 
   counters(): ListenerCounters {
-    let queued = 0;
-    for (const lane of this.lanes.values()) queued += lane.length; // every signature in flight holds a lane slot
-    return { ...this.c, sessions: this.sessions.size, queued };
+    return { ...this.c, sessions: this.sessions.size, queued: this.pool?.depth ?? 0 };
+  }
+
+  /** Save the replay marks that changed now (the listener also does it every marksEveryMs, and on stop). */
+  flushMarks(): Promise<void> {
+    return this.marks?.flush() ?? Promise.resolve();
   }
 
   private onDatagram(msg: Buffer, from: dgram.RemoteInfo): void {
@@ -169,49 +190,42 @@ export class BeaconListener extends EventEmitter {
       this.c.malformed++;
       return;
     }
-    if (d.type === 'signed') this.onSigned(d, msg, from, now);
-    else if (d.type === 'mac') this.onMac(d, from, now);
-    else this.c.malformed++; // ACCEPT/REKEY travel the other way
-  }
-
-  private onSigned(d: Extract<Decoded, { type: 'signed' }>, msg: Buffer, from: dgram.RemoteInfo, now: number): void {
-    const publicKey = d.publicKey.toString('base64');
-    const index = `${d.payload.uuid} ${publicKey} ${d.payload.bootId}`;
-    const existing = this.sessions.get(this.sessionIndex.get(index) ?? '');
-    const wantSession =
-      d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && this.isRegistered(d.payload.uuid, publicKey);
-    const pubOff = d.signed.length - 32;
-    const laneId = `${d.payload.uuid} ${publicKey}`;
-    const lane = this.lanes.get(laneId);
-    if (lane && lane.length >= MAX_LANE) {
-      this.c.overload++;
+    if (d.type !== 'signed' && d.type !== 'mac') {
+      this.c.malformed++; // ACCEPT/REKEY travel the other way
       return;
     }
-    const item: LaneItem = { ready: false, run: () => {} };
+    if (!safePayload(d.payload)) {
+      this.c.malformed++;
+      return;
+    }
+    const arrival = ++this.arrivals;
+    if (d.type === 'signed') this.onSigned(d, msg, from, now, arrival);
+    else this.onMac(d, from, now, arrival);
+  }
+
+  private onSigned(d: Extract<Decoded, { type: 'signed' }>, msg: Buffer, from: dgram.RemoteInfo, now: number, arrival: number): void {
+    const publicKey = d.publicKey.toString('base64');
+    const existing = this.sessions.get(this.sessionIndex.get(`${d.payload.uuid} ${publicKey}`) ?? '');
+    const wantSession =
+      d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && this.lookup(d.payload.uuid, publicKey).approved;
+    const pubOff = d.signed.length - 32;
+    // One identity's signatures go to one worker, which answers in order; a MAC beacon judged meanwhile does not
+    // wait for them (the tracker calls an older beacon judged after it `late`, not a replay).
     const accepted = this.pool?.submit(
       { data: new Uint8Array(msg), pubOff, ephOff: wantSession ? pubOff - 32 : -1 }, // new Uint8Array: exact-size copy
-      (r) => {
-        item.run = () => this.onVerified(d, publicKey, from, now, r);
-        item.ready = true;
-        this.drainLane(laneId);
-      },
+      (r) => this.onVerified(d, publicKey, from, now, arrival, r),
     );
-    if (!accepted) {
-      this.c.overload++;
-      return;
-    }
-    if (lane) lane.push(item);
-    else this.lanes.set(laneId, [item]);
+    if (!accepted) this.c.overload++;
   }
 
-  private drainLane(laneId: string): void {
-    const lane = this.lanes.get(laneId);
-    if (!lane) return;
-    while (lane.length > 0 && lane[0]!.ready) lane.shift()!.run();
-    if (lane.length === 0) this.lanes.delete(laneId);
-  }
-
-  private onVerified(d: Extract<Decoded, { type: 'signed' }>, publicKey: string, from: dgram.RemoteInfo, receivedAt: number, r: VerifyResult): void {
+  private onVerified(
+    d: Extract<Decoded, { type: 'signed' }>,
+    publicKey: string,
+    from: dgram.RemoteInfo,
+    receivedAt: number,
+    arrival: number,
+    r: VerifyResult,
+  ): void {
     if (r.lost) {
       this.c.overload++;
       return;
@@ -220,68 +234,71 @@ export class BeaconListener extends EventEmitter {
       this.emitEvent('bad-signature', d.payload, publicKey, from, receivedAt, 'Ed25519 signature does not verify under the carried key');
       return;
     }
-    const verdict = this.classify(d.payload, publicKey, from, receivedAt);
+    const verdict = this.classify(d.payload, publicKey, from, receivedAt, arrival);
     if (verdict !== 'valid' || !d.ephemeral || !this.sock) return;
-    const index = `${d.payload.uuid} ${publicKey} ${d.payload.bootId}`;
-    let s = this.sessions.get(this.sessionIndex.get(index) ?? '');
+    const identity = `${d.payload.uuid} ${publicKey}`;
+    let s = this.sessions.get(this.sessionIndex.get(identity) ?? '');
     if (!s?.agentEphemeral.equals(d.ephemeral)) {
-      if (!r.session) return;
+      // r.session is there only if the identity was approved when the hello arrived; approval may since be gone
+      if (!r.session || !this.lookup(d.payload.uuid, publicKey).approved) return;
       s = {
         id: r.session.id,
         listenerEphemeral: r.session.listenerEphemeral,
         agentEphemeral: Buffer.from(d.ephemeral),
         key: r.session.key,
+        uuid: d.payload.uuid,
         publicKey,
         keyFp: d.payload.keyFp,
-        index,
+        identity,
       };
       this.addSession(r.session.id.toString('hex'), s);
       this.c.handshakes++;
     }
     // (re)send ACCEPT: a repeated hello means the agent did not get the last one
-    this.sock.send(encodeAccept(s.id, s.listenerEphemeral, d.payload.seq, d.ephemeral), from.port, from.address);
+    this.sock.send(encodeAccept(s.id, s.listenerEphemeral, d.payload.seq, d.ephemeral, s.key), from.port, from.address);
   }
 
-  private onMac(d: Extract<Decoded, { type: 'mac' }>, from: dgram.RemoteInfo, now: number): void {
+  private onMac(d: Extract<Decoded, { type: 'mac' }>, from: dgram.RemoteInfo, now: number, arrival: number): void {
     const sid = d.sessionId.toString('hex');
     const s = this.sessions.get(sid);
-    if (!s) {
-      // Not an attack signal by itself (this listener may have restarted): ask the agent to sign its next beacon.
-      // The REKEY is smaller than the datagram that caused it, and rate-limited with it: no amplification.
+    // A session is looked up by (id, uuid, key): a session id travels in clear, so a beacon naming another
+    // identity's session, or failing its MAC, proves nothing about the uuid it claims. Not evidence: ask the agent
+    // to sign its next beacon instead. The REKEY is smaller than the datagram that caused it, and rate-limited.
+    if (!s || s.uuid !== d.payload.uuid || s.keyFp !== d.payload.keyFp || !checkMac(s.key, d.authed, d.tag)) {
       this.c.sessionMiss++;
-      this.sock?.send(encodeRekey(d.sessionId), from.port, from.address);
+      if (this.rekeyLimiter.take(from.address, now)) this.sock?.send(encodeRekey(d.sessionId), from.port, from.address);
+      else this.c.rekeyLimited++;
       return;
     }
-    if (s.keyFp !== d.payload.keyFp || !checkMac(s.key, d.authed, d.tag)) {
-      this.emitEvent('bad-signature', d.payload, s.publicKey, from, now, 'session MAC does not verify');
-      return;
-    }
-    // (no signature in flight anywhere — the usual case — means no lane to wait in: skip building the key)
-    const lane = this.lanes.size === 0 ? undefined : this.lanes.get(`${d.payload.uuid} ${s.publicKey}`);
-    if (!lane) {
-      this.classify(d.payload, s.publicKey, from, now);
-    } else if (lane.length >= MAX_LANE) {
-      this.c.overload++;
-    } else {
-      lane.push({ ready: true, run: () => this.classify(d.payload, s.publicKey, from, now) });
-    }
+    this.classify(d.payload, s.publicKey, from, now, arrival);
+    // a session outlives no approval: the agent's next MAC beacon misses and it signs again
+    if (!this.lookup(s.uuid, s.publicKey).approved) this.dropSession(sid, s);
   }
 
-  private isRegistered(uuid: string, publicKey: string): boolean {
-    const reg = this.opts.keyLookup(uuid);
-    return reg !== undefined && (reg === publicKey || Buffer.from(reg, 'base64').toString('base64') === publicKey);
+  /** The registry's word on (uuid, key): whether that key is the registered one, and approved. */
+  private lookup(uuid: string, publicKey: string): { registered: boolean; approved: boolean; key: string | undefined } {
+    const r = this.opts.keyLookup(uuid);
+    const key = typeof r === 'string' ? r : r?.publicKey;
+    const registered = key !== undefined && (key === publicKey || Buffer.from(key, 'base64').toString('base64') === publicKey);
+    return { registered, approved: registered && (typeof r === 'string' || r!.approved), key };
   }
 
-  /** Authenticated beacon → replay / unknown-key / clone-suspect / valid (that precedence), emitted. */
-  private classify(p: BeaconPayload, publicKey: string, from: dgram.RemoteInfo, receivedAt: number): BeaconVerdict {
-    const t = this.tracker.check(p, publicKey, receivedAt);
+  /** Authenticated beacon → replay / unknown-key / clone-suspect / valid (that precedence), emitted; or late. */
+  private classify(p: BeaconPayload, publicKey: string, from: dgram.RemoteInfo, receivedAt: number, arrival: number): BeaconVerdict | 'late' {
+    const reg = this.lookup(p.uuid, publicKey);
+    if (reg.registered) this.marks?.restore(p.uuid, publicKey, receivedAt);
+    const t = this.tracker.check(p, publicKey, receivedAt, arrival);
+    if (t.verdict === 'late') {
+      this.c.late++;
+      return 'late';
+    }
     if (t.verdict === 'replay') return this.emitEvent('replay', p, publicKey, from, receivedAt, t.reason);
-    if (!this.isRegistered(p.uuid, publicKey)) {
-      const reg = this.opts.keyLookup(p.uuid);
+    if (reg.registered) this.marks?.changed(p.uuid, publicKey);
+    else {
       const reason =
-        reg === undefined
+        reg.key === undefined
           ? 'no registered key for this uuid'
-          : `carried key ${p.keyFp} differs from the registered key ${fingerprintOfRaw(Buffer.from(reg, 'base64'))}`;
+          : `carried key ${p.keyFp} differs from the registered key ${fingerprintOfRaw(Buffer.from(reg.key, 'base64'))}`;
       return this.emitEvent('unknown-key', p, publicKey, from, receivedAt, reason);
     }
     if (t.verdict === 'clone-suspect') return this.emitEvent('clone-suspect', p, publicKey, from, receivedAt, t.reason);
@@ -309,14 +326,29 @@ export class BeaconListener extends EventEmitter {
   }
 
   private addSession(sid: string, s: Session): void {
-    const old = this.sessionIndex.get(s.index);
+    const old = this.sessionIndex.get(s.identity);
     if (old !== undefined) this.sessions.delete(old);
     while (this.sessions.size >= (this.opts.maxSessions ?? 131_072)) {
       const [oldestId, oldest] = this.sessions.entries().next().value!;
-      this.sessions.delete(oldestId);
-      if (this.sessionIndex.get(oldest.index) === oldestId) this.sessionIndex.delete(oldest.index);
+      this.dropSession(oldestId, oldest);
     }
     this.sessions.set(sid, s);
-    this.sessionIndex.set(s.index, sid);
+    this.sessionIndex.set(s.identity, sid);
   }
+
+  private dropSession(sid: string, s: Session): void {
+    this.sessions.delete(sid);
+    if (this.sessionIndex.get(s.identity) === sid) this.sessionIndex.delete(s.identity);
+  }
+}
+
+/**
+ * The name rule of model/text.ts for beacon names (a name that breaks it is malformed), and other strings made
+ * safe to show: the codec refuses C0/C1 controls, but bidi and zero-width characters pass it.
+ */
+function safePayload(p: BeaconPayload): boolean {
+  if (nameProblem(p.name) !== undefined) return false;
+  if (hasUnsafeChars(p.hostname)) p.hostname = safeText(p.hostname);
+  if (hasUnsafeChars(p.os)) p.os = safeText(p.os);
+  return true;
 }

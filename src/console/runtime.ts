@@ -94,7 +94,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const listener = new BeaconListener({
       listen: config.beacon.listen,
       maxSkewMs: config.beacon.maxSkewS * 1000,
-      keyLookup: (uuid) => engine.knownKey(uuid),
+      // sessions only for approved identities; replay marks kept in the store so a restart reopens no replays
+      keyLookup: (uuid) => {
+        const publicKey = engine.knownKey(uuid);
+        return publicKey === undefined ? undefined : { publicKey, approved: store.registration(uuid)?.state === 'approved' };
+      },
+      // a read-only session writes nothing, but still knows the saved marks
+      marks: opts.readOnly ? { beaconMarks: () => store.beaconMarks(), saveBeaconMarks: async () => {} } : store,
       log,
     });
     listener.on('beacon', (ev) => engine.ingestBeacon(ev));

@@ -49,6 +49,33 @@ describe('IdentityTracker', () => {
     expect(t.check(b(1001, BOOT2), 'K', NOW)).toMatchObject({ verdict: 'clone-suspect', reason: expect.stringMatching(/copied disk/) });
   });
 
+  it('calls an older beacon judged after a newer one that arrived later late, and a copy arriving later a replay', () => {
+    const t = new IdentityTracker({ maxSkewMs: 5000 });
+    expect(t.check(b(10), 'K', NOW, 1).verdict).toBe('ok');
+    // arrival 2 (a signed beacon, still in a verify worker) is overtaken by arrival 3 (a MAC beacon)
+    expect(t.check(b(12), 'K', NOW, 3).verdict).toBe('ok');
+    expect(t.check(b(11), 'K', NOW, 2).verdict).toBe('late');
+    // the same seq arriving again after arrival 3 was judged: a replay
+    expect(t.check(b(11), 'K', NOW, 4).verdict).toBe('replay');
+    expect(t.check(b(13), 'K', NOW, 5).verdict).toBe('ok');
+  });
+
+  it('restores an identity from a persisted mark: what was seen before is a replay, a new boot below it a clone', () => {
+    const t = new IdentityTracker({ maxSkewMs: 5000 });
+    t.check(b(40), 'K', NOW, 1);
+    const m = t.mark(base.uuid, 'K')!;
+    expect(m).toEqual({ bootId: base.bootId, seq: 40, at: NOW });
+    const after = new IdentityTracker({ maxSkewMs: 5000 });
+    after.restore(base.uuid, 'K', m, NOW);
+    expect(after.has(base.uuid, 'K')).toBe(true);
+    expect(after.check(b(40), 'K', NOW, 1).verdict).toBe('replay');
+    expect(after.check(b(39, BOOT2), 'K', NOW, 2).verdict).toBe('clone-suspect');
+    expect(after.check(b(41), 'K', NOW, 3).verdict).toBe('clone-suspect'); // back to the first boot after BOOT2
+    const fresh = new IdentityTracker({ maxSkewMs: 5000 });
+    fresh.restore(base.uuid, 'K', m, NOW);
+    expect(fresh.check(b(41), 'K', NOW, 1).verdict).toBe('ok');
+  });
+
   it('stays bounded: least recently seen identities are forgotten', () => {
     const t = new IdentityTracker({ maxSkewMs: 5000, maxIdentities: 100 });
     for (let i = 0; i < 1000; i++) t.check(b(1), `K${i}`, NOW);

@@ -35,6 +35,9 @@ describe('beacon wire format: test vectors', () => {
     const mac = dg('mac (session beacon)');
     expect(wire.encodeMac(mac.body, edPub, sessionId, sessionKey).toString('hex')).toBe(mac.datagram);
     expect(wire.encodeRekey(sessionId).toString('hex')).toBe(dg('rekey').datagram);
+    const lEph = Buffer.from(vectors.keys.listenerEphemeralPublic, 'hex');
+    const aEph = Buffer.from(vectors.keys.agentEphemeralPublic, 'hex');
+    expect(wire.encodeAccept(sessionId, lEph, 1001, aEph, sessionKey).toString('hex')).toBe(dg('accept').datagram);
   });
 
   it('decodes every vector to its body, and the signature/MAC check independently of the codec', () => {
@@ -58,8 +61,16 @@ describe('beacon wire format: test vectors', () => {
     const tag = crypto.createHmac('sha256', sessionKey).update(buf.subarray(0, buf.length - 16)).digest().subarray(0, 16);
     expect(tag.equals(buf.subarray(buf.length - 16))).toBe(true);
     expect(wire.checkMac(sessionKey, d.authed, d.tag)).toBe(true);
-    const a = wire.decodeDatagram(Buffer.from(dg('accept').datagram, 'hex'));
+    const acc = Buffer.from(dg('accept').datagram, 'hex');
+    const a = wire.decodeDatagram(acc);
     expect(a).toMatchObject({ type: 'accept', seq: 1001 });
+    // the spec: an ACCEPT ends with HMAC-SHA256(session key, its first 60 bytes), first 16 bytes
+    expect(acc).toHaveLength(76);
+    const accTag = crypto.createHmac('sha256', sessionKey).update(acc.subarray(0, 60)).digest().subarray(0, 16);
+    expect(accTag.equals(acc.subarray(60))).toBe(true);
+    if (a.type === 'accept') expect(wire.checkMac(sessionKey, a.authed, a.tag)).toBe(true);
+    // an untagged 60-byte ACCEPT (earlier releases) is not an ACCEPT: the agent keeps signing
+    expect(() => wire.decodeDatagram(acc.subarray(0, 60))).toThrow(wire.WireError);
   });
 
   it('rejects every malformed vector', () => {
