@@ -59,6 +59,8 @@ export interface JournalOptions {
   compactRatio?: number;
   /** errors of background compaction (the store keeps working: changes keep being appended) */
   onCompactError?: (e: unknown) => void;
+  /** never write or compact (a read-only session) */
+  readOnly?: boolean;
 }
 
 export class JournalAdapter implements Adapter<StoreDoc> {
@@ -112,6 +114,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
   /** Persist `doc`: append what changed since the last write (or write a whole snapshot when it must). */
   write(doc: StoreDoc): Promise<void> {
     return this.exclusive(async () => {
+      if (this.opts.readOnly) throw new BillboardError('READ_ONLY', 'the store is open read-only');
       if (this.closed) throw new BillboardError('STORE_WRITE', 'store is closed');
       const t0 = performance.now();
       const prev = this.written;
@@ -186,7 +189,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
   }
 
   private maybeCompact(): void {
-    if (this.compaction || this.closed) return;
+    if (this.compaction || this.closed || this.opts.readOnly) return;
     const journal = this.end - this.snapshotBytes;
     const limit = Math.max(this.opts.compactMinBytes ?? 256 * 1024, this.snapshotBytes * (this.opts.compactRatio ?? 0.125));
     if (journal > limit && journal > this.compactBackoffBytes) this.startCompaction();
@@ -194,7 +197,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
 
   private startCompaction(): void {
     const snap = this.written;
-    if (!snap) return;
+    if (!snap || this.opts.readOnly) return;
     const job = { changes: [] as Buffer[], cancelled: false, done: Promise.resolve() };
     this.compaction = job;
     job.done = this.compact(snap, job)

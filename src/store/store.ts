@@ -30,6 +30,11 @@ export interface OpenOptions {
   /** create the store when it does not exist (init refuses instead: see createStore) */
   create?: boolean;
   now?: () => number;
+  /**
+   * For `--read-only` sessions: no writer lock (a running writer is no obstacle), nothing ever written or
+   * compacted (not even a torn tail cleared), and every mutating call rejects with READ_ONLY.
+   */
+  readOnly?: boolean;
   /** journal tuning and test seams */
   journal?: JournalOptions;
 }
@@ -53,10 +58,13 @@ export async function createStore(path: string, key: KeySource, opts: OpenOption
 
 /** Open (lock, derive key, decrypt) an existing store, or create it when `create` is set and it is missing. */
 export async function openStore(path: string, key: KeySource, opts: OpenOptions = {}): Promise<Store> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((e) => {
-    throw new BillboardError('STORE_OPEN', `cannot create folder for ${path}: ${errorLine(e)}`);
-  });
-  const release = acquireLock(path);
+  const readOnly = opts.readOnly === true;
+  if (!readOnly) {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((e) => {
+      throw new BillboardError('STORE_OPEN', `cannot create folder for ${path}: ${errorLine(e)}`);
+    });
+  }
+  const release = readOnly ? () => {} : acquireLock(path);
   try {
     let file: Buffer | undefined;
     try {
@@ -65,11 +73,11 @@ export async function openStore(path: string, key: KeySource, opts: OpenOptions 
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new BillboardError('STORE_OPEN', `cannot read ${path}: ${errorLine(e)}`);
       }
-      if (!opts.create) throw new BillboardError('STORE_OPEN', `no store at ${path}: run \`billboard init\` first`);
+      if (!opts.create || readOnly) throw new BillboardError('STORE_OPEN', `no store at ${path}: run \`billboard init\` first`);
     }
     const params = file ? readParams(file, path) : newKdfParams(key);
     const k = await deriveKey(key, params);
-    const adapter = new JournalAdapter(path, k, params, file, opts.journal);
+    const adapter = new JournalAdapter(path, k, params, file, { ...opts.journal, readOnly });
     const db = new Low<StoreDoc>(adapter, emptyDoc());
     if (file) {
       await db.read();
@@ -78,13 +86,15 @@ export async function openStore(path: string, key: KeySource, opts: OpenOptions 
         throw new BillboardError('STORE_WRITE', `cannot write ${path}: ${errorLine(e)}`);
       });
     }
-    await removeTempFiles(path); // a dead writer's; we hold the lock
-    return new Store(path, db, adapter, release, opts.now ?? Date.now);
+    if (!readOnly) await removeTempFiles(path); // a dead writer's; we hold the lock
+    return new Store(path, db, adapter, release, opts.now ?? Date.now, readOnly);
   } catch (e) {
     release();
     throw e;
   }
 }
+
+const readOnlyError = () => new BillboardError('READ_ONLY', 'the store is open read-only: nothing can be changed in this session');
 
 const TRANSITIONS: Record<Exclude<RegistrationState, 'pending'>, RegistrationState[]> = {
   approved: ['pending', 'rejected'],
@@ -112,6 +122,8 @@ export class Store implements StoreApi {
     private readonly adapter: JournalAdapter,
     private readonly releaseLock: () => void,
     private readonly now: () => number,
+    /** opened with `readOnly`: every mutating call rejects with READ_ONLY */
+    readonly readOnly = false,
   ) {
     this.reindex();
   }
@@ -131,6 +143,7 @@ export class Store implements StoreApi {
    * promise resolving only when the write holding its change is on disk.
    */
   private commit<T>(build: (doc: StoreDoc) => { next: StoreDoc; result: T }): Promise<T> {
+    if (this.readOnly) return Promise.reject(readOnlyError());
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ build, resolve: resolve as (v: unknown) => void, reject });
       if (!this.writing) this.idle = this.flush();
@@ -452,6 +465,7 @@ export class Store implements StoreApi {
 
   /** Fold the appended changes into a new snapshot now (it otherwise happens in the background when due). */
   compact(): Promise<void> {
+    if (this.readOnly) return Promise.reject(readOnlyError());
     return this.adapter.compactNow();
   }
 
