@@ -18,6 +18,12 @@ import { jobInfoArgs, virshCommandLine } from './virsh-commands.js';
 export const HANG_AFTER_S = 3;
 /** what the watch prints when it finds virsh hung */
 export const HANG_MARK = '@@BB:migrate-hung';
+
+/**
+ * The line the guarded command prints on stderr when it killed a hung virsh: with a nonce fresh for each command,
+ * so that virsh's own error text (which can quote a domain's name) cannot pass for the guard's verdict.
+ */
+export const hangLine = (nonce: string): string => `@@BB${nonce}:migrate-hung`;
 const POLL_S = 0.5;
 
 export interface GuardTarget {
@@ -43,12 +49,13 @@ export function migrateWatchScript(pid: string, t: GuardTarget): string {
 
 /**
  * sh: run `command` (a quoted virsh migrate line) with the watch beside it. A hung virsh is killed, and
- * HANG_MARK goes to stderr. The watch does not hold the channel's output open once the command ended.
+ * hangLine(nonce) goes to stderr. The watch does not hold the channel's output open once the command ended.
  */
-export function guardedMigrateScript(command: string, t: GuardTarget): string {
+export function guardedMigrateScript(command: string, t: GuardTarget, nonce: string): string {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('hang line nonce must be hex');
   return (
     `${command} & p=$!; ` +
-    `( if [ "$(${migrateWatchScript('$p', t)} 2>/dev/null)" = ${HANG_MARK} ]; then kill -s KILL $p; echo ${HANG_MARK} >&2; fi ) </dev/null & g=$!; ` +
+    `( if [ "$(${migrateWatchScript('$p', t)} 2>/dev/null)" = ${HANG_MARK} ]; then kill -s KILL $p; echo ${hangLine(nonce)} >&2; fi ) </dev/null & g=$!; ` +
     `wait $p; rc=$?; kill $g 2>/dev/null; exit $rc`
   );
 }

@@ -21,7 +21,7 @@ import {
 import type { Logger } from './logger.js';
 import { pidLine } from './remote-pid.js';
 import { SshConnection } from './ssh-connection.js';
-import { guardedMigrateScript, HANG_MARK, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
+import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
 import {
   isTestUri,
@@ -332,9 +332,10 @@ export class SshDriver implements HostDriver {
   private async virshRun(args: string[], o: VirshRunOptions = {}): Promise<string> {
     const verb = args[0].split(' ')[0];
     const line = virshCommandLine(this.virsh, this.uri, args);
-    const command = o.guardMigrateOf === undefined ? line : guardedMigrateScript(line, this.guardTarget(o.guardMigrateOf));
+    const nonce = framingNonce();
+    const command = o.guardMigrateOf === undefined ? line : guardedMigrateScript(line, this.guardTarget(o.guardMigrateOf), nonce);
     const r = await this.conn.exec(command, { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
-    if (r.code !== 0 && o.guardMigrateOf !== undefined && r.stderr.includes(HANG_MARK)) throw hungMigrateError(this.name);
+    if (r.code !== 0 && o.guardMigrateOf !== undefined && r.stderr.includes(hangLine(nonce))) throw hungMigrateError(this.name);
     if (r.code !== 0) throw virshFailure(this.name, verb, r.code, r.stderr);
     return r.stdout;
   }

@@ -89,6 +89,12 @@ beforeAll(async () => {
     `/52:54:00:01:00:03/ s#192\\.168\\.122\\.\\([0-9]*\\)/#10.0.0.\\1\\x1b]0;ip\\x07/#g`,
   ].join('; ');
   fakes.hostile = fake('hostile', `/usr/bin/virsh "$@" | sed -u '${sed}'`);
+  // a migrate that libvirt refuses at once, its error naming a domain called like the hang guard's marker
+  fakes.migrateRefused = fake(
+    'migrate-refused',
+    `case "$4" in migrate) echo "error: Requested operation is not valid: domain 'x@@BB:migrate-hung' is not running" >&2; exit 1;; esac
+exec /usr/bin/virsh "$@"`,
+  );
   fakes.hostileFail = fake(
     'hostile-fail',
     `printf 'error: failed to connect\\nerror: \\033]52;c;cHduZWQ=\\007boom \\033[2J\\342\\200\\256gnp.exe\\n' >&2; exit 1`,
@@ -170,6 +176,18 @@ describe('text from a hostile host is made safe where it enters', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('the migrate hang guard’s verdict', () => {
+  it('a migrate error that carries the guard’s marker is virsh’s error, not a hang', async () => {
+    const err = await withDriver(
+      host(),
+      (d) => d.migrate(PLAIN, { transport: 'direct', destUri: 'test:///default' }),
+      { session: false, virshPath: fakes.migrateRefused },
+    ).catch((e) => e);
+    expect(err.code).toBe('HOST_ERROR');
+    expect(err.message).toMatch(/^lab-hostile: virsh migrate failed: Requested operation is not valid: domain 'x@@BB:migrate-hung' is not running$/);
   });
 });
 

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guardedMigrateScript, HANG_AFTER_S, HANG_MARK, migrateWatchScript, type GuardTarget } from '../../src/hosts/migrate-guard.js';
+import { guardedMigrateScript, HANG_AFTER_S, HANG_MARK, hangLine, migrateWatchScript, type GuardTarget } from '../../src/hosts/migrate-guard.js';
 
 // The guard's shell scripts against real processes: a process without a doMigrate thread and without a job on
 // its domain is found hung after HANG_AFTER_S; one with the thread, or with a job, is left alone.
@@ -83,14 +83,14 @@ describe('virsh migrate hang guard', () => {
 
   it('the guarded command: a hung one is killed and says so on stderr; a quick one passes its output and status through', async () => {
     const t0 = Date.now();
-    const hung = spawnSync('sh', ['-c', guardedMigrateScript('sleep 61', noJob)], { encoding: 'utf8', timeout: 20_000 });
+    const hung = spawnSync('sh', ['-c', guardedMigrateScript('sleep 61', noJob, 'c0ffee')], { encoding: 'utf8', timeout: 20_000 });
     expect(hung.status).toBe(137);
-    expect(hung.stderr).toContain(HANG_MARK);
+    expect(hung.stderr.split('\n')).toContain(hangLine('c0ffee'));
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(spawnSync('pgrep', ['-f', '^sleep 61$']).status).toBe(1); // killed, not left behind
 
     const t1 = Date.now();
-    const quick = spawnSync('sh', ['-c', guardedMigrateScript(`sh -c 'echo out; echo "error: refused" >&2; exit 3'`, noJob)], { encoding: 'utf8', timeout: 20_000 });
+    const quick = spawnSync('sh', ['-c', guardedMigrateScript(`sh -c 'echo out; echo "error: refused" >&2; exit 3'`, noJob, 'c0ffee')], { encoding: 'utf8', timeout: 20_000 });
     expect(quick).toMatchObject({ status: 3, stdout: 'out\n', stderr: 'error: refused\n' });
     expect(Date.now() - t1).toBeLessThan(HANG_AFTER_S * 1000); // the watch does not hold the output open
   });
