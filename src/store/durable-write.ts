@@ -1,13 +1,22 @@
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-// A writer's temp files sit beside the file they replace, named for it and the writer's pid:
-// `.store.db.<pid>.tmp` (durableWrite) and `.store.db.<pid>.compact` (the journal's compaction).
+// A writer's temp files sit beside the file they replace, named for it and a random tag:
+// `.store.db.<random>.tmp` (durableWrite) and `.store.db.<random>.compact` (the journal's compaction).
+// The name cannot be guessed, and the file is created exclusively (O_EXCL, O_NOFOLLOW, 0600): a file or
+// symlink planted in the folder is never written through, and the new file has no other owner or mode.
 export type TempKind = 'tmp' | 'compact';
 
-/** The temp file this process uses beside `path`. */
+/** A fresh temp file name beside `path`. */
 export function tempPath(path: string, kind: TempKind): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${kind}`);
+  return join(dirname(path), `.${basename(path)}.${randomBytes(12).toString('hex')}.${kind}`);
+}
+
+/** Create `tmp` for writing: it must not exist (not even as a symlink); mode 0600 unless told otherwise. */
+export function createTemp(tmp: string, mode = 0o600): Promise<FileHandle> {
+  return open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
 }
 
 /**
@@ -19,7 +28,8 @@ export async function removeTempFiles(path: string): Promise<void> {
   const prefix = `.${basename(path)}.`;
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const n of names) {
-    if (n.startsWith(prefix) && /^\d+\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
+    // random tags, and the pid tags of older versions
+    if (n.startsWith(prefix) && /^([0-9a-f]{24}|\d+)\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
   }
 }
 
@@ -30,7 +40,7 @@ export async function removeTempFiles(path: string): Promise<void> {
 export async function durableWrite(path: string, bytes: Buffer | readonly Buffer[], mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = tempPath(path, 'tmp');
-  const fh = await open(tmp, 'w', mode);
+  const fh = await createTemp(tmp, mode);
   try {
     if (Buffer.isBuffer(bytes)) await fh.writeFile(bytes);
     else await writeAll(fh, bytes);
@@ -61,7 +71,7 @@ export async function syncDir(dir: string): Promise<void> {
 }
 
 /** writev every buffer, in order, resuming after short writes. */
-export async function writeAll(fh: import('node:fs/promises').FileHandle, buffers: readonly Buffer[]): Promise<void> {
+export async function writeAll(fh: FileHandle, buffers: readonly Buffer[]): Promise<void> {
   let list = buffers.filter((b) => b.length);
   while (list.length) {
     const batch = list.slice(0, 512); // IOV_MAX is 1024 on Linux

@@ -7,7 +7,7 @@ import type { AuditEntry, Finding, MigrationJob, Registration } from '../model/t
 import type { BeaconMark } from './api.js';
 import type { KdfParams } from './crypto.js';
 import { decodeDoc, encodeDocPieces, encodeDocPiecesAsync, type StoreDoc } from './doc-codec.js';
-import { durableWrite, syncDir, tempPath, writeAll } from './durable-write.js';
+import { createTemp, durableWrite, syncDir, tempPath, writeAll } from './durable-write.js';
 import { openFile, sealChange, sealSnapshot, type OpenedFile } from './store-file.js';
 import { TimeSlice } from './time-slice.js';
 
@@ -220,7 +220,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
     const tmp = tempPath(this.path, 'compact');
     const pieces = await sealSnapshot(await encodeDocPiecesAsync(snap), this.key, this.params, generation);
     const snapshotBytes = pieces.reduce((n, b) => n + b.length, 0);
-    const fh = await open(tmp, 'w', 0o600);
+    const fh = await createTemp(tmp);
     let renamed = false;
     try {
       await writeAll(fh, pieces);
