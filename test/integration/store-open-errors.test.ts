@@ -1,7 +1,7 @@
 // Opening a store that cannot be opened — wrong passphrase, tampered bytes, wrong key file — is one line on
 // stderr, exit 2, and the file is left exactly as it was.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_CONFIG, requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
@@ -87,6 +87,24 @@ describe('store open errors', () => {
     const pass = await runBillboard(['script', '--json', '--config', cfgA], { ...l.env, BILLBOARD_PASSPHRASE: 'x' }, 'pending\n');
     expect(pass.code).toBe(2);
     expect(stderrLines(pass.stderr)).toEqual([expect.stringMatching(/key file/)]);
+    expect(sha256File(storePath)).toBe(before);
+  });
+
+  it('a store.keyFile open to group or others is refused: exit 2, one line naming the file and its mode', async () => {
+    const l = tempLab(null);
+    labs.push(l);
+    const keyFile = join(l.dir, 'store.key');
+    writeFileSync(keyFile, randomBytes(32), { mode: 0o600 });
+    const cfg = join(l.dir, 'c.json');
+    writeFileSync(cfg, JSON.stringify({ ...LAB_CONFIG, store: { path: 'kf/store.db', keyFile: 'store.key' } }));
+    expect((await runBillboard(['init', '--config', cfg], l.env)).code).toBe(0);
+    const storePath = join(l.dir, 'kf', 'store.db');
+    const before = sha256File(storePath);
+    chmodSync(keyFile, 0o644);
+    const r = await runBillboard(['script', '--json', '--config', cfg], l.env, 'pending\n');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(stderrLines(r.stderr)).toEqual([`billboard: store.keyFile ${keyFile} has mode 0644: a key must not be accessible by group or others (chmod 600 ${keyFile})`]);
     expect(sha256File(storePath)).toBe(before);
   });
 });

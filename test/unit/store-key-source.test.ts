@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,9 +9,10 @@ import { keySourceFrom, requireKeySource } from '../../src/store/key-source.js';
 const dir = mkdtempSync(join(tmpdir(), 'bb-keysrc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function file(name: string, content: Buffer | string): string {
+function file(name: string, content: Buffer | string, mode = 0o600): string {
   const p = join(dir, name);
-  writeFileSync(p, content);
+  writeFileSync(p, content, { mode });
+  chmodSync(p, mode); // whatever the umask
   return p;
 }
 
@@ -81,5 +82,28 @@ describe('key source', () => {
     expect(e.code).toBe('STORE_OPEN');
     expect(e.message).toMatch(/BILLBOARD_PASSPHRASE/);
     expect(e.message).toMatch(/store\.keyFile/);
+  });
+
+  it('refuses a key file readable or writable by group or others, naming the file and its mode (OpenSSH style)', () => {
+    for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o666]) {
+      const p = file(`open-${mode.toString(8)}.key`, key, mode);
+      const e = failure(() => keySourceFrom({}, p));
+      expect(e.code).toBe('STORE_OPEN');
+      expect(e.message).toBe(`store.keyFile ${p} has mode 0${mode.toString(8)}: a key must not be accessible by group or others (chmod 600 ${p})`);
+    }
+    for (const mode of [0o600, 0o400]) expect(keySourceFrom({}, file(`ok-${mode.toString(8)}.key`, key, mode))?.kind).toBe('keyfile');
+  });
+
+  it('refuses a key file owned by another user, and one that is not a regular file', () => {
+    const p = file('foreign.key', key);
+    chownSync(p, 4242, 4242);
+    const e = failure(() => keySourceFrom({}, p));
+    expect(e.code).toBe('STORE_OPEN');
+    expect(e.message).toMatch(new RegExp(`store\\.keyFile ${p} is owned by uid 4242, not by this user`));
+    expect(failure(() => keySourceFrom({}, dir)).message).toMatch(/is not a regular file/);
+    // a symlink is judged by the file it names
+    const link = join(dir, 'link.key');
+    symlinkSync(file('lax.key', key, 0o644), link);
+    expect(failure(() => keySourceFrom({}, link)).message).toMatch(/has mode 0644/);
   });
 });
