@@ -19,8 +19,8 @@ import {
   type RawDomain,
 } from './inventory-batch.js';
 import type { Logger } from './logger.js';
-import { pidLine } from './remote-pid.js';
 import { SshConnection } from './ssh-connection.js';
+import { openSshSessionStream } from './ssh-session-stream.js';
 import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
 import { VirshControl, type VirshRunOptions } from './virsh-control.js';
 import {
@@ -31,7 +31,7 @@ import {
   UUID_RE,
   virshCommandLine,
 } from './virsh-commands.js';
-import { SessionGoneError, SessionStartError, VirshSession, type Segment, type SessionStream } from './virsh-session.js';
+import { SessionGoneError, SessionStartError, VirshSession, type Segment } from './virsh-session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from './virsh-text.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
@@ -188,66 +188,12 @@ export class SshDriver implements HostDriver {
 
   private async startSession(deadline: number): Promise<VirshSession | undefined> {
     const gen = this.generation;
-    let drop: ((e: BillboardError) => void) | undefined;
-    const pid = pidLine();
-    const handle = await this.conn.openChannel(
-      // COLUMNS: readline echoes each input line; without a terminal it takes the width from COLUMNS (else 80)
-      // and redraws a wider line (scrolled, with \r) instead of echoing it: the framing needs the literal echo
-      `LC_ALL=C; export LC_ALL; COLUMNS=65535; export COLUMNS; ${pid.echo}; exec ${shQuote(this.virsh)} -q -c ${shQuote(this.uri)} 2>&1`,
-      (e) => drop?.(e),
-      'virsh session',
-    );
-    const ch = handle.channel;
-    let code: number | null = null;
-    let sig: string | undefined;
-    ch.on('exit', (c: number | null, s?: string) => {
-      code = c ?? null;
-      sig = s;
+    const { stream, pidLine: pid } = await openSshSessionStream(this.conn, this.virsh, this.uri, (k) => {
+      this.killing = k;
+      void k.finally(() => {
+        if (this.killing === k) this.killing = undefined;
+      });
     });
-    ch.stderr.resume(); // virsh's stderr is merged into stdout (2>&1); drop what the login shell prints
-    const close = () => {
-      try {
-        ch.close();
-      } catch {
-        /* already closed */
-      }
-    };
-    const stream: SessionStream = {
-      write: (t) => void ch.write(t),
-      end: () => {
-        try {
-          ch.end();
-        } catch {
-          /* already closed */
-        }
-        close();
-      },
-      kill: (pid) => {
-        try {
-          ch.signal('KILL');
-        } catch {
-          /* not supported by this ssh2 channel state */
-        }
-        // sshd may refuse the signal, and a hung virsh would not read the EOF either: kill the process group
-        // the session's shell leads (exec kept its pid, see remote-pid.ts). The channel stays open until the
-        // kill ran, so the pid is still the session's.
-        if (pid === undefined) return close();
-        const k = this.conn.killGroup(pid).finally(() => {
-          close();
-          if (this.killing === k) this.killing = undefined;
-        });
-        this.killing = k;
-      },
-      onData: (cb) => void ch.on('data', cb),
-      onClose: (cb) =>
-        void ch.on('close', () => {
-          handle.release();
-          cb({ code, signal: sig, connectionLost: code === null && sig === undefined && handle.connectionLost() });
-        }),
-      onDrop: (cb) => {
-        drop = cb;
-      },
-    };
     this.stats.sessionStarts++;
     let s: VirshSession;
     try {
