@@ -303,6 +303,8 @@ async function ingest() {
     // over the WHOLE run (ramp + window + drain): datagrams the generators sent that the listener never saw
     unaccountedTotal: sum(fins, 'sentTotal') - c1.received,
     invalid: d('unknown-key') + d('bad-signature') + d('replay') + d('clone-suspect') + d('malformed') + d('sessionMiss'),
+    // authentic beacons judged after a newer one of the same VM (not emitted; a replay is counted apart)
+    late: d('late'),
     signedInWindow: sum(marks1, 'signed') - sum(marks0, 'signed'),
     generatorMaxLagMs: Math.max(...marks1.map((m) => m.maxLagMs)),
     generatorCpuPct: Math.round(fins.reduce((s, f) => s + f.cpuPct, 0) * 10) / 10,
@@ -408,9 +410,10 @@ async function fleet() {
     if (d.type === 'accept') {
       const vm = byEph.get(d.ephemeralPrefix.toString('hex'));
       if (!vm || !vm.pending || d.seq < vm.pending.seq) return;
-      byEph.delete(d.ephemeralPrefix.toString('hex'));
       const shared = crypto.diffieHellman({ privateKey: vm.pending.privateKey, publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
       const key = wire.deriveSessionKey(shared, vm.pending.pub, d.listenerEphemeral, d.sessionId, vm.pub);
+      if (!wire.checkMac(key, d.authed, d.tag)) return; // as the agent does: only an ACCEPT from the key's holder
+      byEph.delete(d.ephemeralPrefix.toString('hex'));
       const id = Buffer.from(d.sessionId);
       vm.session = { id, key: crypto.createSecretKey(key), used: 0, dgram: wire.encodeMac(vm.body, vm.pub, id, key) };
       bySession.set(id.toString('hex'), vm);
