@@ -123,7 +123,7 @@ export const COMMANDS: CommandSpec[] = [
     },
     mutating: false,
     summary: 'recompute the audit hash chain, name the first broken entry, and print the head hash (keep it elsewhere as a witness: see --expect-head)',
-    examples: ['audit verify', 'audit verify --expect-head 3f9a…(the 64 hex digits printed earlier)'] },
+    examples: ['audit verify', 'audit verify --expect-head 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'] },
   { name: 'wait', args: [{ name: 'SECONDS', required: true }], flags: {}, mutating: false, scriptOnly: true,
     summary: 'pause the script while the engine keeps running (beacons, scans)', examples: ['wait 5'] },
 ];

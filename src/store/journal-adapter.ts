@@ -39,6 +39,8 @@ interface Change {
 /** Test seam: how a change reaches the file (unit tests make it fail). */
 export interface JournalIo {
   append(fh: FileHandle, bytes: Buffer, position: number): Promise<void>;
+  /** replace the whole file (a new snapshot) */
+  replace(path: string, pieces: readonly Buffer[]): Promise<void>;
 }
 
 const realIo: JournalIo = {
@@ -50,6 +52,7 @@ const realIo: JournalIo = {
     }
     await fh.datasync();
   },
+  replace: (path, pieces) => durableWrite(path, pieces),
 };
 
 export interface JournalOptions {
@@ -178,7 +181,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
   private async writeSnapshot(doc: StoreDoc): Promise<void> {
     const generation = randomBytes(16);
     const pieces = await sealSnapshot(encodeDocPieces(doc), this.key, this.params, generation);
-    await durableWrite(this.path, pieces);
+    await this.io.replace(this.path, pieces);
     await this.fh?.close().catch(() => {});
     this.fh = undefined;
     if (this.compaction) this.compaction.cancelled = true; // its snapshot is older than this one

@@ -227,39 +227,42 @@ export class Store implements StoreApi {
     return j === undefined ? undefined : this.doc.registrations[j];
   }
 
-  /** Registrations by lower-case name; the index is rebuilt only when the registrations changed. */
-  private withName(lowerName: string): readonly Registration[] {
+  /** Registrations with exactly this name; the index is rebuilt only when the registrations changed. */
+  private withName(name: string): readonly Registration[] {
     const regs = this.doc.registrations;
     if (this.names?.of !== regs) {
       const map = new Map<string, Registration[]>();
       for (const x of regs) {
-        const k = x.name.toLowerCase();
-        const list = map.get(k);
+        const list = map.get(x.name);
         if (list) list.push(x);
-        else map.set(k, [x]);
+        else map.set(x.name, [x]);
       }
       this.names = { of: regs, map };
     }
-    return this.names.map.get(lowerName) ?? [];
+    return this.names.map.get(name) ?? [];
   }
 
+  /**
+   * A full UUID always wins. Otherwise a name (compared exactly) and a UUID prefix (4+ hex digits) are both
+   * looked up: one registration → it; more, from either or both → AMBIGUOUS naming each; none → NOT_FOUND.
+   */
   resolveRegistration(ref: string): Registration {
-    const r = ref.trim().toLowerCase();
-    const exact = this.registration(r);
+    const uuid = canonicalUuid(ref);
+    const exact = uuid ? this.registration(uuid) : undefined;
     if (exact) return exact;
-    const byName = this.withName(r);
-    if (byName.length === 1) return byName[0]!;
-    if (byName.length > 1) {
-      throw new BillboardError('AMBIGUOUS', `"${ref}" names ${byName.length} registrations; use the UUID`);
-    }
-    if (/^[0-9a-f-]{4,}$/.test(r)) {
-      const byPrefix = this.doc.registrations.filter((x) => x.uuid.startsWith(r));
-      if (byPrefix.length === 1) return byPrefix[0]!;
-      if (byPrefix.length > 1) {
-        throw new BillboardError('AMBIGUOUS', `UUID prefix "${ref}" matches ${byPrefix.length} registrations; type more of it`);
-      }
-    }
-    throw new BillboardError('NOT_FOUND', `no registered VM named or with UUID "${ref}"`);
+    const byName = this.withName(ref);
+    const p = ref.trim().toLowerCase();
+    const byPrefix = /^[0-9a-f-]{4,}$/.test(p) ? this.doc.registrations.filter((x) => x.uuid.startsWith(p)) : [];
+    const found = [...new Set([...byName, ...byPrefix])];
+    if (found.length === 1) return found[0]!;
+    if (!found.length) throw new BillboardError('NOT_FOUND', `no registered VM named or with UUID "${safeText(ref, 80)}"`);
+    const shown = found.slice(0, 6).map((x) => `${safeText(x.name, 64)} (${x.uuid}, ${byName.includes(x) ? 'by name' : 'by UUID prefix'})`);
+    const more = found.length > shown.length ? ` and ${found.length - shown.length} more` : '';
+    throw new BillboardError(
+      'AMBIGUOUS',
+      `"${safeText(ref, 80)}" matches ${found.length} registrations: ${shown.join('; ')}${more}; use the full UUID`,
+      { matches: found.map((x) => x.uuid) },
+    );
   }
 
   register(reg: NewRegistration, actor: string): Promise<Registration> {

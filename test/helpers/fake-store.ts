@@ -32,14 +32,16 @@ export class FakeStore implements StoreApi {
   registration(uuid: string): Registration | undefined {
     return this.regs.get(uuid);
   }
+  /** as the real store: a full UUID wins; a name (exact) and a UUID prefix both matching is AMBIGUOUS */
   resolveRegistration(ref: string): Registration {
-    const byName = [...this.regs.values()].filter((r) => r.name === ref);
-    if (byName.length === 1) return byName[0];
-    const exact = this.regs.get(ref.toLowerCase());
+    const exact = this.regs.get(ref.trim().toLowerCase());
     if (exact) return exact;
-    const pre = [...this.regs.values()].filter((r) => r.uuid.startsWith(ref.toLowerCase()));
-    if (pre.length === 1) return pre[0];
-    if (pre.length > 1 || byName.length > 1) throw new BillboardError('AMBIGUOUS', `"${ref}" matches several VMs`);
+    const all = [...this.regs.values()];
+    const p = ref.trim().toLowerCase();
+    const pre = /^[0-9a-f-]{4,}$/.test(p) ? all.filter((r) => r.uuid.startsWith(p)) : [];
+    const found = [...new Set([...all.filter((r) => r.name === ref), ...pre])];
+    if (found.length === 1) return found[0];
+    if (found.length > 1) throw new BillboardError('AMBIGUOUS', `"${ref}" matches several VMs: ${found.map((r) => `${r.name} (${r.uuid})`).join('; ')}`);
     throw new BillboardError('NOT_FOUND', `no registration "${ref}"`);
   }
   async register(reg: NewRegistration, actor: string): Promise<Registration> {

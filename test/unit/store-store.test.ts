@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -65,7 +65,8 @@ describe('Store', () => {
     const s = await createStore(freshPath(), key);
     await s.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'a');
     await s.register({ uuid: U2, name: 'db-01', origin: 'operator' }, 'a');
-    expect(s.resolveRegistration('WEB-01').uuid).toBe(U1);
+    expect(s.resolveRegistration('web-01').uuid).toBe(U1);
+    expect(() => s.resolveRegistration('WEB-01')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' })); // names compare exactly
     expect(s.resolveRegistration(U2).name).toBe('db-01');
     expect(s.resolveRegistration('11111111').uuid).toBe(U1);
     expect(() => s.resolveRegistration('1111')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS' }));
@@ -124,13 +125,9 @@ describe('Store', () => {
 
   it('no log, no action also when a whole snapshot cannot be written (a new store)', async () => {
     const path = freshPath();
-    mkdirSync(dirname(path), { recursive: true });
-    // the durable write's temp file path is taken by a directory (root ignores chmod)
-    const blocker = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    mkdirSync(blocker);
-    await expect(createStore(path, key)).rejects.toMatchObject({ code: 'STORE_WRITE' });
+    const replace = () => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    await expect(createStore(path, key, { journal: { io: { replace } } })).rejects.toMatchObject({ code: 'STORE_WRITE' });
     expect(existsSync(path)).toBe(false);
-    rmdirSync(blocker);
   });
 
   it('a write appends only its change; compaction folds changes into a snapshot and loses nothing', async () => {
