@@ -39,8 +39,10 @@ export interface StoreApi {
 
   // ── engine and migration state (not audited: derived, but must survive a restart) ──
   findings(): readonly Finding[];
+  /** the whole list; only findings whose content changed since the last save (and removals) reach the disk */
   saveFindings(findings: readonly Finding[]): Promise<void>;
   jobs(): readonly MigrationJob[];
+  /** add or replace one job (by id); only that job reaches the disk */
   saveJob(job: MigrationJob): Promise<void>;
   /**
    * Each identity's replay mark (the highest beacon seq seen, per boot), so a restart does not reopen

@@ -106,7 +106,7 @@ export class JournalAdapter implements Adapter<StoreDoc> {
     const { doc, file: f } = await readDocument(bytes, this.key, this.path);
     this.end = f.end;
     this.snapshotBytes = f.snapshotBytes;
-    this.generation = f.generation; // undefined for a v1 file: the first write makes a snapshot
+    this.generation = f.generation; // undefined for an older layout: the first write makes a snapshot in the current one
     this.changeCount = f.changes.length;
     this.dirtyTail = f.tornBytes > 0;
     this.written = doc;
