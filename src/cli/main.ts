@@ -6,7 +6,7 @@ import { createStore } from '../store/store.js';
 import { requireKeySource } from '../store/key-source.js';
 import { loadConfig } from './config-load.js';
 import { fileLogger } from './logger.js';
-import { runScript } from './script.js';
+import { runScript, type ScriptControl } from './script.js';
 
 const VERSION = '0.1.0';
 
@@ -33,6 +33,7 @@ async function withRuntime(
   opts: CommonOpts,
   mode: 'script' | 'tui',
   body: (rt: Runtime) => Promise<number>,
+  control: ScriptControl = {},
 ): Promise<number> {
   let rt: Runtime;
   try {
@@ -55,9 +56,11 @@ async function withRuntime(
     closing = true;
     await rt.close().catch(() => {});
   };
-  // `on`, not `once`: Ink's signal-exit re-raises a signal once no other listener is left (see demo/demo.ts)
+  // `on`, not `once`: Ink's signal-exit re-raises a signal once no other listener is left (see demo/demo.ts).
+  // A script with migrations running takes the first signal itself (it stops reading and waits for them).
   const onSignal = () => {
     if (closing) process.exit(130);
+    if (control.interrupt?.()) return;
     void shutdown().then(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
@@ -131,9 +134,14 @@ Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.
 Examples:
   printf 'register web-01 --uuid 1111…\\npending\\napprove web-01 --note ok\\n' | billboard script --json
   printf 'wait 20\\nfindings\\nvms\\n' | billboard script --demo --json
-  echo help | billboard script                     lists the whole command grammar`,
+  echo help | billboard script                     lists the whole command grammar
+
+Lines are at most 64 KiB. When the input ends (or on a first Ctrl-C) while a migration runs, the script waits for
+it to end so that its outcome is recorded, and says so on stderr; a second Ctrl-C or SIGTERM cancels it (the VM
+stays on its source) and the next start records how it ended.`,
     )
     .action(async (opts: CommonOpts & { json?: boolean; demo?: boolean; stopOnError?: boolean }) => {
+      const control: ScriptControl = {};
       const body = (rt: Runtime) =>
         runScript(rt, {
           json: !!opts.json,
@@ -141,8 +149,9 @@ Examples:
           input: process.stdin,
           out: (s) => process.stdout.write(s),
           err: (s) => process.stderr.write(s),
+          control,
         });
-      out.code = opts.demo ? await runDemo({ ...opts, interactive: false, script: body }) : await withRuntime(opts, 'script', body);
+      out.code = opts.demo ? await runDemo({ ...opts, interactive: false, script: body }) : await withRuntime(opts, 'script', body, control);
     });
 
   program

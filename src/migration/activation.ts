@@ -14,6 +14,8 @@ export interface ActivationInput {
   /** the VM's last verified beacon before commitment */
   baseline?: VmRow['lastBeacon'];
   commitAt: number;
+  /** false for the demo's simulated jobs: their agents are local processes, not the instance the scan shows */
+  matchAddress: boolean;
 }
 
 /** not yet (why, for the timeout message), or a verdict: activated, or a failure that waiting cannot fix */
@@ -36,18 +38,28 @@ export function activation(row: VmRow | undefined, a: ActivationInput): Activati
   const b = row.lastBeacon;
   if (!b || b.at < a.commitAt) return { done: false, why: `no beacon from ${a.vmName} since commitment` };
   if (a.keyFp && b.keyFp !== a.keyFp) return { done: false, why: `the last beacon is not signed with the registered key` };
-  const known = dest.ips.map(addr);
-  if (known.length && !known.includes(addr(b.from))) {
-    return { done: false, why: `the last beacon came from ${b.from}, not from the instance on ${a.destination} (${dest.ips.join(', ')})` };
-  }
-  const where = known.length ? `from ${b.from}, an address of the instance on ${a.destination}` : `from ${b.from} (${a.destination} reports no addresses for the instance to match)`;
+  const where = a.matchAddress
+    ? beaconPlace(dest.ips, b, a.destination)
+    : ({ ok: true, text: `from ${b.from} (simulated migration: the beacon address is not matched)` } as const);
+  if (!where.ok) return { done: false, why: where.why };
   const base = a.baseline;
   if (!base) {
-    return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon with the registered key ${where} (no beacon before the move to compare boot id)` };
+    return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon with the registered key ${where.text} (no beacon before the move to compare boot id)` };
   }
   if (b.seq <= base.seq && b.bootId === base.bootId) return { done: false, why: `no beacon newer than seq ${base.seq} yet` };
   if (b.bootId !== base.bootId) {
     return { done: true, ok: false, verdict: `boot id changed (${base.bootId} → ${b.bootId}): a reboot or a copy, not the same running instance` };
   }
-  return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon ${where}, same key and boot id, seq ${base.seq} → ${b.seq}` };
+  return { done: true, ok: true, verdict: `activated: running on ${a.destination} only, beacon ${where.text}, same key and boot id, seq ${base.seq} → ${b.seq}` };
+}
+
+/**
+ * Whether the beacon came from the instance on the destination: its source address is one of that instance's
+ * addresses (when the destination reports any). A copy elsewhere, or anything else, is not the destination's.
+ */
+function beaconPlace(destIps: readonly string[], b: NonNullable<VmRow['lastBeacon']>, destination: string): { ok: true; text: string } | { ok: false; why: string } {
+  const known = destIps.map(addr);
+  if (!known.length) return { ok: true, text: `from ${b.from} (${destination} reports no addresses for the instance to match)` };
+  if (known.includes(addr(b.from))) return { ok: true, text: `from ${b.from}, an address of the instance on ${destination}` };
+  return { ok: false, why: `the last beacon came from ${b.from}, not from the instance on ${destination} (${destIps.join(', ')})` };
 }

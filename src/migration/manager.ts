@@ -503,7 +503,7 @@ export class MigrationManager extends EventEmitter {
     this.enter(job, 'activation', `${job.source} discharged; verifying ${job.vmName} on ${job.destination}`);
     const reg = this.o.store.registration(job.vm);
     const keyed = !!(reg?.publicKey || reg?.keyFp);
-    const input = { destination: job.destination, vmName: job.vmName, keyed, keyFp: reg?.keyFp, baseline, commitAt };
+    const input = { destination: job.destination, vmName: job.vmName, keyed, keyFp: reg?.keyFp, baseline, commitAt, matchAddress: !job.simulated };
     let seen = { done: false, why: `${job.vmName} not yet seen on ${job.destination}` } as Activation;
     await this.o.engine.waitFor((r) => (seen = activation(r, input)).done, job.vm, keyed ? (this.o.activationTimeoutMs ?? 30_000) : timeout);
     if (!seen.done) return this.afterFailure(run, `not verified on ${job.destination} in time: ${seen.why}`);

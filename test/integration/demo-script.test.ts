@@ -64,6 +64,19 @@ describe('script --demo', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  it('input that ends right after authorize waits for the migration and reports how it ended', { timeout: 90_000 }, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
+    const r = await runDemoScript('migrate web-01 --to lab-c\nauthorize web-01\n', tmp);
+    expect(r.lines.map((l) => [l.command, l.ok])).toEqual([['migrate', true], ['authorize', true]]);
+    const err = r.stderr.split('\n').filter(Boolean);
+    expect(err).toEqual([
+      expect.stringMatching(/^billboard: input ended; waiting for migration M-1 \(web-01 lab-a → lab-c, [a-z-]+\) to end/),
+      expect.stringMatching(/^billboard: M-1 completed: /),
+    ]);
+    expect(r.code).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it('SIGINT mid-script leaves no child process or temp folder', { timeout: 60_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
     const p = spawnBillboard(['script', '--demo'], { ...process.env, TMPDIR: tmp });

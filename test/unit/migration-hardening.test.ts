@@ -120,7 +120,7 @@ describe('activation: the destination only, and a beacon from its instance (21.9
   });
 
   it('a keyed VM activates only on a beacon from an address of its instance on the destination', async () => {
-    for (const [from, want] of [['10.0.0.66', 'failed'], ['10.0.0.7', 'completed']] as const) {
+    for (const [from, want, claims] of [['10.0.0.66', 'failed', []], ['10.0.0.7', 'completed', []], ['192.168.122.1', 'completed', ['10.0.0.7']]] as const) {
       const s = setup();
       s.store.regs.get(UUID)!.keyFp = 'SHA256:k';
       s.world.ips.set('b', ['10.0.0.7']);
@@ -129,11 +129,12 @@ describe('activation: the destination only, and a beacon from its instance (21.9
       const req = await m.request('web', 'b', {}, 'alice');
       await m.authorize(req.id, 'bob');
       await s.engine.waitFor(() => m.job(req.id).state === 'activation', UUID, 3000);
-      s.world.beacon = { ...s.world.beacon!, from, seq: 11, at: Date.now() };
+      s.world.beacon = { ...s.world.beacon!, from, ips: [...claims], seq: 11, at: Date.now() };
       const job = await m.watch(req.id, () => {});
       expect(job.state, from).toBe(want);
       if (want === 'failed') expect(job.error).toMatch(/came from 10\.0\.0\.66, not from the instance on b/);
-      else expect(job.result).toMatch(/from 10\.0\.0\.7, an address of the instance on b/);
+      else if (!claims.length) expect(job.result).toMatch(/from 10\.0\.0\.7, an address of the instance on b/);
+      else expect(job.result).toMatch(/NAT\), claiming 10\.0\.0\.7 of the instance on b/); // behind NAT: the signed beacon names it
     }
   });
 });
