@@ -332,11 +332,16 @@ export class Controller {
     const view = this.state.view;
     const item = this.selected<object>();
     if (!item && id !== 'verify') return this.status('nothing selected', 'error');
+    // Actions are aimed by UUID, never by a display name (which a guest or a host chooses); the name is only shown.
     const vmRef = (): string | undefined => {
-      if (view === 'billboard') return refOf(item as VmRow);
-      if (view === 'pending') return (item as Registration).name || (item as Registration).uuid;
-      if (view === 'findings') return (item as Finding).vmName ?? ((item as Finding).vm || undefined);
+      if (view === 'billboard') return (item as VmRow).uuid;
+      if (view === 'pending') return (item as Registration).uuid;
+      if (view === 'findings') return (item as Finding).vm || undefined;
       return undefined;
+    };
+    const vmLabel = (uuid: string): string => {
+      const row = this.store.getState().snapshot.rows.find((r) => r.uuid === uuid);
+      return labelOf(row?.name ?? (item as { name?: string; vmName?: string }).name ?? (item as Finding).vmName, uuid);
     };
     const hostsOf = (): string[] => {
       if (view === 'billboard') return (item as VmRow).instances.map((i) => i.host);
@@ -350,49 +355,60 @@ export class Controller {
     switch (id) {
       case 'approve': {
         const ref = vmRef();
-        return ref ? this.runLine(`approve ${quoteArg(ref)}`) : undefined;
+        if (!ref) return;
+        // the operator sees the fingerprint approval binds, and the console binds exactly that one
+        const fp = this.keyToConfirm(ref);
+        return this.set({
+          mode: {
+            kind: 'confirm',
+            question: `approve ${vmLabel(ref)}? ${fp ? `binds key ${fp}` : 'no key (agentless)'} (y/N)`,
+            line: `approve ${ref}${fp ? ` --key ${quoteArg(fp)}` : ''}`,
+          },
+        });
       }
       case 'reject': {
         const ref = vmRef();
         if (!ref) return;
         return this.set({
-          mode: { kind: 'prompt', purpose: 'reason', label: `reject ${ref}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `reject ${quoteArg(ref)}${t ? ` --reason ${quoteArg(t)}` : ''}` },
+          mode: { kind: 'prompt', purpose: 'reason', label: `reject ${vmLabel(ref)}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `reject ${ref}${t ? ` --reason ${quoteArg(t)}` : ''}` },
         });
       }
       case 'isolate':
       case 'stop': {
         const ref = vmRef();
         if (!ref) return this.status('this finding is not about one VM', 'error');
+        const label = vmLabel(ref);
         const hs = hostsOf();
-        if (!hs.length) return this.status(`${ref} is not running on any host`, 'error');
-        const lineFor = (h: string) => `${id} ${quoteArg(ref)} --host ${quoteArg(h)}`;
-        const confirm = id === 'stop' ? (h: string) => `stop ${ref} on ${h}? (y/N)` : undefined;
+        if (!hs.length) return this.status(`${label} is not running on any host`, 'error');
+        const lineFor = (h: string) => `${id} ${ref} --host ${quoteArg(h)}`;
+        const confirm = id === 'stop' ? (h: string) => `stop ${label} on ${h}? (y/N)` : undefined;
         if (hs.length === 1) {
           if (confirm) return this.set({ mode: { kind: 'confirm', question: confirm(hs[0]!), line: lineFor(hs[0]!) } });
           return this.runLine(lineFor(hs[0]!));
         }
         return this.set({
-          mode: { kind: 'pick', title: `${id} ${ref} on which host?`, index: 0, options: hs.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })) },
+          mode: { kind: 'pick', title: `${id} ${label} on which host?`, index: 0, options: hs.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })) },
         });
       }
       case 'migrate': {
         const ref = vmRef();
         if (!ref) return;
-        this.status(`checking destinations for ${ref}…`, 'busy');
+        const label = vmLabel(ref);
+        this.status(`checking destinations for ${label}…`, 'busy');
         try {
           const choices = await this.api.migrationChoices(ref);
-          if (!choices.length) return this.status(`no other host to migrate ${ref} to`, 'error');
+          if (!choices.length) return this.status(`no other host to migrate ${label} to`, 'error');
           this.set({
             status: undefined,
             mode: {
               kind: 'pick',
-              title: `migrate ${ref} to:`,
+              title: `migrate ${label} to:`,
               index: Math.max(0, choices.findIndex((c) => c.ok)),
               options: choices.map((c) => ({
                 label: c.host,
                 ok: c.ok,
                 detail: c.checks.map((k) => `${k.ok ? '✓' : '✗'} ${k.name}: ${k.detail}`),
-                line: c.ok ? `migrate ${quoteArg(ref)} --to ${quoteArg(c.host)}` : undefined,
+                line: c.ok ? `migrate ${ref} --to ${quoteArg(c.host)}` : undefined,
                 refuse: c.ok ? undefined : `${c.host}: pre-checks failed (${c.checks.filter((k) => !k.ok).map((k) => k.name).join(', ')})`,
               })),
             },
@@ -433,6 +449,13 @@ export class Controller {
     }
   }
 
+  /** the fingerprint approve would bind: the registration's key, else the one its beacons carry */
+  private keyToConfirm(uuid: string): string | undefined {
+    const d = this.store.getState();
+    const reg = d.pending.find((r) => r.uuid === uuid);
+    return reg?.keyFp ?? d.snapshot.rows.find((r) => r.uuid === uuid)?.lastBeacon?.keyFp;
+  }
+
   /** run one grammar line; the result (or error) lands in the status line, never on the screen's floor */
   async runLine(line: string): Promise<void> {
     let mutating = true;
@@ -465,8 +488,9 @@ export class Controller {
   }
 }
 
-function refOf(r: VmRow): string {
-  return r.name || r.uuid;
+/** how a VM is named in prompts: its (escaped) name and short UUID, so a look-alike name cannot pass for another */
+function labelOf(name: string | undefined, uuid: string): string {
+  return name && name !== uuid ? `${name} (${uuid.slice(0, 8)})` : uuid;
 }
 
 function oneLine(e: unknown): string {

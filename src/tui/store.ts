@@ -112,7 +112,9 @@ export class TuiStore {
   private read(seq: number): TuiData {
     const prev = this.state as TuiData | undefined;
     const snapshot = this.api.snapshot();
-    const jobs = this.api.jobs();
+    // Views keep sorted lists by row identity; a job changes in place behind the api, so each publish hands them
+    // new objects (jobs are few) and a row never shows an old state.
+    const jobs = this.api.jobs().map((j) => Object.freeze({ ...j }));
     for (const j of jobs) {
       if (!j.lastStats) continue;
       let h = this.history.get(j.id);

@@ -48,6 +48,8 @@ describe('billboard demo in a real terminal', () => {
     await t.keys('/miner', 'Enter');
     await t.waitText(/rows 1\b/);
     await t.keys('a');
+    await t.waitText(/approve miner-7f \([0-9a-f]{8}\)\? binds key SHA256:/); // the fingerprint, before anything binds
+    await t.keys('y');
     await t.waitText(/approved miner-7f/);
     // after each Escape, wait for its effect: a key typed right behind a lone ESC can arrive in the same read,
     // and the terminal parser then takes the pair for one meta key
@@ -64,7 +66,7 @@ describe('billboard demo in a real terminal', () => {
     await t.keys('1', '/web-01', 'Enter');
     await t.waitText(/rows 1\b/);
     await t.keys('m');
-    const pick = await t.waitText('migrate web-01 to:');
+    const pick = await t.waitText(/migrate web-01 \([0-9a-f]{8}\) to:/);
     expect(pick).toMatch(/✓ lab-[bc]/);
     await t.keys('Enter');
     await t.waitText(/awaits authorization|awaiting-authorization/);
@@ -73,6 +75,13 @@ describe('billboard demo in a real terminal', () => {
     await t.keys('A');
     const done = await t.waitFor((s) => /completed/.test(s) && /simulated/i.test(s), 'the simulated migration to complete', 60_000);
     expect(done).toMatch(/web-01/);
+    // the table row follows the job, not only the panel below it; and still does after switching views
+    const jobRow = (s: string): string => s.split('\n').find((l) => /\bM-\d+\s/.test(l) && l.includes('web-01')) ?? '';
+    await t.waitFor((s) => /\bcompleted\b/.test(jobRow(s)), 'the Migrations row to say completed', 10_000);
+    await t.keys('1');
+    await t.waitText('sort:');
+    await t.keys('4');
+    await t.waitFor((s) => /\bcompleted\b/.test(jobRow(s)) && !/awaiting-authorization/.test(jobRow(s)), 'the row still completed after a view switch', 10_000);
     await t.keys('1', 'Escape');
     await t.waitFor((s) => /web-01\s+\S+\s+lab-[bc]/.test(s), 'web-01 shown on its new host', 20_000);
 

@@ -86,11 +86,18 @@ describe('tui navigation keys', () => {
   });
 });
 
-describe('tui action keys build grammar lines', () => {
-  it('a approves the pending VM', async () => {
-    m = await mount();
+describe('tui action keys build grammar lines, aimed by UUID', () => {
+  const uuidOf = (name: string): string => m!.api.snapshot().rows.find((r) => r.name === name)!.uuid;
+  const regOf = (name: string) => m!.api.pending().find((r) => r.name === name)!;
+
+  it('a shows the key fingerprint approval binds, asks, then approves by UUID confirming that key', async () => {
+    m = await mount({ cols: 160 });
     await m.press('2', 'a');
-    expect(m.api.commands).toEqual(['approve new-01']);
+    const reg = regOf('new-01');
+    expect(m.frame()).toContain(`approve new-01 (${reg.uuid.slice(0, 8)})? binds key ${reg.keyFp} (y/N)`);
+    expect(m.api.commands).toEqual([]);
+    await m.press('y');
+    expect(m.api.commands).toEqual([`approve ${reg.uuid} --key ${reg.keyFp}`]);
     expect(status(m)).toContain('approved new-01');
     expect(m.lines()[0]).toMatch(/pending 1/);
   });
@@ -98,31 +105,32 @@ describe('tui action keys build grammar lines', () => {
   it('r asks a reason, then rejects', async () => {
     m = await mount();
     await m.press('2', 'j', 'r');
-    expect(m.frame()).toContain('reject new-02, reason:');
+    const reg = regOf('new-02');
+    expect(m.frame()).toContain(`reject new-02 (${reg.uuid.slice(0, 8)}), reason:`);
     await m.type('unknown owner');
     await m.press(KEY.enter);
-    expect(m.api.commands).toEqual(['reject new-02 --reason "unknown owner"']);
+    expect(m.api.commands).toEqual([`reject ${reg.uuid} --reason "unknown owner"`]);
   });
 
   it('i isolates on the only host; on a duplicate it asks which host', async () => {
     m = await mount();
     await m.press('j', 'i');
-    expect(m.api.commands).toEqual(['isolate db-01 --host lab-a']);
+    expect(m.api.commands).toEqual([`isolate ${uuidOf('db-01')} --host lab-a`]);
     await m.press('k', 'i');
-    expect(m.frame()).toContain('isolate clone-01 on which host?');
+    expect(m.frame()).toContain(`isolate clone-01 (${uuidOf('clone-01').slice(0, 8)}) on which host?`);
     await m.press('j', KEY.enter);
-    expect(m.api.commands[1]).toBe('isolate clone-01 --host lab-b');
+    expect(m.api.commands[1]).toBe(`isolate ${uuidOf('clone-01')} --host lab-b`);
   });
 
   it('x stops only after confirmation', async () => {
     m = await mount();
     await m.press('j', 'x');
-    expect(m.frame()).toContain('stop db-01 on lab-a? (y/N)');
+    expect(m.frame()).toContain(`stop db-01 (${uuidOf('db-01').slice(0, 8)}) on lab-a? (y/N)`);
     await m.press('n');
     expect(m.api.commands).toEqual([]);
     expect(status(m)).toContain('cancelled');
     await m.press('x', 'y');
-    expect(m.api.commands).toEqual(['stop db-01 --host lab-a']);
+    expect(m.api.commands).toEqual([`stop ${uuidOf('db-01')} --host lab-a`]);
   });
 
   it('m shows each destination with its pre-checks and refuses one that failed', async () => {
@@ -132,7 +140,7 @@ describe('tui action keys build grammar lines', () => {
     await m.press(KEY.enter, 'm');
     await tick(30);
     const f = m.frame();
-    expect(f).toContain('migrate web-01 to:');
+    expect(f).toContain(`migrate web-01 (${uuidOf('web-01').slice(0, 8)}) to:`);
     expect(f).toMatch(/> ✓ lab-b/);
     expect(f).toMatch(/✗ lab-c\s+\(pre-checks failed\)/);
     expect(f).toContain('✓ destination reachable');
@@ -142,7 +150,7 @@ describe('tui action keys build grammar lines', () => {
     expect(status(m)).toMatch(/lab-c: pre-checks failed/);
     expect(m.api.commands).toEqual([]);
     await m.press('k', KEY.enter);
-    expect(m.api.commands).toEqual(['migrate web-01 --to lab-b']);
+    expect(m.api.commands).toEqual([`migrate ${uuidOf('web-01')} --to lab-b`]);
   });
 
   it('c acknowledges a finding', async () => {

@@ -73,3 +73,28 @@ describe('views and formatting', () => {
     expect(sparkline([0, 10], 2, 10)).toBe('▁█');
   });
 });
+
+describe('jobs that change in place behind the api', () => {
+  it('each publish hands the views new job objects, so the Migrations STATE column follows the job', () => {
+    const job = { id: 'M-1', vm: 'u', vmName: 'web-01', source: 'lab-a', destination: 'lab-b', state: 'awaiting-authorization', stage: 'pre-migration', requestedAt: 1, requestedBy: 'a', checks: [] } as any;
+    const jobs = [job];
+    const listeners = new Set<() => void>();
+    const snapshot = { version: 1, rows: [], findings: [], hosts: [], beacons: {} } as any;
+    const api = {
+      snapshot: () => snapshot,
+      jobs: () => jobs, // the same objects, mutated, as the migration manager keeps them
+      pending: () => [],
+      auditLog: () => [],
+      subscribe: (l: () => void) => (listeners.add(l), () => listeners.delete(l)),
+    } as any;
+    const store = new TuiStore(api, { intervalMs: 0, clockMs: 0 });
+    const view = VIEWS.migrations as any;
+    const state = () => formatted(view, visibleItems(view, store.getState().jobs, undefined, 0)[0]).cells.join(' ');
+    expect(state()).toContain('awaiting-authorization');
+    job.state = 'completed';
+    job.stage = 'activation';
+    store.publishNow();
+    expect(state()).toContain('completed');
+    store.close();
+  });
+});

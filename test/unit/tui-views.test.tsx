@@ -102,7 +102,7 @@ describe('tui views', () => {
 
   it('6 Audit: entries newest first, and actions appear in it', async () => {
     m = await mount({ cols: 120, rows: 40 });
-    await m.press('2', 'a', '6');
+    await m.press('2', 'a', 'y', '6');
     const rows = m.lines().filter((l) => /^\W*\d+ 20\d\d-/.test(l.trim().replace(/^>\s*/, '')));
     expect(rows[0]).toMatch(/approve\s+new-01/);
   });
