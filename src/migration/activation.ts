@@ -39,7 +39,7 @@ export function activation(row: VmRow | undefined, a: ActivationInput): Activati
   if (!b || b.at < a.commitAt) return { done: false, why: `no beacon from ${a.vmName} since commitment` };
   if (a.keyFp && b.keyFp !== a.keyFp) return { done: false, why: `the last beacon is not signed with the registered key` };
   const where = a.matchAddress
-    ? beaconPlace(dest.ips, b, a.destination)
+    ? beaconPlace(row, dest.ips, b, a.destination)
     : ({ ok: true, text: `from ${b.from} (simulated migration: the beacon address is not matched)` } as const);
   if (!where.ok) return { done: false, why: where.why };
   const base = a.baseline;
@@ -55,11 +55,17 @@ export function activation(row: VmRow | undefined, a: ActivationInput): Activati
 
 /**
  * Whether the beacon came from the instance on the destination: its source address is one of that instance's
- * addresses (when the destination reports any). A copy elsewhere, or anything else, is not the destination's.
+ * addresses; or, behind NAT (a source no instance has, e.g. the host's masquerade address), the signed beacon claims
+ * one of them. A beacon from an address of an instance on another host is never the destination's.
  */
-function beaconPlace(destIps: readonly string[], b: NonNullable<VmRow['lastBeacon']>, destination: string): { ok: true; text: string } | { ok: false; why: string } {
+function beaconPlace(row: VmRow, destIps: readonly string[], b: NonNullable<VmRow['lastBeacon']>, destination: string): { ok: true; text: string } | { ok: false; why: string } {
   const known = destIps.map(addr);
+  const from = addr(b.from);
   if (!known.length) return { ok: true, text: `from ${b.from} (${destination} reports no addresses for the instance to match)` };
-  if (known.includes(addr(b.from))) return { ok: true, text: `from ${b.from}, an address of the instance on ${destination}` };
-  return { ok: false, why: `the last beacon came from ${b.from}, not from the instance on ${destination} (${destIps.join(', ')})` };
+  if (known.includes(from)) return { ok: true, text: `from ${b.from}, an address of the instance on ${destination}` };
+  const notHere = { ok: false as const, why: `the last beacon came from ${b.from}, not from the instance on ${destination} (${destIps.join(', ')})` };
+  if (row.instances.some((i) => i.host !== destination && i.ips.map(addr).includes(from))) return notHere;
+  const claimed = (b.ips ?? []).map(addr).filter((ip) => known.includes(ip));
+  if (!claimed.length) return notHere;
+  return { ok: true, text: `from ${b.from} (not an instance address: NAT), claiming ${claimed.join(', ')} of the instance on ${destination}` };
 }

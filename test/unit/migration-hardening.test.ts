@@ -131,7 +131,7 @@ describe('activation: the destination only, and a beacon from its instance (21.9
       await s.engine.waitFor(() => m.job(req.id).state === 'activation', UUID, 3000);
       s.world.beacon = { ...s.world.beacon!, from, ips: [...claims], seq: 11, at: Date.now() };
       const job = await m.watch(req.id, () => {});
-      expect(job.state, from).toBe(want);
+      expect(job.state, `${from}: ${job.error}`).toBe(want);
       if (want === 'failed') expect(job.error).toMatch(/came from 10\.0\.0\.66, not from the instance on b/);
       else if (!claims.length) expect(job.result).toMatch(/from 10\.0\.0\.7, an address of the instance on b/);
       else expect(job.result).toMatch(/NAT\), claiming 10\.0\.0\.7 of the instance on b/); // behind NAT: the signed beacon names it
