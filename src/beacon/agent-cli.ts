@@ -887,14 +887,11 @@ function loadPrivateKey(file: string): KeyObject {
   return key;
 }
 
-async function runAgent(a: AgentArgs): Promise<number> {
-  const { host, port } = parseHostPort(a.to);
-  const edPrivate = loadPrivateKey(a.key);
-  const edPublic = rawPublicKey(edPrivate);
-
-  const uuidRaw = a.uuid ?? readTrim('/sys/class/dmi/id/product_uuid');
-  if (!uuidRaw) throw new UsageError('--uuid is required: /sys/class/dmi/id/product_uuid is not readable here');
-  uuidBytes(uuidRaw, '--uuid');
+/** Who this guest says it is: flags first, then what the guest itself reports. */
+function guestIdentity(a: AgentArgs): { uuid: string; bootId: string; hostname: string; osName: string; name: string } {
+  const uuid = a.uuid ?? readTrim('/sys/class/dmi/id/product_uuid');
+  if (!uuid) throw new UsageError('--uuid is required: /sys/class/dmi/id/product_uuid is not readable here');
+  uuidBytes(uuid, '--uuid');
   const bootId = a.bootId ?? readTrim('/proc/sys/kernel/random/boot_id') ?? randomUUID();
   uuidBytes(bootId, '--boot-id');
   // controls become spaces (every one of them: a tab in PRETTY_NAME must not stop the agent)
@@ -904,14 +901,14 @@ async function runAgent(a: AgentArgs): Promise<number> {
     const why = agentNameProblem(a.name);
     if (why) throw new UsageError(`--name ${JSON.stringify(a.name)} is refused: ${why}`);
   }
-  const name = a.name ?? defaultName(hostname, uuidRaw);
+  const name = a.name ?? defaultName(hostname, uuid);
   if (a.name === undefined && name !== hostname) {
     process.stderr.write(`billboard-beacon: the hostname ${JSON.stringify(hostname)} is not a usable name; beaconing as ${JSON.stringify(name)} (set --name)\n`);
   }
+  return { uuid: uuid.toLowerCase(), bootId: bootId.toLowerCase(), hostname, osName, name };
+}
 
-  const store = new SeqStore(a.state ?? `${a.key}.seq`);
-  store.open();
-
+async function openSocket(host: string, verbose: boolean): Promise<{ sock: dgram.Socket; address: string }> {
   let target: { address: string; family: number };
   try {
     target = await lookup(host);
@@ -927,12 +924,23 @@ async function runAgent(a: AgentArgs): Promise<number> {
     });
   });
   sock.on('error', (e) => {
-    if (a.verbose) process.stderr.write(`billboard-beacon: socket: ${e.message}\n`);
+    if (verbose) process.stderr.write(`billboard-beacon: socket: ${e.message}\n`);
   });
+  return { sock, address: target.address };
+}
+
+async function runAgent(a: AgentArgs): Promise<number> {
+  const { host, port } = parseHostPort(a.to);
+  const edPrivate = loadPrivateKey(a.key);
+  const edPublic = rawPublicKey(edPrivate);
+  const me = guestIdentity(a);
+  const store = new SeqStore(a.state ?? `${a.key}.seq`);
+  store.open();
+  const { sock, address } = await openSocket(host, a.verbose);
 
   const sessions = new AgentSessions(edPublic, a.oneWay, a.resignEvery);
   sock.on('message', (msg, rinfo) => {
-    if (rinfo.address !== target.address || rinfo.port !== port) return; // only the console answers
+    if (rinfo.address !== address || rinfo.port !== port) return; // only the console answers
     let d: Decoded;
     try {
       d = decodeDatagram(msg);
@@ -943,17 +951,16 @@ async function runAgent(a: AgentArgs): Promise<number> {
   });
 
   const staticIfaces = a.macs.length > 0 || a.ips.length > 0;
-  let sent = 0;
   const sendOne = (): void => {
     const ifaces = staticIfaces ? { macs: a.macs, ips: a.ips } : guestInterfaces();
     const body: BeaconBody = {
-      uuid: uuidRaw.toLowerCase(),
-      name,
-      macs: a.macs.length > 0 ? a.macs : ifaces.macs,
-      ips: a.ips.length > 0 ? a.ips : ifaces.ips,
-      os: osName,
-      hostname,
-      bootId: bootId.toLowerCase(),
+      uuid: me.uuid,
+      name: me.name,
+      macs: ifaces.macs,
+      ips: ifaces.ips,
+      os: me.osName,
+      hostname: me.hostname,
+      bootId: me.bootId,
       seq: store.next(),
       ts: Date.now(),
     };
@@ -962,17 +969,18 @@ async function runAgent(a: AgentArgs): Promise<number> {
       process.stderr.write('billboard-beacon: warning: two different ACCEPTs answered one hello (a spoofed answer?); signing, new hello\n');
     }
     const dgramBytes = 'mac' in how ? encodeMac(body, edPublic, how.mac.id, how.mac.key) : encodeSigned(body, edPrivate, edPublic, how.ephemeral);
-    const kind = 'mac' in how ? 'mac' : 'signed';
-    sock.send(dgramBytes, port, target.address);
-    sent++;
-    if (a.verbose) process.stderr.write(`billboard-beacon: seq ${body.seq} ${kind} ${dgramBytes.length} bytes\n`);
+    sock.send(dgramBytes, port, address);
+    if (a.verbose) process.stderr.write(`billboard-beacon: seq ${body.seq} ${'mac' in how ? 'mac' : 'signed'} ${dgramBytes.length} bytes\n`);
   };
 
-  process.stderr.write(
-    `billboard-beacon: ${name} (${uuidRaw.toLowerCase()}, ${fingerprintOfRaw(edPublic)}) → ${target.address}:${port} every ${a.intervalS}s\n`,
-  );
+  process.stderr.write(`billboard-beacon: ${me.name} (${me.uuid}, ${fingerprintOfRaw(edPublic)}) → ${address}:${port} every ${a.intervalS}s\n`);
+  return beaconLoop(a, sock, sendOne);
+}
 
-  return await new Promise<number>((resolve) => {
+/** Send every interval (jittered) until --count or a signal; 1 when a beacon cannot be made. */
+function beaconLoop(a: AgentArgs, sock: dgram.Socket, sendOne: () => void): Promise<number> {
+  let sent = 0;
+  return new Promise<number>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let done = false;
     const finish = (code: number): void => {
@@ -989,6 +997,7 @@ async function runAgent(a: AgentArgs): Promise<number> {
     const tick = (): void => {
       try {
         sendOne();
+        sent++;
       } catch (e) {
         process.stderr.write(`billboard-beacon: ${(e as Error).message.split('\n')[0]}\n`);
         finish(1);
