@@ -76,7 +76,7 @@ function hostile(i: number): Buffer {
       return Buffer.from(mac).fill(rnd(256), mac.length - 24, mac.length - 16);
     default: {
       // a listener→agent message (ACCEPT / REKEY) sent to the listener, or a MAC beacon with a bad UTF-8 name
-      if (i % 20 === 9) return wire.encodeAccept(crypto.randomBytes(8), crypto.randomBytes(32), 1, crypto.randomBytes(32));
+      if (i % 20 === 9) return wire.encodeAccept(crypto.randomBytes(8), crypto.randomBytes(32), 1, crypto.randomBytes(32), crypto.randomBytes(32));
       const b = Buffer.from(mac);
       b[HEADER + 1] = 0xc3;
       b[HEADER + 2] = 0x28;
