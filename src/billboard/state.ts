@@ -1,3 +1,4 @@
+import { nameProblem } from '../model/text.js';
 import type { DomainState, EvidenceSource, FindingCode, Registration, Severity, VmInstance } from '../model/types.js';
 
 // The joined state the detectors read. The engine owns and mutates it; detectors only read it
@@ -132,8 +133,17 @@ export function anyActive(vm: Readonly<VmState>): InstanceState[] {
 export function displayName(vm: Readonly<VmState>, reg?: Registration): string {
   if (reg) return reg.name;
   if (vm.beacon) return vm.beacon.name;
-  for (const i of vm.instances.values()) return i.name;
+  for (const i of vm.instances.values()) return shownName(i.name);
   return vm.uuid;
+}
+
+/**
+ * A name as the tables show it. A host may name a domain anything; one that breaks the name rule (reads as a
+ * UUID or UUID prefix, holds quotes or invisible characters) is shown in «», so it cannot pass for another VM's
+ * UUID on screen (actions go by UUID anyway).
+ */
+function shownName(name: string): string {
+  return nameProblem(name) ? `«${name}»` : name;
 }
 
 export function beaconRecent(vm: Readonly<VmState>, ctx: DetectContext): boolean {

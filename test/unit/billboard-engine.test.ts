@@ -108,6 +108,15 @@ describe('Engine table and snapshots', () => {
     expect(engine.resolveVm(U(1)).uuid).toBe(U(1));
   });
 
+  it('a domain a host names like another VM\'s UUID is shown in «», and its registration request gets a safe name', async () => {
+    const { engine, store } = make([reg(1)]);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(7, { name: U(1) })] });
+    expect(engine.resolveVm(U(7)).name).toBe(`«${U(1)}»`);
+    await settle();
+    expect(store.registration(U(7))!.name).toBe(`vm-${U(7).slice(0, 8)}`);
+    expect(engine.resolveVm(U(1)).name).toBe('vm1');
+  });
+
   it('a full UUID always wins; a name that is also a UUID prefix is AMBIGUOUS, naming both', () => {
     const { engine } = make([reg(1), approved({ uuid: '0abc0000-0000-4000-8000-000000000001', name: '0000' })]);
     expect(engine.resolveVm(U(1)).uuid).toBe(U(1));
