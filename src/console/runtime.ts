@@ -11,6 +11,7 @@ import type { StoreApi } from '../store/api.js';
 import { openStore } from '../store/store.js';
 import { requireKeySource } from '../store/key-source.js';
 import { Console } from './console.js';
+import { readOnlyView } from './read-only-store.js';
 import type { ConsoleContext } from './context.js';
 
 export interface RuntimeOptions {
@@ -22,6 +23,8 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** create the store when it is missing (script/tui); `init` uses createStore instead */
   createStore?: boolean;
+  /** open the store as its writer even in a read-only session: the demo builds its own throwaway store */
+  storeWriter?: boolean;
   /** wait for the first scan of every host before returning (scripts: `hosts` right away means something) */
   awaitFirstScan?: boolean;
   /** the demo moves VMs between its test-driver hosts when a simulated migration commits */
@@ -45,12 +48,21 @@ export interface Runtime {
 /**
  * Start everything a session runs in-process, wired in the one direction of DESIGN.md:
  * listener + scanner → engine (+ migrations) → console. One writer: the store lock is taken first.
+ *
+ * A read-only session acts on nothing: the store is opened without the writer lock (so it runs beside a writer)
+ * and writes nothing, enforcement is 'ask' whatever the policy says, migrations left running by a writer are not
+ * touched, and scans and beacons still feed the Billboard.
  */
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config, log } = opts;
   const env = opts.env ?? process.env;
   const key = requireKeySource(env, config.store.keyFile);
-  const store: StoreApi = await openStore(config.storePath, key, { create: opts.createStore ?? true });
+  const readOnlyStore = opts.readOnly && !opts.storeWriter;
+  const opened: StoreApi = await openStore(config.storePath, key, {
+    create: !readOnlyStore && (opts.createStore ?? true),
+    readOnly: readOnlyStore,
+  });
+  const store = readOnlyStore ? readOnlyView(opened) : opened;
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => log.warn({ err: String(e) }, 'shutdown step failed'));
@@ -70,11 +82,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       store,
       beaconIntervalS: config.beacon.intervalS,
       missedBeforeSilent: config.beacon.missedBeforeSilent,
-      enforcement: config.policy.enforcement,
+      enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
       requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
       // Policy enforcement: the request is on disk before the host is touched (no log, no action);
       // the engine audits the outcome.
       enforce: async (action, uuid, host, reason, stillWarranted) => {
+        if (opts.readOnly) return false;
         await store.audit('policy', `${action}-requested`, uuid, { host, reason });
         if (!stillWarranted()) return false;
         const d = driver(host);
@@ -100,7 +113,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         return publicKey === undefined ? undefined : { publicKey, approved: store.registration(uuid)?.state === 'approved' };
       },
       // a read-only session writes nothing, but still knows the saved marks
-      marks: opts.readOnly ? { beaconMarks: () => store.beaconMarks(), saveBeaconMarks: async () => {} } : store,
+      marks: store,
       log,
     });
     listener.on('beacon', (ev) => engine.ingestBeacon(ev));
@@ -144,6 +157,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       },
       migration: config.migration,
       ...(opts.simulateMove ? { simulateMove: opts.simulateMove } : {}),
+      readOnly: readOnlyStore,
       log,
     });
     cleanups.push(() => migrations.close());

@@ -75,6 +75,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       config,
       actor: opts.actor,
       readOnly: opts.readOnly,
+      storeWriter: true, // the demo's own throwaway store: its baseline is written even in a read-only demo
       mode: opts.mode,
       log: fileLogger(config.logPath, config.log.level),
       env: { ...process.env, BILLBOARD_PASSPHRASE: randomBytes(24).toString('base64') },

@@ -48,6 +48,8 @@ export interface MigrationManagerOptions {
   simMaxMs?: number;
   now?: () => number;
   log?: { info(o: unknown, m?: string): void; warn(o: unknown, m?: string): void };
+  /** a read-only session: decisions are refused, and jobs a writer runs are neither recovered nor aborted */
+  readOnly?: boolean;
 }
 
 /** a request's read of the domain on the source, reused by an authorization that follows within FRESH_MS */
@@ -99,7 +101,7 @@ export class MigrationManager extends EventEmitter {
       const n = Number(/^M-(\d+)$/.exec(j.id)?.[1]);
       if (n >= this.nextId) this.nextId = n + 1;
     }
-    this.ready = this.recover().catch((e) => o.log?.warn({ err: errorLine(e) }, 'migration recovery failed'));
+    this.ready = o.readOnly ? Promise.resolve() : this.recover().catch((e) => o.log?.warn({ err: errorLine(e) }, 'migration recovery failed'));
   }
 
   // ── queries ──────────────────────────────────────────────────────────────────────────────────
@@ -745,6 +747,7 @@ export class MigrationManager extends EventEmitter {
 
   private assertOpen(): void {
     if (this.closed) throw new BillboardError('NOT_AVAILABLE', 'migration manager is closed');
+    if (this.o.readOnly) throw new BillboardError('READ_ONLY', 'this session is read-only: migrations cannot be changed');
   }
 }
 
