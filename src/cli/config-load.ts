@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ZodError } from 'zod';
 import { BillboardError } from '../model/errors.js';
+import { checkMigrationParams } from '../migration/limits.js';
 import { configSchema, type Config, type ResolvedConfig } from '../model/config.js';
 
 /** XDG locations of DESIGN.md. */
@@ -74,6 +75,12 @@ export function loadConfig(explicit: string | undefined, env: NodeJS.ProcessEnv 
   }
   const parsed = configSchema.safeParse(stripComments(raw));
   if (!parsed.success) throw new BillboardError('CONFIG', describeZod(parsed.error, file));
+  try {
+    // the defaults every migration starts with: whole numbers within the hypervisor's limits, as `tune` takes
+    checkMigrationParams(parsed.data.migration);
+  } catch (e) {
+    throw new BillboardError('CONFIG', `${file}: migration: ${(e as Error).message}`);
+  }
   return resolveConfig(parsed.data, found ? file : undefined, env);
 }
 

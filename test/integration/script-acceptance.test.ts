@@ -152,7 +152,7 @@ describe('billboard script: --stop-on-error and --read-only', () => {
       ['approve', false],
     ]);
     const after = await runBillboard(['script', '--json'], l.env, 'pending\n');
-    expect(after.json()[0]!.data.map((x: any) => x.name)).toEqual(["alpha"]);
+    expect(after.json()[0]!.data.map((x: any) => x.name)).toEqual(['alpha']);
   });
 
   it('--read-only refuses every mutating command with READ_ONLY and leaves the store untouched', async () => {

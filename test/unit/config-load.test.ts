@@ -197,6 +197,13 @@ describe('loadConfig: mistakes are one line naming the field and the file', () =
     expect(configError(() => loadConfig(writeConfig({ hosts: [{ name: 'a', driver: 'xen' }] }), env()))).toMatch(/hosts\[0\].*driver/);
   });
 
+  it('migration defaults outside whole numbers within QEMU/libvirt limits (issue 21.3)', () => {
+    for (const migration of [{ bandwidthMiBs: 1.5 }, { bandwidthMiBs: 1e300 }, { maxDowntimeMs: 2_000_001 }]) {
+      const p = writeConfig({ migration });
+      expect(configError(() => loadConfig(p, env())), JSON.stringify(migration)).toMatch(new RegExp(`^${p}: migration: .*whole number from 1 to`));
+    }
+  });
+
   it('a missing required host field', () => {
     const msg = configError(() => loadConfig(writeConfig({ hosts: [{ name: 'a', driver: 'ssh' }] }), env()));
     expect(msg).toMatch(/hosts\[0\]\.address/);
