@@ -87,16 +87,27 @@ export function parseAuditLine(line: Buffer): AuditEntry {
   return e;
 }
 
+/** Replay marks as the file holds them (an object keyed by UUID), as a map; anything malformed is left out. */
+export function marksFrom(x: unknown): Map<string, BeaconMark> {
+  if (x instanceof Map) return x as Map<string, BeaconMark>;
+  const out = new Map<string, BeaconMark>();
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return out;
+  for (const [uuid, m] of Object.entries(x as Record<string, BeaconMark>)) {
+    if (m && typeof m.bootId === 'string' && Number.isSafeInteger(m.seq) && Number.isFinite(m.at)) out.set(uuid, m);
+  }
+  return out;
+}
+
 /** Plain-JSON form of a document: what the file holds (tools, tests). */
 export function docToJson(doc: StoreDoc): object {
-  return { ...doc, audit: doc.audit.slice() };
+  return { ...doc, audit: doc.audit.slice(), beacons: Object.fromEntries(doc.beacons ?? []) };
 }
 
 /** A document from its plain-JSON form (any layout), audit entries as given. */
 export function docFromJson(json: unknown): StoreDoc {
   const doc = json as Omit<StoreDoc, 'audit'> & { audit: AuditEntry[] };
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.audit)) throw new SyntaxError('no audit array');
-  return { ...doc, audit: AuditTrail.of([...doc.audit], parseAuditLine) };
+  return { ...doc, audit: AuditTrail.of([...doc.audit], parseAuditLine), beacons: marksFrom(doc.beacons) };
 }
 
 export function encodeDoc(doc: StoreDoc): Buffer {
@@ -209,6 +220,7 @@ async function decodeLines(plain: Buffer, sliceMs: number): Promise<StoreDoc> {
     if ((lines.length & 1023) === 0 && slice.due()) await slice.pause();
   }
   doc.audit = AuditTrail.of(lines, parseAuditLine);
+  doc.beacons = marksFrom(doc.beacons);
   if (pos <= plain.length) throw new SyntaxError('trailing data after the store document');
   return doc;
 }

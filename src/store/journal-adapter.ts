@@ -265,7 +265,6 @@ export async function readDocument(bytes: Buffer, key: Buffer, path: string): Pr
     if (doc.format !== 1 || !Array.isArray(doc.registrations)) throw new Error('bad shape');
     doc.findings ??= [];
     doc.jobs ??= [];
-    doc.beacons = marksFrom(doc.beacons);
     return { doc: await replay(doc, file.changes), file };
   } catch {
     throw new BillboardError('STORE_OPEN', `${path} decrypted but its content is not a billboard store document`);
@@ -304,16 +303,6 @@ function listDelta<T extends { id: string }>(next: readonly T[], durable: Map<st
     for (const [id, json] of fresh) durable.set(id, json);
   };
   return { upserts, removed, settle };
-}
-
-/** Replay marks as the file holds them (an object keyed by UUID), as a map; anything malformed is left out. */
-function marksFrom(x: unknown): Map<string, BeaconMark> {
-  const out = new Map<string, BeaconMark>();
-  if (!x || typeof x !== 'object' || Array.isArray(x)) return out;
-  for (const [uuid, m] of Object.entries(x as Record<string, BeaconMark>)) {
-    if (m && typeof m.bootId === 'string' && Number.isSafeInteger(m.seq) && Number.isFinite(m.at)) out.set(uuid, m);
-  }
-  return out;
 }
 
 /**
