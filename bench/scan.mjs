@@ -13,8 +13,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Scanner } from '../dist/hosts/scanner.js';
-import { SshDriver } from '../dist/hosts/ssh-driver.js';
-import { testDriverXml } from '../dist/hosts/test-driver-xml.js';
+import { SshDriver } from '../dist/hosts/ssh/driver.js';
+import { testDriverXml } from '../dist/demo/lab-xml.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {

@@ -1,7 +1,7 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDriver } from '../hosts/scanner.js';
-import { testDriverXml, type TestDomainSpec } from '../hosts/test-driver-xml.js';
+import { testDriverXml, type TestDomainSpec } from './lab-xml.js';
 import type { HostConfig } from '../model/config.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainState } from '../model/types.js';

@@ -4,9 +4,9 @@ import { BillboardError, errorLine } from '../model/errors.js';
 import type { HostDriver } from '../model/host-driver.js';
 import type { DomainInfo, HostStatus, Inventory, NodeInfo } from '../model/types.js';
 import { asHostError, hostError, timeoutError } from './errors.js';
-import { LibvirtDriver } from './libvirt-driver.js';
+import { LibvirtDriver } from './libvirt/driver.js';
 import type { Logger } from './logger.js';
-import { SshDriver } from './ssh-driver.js';
+import { SshDriver } from './ssh/driver.js';
 
 // Active scans: every host on its own schedule (intervalMs after its last scan), at most `concurrency`
 // at once, each bounded by timeoutMs. A failing host is marked down with the reason and retried with

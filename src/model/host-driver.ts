@@ -1,8 +1,8 @@
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from './types.js';
 
 /**
- * The console's eyes and hands on one lab host. Implemented by hosts/ssh-driver (ssh2 + virsh)
- * and hosts/libvirt-driver (@unraid/libvirt, virsh -c for what the binding lacks).
+ * The console's eyes and hands on one lab host. Implemented by hosts/ssh/driver (ssh2 + virsh)
+ * and hosts/libvirt/driver (@unraid/libvirt, virsh -c for what the binding lacks).
  * A driver never decides policy: it reports and executes.
  * Every method rejects with a HostError (hosts/errors) carrying a one-line, user-readable message.
  */

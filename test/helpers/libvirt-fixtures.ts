@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { testDriverXml, type TestDomainSpec } from '../../src/hosts/test-driver-xml.js';
+import { testDriverXml, type TestDomainSpec } from '../../src/demo/lab-xml.js';
 
 // Fixture hosts for tests and benches: libvirt test-driver node XML files and their test:/// URIs.
 

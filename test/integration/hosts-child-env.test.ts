@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLocalVirsh } from '../../src/hosts/local-virsh.js';
+import { runLocalVirsh } from '../../src/hosts/libvirt/local-virsh.js';
 
 // Child processes the console starts (the local virsh, the migrate guard's sh and what it runs) never inherit
 // the store passphrase or any other BILLBOARD_* variable: real children print the environment they got.

@@ -2,10 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtDriver } from '../../src/hosts/libvirt-driver.js';
+import { LibvirtDriver } from '../../src/hosts/libvirt/driver.js';
 import { createDriver, Scanner } from '../../src/hosts/scanner.js';
-import { HANG_AFTER_S } from '../../src/hosts/migrate-guard.js';
-import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh-driver.js';
+import { HANG_AFTER_S } from '../../src/hosts/virsh/migrate-guard.js';
+import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh/driver.js';
 import type { HostConfig, SshHostConfig } from '../../src/model/config.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -87,7 +87,7 @@ exec /usr/bin/virsh "$@"`);
 exec /usr/bin/virsh "$@"`);
   fakes.failing = fake('failing', `echo "error: internal error: the hypervisor is on fire" >&2; exit 1`);
   fakes.hang = fake('hang', `exec sleep 21`);
-  // virsh 9.0's migrate hang (migrate-guard.ts): a migrate that prints nothing and never returns, in a session
+  // virsh 9.0's migrate hang (hosts/virsh/migrate-guard.ts): a migrate that prints nothing and never returns, in a session
   // (the line is held; the session's pid is this script's shell) and as a one-shot exec
   fakes.migrateHang = fake(
     'migrate-hang',

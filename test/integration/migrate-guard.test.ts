@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guardedMigrateScript, HANG_AFTER_S, HANG_MARK, hangLine, migrateWatchScript, type GuardTarget } from '../../src/hosts/migrate-guard.js';
+import { guardedMigrateScript, HANG_AFTER_S, HANG_MARK, hangLine, migrateWatchScript, type GuardTarget } from '../../src/hosts/virsh/migrate-guard.js';
 
 // The guard's shell scripts against real processes: a process without a doMigrate thread and without a job on
 // its domain is found hung after HANG_AFTER_S; one with the thread, or with a job, is left alone.

@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { labHostsConfig, labPrerequisites, LabUnavailable, startLab, virshOn, type Lab } from './harness.js';
-import { SshDriver } from '../../src/hosts/ssh-driver.js';
+import { SshDriver } from '../../src/hosts/ssh/driver.js';
 import { hostSchema, type SshHostConfig } from '../../src/model/config.js';
 
 let lab: Lab | undefined;

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeaconListener } from '../../src/beacon/listener.js';
 import { Engine } from '../../src/billboard/engine.js';
-import { LibvirtDriver } from '../../src/hosts/libvirt-driver.js';
-import { testDriverXml, type TestDomainSpec } from '../../src/hosts/test-driver-xml.js';
+import { LibvirtDriver } from '../../src/hosts/libvirt/driver.js';
+import { testDriverXml, type TestDomainSpec } from '../../src/demo/lab-xml.js';
 import type { BeaconEvent, Finding, HostStatus } from '../../src/model/types.js';
 import { FakeStore, approved } from '../helpers/fake-store.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/billboard/engine.js';
 import { parseDomainXml } from '../../src/hosts/domain-xml.js';
-import { testDriverXml, type TestDomainSpec } from '../../src/hosts/test-driver-xml.js';
+import { testDriverXml, type TestDomainSpec } from '../../src/demo/lab-xml.js';
 import type { BeaconEvent, BeaconVerdict, DomainInfo, Finding, FindingCode, HostStatus, Inventory, Registration } from '../../src/model/types.js';
 import { FakeStore, approved } from '../helpers/fake-store.js';
 

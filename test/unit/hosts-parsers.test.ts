@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { definitionHash, DomainXmlError, osFromLibosinfoId, parseDomainXml } from '../../src/hosts/domain-xml.js';
-import { parseBatch, splitBatch, TruncatedOutputError } from '../../src/hosts/inventory-batch.js';
-import { checkHostKey, hostFieldMatches, parseKnownHosts, sshFingerprint } from '../../src/hosts/known-hosts.js';
+import { parseBatch, splitBatch, TruncatedOutputError } from '../../src/hosts/virsh/batch.js';
+import { checkHostKey, hostFieldMatches, parseKnownHosts, sshFingerprint } from '../../src/hosts/ssh/known-hosts.js';
 import { classifyVirshError, virshErrorText } from '../../src/hosts/errors.js';
-import { migrateArgs } from '../../src/hosts/virsh-commands.js';
-import { parseDomIfAddr, parseDomJobInfo, parseDomState, parseFreecell, parseNodeInfo, parseSize } from '../../src/hosts/virsh-text.js';
+import { migrateArgs } from '../../src/hosts/virsh/commands.js';
+import { parseDomIfAddr, parseDomJobInfo, parseDomState, parseFreecell, parseNodeInfo, parseSize } from '../../src/hosts/virsh/text.js';
 
 const LIVE = `<domain type='kvm' id='7'>
   <name>web-1</name>

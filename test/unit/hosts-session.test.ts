@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pidLine } from '../../src/hosts/remote-pid.js';
+import { pidLine } from '../../src/hosts/ssh/remote-pid.js';
 import {
   learnFraming,
   markerIn,
@@ -10,8 +10,8 @@ import {
   VirshSession,
   type SessionEnd,
   type SessionStream,
-} from '../../src/hosts/virsh-session.js';
-import { SESSION_LIST, sessionDomainLines, sessionRawDomains } from '../../src/hosts/inventory-batch.js';
+} from '../../src/hosts/virsh/session.js';
+import { SESSION_LIST, sessionDomainLines, sessionRawDomains } from '../../src/hosts/virsh/batch.js';
 
 // The virsh session's framing (pure) and its request / timeout / bound handling over a scripted stream that
 // talks like `virsh -q` in interactive mode behind readline (prompt, echo of each input line, `echo` without a
@@ -266,7 +266,7 @@ describe('virsh session over a scripted stream', () => {
 
 describe('sessionLine: a command for virsh’s own parser', () => {
   it('keeps plain arguments, single-quotes the others, refuses what cannot be quoted', async () => {
-    const { sessionLine } = await import('../../src/hosts/ssh-driver.js');
+    const { sessionLine } = await import('../../src/hosts/ssh/driver.js');
     expect(sessionLine(['migrate', '--live', '--bandwidth', '32', '6f1c2b9e-0a11-4c3e-9a51-00000000a001', 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'])).toBe(
       "migrate --live --bandwidth 32 6f1c2b9e-0a11-4c3e-9a51-00000000a001 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'",
     );

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { DomainInfo, DomainState, NodeInfo } from '../model/types.js';
-import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { shQuote } from './virsh-commands.js';
-import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './virsh-text.js';
+import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
+import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { shQuote } from './commands.js';
+import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './text.js';
 
 // One round trip per scan: a small sh script run on the host prints node info, then for every domain
 // its state, XML and interface addresses, between marker lines, and an end marker (so a cut-off
@@ -137,7 +137,7 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
   return { node, domains };
 }
 
-// The same scan over a persistent virsh session (virsh-session.ts): two requests, each a list of command
+// The same scan over a persistent virsh session (session.ts): two requests, each a list of command
 // lines. First the domain lists and node info, then per domain its state, XML and (when active) addresses.
 
 export const SESSION_LIST = ['list --all --uuid', 'list --inactive --uuid', 'nodeinfo', 'freecell --all'];

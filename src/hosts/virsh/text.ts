@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
-import { canonicalMac } from '../model/fingerprint.js';
-import { safeText } from '../model/text.js';
-import type { DomainState, JobStats, NodeInfo } from '../model/types.js';
+import { canonicalMac } from '../../model/fingerprint.js';
+import { safeText } from '../../model/text.js';
+import type { DomainState, JobStats, NodeInfo } from '../../model/types.js';
 
 // Pure parsers for virsh's text output (LC_ALL=C). Transport lives elsewhere. What they keep of the host's text
 // leaves through safeText (escapes shown); addresses are validated and canonicalized, and invalid ones dropped.

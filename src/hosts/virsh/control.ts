@@ -1,7 +1,7 @@
-import type { JobStats, MigrateOptions } from '../model/types.js';
-import { asHostError, hostError, isolateUnsupported } from './errors.js';
-import { abortJobArgs, jobInfoArgs, maxDowntimeArgs, migrateArgs, setLinkDownArgs, setSpeedArgs } from './virsh-commands.js';
-import { parseDomJobInfo } from './virsh-text.js';
+import type { JobStats, MigrateOptions } from '../../model/types.js';
+import { asHostError, hostError, isolateUnsupported } from '../errors.js';
+import { abortJobArgs, jobInfoArgs, maxDowntimeArgs, migrateArgs, setLinkDownArgs, setSpeedArgs } from './commands.js';
+import { parseDomJobInfo } from './text.js';
 
 export interface VirshRunOptions {
   timeoutMs?: number;

@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { childEnv } from '../model/child-env.js';
-import { hostError, timeoutError, virshFailure } from './errors.js';
-import { HANG_MARK, hungMigrateError, migrateWatchScript } from './migrate-guard.js';
+import { childEnv } from '../../model/child-env.js';
+import { hostError, timeoutError, virshFailure } from '../errors.js';
+import { HANG_MARK, hungMigrateError, migrateWatchScript } from '../virsh/migrate-guard.js';
 
 // The local `virsh -c URI …` for what the native binding lacks (migration, job stats, link state,
 // interface addresses). Real libvirt, one process per call, always with a timeout.
@@ -13,7 +13,7 @@ export interface LocalVirshOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   maxBytes?: number;
-  /** the command migrates this domain: watch virsh for its hang (migrate-guard.ts) and kill it */
+  /** the command migrates this domain: watch virsh for its hang (virsh/migrate-guard.ts) and kill it */
   guardMigrateOf?: string;
 }
 

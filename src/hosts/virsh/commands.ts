@@ -1,4 +1,4 @@
-import type { MigrateOptions } from '../model/types.js';
+import type { MigrateOptions } from '../../model/types.js';
 
 // virsh argument lists shared by both drivers (the SSH driver runs them remotely, the libvirt driver
 // runs the local virsh for what the binding lacks). Pure.

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import type { BillboardError } from '../model/errors.js';
-import { hostError, timeoutError } from './errors.js';
-import { PID_SEARCH, type PidLine } from './remote-pid.js';
+import type { BillboardError } from '../../model/errors.js';
+import { hostError, timeoutError } from '../errors.js';
+import { PID_SEARCH, type PidLine } from '../ssh/remote-pid.js';
 
 // A persistent `virsh -q -c URI` in its interactive mode: commands on stdin, output (stderr merged into stdout)
 // on one stream. A warm request pays no process start, no libvirt connect and no sshd session.
@@ -18,7 +18,7 @@ import { PID_SEARCH, type PidLine } from './remote-pid.js';
 // between virsh and us would otherwise hold the marker back until the next request).
 //
 // The command that starts the session may print its shell's pid (which exec makes virsh's) before virsh starts,
-// on a line with a nonce of its own (remote-pid.ts): kill() hands it to the transport, which can then kill the
+// on a line with a nonce of its own (ssh/remote-pid.ts): kill() hands it to the transport, which can then kill the
 // process even where the SSH server refuses signal requests (OpenSSH does for sessions without privilege
 // separation, e.g. root logins). The pid is looked for only in that line, among the stream's first characters and
 // before virsh answered the handshake.

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { BillboardError } from '../model/errors.js';
-import { asHostError, hostError, timeoutError } from './errors.js';
+import type { BillboardError } from '../../model/errors.js';
+import { asHostError, hostError, timeoutError } from '../errors.js';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
 import { readKeyFile } from './key-file.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import { PID_SEARCH, pidLine } from './remote-pid.js';
 
 // One pooled ssh2 connection to one host: opened lazily, kept alive, reopened on the next command after

@@ -1,21 +1,21 @@
-import type { LibvirtHostConfig } from '../model/config.js';
-import { BillboardError } from '../model/errors.js';
-import { safeText } from '../model/text.js';
-import type { HostDriver } from '../model/host-driver.js';
-import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
-import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { asHostError, classifyVirshError, hostError, isolateUnsupported, timeoutError, type HostErrorCode } from './errors.js';
-import { framingNonce, markPrefix, type ParsedBatch } from './inventory-batch.js';
+import type { LibvirtHostConfig } from '../../model/config.js';
+import { BillboardError } from '../../model/errors.js';
+import { safeText } from '../../model/text.js';
+import type { HostDriver } from '../../model/host-driver.js';
+import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../../model/types.js';
+import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { asHostError, classifyVirshError, hostError, isolateUnsupported, timeoutError, type HostErrorCode } from '../errors.js';
+import { framingNonce, markPrefix, type ParsedBatch } from '../virsh/batch.js';
 import { runLocalVirsh } from './local-virsh.js';
-import { VirshControl, type VirshRunOptions } from './virsh-control.js';
-import type { Logger } from './logger.js';
+import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
+import type { Logger } from '../logger.js';
 import {
   isTestUri,
   MAC_RE,
   multiCommand,
   UUID_RE,
-} from './virsh-commands.js';
-import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from './virsh-text.js';
+} from '../virsh/commands.js';
+import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from '../virsh/text.js';
 
 // HostDriver over the native binding (@unraid/libvirt), for any libvirt URI. One connection per host,
 // kept open: with test:///file URIs the test driver's state (suspend, destroy) lives in that connection,

@@ -1,10 +1,10 @@
-import type { BillboardError } from '../model/errors.js';
+import type { BillboardError } from '../../model/errors.js';
 import { pidLine, type PidLine } from './remote-pid.js';
-import type { SshConnection } from './ssh-connection.js';
-import { shQuote } from './virsh-commands.js';
-import type { SessionStream } from './virsh-session.js';
+import type { SshConnection } from './connection.js';
+import { shQuote } from '../virsh/commands.js';
+import type { SessionStream } from '../virsh/session.js';
 
-// The transport of a persistent virsh session over SSH (virsh-session.ts): one long-lived exec channel running
+// The transport of a persistent virsh session over SSH (virsh/session.ts): one long-lived exec channel running
 // `virsh -q -c URI` interactively, its stderr merged into stdout.
 
 export interface SshSessionStream {

@@ -1,9 +1,9 @@
-import type { SshHostConfig } from '../model/config.js';
-import type { BillboardError } from '../model/errors.js';
-import type { HostDriver } from '../model/host-driver.js';
-import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../model/types.js';
-import { DomainXmlError, parseDomainXml } from './domain-xml.js';
-import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from './errors.js';
+import type { SshHostConfig } from '../../model/config.js';
+import type { BillboardError } from '../../model/errors.js';
+import type { HostDriver } from '../../model/host-driver.js';
+import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../../model/types.js';
+import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
 import {
   framingNonce,
   inventoryScript,
@@ -17,12 +17,12 @@ import {
   type DomainParseCache,
   type ParsedBatch,
   type RawDomain,
-} from './inventory-batch.js';
-import type { Logger } from './logger.js';
-import { SshConnection } from './ssh-connection.js';
-import { openSshSessionStream } from './ssh-session-stream.js';
-import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from './migrate-guard.js';
-import { VirshControl, type VirshRunOptions } from './virsh-control.js';
+} from '../virsh/batch.js';
+import type { Logger } from '../logger.js';
+import { SshConnection } from './connection.js';
+import { openSshSessionStream } from './session-stream.js';
+import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from '../virsh/migrate-guard.js';
+import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
 import {
   isTestUri,
   MAC_RE,
@@ -30,18 +30,18 @@ import {
   shQuote,
   UUID_RE,
   virshCommandLine,
-} from './virsh-commands.js';
-import { SessionGoneError, SessionStartError, VirshSession, type Segment } from './virsh-session.js';
-import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from './virsh-text.js';
+} from '../virsh/commands.js';
+import { SessionGoneError, SessionStartError, VirshSession, type Segment } from '../virsh/session.js';
+import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
-// Scans, reads and suspend/resume/destroy go through a persistent virsh session (virsh-session.ts): one
+// Scans, reads and suspend/resume/destroy go through a persistent virsh session (virsh/session.ts): one
 // long-lived exec channel running `virsh -q -c URI` interactively, so a warm scan pays no sshd session, no
 // process start and no libvirt connect. A session that cannot start (virsh exits, or does not answer within
 // sessionStartTimeoutMs) makes the driver use one-shot execs for a while (the scan is then one exec of a
-// sh script, see inventory-batch); a session that hangs, dies or talks too much fails its request and is
+// sh script, see virsh/batch.ts); a session that hangs, dies or talks too much fails its request and is
 // replaced on the next call. Job stats and migration tunings sampled during a migration use the session too;
-// migrate takes over the idle session (else one exec), watched for virsh's hang (migrate-guard.ts);
+// migrate takes over the idle session (else one exec), watched for virsh's hang (virsh/migrate-guard.ts);
 // domjobabort and link state always use one-shot execs.
 // Note on test:/// URIs: the test driver's state lives in the virsh process, so within a session a suspend
 // is seen by the next scan (as with the libvirt driver); close() ends the session, and the next call starts
@@ -434,7 +434,7 @@ export class SshDriver implements HostDriver {
   }
 
   /**
-   * Watch a session's virsh while it runs a migrate (one exec beside it, see migrate-guard.ts); a hung virsh is
+   * Watch a session's virsh while it runs a migrate (one exec beside it, see virsh/migrate-guard.ts); a hung virsh is
    * killed and the migrate fails with why. Without the session's pid there is nothing to watch.
    */
   private guardSession(s: VirshSession, uuid: string): () => void {

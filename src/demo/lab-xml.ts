@@ -1,8 +1,8 @@
 import type { DomainState } from '../model/types.js';
 
-// Node XML for libvirt's test driver (`test:///abs/path.xml`): a fake host with the given domains,
-// a "default" NAT network (so domifaddr answers for running domains) and a fixed CPU/memory size.
-// Domain state is set with the test driver's own <test:runstate> element.
+// The demo lab's hosts as node XML for libvirt's in-memory hypervisor (its "test" driver, `test:///abs/path.xml`):
+// one host with the given domains, a "default" NAT network (so domifaddr answers for running domains) and a fixed
+// CPU/memory size. Domain state is set with that driver's own <test:runstate> element.
 
 export interface TestDomainSpec {
   uuid: string;

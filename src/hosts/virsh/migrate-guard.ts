@@ -1,6 +1,6 @@
-import type { BillboardError } from '../model/errors.js';
-import { hostError } from './errors.js';
-import { jobInfoArgs, virshCommandLine } from './virsh-commands.js';
+import type { BillboardError } from '../../model/errors.js';
+import { hostError } from '../errors.js';
+import { jobInfoArgs, virshCommandLine } from './commands.js';
 
 // virsh 9.0 (Debian 12's) can hang for good in `migrate` when the migration fails at once. Its migration
 // thread (named doMigrate) ends and asks the main loop to quit before the main thread has entered that loop;
