@@ -53,6 +53,17 @@ export class ScanRequester {
     }
   }
 
+  /**
+   * A scan for suspicious evidence about one identity. Evidence a key holder produced may scan every host (a new
+   * identity is looked for everywhere); evidence nobody had to sign scans only the hosts where the identity already
+   * runs, or all hosts as an untrusted request, so an outsider cannot order lab-wide scans.
+   */
+  forEvidence(vm: string, hostsOfVm: string[], authenticated: boolean): void {
+    if (authenticated) this.request(vm, undefined);
+    else if (hostsOfVm.length) this.request(vm, hostsOfVm);
+    else this.request(vm, undefined, { untrusted: true });
+  }
+
   private fire(): void {
     const p = this.pending;
     this.pending = undefined;

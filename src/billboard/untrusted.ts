@@ -26,6 +26,8 @@ const KEY_PREFIX: Record<UntrustedKind, string> = { forged: 'FORGED_BEACON:from:
 
 export class UntrustedTallies {
   private readonly tallies = new Map<string, SourceTally>();
+  /** tally findings reloaded from the store → their last sighting (resolved once their window passes) */
+  private readonly carried = new Map<string, number>();
   /** datagrams tallied, per kind, since start */
   readonly totals: Record<UntrustedKind, number> = { forged: 0, untracked: 0 };
 
@@ -55,8 +57,13 @@ export class UntrustedTallies {
     return { key, fresh };
   }
 
+  /** a tally finding reloaded from the store: it ends when its window passes (counted from the restart at least) */
+  adopt(key: string, lastSeen: number): void {
+    this.carried.set(key, lastSeen);
+  }
+
   /** Tallies still in their window (drafts to refresh), and the keys whose window has passed (to resolve). */
-  sweep(now: number): { live: FindingDraft[]; expired: string[] } {
+  sweep(now: number, startedAt: number): { live: FindingDraft[]; expired: string[] } {
     const live: FindingDraft[] = [];
     const expired: string[] = [];
     for (const [key, t] of this.tallies) {
@@ -64,6 +71,13 @@ export class UntrustedTallies {
         this.tallies.delete(key);
         expired.push(key);
       } else live.push(untrustedSourceDraft(key, t));
+    }
+    for (const [key, last] of this.carried) {
+      if (this.tallies.has(key)) this.carried.delete(key);
+      else if (now - Math.max(last, startedAt) > this.windowMs) {
+        this.carried.delete(key);
+        expired.push(key);
+      }
     }
     return { live, expired };
   }
@@ -81,6 +95,34 @@ export class UntrustedTallies {
     let n = 0;
     for (const t of this.tallies.values()) if (t.kind === kind && t.from !== '*') n++;
     return n;
+  }
+}
+
+/**
+ * Identities tracked from beacons alone (no registration, no scan): anyone can mint them, so there is a cap. Entries
+ * that something else came to vouch for are swept out when the cap is reached.
+ */
+export class BeaconOnlyPool {
+  private readonly ids = new Set<string>();
+
+  constructor(
+    private readonly max: number,
+    private readonly stillBeaconOnly: (uuid: string) => boolean,
+  ) {}
+
+  add(uuid: string): void {
+    this.ids.add(uuid);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** whether one more identity may be tracked */
+  room(): boolean {
+    if (this.ids.size < this.max) return true;
+    for (const uuid of this.ids) if (!this.stillBeaconOnly(uuid)) this.ids.delete(uuid);
+    return this.ids.size < this.max;
   }
 }
 

@@ -1,0 +1,42 @@
+import type { StoreApi } from '../store/api.js';
+import type { EnforceFn } from './enforcement.js';
+
+/** pino-compatible subset */
+export interface EngineLog {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error?(o: object, msg?: string): void;
+}
+
+/** Defaults for the caps on what an outsider can make the engine track. */
+export const DEFAULT_MAX_VMS = 100_000;
+export const DEFAULT_AUTO_REQUESTS_PER_SEC = 20;
+export const DEFAULT_MAX_BEACON_ONLY = 256;
+export const DEFAULT_MAX_BEACON_REQUESTS = 256;
+export const DEFAULT_MAX_UNTRUSTED_SOURCES = 32;
+
+export interface EngineOptions {
+  store: StoreApi;
+  beaconIntervalS: number;
+  missedBeforeSilent: number;
+  enforcement: 'ask' | 'isolate' | 'stop';
+  /** injectable clock (ms since epoch) for scenarios */
+  now?: () => number;
+  /** active scan on suspicion; undefined hosts = all hosts */
+  requestScan?: (hosts?: string[]) => void;
+  /** executes an enforcement action through the host drivers (the console wires it); see EnforceFn */
+  enforce?: EnforceFn;
+  log?: EngineLog;
+  /** a read-only session opens no registration requests (and the console forces enforcement to 'ask') */
+  readOnly?: boolean;
+  /** cap on identities tracked (an outsider with fresh keys can invent uuids) */
+  maxVms?: number;
+  /** automatic registration requests per second (token bucket, burst ×10) */
+  autoRequestsPerSec?: number;
+  /** identities tracked from beacons alone (no registration, no scan): anyone can mint them */
+  maxBeaconOnly?: number;
+  /** pending registration requests that beacons opened, in total */
+  maxBeaconRequests?: number;
+  /** source addresses tallied one by one for unauthenticated junk (the rest share one finding) */
+  maxUntrustedSources?: number;
+}

@@ -1,0 +1,69 @@
+import { ACTIVE_STATES, type VmState } from './state.js';
+
+/**
+ * Every identity the engine tracks, with its instances and beacon state, and which of them have no live instance
+ * (the only PHANTOM candidates). The engine mutates the VmState objects; detectors only read them.
+ */
+export class VmTable {
+  private readonly vms = new Map<string, VmState>();
+  private readonly notLive = new Set<string>();
+
+  /** @param created a new identity appeared (its row must be built) */
+  constructor(private readonly created: (uuid: string) => void) {}
+
+  get(uuid: string): VmState | undefined {
+    return this.vms.get(uuid);
+  }
+
+  has(uuid: string): boolean {
+    return this.vms.has(uuid);
+  }
+
+  get size(): number {
+    return this.vms.size;
+  }
+
+  uuids(): string[] {
+    return [...this.vms.keys()];
+  }
+
+  /** the identity's state, created (empty) when the engine first hears of it */
+  ensure(uuid: string): VmState {
+    let vm = this.vms.get(uuid);
+    if (!vm) {
+      vm = { uuid, instances: new Map(), claimedIps: [], activeMacs: [] };
+      this.vms.set(uuid, vm);
+      this.notLive.add(uuid);
+      this.created(uuid);
+    }
+    return vm;
+  }
+
+  /** after an instance change: is it live anywhere (the start of its active streak is kept while it is) */
+  updateLive(vm: VmState, now: number): void {
+    if ([...vm.instances.values()].some((i) => ACTIVE_STATES.has(i.state))) {
+      vm.activeSince ??= now;
+      this.notLive.delete(vm.uuid);
+    } else {
+      vm.activeSince = undefined;
+      this.notLive.add(vm.uuid);
+    }
+  }
+
+  /** identities with no live instance that still beacon */
+  beaconingNotLive(): string[] {
+    return [...this.notLive].filter((uuid) => this.vms.get(uuid)?.beacon);
+  }
+
+  /** hosts where the identity is live and the host is up */
+  liveHosts(uuid: string, hostUp: (host: string) => boolean): string[] {
+    const vm = this.vms.get(uuid);
+    if (!vm) return [];
+    return [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && hostUp(i.host)).map((i) => i.host);
+  }
+
+  delete(uuid: string): void {
+    this.vms.delete(uuid);
+    this.notLive.delete(uuid);
+  }
+}
