@@ -83,6 +83,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       beaconIntervalS: config.beacon.intervalS,
       missedBeforeSilent: config.beacon.missedBeforeSilent,
       enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
+      readOnly: readOnlyStore,
       requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
       // Policy enforcement: the request is on disk before the host is touched (no log, no action);
       // the engine audits the outcome.
