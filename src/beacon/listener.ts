@@ -286,14 +286,14 @@ export class BeaconListener extends EventEmitter {
   /** Authenticated beacon → replay / unknown-key / clone-suspect / valid (that precedence), emitted; or late. */
   private classify(p: BeaconPayload, publicKey: string, from: dgram.RemoteInfo, receivedAt: number, arrival: number): BeaconVerdict | 'late' {
     const reg = this.lookup(p.uuid, publicKey);
-    if (reg.registered) this.marks?.restore(p.uuid, publicKey, receivedAt);
+    if (reg.registered) this.marks?.restore(p.uuid, publicKey, p.keyFp, receivedAt);
     const t = this.tracker.check(p, publicKey, receivedAt, arrival);
     if (t.verdict === 'late') {
       this.c.late++;
       return 'late';
     }
     if (t.verdict === 'replay') return this.emitEvent('replay', p, publicKey, from, receivedAt, t.reason);
-    if (reg.registered) this.marks?.changed(p.uuid, publicKey);
+    if (reg.registered) this.marks?.changed(p.uuid, publicKey, p.keyFp);
     else {
       const reason =
         reg.key === undefined

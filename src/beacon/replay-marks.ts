@@ -4,7 +4,9 @@
 //
 // The listener does not know the store (layering: beacon ← billboard ← console); it gets this narrow interface,
 // which the store implements. Keys are canonical UUIDs: marks are saved only for beacons under the registered key,
-// so an outsider cannot grow the saved set, and a mark is restored only to the identity under the registered key.
+// so an outsider cannot grow the saved set. A saved mark's `bootId` is "<boot id> <key fingerprint>" (the store
+// keeps it as an opaque string): a mark is restored only to the same uuid under the same key, so a VM whose key
+// was replaced (its new agent counting from 1 again) is not taken for a replay of the old one.
 
 import type { IdentityTracker, TrackerMark } from './identity-tracker.js';
 
@@ -23,8 +25,8 @@ export interface MarksLog {
 export class ReplayMarks {
   /** persisted marks not restored yet: an identity is restored when its first authentic beacon arrives */
   private restored = new Map<string, BeaconMark>();
-  /** uuid → registered key of identities whose state moved since the last save */
-  private dirty = new Map<string, string>();
+  /** uuid → registered key (base64) and its fingerprint, for identities whose state moved since the last save */
+  private dirty = new Map<string, { publicKey: string; keyFp: string }>();
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -42,17 +44,19 @@ export class ReplayMarks {
   }
 
   /** Before judging an authentic beacon under the registered key: restore its identity's persisted mark. */
-  restore(uuid: string, publicKey: string, now: number): void {
+  restore(uuid: string, publicKey: string, keyFp: string, now: number): void {
     if (this.restored.size === 0) return;
     const m = this.restored.get(uuid);
     if (m === undefined) return;
     this.restored.delete(uuid);
-    if (!this.tracker.has(uuid, publicKey)) this.tracker.restore(uuid, publicKey, m, now);
+    const sep = typeof m.bootId === 'string' ? m.bootId.indexOf(' ') : -1;
+    if (sep < 0 || m.bootId.slice(sep + 1) !== keyFp) return; // saved under another key
+    if (!this.tracker.has(uuid, publicKey)) this.tracker.restore(uuid, publicKey, { ...m, bootId: m.bootId.slice(0, sep) }, now);
   }
 
   /** After the tracker moved the state of an identity under its registered key. */
-  changed(uuid: string, publicKey: string): void {
-    this.dirty.set(uuid, publicKey);
+  changed(uuid: string, publicKey: string, keyFp: string): void {
+    this.dirty.set(uuid, { publicKey, keyFp });
   }
 
   /** Write the marks that moved since the last save. Saves run one at a time; a failed one is retried next time. */
@@ -66,15 +70,15 @@ export class ReplayMarks {
     const batch = this.dirty;
     this.dirty = new Map();
     const marks = new Map<string, BeaconMark>();
-    for (const [uuid, key] of batch) {
-      const m = this.tracker.mark(uuid, key);
-      if (m) marks.set(uuid, m);
+    for (const [uuid, { publicKey, keyFp }] of batch) {
+      const m = this.tracker.mark(uuid, publicKey);
+      if (m) marks.set(uuid, { ...m, bootId: `${m.bootId} ${keyFp}` });
     }
     if (marks.size === 0) return;
     try {
       await this.store.saveBeaconMarks(marks);
     } catch (e) {
-      for (const [uuid, key] of batch) if (!this.dirty.has(uuid)) this.dirty.set(uuid, key);
+      for (const [uuid, who] of batch) if (!this.dirty.has(uuid)) this.dirty.set(uuid, who);
       this.log?.warn({ err: (e as Error)?.message ?? String(e), marks: marks.size }, 'could not save beacon replay marks; retrying');
     }
   }

@@ -222,7 +222,7 @@ describe('replay marks across a restart (real store file)', () => {
 
     store = await openStore(file, key);
     try {
-      expect(store.beaconMarks().get(v.uuid)).toMatchObject({ bootId: v.bootId, seq: 3 });
+      expect(store.beaconMarks().get(v.uuid)).toMatchObject({ bootId: `${v.bootId} ${wire.fingerprintOfRaw(v.pub)}`, seq: 3 });
       run = await start(registry, { marks: store });
       s.send(captured[1]!, run.port, '127.0.0.1');
       s.send(captured[2]!, run.port, '127.0.0.1');
@@ -257,8 +257,20 @@ describe('replay marks across a restart (real store file)', () => {
     await l.flushMarks();
     expect(saved).toHaveLength(1);
     expect([...saved[0]!.keys()]).toEqual([v.uuid]);
-    expect(saved[0]!.get(v.uuid)).toMatchObject({ seq: 5, bootId: v.bootId });
+    expect(saved[0]!.get(v.uuid)).toMatchObject({ seq: 5, bootId: `${v.bootId} ${wire.fingerprintOfRaw(v.pub)}` });
     await l.flushMarks();
     expect(saved).toHaveLength(1); // nothing moved since
+  });
+
+  it('restores a mark only under the key it was saved for: a re-keyed VM counting from 1 is not a replay', async () => {
+    const v = vm('bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb');
+    const old = wire.newKeyPair('ed25519').publicKey;
+    const saved = new Map([[v.uuid, { bootId: `${v.bootId} ${wire.fingerprintOfRaw(old)}`, seq: 50_000, at: Date.now() }]]);
+    const marks = { beaconMarks: () => saved, saveBeaconMarks: async () => {} };
+    const { events, port } = await start(new Map([[v.uuid, { publicKey: v.pub.toString('base64'), approved: true }]]), { marks });
+    const s = await track();
+    s.send(wire.encodeSigned(body(v), v.priv, v.pub), port, '127.0.0.1');
+    await until(() => events.length === 1);
+    expect(events.map((e) => [e.verdict, e.beacon.seq])).toEqual([['valid', 1]]);
   });
 });
