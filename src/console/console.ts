@@ -3,7 +3,7 @@ import type { CommandResult, ConsoleApi, ConsoleEvent } from './api.js';
 import type { ConsoleContext } from './context.js';
 import { pendingRows } from './commands/registry.js';
 import { runLine } from './dispatch.js';
-import { complete, helpText, isMutatingLine } from './grammar.js';
+import { complete, helpText, isMutatingLine } from './vocabulary.js';
 
 const EMPTY_SNAPSHOT: BillboardSnapshot = Object.freeze({
   version: 0,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../model/config.js';
 import type { StoreApi } from '../store/api.js';
 import type { ConsoleEvent } from './api.js';
+import type { CommandSpec, ParsedCommand } from './grammar.js';
 import type { EngineService, MigrationService, ScannerService } from './services.js';
 
 /** What a command handler may use. Subsystems are optional: a command whose subsystem is absent answers NOT_AVAILABLE. */
@@ -24,8 +25,14 @@ export interface HandlerOutput {
   text: string;
 }
 
-export type Handler = (
-  cmd: import('./grammar.js').ParsedCommand,
-  ctx: ConsoleContext,
-  emit: (ev: ConsoleEvent) => void,
-) => Promise<HandlerOutput>;
+export type Handler = (cmd: ParsedCommand, ctx: ConsoleContext, emit: (ev: ConsoleEvent) => void) => Promise<HandlerOutput>;
+
+/** One command, defined once: its words (what the grammar parses, completes and explains) and what it does. */
+export interface Command extends CommandSpec {
+  run: Handler;
+}
+
+/** Define a command (spec and handler side by side); the vocabulary (vocabulary.ts) lists them all. */
+export function command(c: Command): Command {
+  return c;
+}

@@ -1,44 +1,10 @@
 import { BillboardError, errorLine } from '../model/errors.js';
 import type { CommandResult, ConsoleEvent } from './api.js';
-import type { ConsoleContext, Handler } from './context.js';
+import type { ConsoleContext } from './context.js';
 import { safeText } from '../model/text.js';
 import { safeLines } from './format.js';
-import { commandWord, echo, parseCommand } from './grammar.js';
-import * as auditCmds from './commands/audit.js';
-import * as basic from './commands/basic.js';
-import * as bb from './commands/billboard.js';
-import * as hostCmds from './commands/hosts.js';
-import * as mig from './commands/migration.js';
-import * as reg from './commands/registry.js';
-
-const HANDLERS: Record<string, Handler> = {
-  help: basic.help,
-  wait: basic.wait,
-  hosts: hostCmds.hosts,
-  scan: hostCmds.scan,
-  stop: hostCmds.stop,
-  suspend: hostCmds.suspend,
-  isolate: hostCmds.isolate,
-  vms: bb.vms,
-  show: bb.show,
-  findings: bb.findings,
-  ack: bb.ack,
-  pending: reg.pending,
-  register: reg.register,
-  approve: reg.approve,
-  reject: reg.reject,
-  revoke: reg.revoke,
-  migrate: mig.migrate,
-  authorize: mig.authorize,
-  deny: mig.deny,
-  abort: mig.abort,
-  tune: mig.tune,
-  jobs: mig.jobs,
-  watch: mig.watch,
-  audit: auditCmds.audit,
-  'audit verify': auditCmds.auditVerify,
-};
-
+import { commandWord, echo } from './grammar.js';
+import { parseCommand } from './vocabulary.js';
 /** an error line's longest form: messages quote references and host errors, which an outsider may make huge */
 const MAX_ERROR_CHARS = 512;
 
@@ -58,9 +24,7 @@ export async function runLine(
     if (cmd.spec.mutating && ctx.readOnly) {
       throw new BillboardError('READ_ONLY', `${cmd.spec.name} changes state; this session is read-only`);
     }
-    const handler = HANDLERS[cmd.spec.name];
-    if (!handler) throw new BillboardError('NOT_AVAILABLE', `${cmd.spec.name} is not available yet`);
-    const out = await handler(cmd, ctx, onEvent);
+    const out = await cmd.spec.run(cmd, ctx, onEvent);
     return { command: cmd.spec.name, ok: true, data: out.data, text: safeLines(out.text) };
   } catch (e) {
     if (e instanceof BillboardError) {

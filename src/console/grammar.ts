@@ -1,6 +1,5 @@
 import { BillboardError } from '../model/errors.js';
 import { MAX_TEXT_CHARS, nameProblem, safeText } from '../model/text.js';
-import { MAX_BANDWIDTH_MIBS, MAX_DOWNTIME_MS } from '../migration/limits.js';
 
 // The one command grammar of DESIGN.md, shared by the TUI's `:` palette and `billboard script`.
 // This file only knows words: specs, tokenizing and parsing. What a command does lives in commands/.
@@ -18,6 +17,8 @@ export interface FlagSpec {
   max?: number;
   /** string: free text kept in the store and audit log (at most MAX_TEXT_CHARS characters) */
   text?: boolean;
+  /** the command cannot run without it */
+  required?: boolean;
 }
 
 export interface ArgSpec {
@@ -40,98 +41,23 @@ export interface CommandSpec {
   examples: string[];
 }
 
-const VM = { name: 'VM', required: true };
-const JOB = { name: 'JOB', required: true };
-const note = { type: 'string', arg: 'TEXT', text: true, desc: 'a note kept in the audit log' } as const;
-const reason = { type: 'string', arg: 'TEXT', text: true, desc: 'why, kept in the audit log' } as const;
-const host = { type: 'string', arg: 'HOST', desc: 'the host (as named in the config) the VM runs on' } as const;
+/** Words several commands share. */
+export const VM: ArgSpec = { name: 'VM', required: true };
+export const JOB: ArgSpec = { name: 'JOB', required: true };
+export const note: FlagSpec = { type: 'string', arg: 'TEXT', text: true, desc: 'a note kept in the audit log' };
+export const reason: FlagSpec = { type: 'string', arg: 'TEXT', text: true, desc: 'why, kept in the audit log' };
+export const host: FlagSpec = { type: 'string', arg: 'HOST', desc: 'the host (as named in the config) the VM runs on' };
 
-export const COMMANDS: CommandSpec[] = [
-  { name: 'help', args: [{ name: 'COMMAND', required: false, variadic: true }], flags: {}, mutating: false,
-    summary: 'list the commands, or explain one', examples: ['help', 'help migrate'] },
-  { name: 'hosts', args: [], flags: {}, mutating: false,
-    summary: 'lab hosts: up/down, last scan, domains, free memory', examples: ['hosts'] },
-  { name: 'vms', args: [{ name: 'FILTER', required: false }], flags: {}, mutating: false,
-    summary: 'the Billboard: every VM with hosts, state, registration, last beacon and findings (FILTER: regex on any column; !REGEX inverts)',
-    examples: ['vms', 'vms web', 'vms !ok'] },
-  { name: 'show', args: [VM], flags: {}, mutating: false,
-    summary: 'one VM in full: instances, registration, last beacon, findings', examples: ['show web-01', 'show 1111'] },
-  { name: 'scan', args: [{ name: 'HOST', required: false, variadic: true }], flags: {}, mutating: false,
-    summary: 'scan hosts now (all when none named)', examples: ['scan', 'scan lab-a lab-b'] },
-  { name: 'pending', args: [], flags: {}, mutating: false,
-    summary: 'registration requests waiting for a decision', examples: ['pending'] },
-  { name: 'findings', args: [], flags: { all: { type: 'boolean', desc: 'include resolved findings' } }, mutating: false,
-    summary: 'open and acknowledged findings, worst first', examples: ['findings', 'findings --all'] },
-  { name: 'ack', args: [{ name: 'FINDING', required: true }], flags: { note }, mutating: true,
-    summary: 'acknowledge a finding (it stays visible until its cause clears)', examples: ['ack F-3 --note "known clone, ticket 42"'] },
-  { name: 'register', args: [{ name: 'NAME', required: true, vmName: true }], mutating: true,
-    flags: {
-      uuid: { type: 'string', arg: 'UUID', desc: 'the VM\'s UUID (required)' },
-      pubkey: { type: 'string', arg: 'KEY', desc: 'the agent\'s public key (base64, from `billboard-beacon keygen`); omit for an agentless VM' },
-      mac: { type: 'string', arg: 'MAC', repeat: true, desc: 'an expected MAC address (repeatable)' },
-      os: { type: 'string', arg: 'OS', text: true, desc: 'expected operating system' },
-      host: { type: 'string', arg: 'HOST', desc: 'home host: running anywhere else without an authorized migration is a finding' },
-    },
-    summary: 'register a VM identity (pending until approved)',
-    examples: ['register web-01 --uuid 11111111-2222-3333-4444-555555555555 --mac 52:54:00:aa:bb:01 --host lab-a'] },
-  { name: 'approve', args: [VM], mutating: true,
-    flags: {
-      note,
-      key: { type: 'string', arg: 'SHA256:…', desc: 'confirm the fingerprint of a key that arrived from a beacon after the request (approve says when)' },
-    },
-    summary: 'approve a pending registration: binds its key, MACs, definition and home host',
-    examples: ['approve web-01 --note "ticket 17"', 'approve 035eed6f --key SHA256:1MEFQIJtUnEB…'] },
-  { name: 'reject', args: [VM], flags: { reason }, mutating: true,
-    summary: 'reject a pending registration', examples: ['reject 3f2a --reason "not ours"'] },
-  { name: 'revoke', args: [VM], flags: { reason }, mutating: true,
-    summary: 'revoke an approved VM: its beacons count as forged from now on', examples: ['revoke db-01 --reason "key leaked"'] },
-  { name: 'stop', args: [VM], flags: { host }, mutating: true,
-    summary: 'destroy (hard stop) a VM on a host', examples: ['stop web-01 --host lab-b'] },
-  { name: 'suspend', args: [VM], flags: { host }, mutating: true,
-    summary: 'pause a VM on a host', examples: ['suspend web-01 --host lab-b'] },
-  { name: 'isolate', args: [VM], flags: { host }, mutating: true,
-    summary: 'set every network link of a VM down on a host', examples: ['isolate web-01 --host lab-b'] },
-  { name: 'migrate', args: [VM], mutating: true,
-    flags: {
-      to: { type: 'string', arg: 'HOST', desc: 'destination host (required)' },
-      bandwidth: { type: 'number', arg: 'MIBS', max: MAX_BANDWIDTH_MIBS, desc: 'bandwidth cap in MiB/s (whole number)' },
-      'max-downtime': { type: 'number', arg: 'MS', max: MAX_DOWNTIME_MS, desc: `maximum tolerated downtime in ms (whole number, at most ${MAX_DOWNTIME_MS})` },
-    },
-    summary: 'request a live migration; it waits for `authorize`', examples: ['migrate db-01 --to lab-b --bandwidth 64'] },
-  { name: 'authorize', args: [JOB], flags: {}, mutating: true,
-    summary: 'authorize a requested migration and start it', examples: ['authorize J-1', 'authorize db-01'] },
-  { name: 'deny', args: [JOB], flags: { reason }, mutating: true,
-    summary: 'deny a requested migration', examples: ['deny J-1 --reason "change freeze"'] },
-  { name: 'tune', args: [JOB], mutating: true,
-    flags: {
-      bandwidth: { type: 'number', arg: 'MIBS', max: MAX_BANDWIDTH_MIBS, desc: 'new bandwidth cap in MiB/s (whole number)' },
-      'max-downtime': { type: 'number', arg: 'MS', max: MAX_DOWNTIME_MS, desc: `new maximum tolerated downtime in ms (whole number, at most ${MAX_DOWNTIME_MS}; raising it needs another operator under the two-person rule)` },
-    },
-    summary: 'change bandwidth or max downtime of a migration still in pre-copy (what the convergence estimate suggests)',
-    examples: ['tune J-1 --bandwidth 128', 'tune db-01 --max-downtime 500'] },
-  { name: 'jobs', args: [], flags: {}, mutating: false, summary: 'migration jobs and their stages', examples: ['jobs'] },
-  { name: 'watch', args: [JOB], flags: {}, mutating: false,
-    summary: 'follow a migration stage by stage until it ends', examples: ['watch J-1'] },
-  { name: 'abort', args: [JOB], flags: {}, mutating: true,
-    summary: 'abort a running migration (the VM stays on its source)', examples: ['abort J-1'] },
-  { name: 'audit', args: [], flags: { last: { type: 'number', arg: 'N', desc: 'only the last N entries' } }, mutating: false,
-    summary: 'the tamper-evident audit log', examples: ['audit --last 20'] },
-  { name: 'audit verify', args: [],
-    flags: {
-      'expect-head': { type: 'string', arg: 'HASH',
-        desc: 'a head printed earlier and kept where the store cannot reach (another host, a ticket): fails (AUDIT_HEAD_MISMATCH) unless it is still in the chain. This is the witness that catches a store cut back to an earlier state, which verifies on its own' },
-    },
-    mutating: false,
-    summary: 'recompute the audit hash chain, name the first broken entry, and print the head hash (keep it elsewhere as a witness: see --expect-head)',
-    examples: ['audit verify', 'audit verify --expect-head 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'] },
-  { name: 'wait', args: [{ name: 'SECONDS', required: true }], flags: {}, mutating: false, scriptOnly: true,
-    summary: 'pause the script while the engine keeps running (beacons, scans)', examples: ['wait 5'] },
-];
+/** The commands a grammar knows, by name (the console's is in vocabulary.ts). */
+export interface Vocabulary<T extends CommandSpec = CommandSpec> {
+  readonly list: readonly T[];
+  get(name: string): T | undefined;
+}
 
-const byName = new Map(COMMANDS.map((c) => [c.name, c]));
-
-export function commandSpec(name: string): CommandSpec | undefined {
-  return byName.get(name);
+/** A vocabulary over a list of specs, in the order `help` shows them. */
+export function vocabularyOf<T extends CommandSpec>(list: readonly T[]): Vocabulary<T> {
+  const byName = new Map(list.map((c) => [c.name, c]));
+  return { list, get: (name) => byName.get(name) };
 }
 
 /** Shell-like words: whitespace separates, "double" and 'single' quotes group, backslash escapes. */
@@ -166,8 +92,8 @@ export function tokenize(line: string): string[] {
   return out;
 }
 
-export interface ParsedCommand {
-  spec: CommandSpec;
+export interface ParsedCommand<T extends CommandSpec = CommandSpec> {
+  spec: T;
   args: string[];
   flags: Record<string, string | number | boolean | string[]>;
 }
@@ -184,28 +110,28 @@ export function commandWord(line: string): string {
   return words[0] ?? '';
 }
 
-export function parseCommand(line: string): ParsedCommand {
+export function parseCommand<T extends CommandSpec>(line: string, vocab: Vocabulary<T>): ParsedCommand<T> {
   const words = tokenize(line);
   if (!words.length) throw new BillboardError('USAGE', 'empty command');
   refuseControls(words);
-  let spec: CommandSpec | undefined;
+  let spec: T | undefined;
   let rest: string[];
   if (words[0] === 'audit' && words[1] === 'verify') {
-    spec = byName.get('audit verify');
+    spec = vocab.get('audit verify');
     rest = words.slice(2);
   } else {
-    spec = byName.get(words[0]!);
+    spec = vocab.get(words[0]!);
     rest = words.slice(1);
   }
   if (!spec) {
-    const near = COMMANDS.map((c) => c.name).filter((n) => n.startsWith(words[0]!.slice(0, 2)));
+    const near = vocab.list.map((c) => c.name).filter((n) => n.startsWith(words[0]!.slice(0, 2)));
     throw new BillboardError(
       'USAGE',
       `unknown command "${echo(words[0]!)}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; \`help\` lists them`,
     );
   }
   const args: string[] = [];
-  const flags: ParsedCommand['flags'] = {};
+  const flags: ParsedCommand<T>['flags'] = {};
   for (let i = 0; i < rest.length; i++) {
     const w = rest[i]!;
     if (w.startsWith('--') && w.length > 2) {
@@ -260,6 +186,9 @@ export function parseCommand(line: string): ParsedCommand {
     const problem = a.vmName && args[i] !== undefined ? nameProblem(args[i]) : undefined;
     if (problem) throw new BillboardError('USAGE', `${spec.name}: ${a.name} "${echo(args[i]!)}" refused: ${problem}`);
   });
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (f.required && flags[name] === undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} ${f.arg ?? 'VALUE'} is required (usage: ${usage(spec)})`);
+  }
   return { spec, args, flags };
 }
 
@@ -295,33 +224,30 @@ export function usage(spec: CommandSpec): string {
   const a = spec.args.map((x) => (x.required ? x.name : `[${x.name}${x.variadic ? '...' : ''}]`));
   const f = Object.entries(spec.flags).map(([k, v]) => {
     const base = v.type === 'boolean' ? `--${k}` : `--${k} ${v.arg ?? 'VALUE'}`;
-    const required = (spec.name === 'register' && k === 'uuid') || (spec.name === 'migrate' && k === 'to') ||
-      (['stop', 'suspend', 'isolate'].includes(spec.name) && k === 'host');
-    return required ? base : `[${base}${v.repeat ? '...' : ''}]`;
+    return v.required ? base : `[${base}${v.repeat ? '...' : ''}]`;
   });
   return [spec.name, ...a, ...f].join(' ');
 }
 
-export function isMutatingLine(line: string): boolean {
+export function isMutatingLine(line: string, vocab: Vocabulary): boolean {
   try {
-    return parseCommand(line).spec.mutating;
+    return parseCommand(line, vocab).spec.mutating;
   } catch {
-    const w = commandWord(line);
-    return byName.get(w)?.mutating ?? false;
+    return vocab.get(commandWord(line))?.mutating ?? false;
   }
 }
 
-export function helpText(command?: string): string {
+export function helpText(vocab: Vocabulary, command?: string): string {
   if (!command) {
-    const width = Math.max(...COMMANDS.map((c) => c.name.length));
+    const width = Math.max(...vocab.list.map((c) => c.name.length));
     return [
       'Commands (VM = name, UUID or unique UUID prefix; JOB = job id, or a VM with a pending/running job):',
-      ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.scriptOnly ? ' (script only)' : ''}`),
+      ...vocab.list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}${c.scriptOnly ? ' (script only)' : ''}`),
       '',
       '`help COMMAND` shows usage, options and examples.',
     ].join('\n');
   }
-  const spec = byName.get(command);
+  const spec = vocab.get(command);
   if (!spec) throw new BillboardError('NOT_FOUND', `no command "${command}"; \`help\` lists them`);
   const lines = [`usage: ${usage(spec)}`, '', `  ${spec.summary}${spec.mutating ? ' (changes state; audited; refused in read-only mode)' : ''}`];
   const flags = Object.entries(spec.flags);
@@ -334,12 +260,12 @@ export function helpText(command?: string): string {
 }
 
 /** Completion for the palette: command names, then the command's flags. */
-export function complete(partial: string): string[] {
+export function complete(partial: string, vocab: Vocabulary): string[] {
   const words = partial.split(/\s+/);
-  if (words.length <= 1) return COMMANDS.map((c) => c.name).filter((n) => n.startsWith(words[0] ?? ''));
+  if (words.length <= 1) return vocab.list.map((c) => c.name).filter((n) => n.startsWith(words[0] ?? ''));
   const last = words[words.length - 1]!;
   const name = words[0] === 'audit' && words[1] === 'verify' ? 'audit verify' : words[0]!;
-  const spec = byName.get(name);
+  const spec = vocab.get(name);
   if (!spec) return [];
   if (words[0] === 'audit' && words.length === 2) return ['verify'].filter((v) => v.startsWith(last));
   if (last.startsWith('-') || last === '') {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BillboardError } from '../../src/model/errors.js';
-import {
-  COMMANDS,
-  commandSpec,
-  commandWord,
-  complete,
-  helpText,
-  isMutatingLine,
-  parseCommand,
-  tokenize,
-  usage,
-  type CommandSpec,
-} from '../../src/console/grammar.js';
+import { commandWord, tokenize, usage, type CommandSpec } from '../../src/console/grammar.js';
+import { commandOf as commandSpec, COMMANDS, complete, helpText, isMutatingLine, parseCommand } from '../../src/console/vocabulary.js';
 
 /** The error a parse raises, so tests can assert its code and message. */
 function parseError(line: string): BillboardError {

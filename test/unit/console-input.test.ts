@@ -4,7 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ConsoleContext } from '../../src/console/context.js';
 import { runLine } from '../../src/console/dispatch.js';
-import { parseCommand } from '../../src/console/grammar.js';
+import { parseCommand } from '../../src/console/vocabulary.js';
 import { BillboardError } from '../../src/model/errors.js';
 import type { ResolvedConfig } from '../../src/model/config.js';
 import { FakeStore } from '../helpers/fake-store.js';

@@ -1,9 +1,12 @@
 import { BillboardError } from '../../model/errors.js';
-import type { Handler } from '../context.js';
+import { command, type Handler } from '../context.js';
 import { table } from '../format.js';
 import { num } from './util.js';
 
-export const audit: Handler = async (cmd, ctx) => {
+export const audit = command({
+  name: 'audit', args: [], flags: { last: { type: 'number', arg: 'N', desc: 'only the last N entries' } }, mutating: false,
+    summary: 'the tamper-evident audit log', examples: ['audit --last 20'],
+  run: async (cmd, ctx) => {
   const entries = ctx.store.auditLog(num(cmd.flags.last));
   const text = entries.length
     ? table(
@@ -12,14 +15,24 @@ export const audit: Handler = async (cmd, ctx) => {
       )
     : 'the audit log is empty';
   return { data: entries, text };
-};
+},
+});
 
 /**
  * Recompute the chain and print its head in full: that head, kept outside the store, is the witness that
  * catches a store file cut back to an earlier state (it verifies on its own). `--expect-head` checks a
  * witness: it must still be in the chain (the head, or an entry the log has grown past).
  */
-export const auditVerify: Handler = async (cmd, ctx) => {
+export const auditVerify = command({
+  name: 'audit verify', args: [],
+    flags: {
+      'expect-head': { type: 'string', arg: 'HASH',
+        desc: 'a head printed earlier and kept where the store cannot reach (another host, a ticket): fails (AUDIT_HEAD_MISMATCH) unless it is still in the chain. This is the witness that catches a store cut back to an earlier state, which verifies on its own' },
+    },
+    mutating: false,
+    summary: 'recompute the audit hash chain, name the first broken entry, and print the head hash (keep it elsewhere as a witness: see --expect-head)',
+    examples: ['audit verify', 'audit verify --expect-head 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+  run: async (cmd, ctx) => {
   const expect = cmd.flags['expect-head'];
   const witness = typeof expect === 'string' ? expect.trim().toLowerCase() : undefined;
   if (witness !== undefined && !/^[0-9a-f]{64}$/.test(witness)) {
@@ -44,4 +57,5 @@ export const auditVerify: Handler = async (cmd, ctx) => {
   const since = log.length - 1 - i;
   const where = `entry #${log[i]!.seq}, ${since} entr${since === 1 ? 'y' : 'ies'} ago`;
   return { data: { ...v, witness: { hash: witness, seq: log[i]!.seq, entriesSince: since } }, text: `${intact}\nwitnessed head found: ${where}` };
-};
+},
+});

@@ -1,15 +1,12 @@
 import { BillboardError } from '../../model/errors.js';
-import type { Handler } from '../context.js';
-import { echo, helpText } from '../grammar.js';
-
-export const help: Handler = async (cmd) => {
-  const topic = cmd.args.join(' ') || undefined;
-  const text = helpText(topic);
-  return { data: { help: text }, text };
-};
+import { command } from '../context.js';
+import { echo } from '../grammar.js';
 
 /** script only: let the engine run (beacons arrive, scans happen) for a while. */
-export const wait: Handler = async (cmd, ctx) => {
+export const wait = command({
+  name: 'wait', args: [{ name: 'SECONDS', required: true }], flags: {}, mutating: false, scriptOnly: true,
+    summary: 'pause the script while the engine keeps running (beacons, scans)', examples: ['wait 5'],
+  run: async (cmd, ctx) => {
   if (ctx.mode !== 'script') throw new BillboardError('USAGE', 'wait is for scripts only');
   // decimal seconds only: Number() would also take "", " ", 0x1, 0b1 and 1e3
   const word = cmd.args[0]!;
@@ -19,4 +16,5 @@ export const wait: Handler = async (cmd, ctx) => {
   }
   await new Promise((r) => setTimeout(r, s * 1000));
   return { data: { waitedS: s }, text: `waited ${s}s` };
-};
+},
+});

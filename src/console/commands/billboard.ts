@@ -1,6 +1,7 @@
 import { BillboardError } from '../../model/errors.js';
 import { SEVERITY_ORDER, type Finding, type VmRow } from '../../model/types.js';
-import type { Handler } from '../context.js';
+import { note, VM } from '../grammar.js';
+import { command, type Handler } from '../context.js';
 import { age, kv, table, when } from '../format.js';
 import { needEngine, str } from './util.js';
 
@@ -29,7 +30,11 @@ export function vmLine(r: VmRow): string[] {
   ];
 }
 
-export const vms: Handler = async (cmd, ctx) => {
+export const vms = command({
+  name: 'vms', args: [{ name: 'FILTER', required: false }], flags: {}, mutating: false,
+    summary: 'the Billboard: every VM with hosts, state, registration, last beacon and findings (FILTER: regex on any column; !REGEX inverts)',
+    examples: ['vms', 'vms web', 'vms !ok'],
+  run: async (cmd, ctx) => {
   const engine = needEngine(ctx);
   const keep = rowFilter(cmd.args[0]);
   const rows = engine.snapshot().rows.filter((r) => keep(vmLine(r).join(' ') + ' ' + r.uuid));
@@ -41,9 +46,13 @@ export const vms: Handler = async (cmd, ctx) => {
       )
     : 'no VMs';
   return { data: rows, text };
-};
+},
+});
 
-export const show: Handler = async (cmd, ctx) => {
+export const show = command({
+  name: 'show', args: [VM], flags: {}, mutating: false,
+    summary: 'one VM in full: instances, registration, last beacon, findings', examples: ['show web-01', 'show 1111'],
+  run: async (cmd, ctx) => {
   const engine = needEngine(ctx);
   const row = engine.resolveVm(cmd.args[0]!);
   const reg = ctx.store.registration(row.uuid);
@@ -69,7 +78,8 @@ export const show: Handler = async (cmd, ctx) => {
     findings.length ? findingsTable(findings, now) : 'no open findings',
   ].join('\n');
   return { data: { ...row, registrationDetail: reg ?? null, findings }, text };
-};
+},
+});
 
 export function findingsTable(fs: readonly Finding[], now: number): string {
   return table(
@@ -78,15 +88,23 @@ export function findingsTable(fs: readonly Finding[], now: number): string {
   );
 }
 
-export const findings: Handler = async (cmd, ctx) => {
+export const findings = command({
+  name: 'findings', args: [], flags: { all: { type: 'boolean', desc: 'include resolved findings' } }, mutating: false,
+    summary: 'open and acknowledged findings, worst first', examples: ['findings', 'findings --all'],
+  run: async (cmd, ctx) => {
   const engine = needEngine(ctx);
   const list = [...engine.findings(cmd.flags.all === true)].sort(
     (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen,
   );
   return { data: list, text: list.length ? findingsTable(list, ctx.now()) : 'no findings' };
-};
+},
+});
 
-export const ack: Handler = async (cmd, ctx) => {
+export const ack = command({
+  name: 'ack', args: [{ name: 'FINDING', required: true }], flags: { note }, mutating: true,
+    summary: 'acknowledge a finding (it stays visible until its cause clears)', examples: ['ack F-3 --note "known clone, ticket 42"'],
+  run: async (cmd, ctx) => {
   const f = await needEngine(ctx).ack(cmd.args[0]!, ctx.actor, str(cmd.flags.note));
   return { data: f, text: `acknowledged ${f.id} (${f.code})` };
-};
+},
+});

@@ -1,10 +1,14 @@
 import { BillboardError, errorLine } from '../../model/errors.js';
-import type { Handler } from '../context.js';
+import { host, VM } from '../grammar.js';
+import { command, type Handler } from '../context.js';
 import type { ConsoleContext } from '../context.js';
 import { age, table } from '../format.js';
 import { needScanner, str } from './util.js';
 
-export const hosts: Handler = async (_cmd, ctx) => {
+export const hosts = command({
+  name: 'hosts', args: [], flags: {}, mutating: false,
+    summary: 'lab hosts: up/down, last scan, domains, free memory', examples: ['hosts'],
+  run: async (_cmd, ctx) => {
   const list = needScanner(ctx).statuses();
   const now = ctx.now();
   const text = list.length
@@ -24,9 +28,13 @@ export const hosts: Handler = async (_cmd, ctx) => {
       )
     : 'no hosts configured (add hosts[] to the config)';
   return { data: list, text };
-};
+},
+});
 
-export const scan: Handler = async (cmd, ctx) => {
+export const scan = command({
+  name: 'scan', args: [{ name: 'HOST', required: false, variadic: true }], flags: {}, mutating: false,
+    summary: 'scan hosts now (all when none named)', examples: ['scan', 'scan lab-a lab-b'],
+  run: async (cmd, ctx) => {
   const results = await needScanner(ctx).scan(cmd.args.length ? cmd.args : undefined);
   const data = results.map((r) => ({
     host: r.host,
@@ -49,7 +57,8 @@ export const scan: Handler = async (cmd, ctx) => {
     throw new BillboardError('HOST_DOWN', failed.map((f) => `${f.host}: ${f.error}`).join('; '));
   }
   return { data, text };
-};
+},
+});
 
 type Action = 'stop' | 'suspend' | 'isolate';
 
@@ -101,6 +110,18 @@ const enforcement =
     return { data: { vm: vm.uuid, name: vm.name, host, action }, text: `${verb} ${vm.name} on ${host}` };
   };
 
-export const stop = enforcement('stop');
-export const suspend = enforcement('suspend');
-export const isolate = enforcement('isolate');
+export const stop = command({
+  name: 'stop', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
+    summary: 'destroy (hard stop) a VM on a host', examples: ['stop web-01 --host lab-b'],
+  run: enforcement('stop'),
+});
+export const suspend = command({
+  name: 'suspend', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
+    summary: 'pause a VM on a host', examples: ['suspend web-01 --host lab-b'],
+  run: enforcement('suspend'),
+});
+export const isolate = command({
+  name: 'isolate', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
+    summary: 'set every network link of a VM down on a host', examples: ['isolate web-01 --host lab-b'],
+  run: enforcement('isolate'),
+});

@@ -1,11 +1,23 @@
 import { BillboardError } from '../../model/errors.js';
 import { keyFingerprint } from '../../model/fingerprint.js';
 import type { Registration } from '../../model/types.js';
-import type { Handler } from '../context.js';
+import { note, reason, VM } from '../grammar.js';
+import { command, type Handler } from '../context.js';
 import { age, table } from '../format.js';
 import { str } from './util.js';
 
-export const register: Handler = async (cmd, ctx) => {
+export const register = command({
+  name: 'register', args: [{ name: 'NAME', required: true, vmName: true }], mutating: true,
+    flags: {
+      uuid: { type: 'string', arg: 'UUID', required: true, desc: 'the VM\'s UUID (required)' },
+      pubkey: { type: 'string', arg: 'KEY', desc: 'the agent\'s public key (base64, from `billboard-beacon keygen`); omit for an agentless VM' },
+      mac: { type: 'string', arg: 'MAC', repeat: true, desc: 'an expected MAC address (repeatable)' },
+      os: { type: 'string', arg: 'OS', text: true, desc: 'expected operating system' },
+      host: { type: 'string', arg: 'HOST', desc: 'home host: running anywhere else without an authorized migration is a finding' },
+    },
+    summary: 'register a VM identity (pending until approved)',
+    examples: ['register web-01 --uuid 11111111-2222-3333-4444-555555555555 --mac 52:54:00:aa:bb:01 --host lab-a'],
+  run: async (cmd, ctx) => {
   const uuid = str(cmd.flags.uuid);
   if (!uuid) throw new BillboardError('USAGE', 'register: --uuid UUID is required');
   const homeHost = str(cmd.flags.host);
@@ -26,13 +38,17 @@ export const register: Handler = async (cmd, ctx) => {
   );
   ctx.engine?.registryChanged();
   return { data: reg, text: `registered ${reg.name} (${reg.uuid}): pending approval` };
-};
+},
+});
 
 export function pendingRows(regs: readonly Registration[]): Registration[] {
   return regs.filter((r) => r.state === 'pending');
 }
 
-export const pending: Handler = async (_cmd, ctx) => {
+export const pending = command({
+  name: 'pending', args: [], flags: {}, mutating: false,
+    summary: 'registration requests waiting for a decision', examples: ['pending'],
+  run: async (_cmd, ctx) => {
   const rows = pendingRows(ctx.store.registrations());
   const text = rows.length
     ? table(
@@ -41,7 +57,8 @@ export const pending: Handler = async (_cmd, ctx) => {
       )
     : 'no pending registrations';
   return { data: rows, text };
-};
+},
+});
 
 /**
  * Which key approve binds. A key the operator gave (`register --pubkey`) or that came with the request (and so was
@@ -95,17 +112,34 @@ async function decide(
   return r;
 }
 
-export const approve: Handler = async (cmd, ctx) => {
+export const approve = command({
+  name: 'approve', args: [VM], mutating: true,
+    flags: {
+      note,
+      key: { type: 'string', arg: 'SHA256:…', desc: 'confirm the fingerprint of a key that arrived from a beacon after the request (approve says when)' },
+    },
+    summary: 'approve a pending registration: binds its key, MACs, definition and home host',
+    examples: ['approve web-01 --note "ticket 17"', 'approve 035eed6f --key SHA256:1MEFQIJtUnEB…'],
+  run: async (cmd, ctx) => {
   const r = await decide(ctx, cmd.args[0]!, 'approved', str(cmd.flags.note), str(cmd.flags.key));
   return { data: r, text: `approved ${r.name} (${r.uuid})${r.keyFp ? `, key ${r.keyFp}` : ''}` };
-};
+},
+});
 
-export const reject: Handler = async (cmd, ctx) => {
+export const reject = command({
+  name: 'reject', args: [VM], flags: { reason }, mutating: true,
+    summary: 'reject a pending registration', examples: ['reject 3f2a --reason "not ours"'],
+  run: async (cmd, ctx) => {
   const r = await decide(ctx, cmd.args[0]!, 'rejected', str(cmd.flags.reason));
   return { data: r, text: `rejected ${r.name} (${r.uuid})` };
-};
+},
+});
 
-export const revoke: Handler = async (cmd, ctx) => {
+export const revoke = command({
+  name: 'revoke', args: [VM], flags: { reason }, mutating: true,
+    summary: 'revoke an approved VM: its beacons count as forged from now on', examples: ['revoke db-01 --reason "key leaked"'],
+  run: async (cmd, ctx) => {
   const r = await decide(ctx, cmd.args[0]!, 'revoked', str(cmd.flags.reason));
   return { data: r, text: `revoked ${r.name} (${r.uuid}): its beacons now count as forged` };
-};
+},
+});
