@@ -36,15 +36,31 @@ describe('script --demo', () => {
     expect(spawnSync('pgrep', ['-f', tmp]).status).toBe(1);
   });
 
-  it('approving a pending VM clears its UNREGISTERED finding', { timeout: 90_000 }, async () => {
+  it('approving a pending VM (confirming the key it was shown) clears its UNREGISTERED finding', { timeout: 90_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
-    const r = await runDemoScript('wait 12\nfindings\napprove miner-7f --note "ours after all"\nwait 4\nfindings\nvms miner\n', tmp);
-    expect(r.lines.every((l) => l.ok)).toBe(true);
+    // interactive: the key to confirm is read from `pending` first, as an operator would (a key that reached the
+    // request from a beacon after a scan opened it is bound only when its fingerprint is confirmed)
+    const child = spawnBillboard(['script', '--demo', '--json'], { ...process.env, TMPDIR: tmp });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const until = async (n: number) => {
+      for (let i = 0; i < 400 && lines().length < n; i++) await new Promise((r) => setTimeout(r, 100));
+      return lines();
+    };
+    child.stdin!.write('wait 12\nfindings\npending\n');
+    const first = await until(3);
+    const miner = (first[2]!.data as { name: string; keyFp?: string }[]).find((p) => p.name === 'miner-7f')!;
+    expect(miner.keyFp).toMatch(/^SHA256:/);
+    child.stdin!.end(`approve miner-7f --key ${miner.keyFp} --note "ours after all"\nwait 4\nfindings\nvms miner\n`);
+    await new Promise((r) => child.on('close', r));
+    const r = lines();
+    expect(r.every((l) => l.ok)).toBe(true);
     const open = (i: number) =>
-      (r.lines[i]!.data as { code: string; vmName?: string; state: string }[]).filter((f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved');
+      (r[i]!.data as { code: string; vmName?: string; state: string }[]).filter((f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved');
     expect(open(1)).toHaveLength(1);
-    expect(open(4)).toHaveLength(0);
-    expect(r.lines[5]!.data[0]).toMatchObject({ name: 'miner-7f', registration: 'approved', status: 'ok' });
+    expect(open(5)).toHaveLength(0);
+    expect(r[6]!.data[0]).toMatchObject({ name: 'miner-7f', registration: 'approved', status: 'ok' });
   });
 
   it('runs a simulated migration stage by stage', { timeout: 90_000 }, async () => {
