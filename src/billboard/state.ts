@@ -1,17 +1,12 @@
+import { LIVE_STATES } from '../model/domain-states.js';
 import { nameProblem } from '../model/text.js';
 import type { DomainState, EvidenceSource, FindingCode, Registration, Severity, VmInstance } from '../model/types.js';
 
 // The joined state the detectors read. The engine owns and mutates it; detectors only read it
 // (they receive it as readonly) and return FindingDrafts. Times here are the engine's clock (opts.now).
 
-/** Domain states in which a guest is live (it could beacon, it holds its MACs/IPs). */
-export const ACTIVE_STATES: ReadonlySet<DomainState> = new Set<DomainState>([
-  'running',
-  'paused',
-  'blocked',
-  'pmsuspended',
-  'shutdown',
-]);
+/** Domain states in which a guest is live: model/domain-states.ts says which and why. */
+export const ACTIVE_STATES: ReadonlySet<DomainState> = LIVE_STATES;
 
 export interface InstanceState extends VmInstance {
   /** engine time of the scan that first reported it in this form (the host's latest scan time is ctx.scannedAt) */

@@ -13,7 +13,8 @@ import type {
   VmRow,
 } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
-import { ACTIVE, activation, type Activation } from './activation.js';
+import { MIGRATABLE_STATES } from '../model/domain-states.js';
+import { activation, type Activation } from './activation.js';
 import { convergenceOf, DEFAULT_MAX_DOWNTIME_MS } from './convergence.js';
 import type { MigrationEngineHooks, MigrationHosts } from './hooks.js';
 import { checkMigrationParams, type MigrationParams } from './limits.js';
@@ -506,11 +507,13 @@ export class MigrationManager extends EventEmitter {
     const reg = this.o.store.registration(job.vm);
     const keyed = !!(reg?.publicKey || reg?.keyFp);
     const input = { destination: job.destination, vmName: job.vmName, keyed, keyFp: reg?.keyFp, baseline, commitAt, matchAddress: !job.simulated };
-    let seen = { done: false, why: `${job.vmName} not yet seen on ${job.destination}` } as Activation;
-    await this.o.engine.waitFor((r) => (seen = activation(r, input)).done, job.vm, keyed ? (this.o.activationTimeoutMs ?? 30_000) : timeout);
-    if (!seen.done) return this.afterFailure(run, `not verified on ${job.destination} in time: ${seen.why}`);
-    if (!seen.ok) return this.afterFailure(run, seen.verdict);
-    const verdict = seen.verdict;
+    const last: { seen: Activation } = { seen: { verdict: 'pending', why: `${job.vmName} not yet seen on ${job.destination}` } };
+    const judge = (r: VmRow | undefined) => (last.seen = activation(r, input)).verdict !== 'pending';
+    await this.o.engine.waitFor(judge, job.vm, keyed ? (this.o.activationTimeoutMs ?? 30_000) : timeout);
+    const seen = last.seen;
+    if (seen.verdict === 'pending') return this.afterFailure(run, `not verified on ${job.destination} in time: ${seen.why}`);
+    if (seen.verdict === 'failed') return this.afterFailure(run, seen.why);
+    const verdict = seen.evidence;
     await this.o.store
       .updateRegistration(job.vm, { homeHost: job.destination }, SYSTEM, 'migrate-home')
       .catch((e) => this.info(job, `home host not updated: ${errorLine(e)}`));
@@ -675,11 +678,11 @@ export class MigrationManager extends EventEmitter {
   }
 
   private runningOn(row: VmRow): string[] {
-    return [...new Set(row.instances.filter((i) => ACTIVE.has(i.state)).map((i) => i.host))];
+    return [...new Set(row.instances.filter((i) => MIGRATABLE_STATES.has(i.state)).map((i) => i.host))];
   }
 
   private activeOn(row: VmRow, host: string): boolean {
-    return row.instances.some((i) => i.host === host && ACTIVE.has(i.state));
+    return row.instances.some((i) => i.host === host && MIGRATABLE_STATES.has(i.state));
   }
 
   private config(host: string): HostConfig {
