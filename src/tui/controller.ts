@@ -4,7 +4,8 @@
 import type { ConsoleApi } from '../console/api.js';
 import type { Finding, MigrationJob, Registration, VmRow } from '../model/types.js';
 import { parseFilter, type RowFilter } from './filter.js';
-import { viewKey, type ActionId } from './keymap.js';
+import { globalKey, type ActionUi, type Nav } from './keymap.js';
+import { VIEW_KEYS } from './view-keys.js';
 import type { TuiStore } from './store.js';
 import { VIEW_ORDER, VIEWS, visibleItems, type ViewId } from './views.js';
 
@@ -95,6 +96,7 @@ export class Controller {
   private readonly listeners = new Set<() => void>();
   private readonly history: string[] = [];
   private busy = 0;
+  private readonly ui: ActionUi & { readOnly: boolean };
   quit: (code: number) => void = () => {};
 
   constructor(
@@ -113,6 +115,7 @@ export class Controller {
       readOnly: opts.readOnly || api.readOnly,
       seq: 0,
     };
+    this.ui = this.makeUi();
   }
 
   getState = (): UiState => this.state;
@@ -220,39 +223,52 @@ export class Controller {
   };
 
   private normalKey(input: string, key: KeyInfo): void {
-    const view = this.state.view;
-    const { index } = this.cursor();
-    const h = tableHeight(this.state.rows, view);
-    if (key.downArrow || input === 'j') return this.moveTo(index + 1);
-    if (key.upArrow || input === 'k') return this.moveTo(index - 1);
-    if (key.pageDown || (key.ctrl && input === 'f')) return this.moveTo(index + h);
-    if (key.pageUp || (key.ctrl && input === 'b')) return this.moveTo(index - h);
-    if (key.home || input === 'g') return this.moveTo(0);
-    if (key.end || input === 'G') return this.moveTo(Number.MAX_SAFE_INTEGER);
-    if (key.return) return this.set({ mode: this.state.mode.kind === 'detail' ? { kind: 'normal' } : { kind: 'detail' } });
-    if (key.escape) {
-      if (this.state.filters[view]) return this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
-      return;
-    }
-    if (input >= '1' && input <= '6') return this.switchView(VIEW_ORDER[Number(input) - 1]!);
-    switch (input) {
-      case 'q':
-        return this.quit(0);
-      case '?':
-        return this.set({ mode: { kind: 'help' } });
-      case '/':
-        return this.set({ mode: { kind: 'prompt', purpose: 'filter', label: '/', text: this.state.filters[view]?.source ?? '', completions: [], historyAt: -1 } });
-      case ':':
-        return this.set({ mode: { kind: 'prompt', purpose: 'command', label: ':', text: '', completions: [], historyAt: this.history.length } });
-      case 's': {
-        const n = (this.state.sorts[view] + 1) % VIEWS[view].sorts.length;
-        return this.set({ sorts: { ...this.state.sorts, [view]: n }, status: { text: `sorted by ${VIEWS[view].sorts[n]!.name}`, kind: 'info' } });
-      }
-    }
-    const def = viewKey(view, input);
-    if (!def?.action) return;
-    if (def.mutating && this.state.readOnly) return this.status(`read-only: "${def.key}" (${def.short ?? def.action}) is disabled`, 'error');
-    void this.action(def.action);
+    const global = globalKey(input, key);
+    if (global) return global.g.run(this.nav, global.input);
+    VIEW_KEYS[this.state.view].press(input, this.selected(), this.ui);
+  }
+
+  /** what the global keys move and open */
+  private readonly nav: Nav = {
+    move: (delta) => {
+      const { index } = this.cursor();
+      const h = tableHeight(this.state.rows, this.state.view);
+      const to = { 'page-down': index + h, 'page-up': index - h, first: 0, last: Number.MAX_SAFE_INTEGER } as const;
+      this.moveTo(typeof delta === 'number' ? index + delta : to[delta]);
+    },
+    toggleDetail: () => this.set({ mode: this.state.mode.kind === 'detail' ? { kind: 'normal' } : { kind: 'detail' } }),
+    escape: () => {
+      const view = this.state.view;
+      if (this.state.filters[view]) this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
+    },
+    switchView: (n) => this.switchView(VIEW_ORDER[n - 1]!),
+    openHelp: () => this.set({ mode: { kind: 'help' } }),
+    openFilter: () =>
+      this.set({ mode: { kind: 'prompt', purpose: 'filter', label: '/', text: this.state.filters[this.state.view]?.source ?? '', completions: [], historyAt: -1 } }),
+    openPalette: () => this.set({ mode: { kind: 'prompt', purpose: 'command', label: ':', text: '', completions: [], historyAt: this.history.length } }),
+    cycleSort: () => {
+      const view = this.state.view;
+      const n = (this.state.sorts[view] + 1) % VIEWS[view].sorts.length;
+      this.set({ sorts: { ...this.state.sorts, [view]: n }, status: { text: `sorted by ${VIEWS[view].sorts[n]!.name}`, kind: 'info' } });
+    },
+    quit: () => this.quit(0),
+  };
+
+  /** what a view's key may do: ask, pick, prompt, and run grammar lines */
+  private makeUi(): ActionUi & { readOnly: boolean } {
+    const c = this;
+    return {
+      api: this.api,
+      get readOnly() {
+        return c.state.readOnly;
+      },
+      data: () => this.store.getState(),
+      run: (line) => this.runLine(line),
+      confirm: (question, line) => this.set({ mode: { kind: 'confirm', question, line } }),
+      prompt: (label, build) => this.set({ mode: { kind: 'prompt', purpose: 'reason', label, text: '', completions: [], historyAt: -1, build } }),
+      pick: (title, options, index = 0) => this.set({ status: undefined, mode: { kind: 'pick', title, options, index } }),
+      status: (text, kind = 'info') => this.status(text, kind),
+    };
   }
 
   private promptKey(mode: Extract<Mode, { kind: 'prompt' }>, input: string, key: KeyInfo): void {
@@ -326,136 +342,6 @@ export class Controller {
     void this.runLine(opt.line);
   }
 
-  // ─── actions: each becomes a grammar line ────────────────────────────────────────────────────
-
-  private async action(id: ActionId): Promise<void> {
-    const view = this.state.view;
-    const item = this.selected<object>();
-    if (!item && id !== 'verify') return this.status('nothing selected', 'error');
-    // Actions are aimed by UUID, never by a display name (which a guest or a host chooses); the name is only shown.
-    const vmRef = (): string | undefined => {
-      if (view === 'billboard') return (item as VmRow).uuid;
-      if (view === 'pending') return (item as Registration).uuid;
-      if (view === 'findings') return (item as Finding).vm || undefined;
-      return undefined;
-    };
-    const vmLabel = (uuid: string): string => {
-      const row = this.store.getState().snapshot.rows.find((r) => r.uuid === uuid);
-      return labelOf(row?.name ?? (item as { name?: string; vmName?: string }).name ?? (item as Finding).vmName, uuid);
-    };
-    const hostsOf = (): string[] => {
-      if (view === 'billboard') return (item as VmRow).instances.map((i) => i.host);
-      if (view === 'findings') {
-        const f = item as Finding;
-        const row = this.store.getState().snapshot.rows.find((r) => r.uuid === f.vm);
-        return row ? row.instances.map((i) => i.host) : f.hosts;
-      }
-      return [];
-    };
-    switch (id) {
-      case 'approve': {
-        const ref = vmRef();
-        if (!ref) return;
-        // the operator sees the fingerprint approval binds, and the console binds exactly that one
-        const fp = this.keyToConfirm(ref);
-        return this.set({
-          mode: {
-            kind: 'confirm',
-            question: `approve ${vmLabel(ref)}? ${fp ? `binds key ${fp}` : 'no key (agentless)'} (y/N)`,
-            line: `approve ${ref}${fp ? ` --key ${quoteArg(fp)}` : ''}`,
-          },
-        });
-      }
-      case 'reject': {
-        const ref = vmRef();
-        if (!ref) return;
-        return this.set({
-          mode: { kind: 'prompt', purpose: 'reason', label: `reject ${vmLabel(ref)}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `reject ${ref}${t ? ` --reason ${quoteArg(t)}` : ''}` },
-        });
-      }
-      case 'isolate':
-      case 'stop': {
-        const ref = vmRef();
-        if (!ref) return this.status('this finding is not about one VM', 'error');
-        const label = vmLabel(ref);
-        const hs = hostsOf();
-        if (!hs.length) return this.status(`${label} is not running on any host`, 'error');
-        const lineFor = (h: string) => `${id} ${ref} --host ${quoteArg(h)}`;
-        const confirm = id === 'stop' ? (h: string) => `stop ${label} on ${h}? (y/N)` : undefined;
-        if (hs.length === 1) {
-          if (confirm) return this.set({ mode: { kind: 'confirm', question: confirm(hs[0]!), line: lineFor(hs[0]!) } });
-          return this.runLine(lineFor(hs[0]!));
-        }
-        return this.set({
-          mode: { kind: 'pick', title: `${id} ${label} on which host?`, index: 0, options: hs.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })) },
-        });
-      }
-      case 'migrate': {
-        const ref = vmRef();
-        if (!ref) return;
-        const label = vmLabel(ref);
-        this.status(`checking destinations for ${label}…`, 'busy');
-        try {
-          const choices = await this.api.migrationChoices(ref);
-          if (!choices.length) return this.status(`no other host to migrate ${label} to`, 'error');
-          this.set({
-            status: undefined,
-            mode: {
-              kind: 'pick',
-              title: `migrate ${label} to:`,
-              index: Math.max(0, choices.findIndex((c) => c.ok)),
-              options: choices.map((c) => ({
-                label: c.host,
-                ok: c.ok,
-                detail: c.checks.map((k) => `${k.ok ? '✓' : '✗'} ${k.name}: ${k.detail}`),
-                line: c.ok ? `migrate ${ref} --to ${quoteArg(c.host)}` : undefined,
-                refuse: c.ok ? undefined : `${c.host}: pre-checks failed (${c.checks.filter((k) => !k.ok).map((k) => k.name).join(', ')})`,
-              })),
-            },
-          });
-        } catch (e) {
-          this.status(oneLine(e), 'error');
-        }
-        return;
-      }
-      case 'ack':
-        return this.runLine(`ack ${(item as Finding).id}`);
-      case 'authorize':
-        return this.runLine(`authorize ${(item as MigrationJob).id}`);
-      case 'deny': {
-        const job = (item as MigrationJob).id;
-        return this.set({
-          mode: { kind: 'prompt', purpose: 'reason', label: `deny ${job}, reason: `, text: '', completions: [], historyAt: -1, build: (t) => `deny ${job}${t ? ` --reason ${quoteArg(t)}` : ''}` },
-        });
-      }
-      case 'abort': {
-        const job = item as MigrationJob;
-        return this.set({ mode: { kind: 'confirm', question: `abort ${job.id} (${job.vmName} ${job.source} → ${job.destination})? (y/N)`, line: `abort ${job.id}` } });
-      }
-      case 'tune': {
-        const job = item as MigrationJob;
-        const c = job.convergence;
-        if (!c || (c.suggestedBandwidthMiBs === undefined && c.suggestedMaxDowntimeMs === undefined)) return this.status(`${job.id}: no suggestion to apply`, 'error');
-        return this.runLine(
-          `tune ${job.id}` +
-            (c.suggestedBandwidthMiBs !== undefined ? ` --bandwidth ${c.suggestedBandwidthMiBs}` : '') +
-            (c.suggestedMaxDowntimeMs !== undefined ? ` --max-downtime ${c.suggestedMaxDowntimeMs}` : ''),
-        );
-      }
-      case 'scan':
-        return this.runLine(`scan ${quoteArg((item as { name: string }).name)}`);
-      case 'verify':
-        return this.runLine('audit verify');
-    }
-  }
-
-  /** the fingerprint approve would bind: the registration's key, else the one its beacons carry */
-  private keyToConfirm(uuid: string): string | undefined {
-    const d = this.store.getState();
-    const reg = d.pending.find((r) => r.uuid === uuid);
-    return reg?.keyFp ?? d.snapshot.rows.find((r) => r.uuid === uuid)?.lastBeacon?.keyFp;
-  }
-
   /** run one grammar line; the result (or error) lands in the status line, never on the screen's floor */
   async runLine(line: string): Promise<void> {
     let mutating = true;
@@ -486,11 +372,6 @@ export class Controller {
   isBusy(): boolean {
     return this.busy > 0;
   }
-}
-
-/** how a VM is named in prompts: its (escaped) name and short UUID, so a look-alike name cannot pass for another */
-function labelOf(name: string | undefined, uuid: string): string {
-  return name && name !== uuid ? `${name} (${uuid.slice(0, 8)})` : uuid;
 }
 
 function oneLine(e: unknown): string {

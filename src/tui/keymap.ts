@@ -1,73 +1,114 @@
-// Every key the console answers to, per view: the single source for the hint bar, the `?` overlay and the
-// read-only rule (mutating keys are hidden from hints and refused).
-import type { ViewId } from './views.js';
+// Every key the console answers to, as records: a key, its help, whether it changes something, and the code it
+// runs, declared side by side. The hint bar, the `?` overlay, the read-only rule and the key dispatch all read
+// these records; nothing else lists keys.
+import type { ConsoleApi } from '../console/api.js';
+import type { PickOption } from './controller.js';
+import type { TuiData } from './store.js';
 
-export type ActionId =
-  | 'approve' | 'reject' | 'isolate' | 'stop' | 'migrate' | 'ack' | 'authorize' | 'deny' | 'abort' | 'tune' | 'scan' | 'verify';
-
-export interface KeyDef {
+/** What a key's record says about it (hints, help, read-only). */
+export interface KeyDoc {
   key: string;
   /** label shown in hints/help when it differs from the key */
   label?: string;
   help: string;
-  /** changes something: hidden and refused in read-only mode */
-  mutating?: boolean;
-  action?: ActionId;
   /** shown in the (short) hint bar, with this word */
   hint?: boolean;
   short?: string;
+  /** changes something: hidden from hints and refused in read-only mode */
+  mutating?: boolean;
 }
 
-export const GLOBAL_KEYS: KeyDef[] = [
-  { key: '1-6', help: 'switch view (Billboard, Pending, Findings, Migrations, Hosts, Audit)' },
-  { key: 'j/k', label: 'j/k ↑/↓', help: 'move the selection' },
-  { key: 'PgUp/PgDn', help: 'page up / down' },
-  { key: 'g/G', help: 'first / last row' },
-  { key: 'enter', short: 'details', help: 'details of the selected row (esc closes)', hint: true },
-  { key: '/', short: 'filter', help: 'filter rows by regex (leading ! inverts; empty clears)', hint: true },
-  { key: ':', short: 'command', help: 'command palette (tab completes, ↑/↓ history)', hint: true },
-  { key: 's', short: 'sort', help: 'cycle the sort order', hint: true },
-  { key: 'esc', help: 'clear the filter / close an overlay' },
-  { key: '?', short: 'help', help: 'this help', hint: true },
-  { key: 'q', short: 'quit', label: 'q ctrl-c', help: 'quit', hint: true },
+/** What an action may do to the console's UI: every action ends as grammar lines through run(). */
+export interface ActionUi {
+  readonly api: ConsoleApi;
+  data(): TuiData;
+  run(line: string): Promise<void>;
+  confirm(question: string, line: string): void;
+  prompt(label: string, build: (text: string) => string): void;
+  pick(title: string, options: PickOption[], index?: number): void;
+  status(text: string, kind?: 'info' | 'error' | 'busy'): void;
+}
+
+/** A view's key: its record and its handler, which receives the selected row already typed. */
+export interface KeyBinding<T> extends KeyDoc {
+  run(row: T, ui: ActionUi): void | Promise<void>;
+}
+
+/** A view's keys, bound to the type of its rows through a guard (no casts at the call site). */
+export interface ViewKeys {
+  readonly docs: readonly KeyDoc[];
+  /** @returns false when the key is not one of this view's */
+  press(input: string, selected: object | undefined, ui: ActionUi & { readOnly: boolean }): boolean;
+}
+
+export function viewKeys<T extends object>(is: (item: object) => item is T, bindings: readonly KeyBinding<T>[]): ViewKeys {
+  return {
+    docs: bindings,
+    press(input, selected, ui) {
+      const b = bindings.find((k) => k.key === input);
+      if (!b) return false;
+      if (b.mutating && ui.readOnly) ui.status(`read-only: "${b.key}" (${b.short ?? b.help.split(/[ (:]/)[0]}) is disabled`, 'error');
+      else if (!selected || !is(selected)) ui.status('nothing selected', 'error');
+      else void b.run(selected, ui);
+      return true;
+    },
+  };
+}
+
+/** The navigation a global key may use (the controller provides it). */
+export interface Nav {
+  move(delta: number | 'page-down' | 'page-up' | 'first' | 'last'): void;
+  toggleDetail(): void;
+  escape(): void;
+  switchView(n: number): void;
+  openHelp(): void;
+  openFilter(): void;
+  openPalette(): void;
+  cycleSort(): void;
+  quit(): void;
+}
+
+/** the subset of Ink's Key the global keys look at */
+export interface KeyFlags {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+}
+
+export interface GlobalKey extends KeyDoc {
+  matches(input: string, key: KeyFlags): boolean;
+  run(nav: Nav, input: string): void;
+}
+
+export const GLOBAL_KEYS: readonly GlobalKey[] = [
+  { key: '1-6', help: 'switch view (Billboard, Pending, Findings, Migrations, Hosts, Audit)', matches: (i) => i >= '1' && i <= '6' && i.length === 1, run: (n, i) => n.switchView(Number(i)) },
+  { key: 'j/k', label: 'j/k ↑/↓', help: 'move the selection', matches: (i, k) => !!k.downArrow || !!k.upArrow || i === 'j' || i === 'k', run: (n, i) => n.move(i === 'k' ? -1 : 1) },
+  { key: 'PgUp/PgDn', help: 'page up / down', matches: (i, k) => !!k.pageDown || !!k.pageUp || (!!k.ctrl && (i === 'f' || i === 'b')), run: (n, i) => n.move(i === 'b' || i === 'page-up' ? 'page-up' : 'page-down') },
+  { key: 'g/G', help: 'first / last row', matches: (i, k) => !!k.home || !!k.end || i === 'g' || i === 'G', run: (n, i) => n.move(i === 'G' || i === 'end' ? 'last' : 'first') },
+  { key: 'enter', short: 'details', help: 'details of the selected row (esc closes)', hint: true, matches: (_i, k) => !!k.return, run: (n) => n.toggleDetail() },
+  { key: '/', short: 'filter', help: 'filter rows by regex (leading ! inverts; empty clears)', hint: true, matches: (i) => i === '/', run: (n) => n.openFilter() },
+  { key: ':', short: 'command', help: 'command palette (tab completes, ↑/↓ history)', hint: true, matches: (i) => i === ':', run: (n) => n.openPalette() },
+  { key: 's', short: 'sort', help: 'cycle the sort order', hint: true, matches: (i) => i === 's', run: (n) => n.cycleSort() },
+  { key: 'esc', help: 'clear the filter / close an overlay', matches: (_i, k) => !!k.escape, run: (n) => n.escape() },
+  { key: '?', short: 'help', help: 'this help', hint: true, matches: (i) => i === '?', run: (n) => n.openHelp() },
+  { key: 'q', short: 'quit', label: 'q ctrl-c', help: 'quit', hint: true, matches: (i) => i === 'q', run: (n) => n.quit() },
 ];
 
-export const VIEW_KEYS: Record<ViewId, KeyDef[]> = {
-  billboard: [
-    { key: 'a', help: 'approve the VM registration', mutating: true, action: 'approve', hint: true },
-    { key: 'r', help: 'reject the VM registration (asks a reason)', mutating: true, action: 'reject', hint: true },
-    { key: 'i', short: 'isolate', help: 'isolate the VM on its host (asks which host when it runs on several)', mutating: true, action: 'isolate', hint: true },
-    { key: 'x', short: 'stop', help: 'stop the VM on a host (asks to confirm)', mutating: true, action: 'stop', hint: true },
-    { key: 'm', short: 'migrate', help: 'migrate: pick a destination, each shown with its pre-check results', mutating: true, action: 'migrate', hint: true },
-  ],
-  pending: [
-    { key: 'a', help: 'approve the registration', mutating: true, action: 'approve', hint: true },
-    { key: 'r', help: 'reject the registration (asks a reason)', mutating: true, action: 'reject', hint: true },
-  ],
-  findings: [
-    { key: 'c', short: 'ack', help: 'acknowledge the finding', mutating: true, action: 'ack', hint: true },
-    { key: 'i', short: 'isolate', help: "isolate the finding's VM", mutating: true, action: 'isolate', hint: true },
-    { key: 'x', short: 'stop', help: "stop the finding's VM (asks to confirm)", mutating: true, action: 'stop', hint: true },
-  ],
-  migrations: [
-    { key: 'A', help: 'authorize the job', mutating: true, action: 'authorize', hint: true },
-    { key: 'D', help: 'deny the job (asks a reason)', mutating: true, action: 'deny', hint: true },
-    { key: 'X', short: 'abort', help: 'abort the job (asks to confirm)', mutating: true, action: 'abort', hint: true },
-    { key: 't', short: 'tune', help: "apply the convergence estimate's suggested bandwidth / max downtime", mutating: true, action: 'tune', hint: true },
-  ],
-  hosts: [{ key: 'S', short: 'scan', help: 'scan the selected host now', action: 'scan', hint: true }],
-  audit: [{ key: 'V', short: 'verify', help: 'verify the audit chain', action: 'verify', hint: true }],
-};
-
-export function viewKey(view: ViewId, input: string): KeyDef | undefined {
-  return VIEW_KEYS[view].find((k) => k.key === input);
+/** The global key a keypress means, with the input normalised for its handler (arrows and page keys as words). */
+export function globalKey(input: string, key: KeyFlags): { g: GlobalKey; input: string } | undefined {
+  const named = key.upArrow ? 'k' : key.downArrow ? 'j' : key.pageUp ? 'page-up' : key.pageDown ? 'page-down' : key.home ? 'g' : key.end ? 'G' : input;
+  const g = GLOBAL_KEYS.find((k) => k.matches(input, key));
+  return g ? { g, input: named } : undefined;
 }
 
 /** the hint bar's entries for a view: view keys first, then the global ones; read-only drops mutating keys */
-export function hints(view: ViewId, readOnly: boolean): string[] {
-  const label = (k: KeyDef) => `${k.key} ${k.short ?? k.help.split(/[ (:]/)[0]}`;
-  return [
-    ...VIEW_KEYS[view].filter((k) => k.hint && !(readOnly && k.mutating)).map(label),
-    ...GLOBAL_KEYS.filter((k) => k.hint).map(label),
-  ];
+export function hints(view: readonly KeyDoc[], readOnly: boolean): string[] {
+  const label = (k: KeyDoc) => `${k.key} ${k.short ?? k.help.split(/[ (:]/)[0]}`;
+  return [...view.filter((k) => k.hint && !(readOnly && k.mutating)).map(label), ...GLOBAL_KEYS.filter((k) => k.hint).map(label)];
 }

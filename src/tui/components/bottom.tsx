@@ -4,6 +4,7 @@ import React, { memo } from 'react';
 import { Box, Text } from 'ink';
 import type { Mode, Status } from '../controller.js';
 import { hints } from '../keymap.js';
+import { VIEW_KEYS } from '../view-keys.js';
 import type { Theme } from '../theme.js';
 import type { ViewId } from '../views.js';
 
@@ -28,7 +29,7 @@ export const BottomBar = memo(function BottomBar(p: { mode: Mode; view: ViewId; 
   } else {
     top = (
       <Text wrap="truncate" {...theme.dim}>
-        {hints(p.view, p.readOnly).join('  ')}
+        {hints(VIEW_KEYS[p.view].docs, p.readOnly).join('  ')}
       </Text>
     );
   }

@@ -3,12 +3,13 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import type { Mode } from '../controller.js';
-import { GLOBAL_KEYS, VIEW_KEYS, type KeyDef } from '../keymap.js';
+import { GLOBAL_KEYS, type KeyDoc } from '../keymap.js';
+import { VIEW_KEYS } from '../view-keys.js';
 import type { Theme } from '../theme.js';
 import { VIEWS, type ViewId } from '../views.js';
 import { fit } from '../format.js';
 
-function keyLine(k: KeyDef, readOnly: boolean): string {
+function keyLine(k: KeyDoc, readOnly: boolean): string {
   const off = readOnly && k.mutating ? '  (disabled: read-only)' : '';
   return `  ${fit(k.label ?? k.key, 12)} ${k.help}${off}`;
 }
@@ -16,7 +17,7 @@ function keyLine(k: KeyDef, readOnly: boolean): string {
 export function HelpOverlay(p: { view: ViewId; readOnly: boolean; height: number; width: number; theme: Theme }) {
   const lines = [
     `${VIEWS[p.view].title} keys:`,
-    ...VIEW_KEYS[p.view].map((k) => keyLine(k, p.readOnly)),
+    ...VIEW_KEYS[p.view].docs.map((k) => keyLine(k, p.readOnly)),
     'everywhere:',
     ...GLOBAL_KEYS.map((k) => keyLine(k, false)),
     'any key closes this help',
