@@ -12,6 +12,7 @@ export interface EngineLog {
 export const DEFAULT_MAX_VMS = 100_000;
 export const DEFAULT_AUTO_REQUESTS_PER_SEC = 20;
 export const DEFAULT_MAX_BEACON_ONLY = 256;
+export const DEFAULT_MAX_BEACON_ONLY_PER_SOURCE = 16;
 export const DEFAULT_MAX_BEACON_REQUESTS = 256;
 export const DEFAULT_MAX_UNTRUSTED_SOURCES = 32;
 
@@ -35,6 +36,8 @@ export interface EngineOptions {
   autoRequestsPerSec?: number;
   /** identities tracked from beacons alone (no registration, no scan): anyone can mint them */
   maxBeaconOnly?: number;
+  /** of those, how many one source address may announce (more are tallied per source) */
+  maxBeaconOnlyPerSource?: number;
   /** pending registration requests that beacons opened, in total */
   maxBeaconRequests?: number;
   /** source addresses tallied one by one for unauthenticated junk (the rest share one finding) */

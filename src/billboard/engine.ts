@@ -7,6 +7,7 @@ import type { NewRegistration, StoreApi } from '../store/api.js';
 import {
   DEFAULT_AUTO_REQUESTS_PER_SEC,
   DEFAULT_MAX_BEACON_ONLY,
+  DEFAULT_MAX_BEACON_ONLY_PER_SOURCE,
   DEFAULT_MAX_BEACON_REQUESTS,
   DEFAULT_MAX_UNTRUSTED_SOURCES,
   DEFAULT_MAX_VMS,
@@ -88,7 +89,9 @@ export class Engine extends EventEmitter {
     this.silentAfterMs = opts.beaconIntervalS * 1000 * opts.missedBeforeSilent;
     this.incidentWindowMs = Math.max(this.silentAfterMs * 2, opts.beaconIntervalS * 1000 * 4);
     this.maxVms = opts.maxVms ?? DEFAULT_MAX_VMS;
-    this.beaconOnly = new BeaconOnlyPool(opts.maxBeaconOnly ?? DEFAULT_MAX_BEACON_ONLY, (uuid) => this.vms.has(uuid) && !this.isVouchedFor(uuid, this.store.registration(uuid)));
+    const maxBeaconOnly = opts.maxBeaconOnly ?? DEFAULT_MAX_BEACON_ONLY;
+    const stillBeaconOnly = (uuid: string): boolean => this.vms.has(uuid) && !this.isVouchedFor(uuid, this.store.registration(uuid));
+    this.beaconOnly = new BeaconOnlyPool(maxBeaconOnly, opts.maxBeaconOnlyPerSource ?? DEFAULT_MAX_BEACON_ONLY_PER_SOURCE, stillBeaconOnly);
     this.startedAt = this.now();
     this.scans = new ScanRequester(opts.requestScan, this.now);
     this.requests = new RegistrationRequests({
@@ -137,14 +140,14 @@ export class Engine extends EventEmitter {
     const reg = this.store.registration(uuid);
     const from = ev.from.address;
     const vouched = this.isVouchedFor(uuid, reg);
-    const j = judgeBeacon(ev, { registration: reg, vouched, tracked: this.vms.has(uuid), room: () => this.beaconOnly.room() });
+    const j = judgeBeacon(ev, { registration: reg, vouched, tracked: this.vms.has(uuid), room: () => this.beaconOnly.room(from) });
     if (j.kind === 'tally') return this.tallyUntrusted(j.tally, from, uuid, now);
     if (!this.vms.has(uuid) && !reg && this.vms.size >= this.maxVms) {
       this.droppedBeacons++;
       return;
     }
     const vm = this.vms.ensure(uuid);
-    if (!vouched) this.beaconOnly.add(uuid);
+    if (!vouched) this.beaconOnly.add(uuid, from);
     const w = { silentAfterMs: this.silentAfterMs, incidentWindowMs: this.incidentWindowMs };
     let suspicious = true;
     if (j.kind === 'replay') vm.replayed = incident(vm.replayed, now, from, j.reason, false, w);
@@ -455,7 +458,7 @@ export class Engine extends EventEmitter {
       old(vm.forged?.at) &&
       old(vm.replayed?.at) &&
       !this.ledger.hasVmFindings(vm.uuid) &&
-      !this.store.registration(vm.uuid) &&
+      !this.isVouchedFor(vm.uuid, this.store.registration(vm.uuid)) &&
       !this.requests.has(vm.uuid) &&
       !this.migrations.migrating(vm.uuid)
     );

@@ -99,30 +99,40 @@ export class UntrustedTallies {
 }
 
 /**
- * Identities tracked from beacons alone (no registration, no scan): anyone can mint them, so there is a cap. Entries
- * that something else came to vouch for are swept out when the cap is reached.
+ * Identities tracked from beacons alone (no registration but their own request, no scan): anyone can mint them, so
+ * there is a cap in total and per source address (one source announcing many new identities is tallied instead).
+ * Entries that something else came to vouch for, or that were forgotten, are swept out when a cap is reached.
  */
 export class BeaconOnlyPool {
-  private readonly ids = new Set<string>();
+  /** uuid → the source that first announced it */
+  private readonly ids = new Map<string, string>();
 
   constructor(
     private readonly max: number,
+    private readonly maxPerSource: number,
     private readonly stillBeaconOnly: (uuid: string) => boolean,
   ) {}
 
-  add(uuid: string): void {
-    this.ids.add(uuid);
+  add(uuid: string, from: string): void {
+    if (!this.ids.has(uuid)) this.ids.set(uuid, from);
   }
 
   get size(): number {
     return this.ids.size;
   }
 
-  /** whether one more identity may be tracked */
-  room(): boolean {
-    if (this.ids.size < this.max) return true;
-    for (const uuid of this.ids) if (!this.stillBeaconOnly(uuid)) this.ids.delete(uuid);
-    return this.ids.size < this.max;
+  /** whether one more identity announced by `from` may be tracked */
+  room(from: string): boolean {
+    if (this.fits(from)) return true;
+    for (const uuid of this.ids.keys()) if (!this.stillBeaconOnly(uuid)) this.ids.delete(uuid);
+    return this.fits(from);
+  }
+
+  private fits(from: string): boolean {
+    if (this.ids.size >= this.max) return false;
+    let n = 0;
+    for (const f of this.ids.values()) if (f === from && ++n >= this.maxPerSource) return false;
+    return true;
   }
 }
 

@@ -280,6 +280,25 @@ describe('Engine registration requests', () => {
     expect(engine.findings()).toEqual([]);
   });
 
+  it('one source announcing many new identities is tallied beyond 16; silent ones are forgotten and free the pool', async () => {
+    const { engine, advance } = make([], { autoRequestsPerSec: 1000 });
+    const from = { address: '10.9.9.9', port: 1 };
+    for (let n = 1; n <= 30; n++) {
+      engine.ingestBeacon(ev(n, { verdict: 'unknown-key', from }));
+      await settle();
+    }
+    expect(engine.snapshot().rows).toHaveLength(16);
+    expect(engine.untrustedCounters().untracked).toBe(14);
+    engine.ingestBeacon(ev(40, { verdict: 'unknown-key' })); // another source still has room
+    await settle();
+    expect(engine.snapshot().rows).toHaveLength(17);
+    advance(61_000); // silent past the incident window: forgotten, though their own requests stay pending
+    engine.tick();
+    expect(engine.snapshot().rows).toHaveLength(0);
+    engine.ingestBeacon(ev(41, { verdict: 'unknown-key', from }));
+    expect(engine.snapshot().rows.map((r) => r.uuid)).toEqual([U(41)]);
+  });
+
   it('identities known from beacons alone are capped, and so are the requests they open; scanned VMs never are', async () => {
     const { engine, store } = make([], { maxBeaconOnly: 10, maxBeaconRequests: 5, autoRequestsPerSec: 1000 });
     for (let n = 1; n <= 50; n++) {
