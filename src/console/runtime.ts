@@ -3,6 +3,7 @@ import { BeaconListener } from '../beacon/listener.js';
 import { Engine } from '../billboard/engine.js';
 import { Scanner } from '../hosts/scanner.js';
 import { MigrationManager } from '../migration/manager.js';
+import type { MigrationExecutors } from '../migration/executor.js';
 import type { MigrationEngineHooks } from '../migration/hooks.js';
 import type { ResolvedConfig } from '../model/config.js';
 import { BillboardError } from '../model/errors.js';
@@ -27,8 +28,9 @@ export interface RuntimeOptions {
   storeWriter?: boolean;
   /** wait for the first scan of every host before returning (scripts: `hosts` right away means something) */
   awaitFirstScan?: boolean;
-  /** the demo moves VMs between its test-driver hosts when a simulated migration commits */
-  simulateMove?: (uuid: string, from: string, to: string) => Promise<void>;
+  /** who moves VMs (default: libvirt, and a simulation that cannot move domains where the hypervisor cannot
+   *  migrate); the demo supplies a simulation that moves domains between its test-driver hosts */
+  migrationExecutors?: Partial<MigrationExecutors>;
   /** tests and the demo may swap how drivers are made */
   createDriver?: ConstructorParameters<typeof Scanner>[0]['createDriver'];
 }
@@ -157,7 +159,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         driver,
       },
       migration: config.migration,
-      ...(opts.simulateMove ? { simulateMove: opts.simulateMove } : {}),
+      executors: opts.migrationExecutors,
       readOnly: readOnlyStore,
       log,
     });

@@ -7,6 +7,7 @@ import { resolveConfig } from '../cli/config-load.js';
 import { runLine } from '../console/dispatch.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
 import { configSchema } from '../model/config.js';
+import { SimulatedExecutor } from '../migration/simulated-executor.js';
 import { BillboardError } from '../model/errors.js';
 import { makeKey, DemoAgents, type AgentKey } from './agents.js';
 import { DEMO_VMS, INTRUDER, TIMELINE } from './cast.js';
@@ -80,7 +81,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       log: fileLogger(config.logPath, config.log.level),
       env: { ...process.env, BILLBOARD_PASSPHRASE: randomBytes(24).toString('base64') },
       awaitFirstScan: true,
-      simulateMove: (uuid, from, to) => lab.move(uuid, from, to),
+      // test-driver hosts cannot migrate: the pre-copy model runs the move, and the lab moves the domain at commitment
+      migrationExecutors: { simulated: new SimulatedExecutor({ move: (uuid, from, to) => lab.move(uuid, from, to) }) },
       createDriver: lab.createDriver,
     });
 

@@ -40,9 +40,12 @@ export function activation(row: Readonly<VmRow> | undefined, a: Readonly<Activat
   if (!row) return pending(`${a.vmName} is not on the Billboard`);
   const dest = row.instances.find((i) => i.host === a.destination && i.state === 'running');
   if (!dest) return pending(`${a.vmName} is not running on ${a.destination}`);
-  const elsewhere = [...new Set(row.instances.filter((i) => i.host !== a.destination && MIGRATABLE_STATES.has(i.state)).map((i) => i.host))];
+  const others = row.instances.filter((i) => i.host !== a.destination && MIGRATABLE_STATES.has(i.state));
+  const elsewhere = [...new Set(others.map((i) => i.host))];
   if (elsewhere.length) return pending(`${a.vmName} also runs on ${elsewhere.join(', ')} (MIGRATION_GHOST)`);
-  if (!a.keyed) return { verdict: 'activated', evidence: 'activated on scan alone (agentless VM: no beacon key to re-verify its identity)' };
+  if (!a.keyed) {
+    return { verdict: 'activated', evidence: 'activated on scan alone (agentless VM: no beacon key to re-verify its identity)' };
+  }
 
   const b = row.lastBeacon;
   if (!b || b.at < a.commitAt) return pending(`no beacon from ${a.vmName} since commitment`);
@@ -55,14 +58,20 @@ export function activation(row: Readonly<VmRow> | undefined, a: Readonly<Activat
   if (!base) {
     return {
       verdict: 'activated',
-      evidence: `activated: running on ${a.destination} only, beacon with the registered key ${where.text} (no beacon before the move to compare boot id)`,
+      evidence:
+        `activated: running on ${a.destination} only, beacon with the registered key ${where.text}` +
+        ' (no beacon before the move to compare boot id)',
     };
   }
   if (b.seq <= base.seq && b.bootId === base.bootId) return pending(`no beacon newer than seq ${base.seq} yet`);
   if (b.bootId !== base.bootId) {
-    return { verdict: 'failed', why: `boot id changed (${base.bootId} → ${b.bootId}): a reboot or a copy, not the same running instance` };
+    const why = `boot id changed (${base.bootId} → ${b.bootId}): a reboot or a copy, not the same running instance`;
+    return { verdict: 'failed', why };
   }
-  return { verdict: 'activated', evidence: `activated: running on ${a.destination} only, beacon ${where.text}, same key and boot id, seq ${base.seq} → ${b.seq}` };
+  return {
+    verdict: 'activated',
+    evidence: `activated: running on ${a.destination} only, beacon ${where.text}, same key and boot id, seq ${base.seq} → ${b.seq}`,
+  };
 }
 
 /**
@@ -80,9 +89,15 @@ function beaconPlace(
   const from = addr(b.from);
   if (!known.length) return { ok: true, text: `from ${b.from} (${destination} reports no addresses for the instance to match)` };
   if (known.includes(from)) return { ok: true, text: `from ${b.from}, an address of the instance on ${destination}` };
-  const notHere = { ok: false as const, why: `the last beacon came from ${b.from}, not from the instance on ${destination} (${destIps.join(', ')})` };
+  const notHere = {
+    ok: false as const,
+    why: `the last beacon came from ${b.from}, not from the instance on ${destination} (${destIps.join(', ')})`,
+  };
   if (row.instances.some((i) => i.host !== destination && i.ips.map(addr).includes(from))) return notHere;
   const claimed = (b.ips ?? []).map(addr).filter((ip) => known.includes(ip));
   if (!claimed.length) return notHere;
-  return { ok: true, text: `from ${b.from} (not an instance address: NAT), claiming ${claimed.join(', ')} of the instance on ${destination}` };
+  return {
+    ok: true,
+    text: `from ${b.from} (not an instance address: NAT), claiming ${claimed.join(', ')} of the instance on ${destination}`,
+  };
 }

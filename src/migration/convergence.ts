@@ -38,10 +38,14 @@ export function estimateConvergence(i: ConvergenceInput): ConvergenceEstimate {
   }
   if (dirty === undefined) return { converges: true, advice: 'no dirty rate measured yet (first pass)' };
   if (dirty * HEADROOM < bw) {
-    const passes = i.remainingBytes && sendableInDowntime > 0 ? Math.ceil(Math.log(Math.max(1, i.remainingBytes / sendableInDowntime)) / Math.log(bw / dirty)) : undefined;
+    const passes =
+      i.remainingBytes && sendableInDowntime > 0
+        ? Math.ceil(Math.log(Math.max(1, i.remainingBytes / sendableInDowntime)) / Math.log(bw / dirty))
+        : undefined;
+    const more = passes !== undefined ? `, about ${passes} more pass(es)` : '';
     return {
       converges: true,
-      advice: `converging: copies ${mib(bw)} MiB/s vs guest dirtying ${mib(dirty)} MiB/s${passes !== undefined ? `, about ${passes} more pass(es)` : ''}`,
+      advice: `converging: copies ${mib(bw)} MiB/s vs guest dirtying ${mib(dirty)} MiB/s${more}`,
     };
   }
   // not converging: raise bandwidth above the dirty rate with headroom, or allow a pause long enough to send

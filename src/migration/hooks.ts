@@ -31,3 +31,9 @@ export interface MigrationHosts {
   /** the host's driver; throws NOT_FOUND */
   driver(host: string): HostDriver;
 }
+
+/** Where migration/ writes what an operator reads in the log (pino's shape). */
+export interface MigrationLog {
+  info(fields: unknown, message?: string): void;
+  warn(fields: unknown, message?: string): void;
+}

@@ -22,7 +22,7 @@ export interface PrecheckFacts {
   transport: Transport;
   /** destination URI the source will use */
   destUri?: string;
-  /** the demo's pre-copy model runs this job: no data stream exists, test-driver hosts report no free memory */
+  /** the pre-copy model runs this job (its hosts cannot migrate): no data stream exists, test-driver hosts report no free memory */
   simulated?: boolean;
 }
 
@@ -41,7 +41,8 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
 
   const state = f.registration?.state ?? f.row.registration;
-  add('vm-approved', state === 'approved', state === 'approved' ? 'registration approved' : `registration is ${state ?? 'missing'} (approve it first)`);
+  const approved = state === 'approved';
+  add('vm-approved', approved, approved ? 'registration approved' : `registration is ${state ?? 'missing'} (approve it first)`);
 
   // Only evidence that a key holder or a scan produced may block a migration: a datagram nobody authenticated
   // (a bad signature, an unknown key) costs an outsider nothing and must not hold an approved VM in place.
@@ -56,7 +57,11 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   add(
     'source',
     !!source,
-    source ? `running on ${source}` : f.runningOn.length === 0 ? 'not running on any scanned host' : `running on several hosts (${f.runningOn.join(', ')}): resolve that first`,
+    source
+      ? `running on ${source}`
+      : f.runningOn.length === 0
+        ? 'not running on any scanned host'
+        : `running on several hosts (${f.runningOn.join(', ')}): resolve that first`,
   );
 
   const st = f.destinationStatus;
@@ -68,17 +73,7 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   else if (!st.up) [destOk, destDetail] = [false, `${f.destination} is down${st.lastError ? `: ${st.lastError}` : ''}`];
   add('destination', destOk, destDetail);
 
-  const vmKiB = f.domain?.memoryKiB ?? f.row.instances.find((i) => i.host === source)?.memoryKiB ?? f.row.instances[0]?.memoryKiB;
-  let free = f.destinationNode?.freeMemoryKiB;
-  let freeNote = '';
-  if (f.simulated && !free && f.destinationNode?.memoryKiB) {
-    // the libvirt test driver reports 0 free memory; the simulation uses the host's size instead, and says so
-    free = f.destinationNode.memoryKiB;
-    freeNote = ' (simulated host: total memory)';
-  }
-  if (vmKiB === undefined) add('memory', false, 'VM memory size unknown');
-  else if (free === undefined) add('memory', false, `free memory of ${f.destination} unknown`);
-  else add('memory', free >= vmKiB, `${f.destination} has ${mib(free)} MiB free${freeNote}, VM needs ${mib(vmKiB)} MiB`);
+  checks.push(memoryCheck(f, source));
 
   const vmArch = f.domain?.arch;
   const srcArch = f.sourceNode?.arch;
@@ -87,7 +82,8 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
   else {
     const want = vmArch ?? srcArch;
     const ok = !want || normArch(want) === normArch(dstArch);
-    const model = f.sourceNode?.cpuModel && f.destinationNode?.cpuModel && f.sourceNode.cpuModel !== f.destinationNode.cpuModel ? ` (CPU models differ: ${f.sourceNode.cpuModel} → ${f.destinationNode.cpuModel})` : '';
+    const [srcModel, dstModel] = [f.sourceNode?.cpuModel, f.destinationNode?.cpuModel];
+    const model = srcModel && dstModel && srcModel !== dstModel ? ` (CPU models differ: ${srcModel} → ${dstModel})` : '';
     add('cpu-arch', ok, ok ? `${want ?? 'VM'} on ${dstArch}${model}` : `VM is ${want}, ${f.destination} is ${dstArch}`);
   }
 
@@ -98,13 +94,33 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
     add('local-devices', false, `cannot read the domain on the source${f.domainError ? `: ${f.domainError}` : ''}`);
   }
 
-  const enc = isEncrypted(f.transport, f.destUri);
-  if (f.simulated) add('transport', true, 'simulated migration: no data stream leaves this machine');
-  else if (enc) add('transport', true, f.transport === 'tls' ? 'TLS migration stream' : `tunnelled through ${scheme(f.destUri)}`);
-  else if (f.transport === 'direct') add('transport', true, 'plaintext migration stream, allowed by migration.transport = "direct"');
-  else add('transport', false, `tunnelled through plaintext ${scheme(f.destUri)}: use a qemu+ssh/qemu+tls migrationUri, or set migration.transport = "direct"`);
-
+  checks.push(transportCheck(f));
   return checks;
+}
+
+function memoryCheck(f: PrecheckFacts, source: string | undefined): PreCheck {
+  const vmKiB = f.domain?.memoryKiB ?? f.row.instances.find((i) => i.host === source)?.memoryKiB ?? f.row.instances[0]?.memoryKiB;
+  let free = f.destinationNode?.freeMemoryKiB;
+  let freeNote = '';
+  if (f.simulated && !free && f.destinationNode?.memoryKiB) {
+    // the libvirt test driver reports 0 free memory; the simulation uses the host's size instead, and says so
+    free = f.destinationNode.memoryKiB;
+    freeNote = ' (simulated host: total memory)';
+  }
+  if (vmKiB === undefined) return { name: 'memory', ok: false, detail: 'VM memory size unknown' };
+  if (free === undefined) return { name: 'memory', ok: false, detail: `free memory of ${f.destination} unknown` };
+  return { name: 'memory', ok: free >= vmKiB, detail: `${f.destination} has ${mib(free)} MiB free${freeNote}, VM needs ${mib(vmKiB)} MiB` };
+}
+
+function transportCheck(f: PrecheckFacts): PreCheck {
+  const check = (ok: boolean, detail: string): PreCheck => ({ name: 'transport', ok, detail });
+  if (f.simulated) return check(true, 'simulated migration: no data stream leaves this machine');
+  if (isEncrypted(f.transport, f.destUri)) {
+    return check(true, f.transport === 'tls' ? 'TLS migration stream' : `tunnelled through ${scheme(f.destUri)}`);
+  }
+  if (f.transport === 'direct') return check(true, 'plaintext migration stream, allowed by migration.transport = "direct"');
+  const fix = 'use a qemu+ssh/qemu+tls migrationUri, or set migration.transport = "direct"';
+  return check(false, `tunnelled through plaintext ${scheme(f.destUri)}: ${fix}`);
 }
 
 /** an open critical finding that rests on authenticated or scan evidence (one without evidenceSource: scan) */

@@ -1,7 +1,7 @@
 import type { JobStats } from '../model/types.js';
 import { DEFAULT_MAX_DOWNTIME_MS } from './convergence.js';
 
-// The demo's stand-in for QEMU's pre-copy (test-driver hosts cannot migrate). It follows the real algorithm:
+// A model of QEMU's pre-copy for hosts that cannot migrate (libvirt's test driver). It follows the real algorithm:
 // pass 1 sends all RAM; each later pass resends what the guest dirtied during the previous pass (bounded by its
 // writable working set); when what is left fits in the allowed downtime, the guest is paused and the rest sent.
 // Pure and deterministic: advance(state, dtMs) → state. The stage machine reads it exactly like libvirt stats.
@@ -122,8 +122,8 @@ export function precopyStats(s: PrecopyState, at: number): JobStats {
   };
 }
 
-/** Sensible demo parameters for a VM of `memoryKiB` (a lightly loaded guest on a 1 GiB/s link unless capped). */
-export function demoPrecopyParams(memoryKiB: number, bandwidthMiBs?: number, maxDowntimeMs?: number, dirtyRateMiBs = 14): PrecopyParams {
+/** The model's parameters for a VM of `memoryKiB`: a lightly loaded guest on a 1 GiB/s link unless capped. */
+export function precopyParamsFor(memoryKiB: number, bandwidthMiBs?: number, maxDowntimeMs?: number, dirtyRateMiBs = 14): PrecopyParams {
   const memoryBytes = memoryKiB * 1024;
   return {
     memoryBytes,

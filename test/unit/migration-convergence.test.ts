@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { estimateConvergence } from '../../src/migration/convergence.js';
-import { advance, demoPrecopyParams, precopyStats, startPrecopy } from '../../src/migration/precopy-model.js';
+import { advance, precopyParamsFor, precopyStats, startPrecopy } from '../../src/migration/precopy-model.js';
 
 const MiB = 1024 * 1024;
 
@@ -36,7 +36,7 @@ describe('convergence estimate', () => {
 
 describe('pre-copy model (simulated mode)', () => {
   it('converges under a 32 MiB/s cap after several passes, with a downtime within the limit', () => {
-    let s = startPrecopy(demoPrecopyParams(131072, 32, 300, 14));
+    let s = startPrecopy(precopyParamsFor(131072, 32, 300, 14));
     let lastRemaining = Infinity;
     let wentBackwards = false;
     for (let t = 0; t < 60_000 && s.phase !== 'done'; t += 200) {
@@ -57,7 +57,7 @@ describe('pre-copy model (simulated mode)', () => {
   });
 
   it('never converges when the guest dirties faster than the cap, and the estimate says so', () => {
-    let s = startPrecopy(demoPrecopyParams(131072, 8, 300, 14));
+    let s = startPrecopy(precopyParamsFor(131072, 8, 300, 14));
     for (let t = 0; t < 120_000; t += 200) s = advance(s, 200);
     expect(s.phase).toBe('pre-copy');
     expect(s.iteration).toBeGreaterThan(3);
@@ -65,7 +65,7 @@ describe('pre-copy model (simulated mode)', () => {
     const e = estimateConvergence({ dirtyRateBps: st.dirtyRateBps, bandwidthBps: st.bandwidthBps, remainingBytes: st.memoryRemainingBytes, expectedDowntimeMs: st.expectedDowntimeMs, maxDowntimeMs: 300 });
     expect(e.converges).toBe(false);
     // the suggested bandwidth makes the model converge
-    let s2 = startPrecopy(demoPrecopyParams(131072, e.suggestedBandwidthMiBs, 300, 14));
+    let s2 = startPrecopy(precopyParamsFor(131072, e.suggestedBandwidthMiBs, 300, 14));
     for (let t = 0; t < 120_000 && s2.phase !== 'done'; t += 200) s2 = advance(s2, 200);
     expect(s2.phase).toBe('done');
   });

@@ -64,6 +64,11 @@ export class FakeDriver implements HostDriver {
   ) {}
   async connect() {}
   async close() {}
+  /** the fake is its own job control */
+  readonly jobs = this;
+  async scanAll() {
+    return { domains: await this.inventory(), node };
+  }
   async inventory() {
     return [...this.world.running.get(this.name)!].map((u) => domain(u));
   }

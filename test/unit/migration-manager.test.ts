@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MigrationManager, type MigrationManagerOptions } from '../../src/migration/manager.js';
 import type { MigrationEvent, MigrationJob } from '../../src/model/types.js';
-import { MiB, setup, UUID } from './migration-fakes.js';
+import { SimulatedExecutor } from '../../src/migration/simulated-executor.js';
+import type { HostConfig } from '../../src/model/config.js';
+import { fakeHosts, MiB, setup, UUID } from './migration-fakes.js';
 
 const managers: MigrationManager[] = [];
 afterEach(async () => {
@@ -183,16 +185,15 @@ describe('MigrationManager stage machine', () => {
     expect(job.stages.map((x) => x.stage)).toContain('commitment');
   });
 
-  it('simulated mode drives the same stages from the pre-copy model and moves the VM through the hook', async () => {
+  it('a job between test-driver hosts runs on the simulated executor: the same stages from the pre-copy model, the VM moved through its hook', async () => {
     const s = setup();
     const moves: string[] = [];
-    const m = manager(s, {
-      isSimulatedHost: () => true,
-      simulateMove: async (uuid, from, to) => {
-        moves.push(`${from}->${to}`);
-        s.world.move(uuid, from, to);
-      },
-    });
+    const testHosts = s.world.hosts.map((name) => ({ name, driver: 'libvirt', uri: `test:///${name}.xml` }) as HostConfig);
+    const move = async (uuid: string, from: string, to: string) => {
+      moves.push(`${from}->${to}`);
+      s.world.move(uuid, from, to);
+    };
+    const m = manager(s, { hosts: fakeHosts(s.world, s.drivers, testHosts), executors: { simulated: new SimulatedExecutor({ move }) } });
     const req = await m.request('web', 'b', { bandwidthMiBs: 256 }, 'alice');
     expect(req.simulated).toBe(true);
     await m.authorize(req.id, 'alice');
