@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
 
-main(process.argv).then(
+// demo/ sits above the CLI: the entry hands it in, so the CLI never imports it
+const loadDemo = async () => (await import('../dist/demo/demo.js')).runDemo;
+
+main(process.argv, { loadDemo }).then(
   (code) => {
     process.exitCode = code;
   },

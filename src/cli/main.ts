@@ -199,13 +199,30 @@ async function runInteractive(opts: CommonOpts): Promise<number> {
   });
 }
 
+/** What `billboard demo` asks of the demo lab; demo/ sits on top and provides it (bin/billboard.js wires it in). */
+export interface DemoRun {
+  readOnly: boolean;
+  actor: string;
+  mode: 'script' | 'tui';
+  body: (rt: Runtime) => Promise<number>;
+}
+export type DemoRunner = (opts: DemoRun) => Promise<number>;
+
+/** The entry's own wiring: what sits above the CLI (the demo lab), loaded only when asked for. */
+export interface MainOptions {
+  loadDemo?: () => Promise<DemoRunner>;
+}
+
+let entry: MainOptions = {};
+
 async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: Runtime) => Promise<number> }): Promise<number> {
   try {
     if (opts.interactive) requireTerminal();
     const tui = opts.interactive ? import('../tui/app.js') : undefined;
     tui?.catch(() => {});
-    const demo = await import('../demo/demo.js');
-    return await demo.runDemo({
+    if (!entry.loadDemo) throw new BillboardError('NOT_AVAILABLE', 'this build has no demo lab');
+    const demo = await entry.loadDemo();
+    return await demo({
       readOnly: !!opts.readOnly,
       actor: opts.actor ?? defaultActor(),
       mode: opts.interactive ? 'tui' : 'script',
@@ -221,7 +238,8 @@ async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: 
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  entry = options;
   const out = { code: 0 };
   const program = buildProgram(out);
   program.exitOverride();
