@@ -1,6 +1,6 @@
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDriver } from '../hosts/scanner.js';
+import { createDriver } from '../hosts/factory.js';
 import { testDriverXml, type TestDomainSpec } from './lab-xml.js';
 import type { HostConfig } from '../model/config.js';
 import type { HostDriver } from '../model/host-driver.js';
@@ -46,6 +46,7 @@ export class DemoLab {
       kind: inner.kind,
       connect: () => inner.connect(),
       close: () => inner.close(),
+      scanAll: () => inner.scanAll(),
       inventory: () => inner.inventory(),
       nodeInfo: () => inner.nodeInfo(),
       domainXml: (u) => inner.domainXml(u),
@@ -53,16 +54,8 @@ export class DemoLab {
       suspend: (u) => setState(u, 'paused', () => inner.suspend(u)),
       resume: (u) => setState(u, 'running', () => inner.resume(u)),
       isolate: (u) => inner.isolate(u),
-      migrate: (u, o, s) => inner.migrate(u, o, s),
-      jobStats: (u) => inner.jobStats(u),
-      completedJobStats: (u) => inner.completedJobStats(u),
-      abortJob: (u) => inner.abortJob(u),
-      setMaxDowntime: (u, ms) => inner.setMaxDowntime(u, ms),
-      setBandwidth: (u, m) => inner.setBandwidth(u, m),
+      jobs: inner.jobs,
     };
-    // keep the scanner's own inventory fast path when the driver has one
-    const scanAll = (inner as unknown as { scanAll?: () => Promise<unknown> }).scanAll;
-    if (scanAll) Object.assign(d, { scanAll: () => scanAll.call(inner) });
     this.drivers.set(h.name, inner);
     return d;
   };

@@ -1,26 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { HostConfig } from '../model/config.js';
 import { BillboardError, errorLine } from '../model/errors.js';
-import type { HostDriver } from '../model/host-driver.js';
-import type { DomainInfo, HostStatus, Inventory, NodeInfo } from '../model/types.js';
-import { asHostError, hostError, timeoutError } from './errors.js';
-import { LibvirtDriver } from './libvirt/driver.js';
+import type { HostDriver, HostScan } from '../model/host-driver.js';
+import type { HostStatus, Inventory } from '../model/types.js';
+import { SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } from './defaults.js';
+import { asHostError, timeoutError } from './errors.js';
+import { createDriver } from './factory.js';
 import type { Logger } from './logger.js';
-import { SshDriver } from './ssh/driver.js';
 
 // Active scans: every host on its own schedule (intervalMs after its last scan), at most `concurrency`
 // at once, each bounded by timeoutMs. A failing host is marked down with the reason and retried with
 // exponential backoff; it never delays the others. Emits 'inventory', 'status', 'host-down'.
-
-export interface DriverOptions {
-  commandTimeoutMs?: number;
-  virshPath?: string;
-}
-
-export function createDriver(h: HostConfig, log?: Logger, opts: DriverOptions = {}): HostDriver {
-  if (h.driver === 'ssh') return new SshDriver(h, { log, ...opts });
-  return new LibvirtDriver(h, { log, ...opts });
-}
 
 export interface ScannerOptions {
   hosts: HostConfig[];
@@ -42,14 +32,6 @@ export interface ScanResult {
   error?: string;
 }
 
-interface ScanCapable {
-  scanAll(): Promise<{ domains: DomainInfo[]; node?: NodeInfo }>;
-}
-
-function canScanAll(d: HostDriver): d is HostDriver & ScanCapable {
-  return typeof (d as Partial<ScanCapable>).scanAll === 'function';
-}
-
 interface HostState {
   cfg: HostConfig;
   driver: HostDriver;
@@ -60,7 +42,7 @@ interface HostState {
 
 export class Scanner extends EventEmitter {
   private readonly hosts = new Map<string, HostState>();
-  private readonly o: ScannerOptions;
+  private readonly opts: ScannerOptions;
   private timer?: NodeJS.Timeout;
   private running = false;
   private stopped = false;
@@ -69,7 +51,7 @@ export class Scanner extends EventEmitter {
 
   constructor(opts: ScannerOptions) {
     super();
-    this.o = opts;
+    this.opts = opts;
     const make = opts.createDriver ?? ((h: HostConfig) => createDriver(h, opts.log, { commandTimeoutMs: opts.timeoutMs }));
     for (const h of opts.hosts) {
       this.hosts.set(h.name, {
@@ -107,7 +89,7 @@ export class Scanner extends EventEmitter {
     this.timer = undefined;
     const inflight = [...this.hosts.values()].map((h) => h.inflight).filter(Boolean);
     for (const h of this.hosts.values()) {
-      await h.driver.close().catch((e) => this.o.log?.warn?.({ host: h.cfg.name, err: errorLine(e) }, 'close failed'));
+      await h.driver.close().catch((e) => this.opts.log?.warn?.({ host: h.cfg.name, err: errorLine(e) }, 'close failed'));
     }
     await Promise.allSettled(inflight);
   }
@@ -151,7 +133,7 @@ export class Scanner extends EventEmitter {
   }
 
   private async slot(): Promise<void> {
-    if (this.active < Math.max(1, this.o.concurrency)) {
+    if (this.active < Math.max(1, this.opts.concurrency)) {
       this.active++;
       return;
     }
@@ -176,78 +158,79 @@ export class Scanner extends EventEmitter {
 
   private async runScan(h: HostState): Promise<ScanResult> {
     await this.slot();
-    const name = h.cfg.name;
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      const work = (async () => {
-        if (canScanAll(h.driver)) return h.driver.scanAll();
-        const domains = await h.driver.inventory();
-        const node = await h.driver.nodeInfo().catch(() => undefined);
-        return { domains, node };
-      })();
+      const work = h.driver.scanAll();
       work.catch(() => undefined); // a late rejection after the timeout must not go unhandled
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(timeoutError(name, 'scan', this.o.timeoutMs)),
-          this.o.timeoutMs,
-        );
+        timer = setTimeout(() => reject(timeoutError(h.cfg.name, 'scan', this.opts.timeoutMs)), this.opts.timeoutMs);
       });
-      const { domains, node } = await Promise.race([work, timeout]);
-      const at = Date.now();
-      const inv: Inventory = { host: name, at, durationMs: at - started, domains };
-      if (node) inv.node = node;
-      const wasDown = !h.status.up && !h.status.unknown;
-      h.status = {
-        ...h.status,
-        up: true,
-        unknown: false,
-        lastScanAt: at,
-        lastScanMs: at - started,
-        lastError: undefined,
-        consecutiveFailures: 0,
-        nextRetryAt: undefined,
-        domains: domains.length,
-        running: domains.filter((d) => d.state === 'running').length,
-        node: node ?? h.status.node,
-      };
-      h.dueAt = at + this.o.intervalMs;
-      if (wasDown) this.o.log?.info?.({ host: name }, 'host back up');
-      if (!this.stopped) {
-        this.emit('inventory', inv);
-        this.emit('status', { ...h.status });
-      }
-      return { host: name, ok: true, inventory: inv };
+      return this.scanned(h, started, await Promise.race([work, timeout]));
     } catch (e) {
-      const err = asHostError(name, e);
-      const now = Date.now();
-      const failures = h.status.consecutiveFailures + 1;
-      const base = this.o.backoffBaseMs ?? 1000;
-      const max = this.o.backoffMaxMs ?? Math.max(60_000, this.o.intervalMs);
-      const delay = Math.min(max, base * 2 ** Math.min(failures - 1, 20));
-      const wasUp = h.status.up || h.status.unknown;
-      h.status = {
-        ...h.status,
-        up: false,
-        unknown: false,
-        lastScanAt: now,
-        lastScanMs: now - started,
-        lastError: err.message,
-        consecutiveFailures: failures,
-        nextRetryAt: now + delay,
-      };
-      h.dueAt = now + delay;
-      // a dead or hung connection is dropped so the retry starts fresh
-      if (err.code === 'HOST_DOWN' || err.code === 'TIMEOUT') await h.driver.close().catch(() => undefined);
-      this.o.log?.warn?.({ host: name, err: err.message, failures, retryInMs: delay }, 'host scan failed');
-      if (!this.stopped) {
-        this.emit('status', { ...h.status });
-        if (wasUp) this.emit('host-down', name, err.message);
-      }
-      return { host: name, ok: false, error: err.message };
+      return await this.failed(h, started, asHostError(h.cfg.name, e));
     } finally {
       clearTimeout(timer);
       this.release();
     }
+  }
+
+  /** The host answered: it is up, and scanned again intervalMs from now. */
+  private scanned(h: HostState, started: number, { domains, node }: HostScan): ScanResult {
+    const name = h.cfg.name;
+    const at = Date.now();
+    const inv: Inventory = { host: name, at, durationMs: at - started, domains };
+    if (node) inv.node = node;
+    const wasDown = !h.status.up && !h.status.unknown;
+    h.status = {
+      ...h.status,
+      up: true,
+      unknown: false,
+      lastScanAt: at,
+      lastScanMs: at - started,
+      lastError: undefined,
+      consecutiveFailures: 0,
+      nextRetryAt: undefined,
+      domains: domains.length,
+      running: domains.filter((d) => d.state === 'running').length,
+      node: node ?? h.status.node,
+    };
+    h.dueAt = at + this.opts.intervalMs;
+    if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
+    if (!this.stopped) {
+      this.emit('inventory', inv);
+      this.emit('status', { ...h.status });
+    }
+    return { host: name, ok: true, inventory: inv };
+  }
+
+  /** The scan failed: the host is down with the reason, and retried after a backoff that doubles per failure. */
+  private async failed(h: HostState, started: number, err: BillboardError): Promise<ScanResult> {
+    const name = h.cfg.name;
+    const now = Date.now();
+    const failures = h.status.consecutiveFailures + 1;
+    const base = this.opts.backoffBaseMs ?? SCAN_BACKOFF_BASE_MS;
+    const max = this.opts.backoffMaxMs ?? Math.max(SCAN_BACKOFF_MAX_MS, this.opts.intervalMs);
+    const delay = Math.min(max, base * 2 ** Math.min(failures - 1, 20));
+    const wasUp = h.status.up || h.status.unknown;
+    h.status = {
+      ...h.status,
+      up: false,
+      unknown: false,
+      lastScanAt: now,
+      lastScanMs: now - started,
+      lastError: err.message,
+      consecutiveFailures: failures,
+      nextRetryAt: now + delay,
+    };
+    h.dueAt = now + delay;
+    // a dead or hung connection is dropped so the retry starts fresh
+    if (err.code === 'HOST_DOWN' || err.code === 'TIMEOUT') await h.driver.close().catch(() => undefined);
+    this.opts.log?.warn?.({ host: name, err: err.message, failures, retryInMs: delay }, 'host scan failed');
+    if (!this.stopped) {
+      this.emit('status', { ...h.status });
+      if (wasUp) this.emit('host-down', name, err.message);
+    }
+    return { host: name, ok: false, error: err.message };
   }
 }

@@ -1,5 +1,11 @@
 import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from './types.js';
 
+/** One scan of a host: its domains, and its node info when the host told it. */
+export interface HostScan {
+  domains: DomainInfo[];
+  node?: NodeInfo;
+}
+
 /**
  * The console's eyes and hands on one lab host. Implemented by hosts/ssh/driver (ssh2 + virsh)
  * and hosts/libvirt/driver (@unraid/libvirt, virsh -c for what the binding lacks).
@@ -11,6 +17,8 @@ export interface HostDriver {
   readonly kind: 'ssh' | 'libvirt';
   connect(): Promise<void>;
   close(): Promise<void>;
+  /** inventory and node info in as few round trips as the transport allows (what the scanner runs) */
+  scanAll(): Promise<HostScan>;
   inventory(): Promise<DomainInfo[]>;
   nodeInfo(): Promise<NodeInfo>;
   /** the domain's live XML (dumpxml) */
@@ -23,8 +31,16 @@ export interface HostDriver {
   /** set every interface's link down; rejects with code UNSUPPORTED where the hypervisor cannot */
   isolate(uuid: string): Promise<void>;
 
-  // migration hooks (used by migration/)
-  /** runs `virsh migrate --live …` on this (source) host; resolves when libvirt says it finished */
+  /** the migration hooks (used by migration/) */
+  readonly jobs: JobControl;
+}
+
+/**
+ * Migration and job control on one (source) host. A UUID that is not one is refused with NOT_FOUND before
+ * anything runs on the host.
+ */
+export interface JobControl {
+  /** runs `virsh migrate --live …` on this host; resolves when libvirt says it finished */
   migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void>;
   /** domjobinfo; null when no job is active */
   jobStats(uuid: string): Promise<JobStats | null>;

@@ -1,2 +1,2 @@
 export * from './types.js';
-export type { HostDriver } from './host-driver.js';
+export type { HostDriver, HostScan, JobControl } from './host-driver.js';

@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDriverXml, type TestDomainSpec } from '../../src/demo/lab-xml.js';
-import { createDriver, Scanner } from '../../src/hosts/scanner.js';
+import { createDriver } from '../../src/hosts/factory.js';
+import { Scanner } from '../../src/hosts/scanner.js';
 import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh/driver.js';
 import type { SshHostConfig } from '../../src/model/config.js';
 import { hasUnsafeChars } from '../../src/model/text.js';
@@ -183,7 +184,7 @@ describe('the migrate hang guard’s verdict', () => {
   it('a migrate error that carries the guard’s marker is virsh’s error, not a hang', async () => {
     const err = await withDriver(
       host(),
-      (d) => d.migrate(PLAIN, { transport: 'direct', destUri: 'test:///default' }),
+      (d) => d.jobs.migrate(PLAIN, { transport: 'direct', destUri: 'test:///default' }),
       { session: false, virshPath: fakes.migrateRefused },
     ).catch((e) => e);
     expect(err.code).toBe('HOST_ERROR');

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtDriver } from '../../src/hosts/libvirt/driver.js';
-import { createDriver, Scanner } from '../../src/hosts/scanner.js';
+import { createDriver } from '../../src/hosts/factory.js';
+import { Scanner } from '../../src/hosts/scanner.js';
 import { HANG_AFTER_S } from '../../src/hosts/virsh/migrate-guard.js';
 import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh/driver.js';
 import type { HostConfig, SshHostConfig } from '../../src/model/config.js';
@@ -215,7 +216,7 @@ describe('ssh driver commands and bad hosts', () => {
       expect(d.stats.sessionStarts).toBe(1);
       // the test driver cannot migrate: virsh's own refusal must come back as the error, not a silent success.
       // On a loaded machine virsh 9.0 may hang on such an instant failure instead: the guard kills it and says so.
-      const err = await d
+      const err = await d.jobs
         .migrate(WEB1, { transport: 'direct', destUri: 'test:///default', bandwidthMiBs: 8 })
         .catch((e) => e);
       expect(err).toMatchObject({
@@ -236,7 +237,7 @@ describe('ssh driver commands and bad hosts', () => {
           await d.scanAll();
           const pid = mode === 'session' ? (d as unknown as { session?: { pid?: number } }).session?.pid : undefined;
           const t0 = Date.now();
-          const err = await d.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
+          const err = await d.jobs.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
           expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh migrate failed at once, then hung .* no migration is running/) });
           expect(Date.now() - t0).toBeGreaterThanOrEqual(HANG_AFTER_S * 1000);
           expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 20_000); // the guard, not the 6 h migrate timeout

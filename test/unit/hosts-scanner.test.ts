@@ -12,6 +12,20 @@ type Behaviour = 'ok' | 'fail' | 'hang';
 function fakeDriver(name: string, behave: () => Behaviour, counters: { active: number; max: number; closes: number }): HostDriver {
   const dom: DomainInfo = { uuid: '00000000-0000-4000-8000-000000000001', name: 'vm', state: 'running', vcpus: 1, memoryKiB: 1, macs: [], interfaces: [], ips: [], disks: [], definitionHash: 'x' };
   const no = () => Promise.reject(hostError('UNSUPPORTED', name, 'fake'));
+  const inventory = async () => {
+    counters.active++;
+    counters.max = Math.max(counters.max, counters.active);
+    try {
+      const b = behave();
+      await new Promise((r) => setTimeout(r, 30));
+      if (b === 'hang') await new Promise(() => undefined);
+      if (b === 'fail') throw hostError('HOST_DOWN', name, 'connection refused');
+      return [dom];
+    } finally {
+      counters.active--;
+    }
+  };
+  const nodeInfo = async () => ({ cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 });
   return {
     name,
     kind: 'libvirt',
@@ -19,31 +33,15 @@ function fakeDriver(name: string, behave: () => Behaviour, counters: { active: n
     close: async () => {
       counters.closes++;
     },
-    inventory: async () => {
-      counters.active++;
-      counters.max = Math.max(counters.max, counters.active);
-      try {
-        const b = behave();
-        await new Promise((r) => setTimeout(r, 30));
-        if (b === 'hang') await new Promise(() => undefined);
-        if (b === 'fail') throw hostError('HOST_DOWN', name, 'connection refused');
-        return [dom];
-      } finally {
-        counters.active--;
-      }
-    },
-    nodeInfo: async () => ({ cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 }),
+    scanAll: async () => ({ domains: await inventory(), node: await nodeInfo() }),
+    inventory,
+    nodeInfo,
     domainXml: no,
     stop: no,
     suspend: no,
     resume: no,
     isolate: no,
-    migrate: no,
-    jobStats: no,
-    completedJobStats: no,
-    abortJob: no,
-    setMaxDowntime: no,
-    setBandwidth: no,
+    jobs: { migrate: no, jobStats: no, completedJobStats: no, abortJob: no, setMaxDowntime: no, setBandwidth: no },
   };
 }
 

@@ -1,85 +1,30 @@
 import type { LibvirtHostConfig } from '../../model/config.js';
 import { BillboardError } from '../../model/errors.js';
+import type { HostDriver, HostScan } from '../../model/host-driver.js';
 import { safeText } from '../../model/text.js';
-import type { HostDriver } from '../../model/host-driver.js';
-import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../../model/types.js';
+import type { DomainInfo, NodeInfo } from '../../model/types.js';
+import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS } from '../defaults.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
-import { asHostError, classifyVirshError, hostError, isolateUnsupported, timeoutError, type HostErrorCode } from '../errors.js';
-import { framingNonce, markPrefix, type ParsedBatch } from '../virsh/batch.js';
-import { runLocalVirsh } from './local-virsh.js';
-import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
+import { asHostError, hostError, isolateUnsupported, timeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import {
-  isTestUri,
-  MAC_RE,
-  multiCommand,
-  UUID_RE,
-} from '../virsh/commands.js';
+import { SharedStart } from '../shared-start.js';
+import { framingNonce, markPrefix } from '../virsh/batch.js';
+import { domainUuid, isTestUri, MAC_RE, multiCommand, UUID_RE } from '../virsh/commands.js';
+import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
 import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from '../virsh/text.js';
+import { BINDING_MISSING, bindingErrorCode, loadBinding, type LvDomain, type LvHypervisor, type LvModule } from './binding.js';
+import { runLocalVirsh } from './local-virsh.js';
 
-// HostDriver over the native binding (@unraid/libvirt), for any libvirt URI. One connection per host,
-// kept open: with test:///file URIs the test driver's state (suspend, destroy) lives in that connection,
-// so a scan after suspend shows 'paused'. What the binding lacks (migration, job stats, link state,
-// interface addresses) runs through the local `virsh -c URI`.
-// The binding is loaded dynamically so that without it only this driver fails, with one clear line.
-
-export const BINDING_MISSING = 'libvirt binding not available: install libvirt-dev, then `npm rebuild @unraid/libvirt`';
-
-interface LvInfo {
-  state: number;
-  maxMem: number;
-  memory: number;
-  nrVirtCpu: number;
-}
-interface LvDomain {
-  getXMLDesc(flags?: number): Promise<string>;
-  getInfo(): Promise<LvInfo>;
-  getUUIDString(): Promise<string>;
-  suspend(): Promise<void>;
-  resume(): Promise<void>;
-  destroy(): Promise<void>;
-}
-interface LvHypervisor {
-  connectOpen(): Promise<void>;
-  connectClose(): Promise<void>;
-  connectListAllDomains(flags?: number): Promise<LvDomain[]>;
-  domainLookupByUUIDString(uuid: string): Promise<LvDomain>;
-  nodeGetInfo(): Promise<{ model: string; memory: number; cpus: number }>;
-}
-interface LvModule {
-  Hypervisor: new (o: { uri: string }) => LvHypervisor;
-}
+// HostDriver over the native binding (binding.ts), for any libvirt URI. One connection per host, kept open:
+// with test:///file URIs the test driver's state (suspend, destroy) lives in that connection, so a scan after
+// suspend shows 'paused'. What the binding lacks (migration, job stats, link state, interface addresses) runs
+// through the local `virsh -c URI`.
 
 export interface LibvirtDriverOptions {
   log?: Logger;
   commandTimeoutMs?: number;
   virshPath?: string;
   migrateTimeoutMs?: number;
-  /** module to load instead of @unraid/libvirt (tests use a missing one) */
-  bindingModule?: string;
-}
-
-// libvirt virErrorNumber values that matter here
-const VIR_ERR_NO_SUPPORT = 3;
-const VIR_ERR_NO_CONNECT = 5;
-const VIR_ERR_INVALID_CONN = 19;
-const VIR_ERR_SYSTEM_ERROR = 38;
-const VIR_ERR_RPC = 39;
-const VIR_ERR_NO_DOMAIN = 42;
-const VIR_ERR_OPERATION_TIMEOUT = 68;
-
-const bindingCache = new Map<string, Promise<LvModule>>();
-
-function loadBinding(name: string): Promise<LvModule> {
-  let p = bindingCache.get(name);
-  if (!p) {
-    p = (import(name) as Promise<LvModule>).then((m) => {
-      if (typeof m.Hypervisor !== 'function') throw new Error('no Hypervisor export');
-      return m;
-    });
-    bindingCache.set(name, p);
-  }
-  return p;
 }
 
 export class LibvirtDriver implements HostDriver {
@@ -87,9 +32,8 @@ export class LibvirtDriver implements HostDriver {
   readonly name: string;
   readonly uri: string;
   private hv?: LvHypervisor;
-  private opening?: Promise<LvHypervisor>;
+  private readonly opening = new SharedStart<LvHypervisor>();
   private readonly timeoutMs: number;
-  private readonly migrateTimeoutMs: number;
   private readonly log?: Logger;
   private readonly ctl: VirshControl;
 
@@ -99,23 +43,25 @@ export class LibvirtDriver implements HostDriver {
   ) {
     this.name = host.name;
     this.uri = host.uri;
-    this.timeoutMs = opts.commandTimeoutMs ?? 30_000;
-    this.migrateTimeoutMs = opts.migrateTimeoutMs ?? 6 * 3600_000;
+    this.timeoutMs = opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
     this.log = opts.log;
-    this.ctl = new VirshControl(this.name, (args, o) => this.virsh(args, o), this.migrateTimeoutMs);
+    this.ctl = new VirshControl({
+      host: this.name,
+      run: (args, o) => this.virsh(args, o),
+      migrateTimeoutMs: opts.migrateTimeoutMs ?? MIGRATE_TIMEOUT_MS,
+    });
+  }
+
+  /** migration and job control: through the local virsh (the binding has neither) */
+  get jobs(): VirshControl {
+    return this.ctl;
   }
 
   private fail(e: unknown, what: string): BillboardError {
     if (e instanceof BillboardError) return e;
     const err = e as { code?: unknown; message?: string };
     const msg = (err.message ?? String(e)).replace(/\s+/g, ' ');
-    const n = typeof err.code === 'number' ? err.code : undefined;
-    let code: HostErrorCode = 'HOST_ERROR';
-    if (n === VIR_ERR_NO_DOMAIN) code = 'NOT_FOUND';
-    else if (n === VIR_ERR_NO_SUPPORT) code = 'UNSUPPORTED';
-    else if (n === VIR_ERR_OPERATION_TIMEOUT) code = 'TIMEOUT';
-    else if (n === VIR_ERR_NO_CONNECT || n === VIR_ERR_INVALID_CONN || n === VIR_ERR_SYSTEM_ERROR || n === VIR_ERR_RPC) code = 'HOST_DOWN';
-    else code = classifyVirshError(msg); // the binding often gives code -1: fall back to libvirt's message
+    const code = bindingErrorCode(err.code, msg);
     if (code === 'HOST_DOWN') this.drop();
     return hostError(code, this.name, `${what}: ${msg}`);
   }
@@ -146,20 +92,14 @@ export class LibvirtDriver implements HostDriver {
   }
 
   private conn(): Promise<LvHypervisor> {
-    if (this.hv) return Promise.resolve(this.hv);
-    if (!this.opening) {
-      this.opening = this.open().finally(() => {
-        this.opening = undefined;
-      });
-    }
-    return this.opening;
+    return this.hv ? Promise.resolve(this.hv) : this.opening.join(() => this.open());
   }
 
   private async open(): Promise<LvHypervisor> {
     let mod: LvModule;
     let hv: LvHypervisor;
     try {
-      mod = await loadBinding(this.opts.bindingModule ?? '@unraid/libvirt');
+      mod = await loadBinding();
       hv = new mod.Hypervisor({ uri: this.uri });
     } catch (e) {
       this.log?.debug?.({ host: this.name, err: (e as Error).message }, 'libvirt binding failed to load');
@@ -177,7 +117,7 @@ export class LibvirtDriver implements HostDriver {
   }
 
   async close(): Promise<void> {
-    const hv = this.hv ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
+    const hv = this.hv ?? (await this.opening.current?.catch(() => undefined));
     this.hv = undefined;
     if (hv) await hv.connectClose().catch(() => undefined);
   }
@@ -194,9 +134,9 @@ export class LibvirtDriver implements HostDriver {
   }
 
   private async lookup(uuid: string): Promise<LvDomain> {
-    if (!UUID_RE.test(uuid)) throw hostError('NOT_FOUND', this.name, `not a domain UUID: ${JSON.stringify(uuid).slice(0, 60)}`);
+    const u = domainUuid(this.name, uuid);
     const hv = await this.conn();
-    return this.call(`domain ${uuid}`, () => hv.domainLookupByUUIDString(uuid.toLowerCase()));
+    return this.call(`domain ${u}`, () => hv.domainLookupByUUIDString(u));
   }
 
   /** Interface addresses of running domains, one local virsh process for all; failures only lose IPs. */
@@ -259,7 +199,7 @@ export class LibvirtDriver implements HostDriver {
     return { cpus: n.cpus, cpuModel: model, arch: model, memoryKiB: n.memory, freeMemoryKiB: free };
   }
 
-  async scanAll(): Promise<ParsedBatch> {
+  async scanAll(): Promise<HostScan> {
     const [domains, node] = await Promise.all([this.inventory(), this.nodeInfo()]);
     return { domains, node };
   }
@@ -285,7 +225,7 @@ export class LibvirtDriver implements HostDriver {
   }
 
   async isolate(uuid: string): Promise<void> {
-    const xml = await this.domainXml(uuid);
+    const xml = await this.domainXml(uuid); // checks the UUID first
     if (isTestUri(this.uri)) throw isolateUnsupported(this.name, uuid, 'the libvirt test driver has no link state');
     let macs: string[];
     try {
@@ -294,30 +234,5 @@ export class LibvirtDriver implements HostDriver {
       throw hostError('HOST_ERROR', this.name, (e as Error).message);
     }
     await this.ctl.setLinksDown(uuid, macs);
-  }
-
-  async migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
-    if (!UUID_RE.test(uuid)) throw hostError('NOT_FOUND', this.name, `not a domain UUID: ${uuid.slice(0, 60)}`);
-    await this.ctl.migrate(uuid, opts, signal);
-  }
-
-  jobStats(uuid: string): Promise<JobStats | null> {
-    return this.ctl.jobStats(uuid);
-  }
-
-  completedJobStats(uuid: string): Promise<JobStats | null> {
-    return this.ctl.jobStats(uuid, true);
-  }
-
-  abortJob(uuid: string): Promise<void> {
-    return this.ctl.abortJob(uuid);
-  }
-
-  setMaxDowntime(uuid: string, ms: number): Promise<void> {
-    return this.ctl.setMaxDowntime(uuid, ms);
-  }
-
-  setBandwidth(uuid: string, mibs: number): Promise<void> {
-    return this.ctl.setBandwidth(uuid, mibs);
   }
 }

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { childEnv } from '../../model/child-env.js';
+import { MAX_OUTPUT_BYTES, VIRSH } from '../defaults.js';
 import { hostError, timeoutError, virshFailure } from '../errors.js';
 import { HANG_MARK, hungMigrateError, migrateWatchScript } from '../virsh/migrate-guard.js';
 
@@ -19,7 +20,7 @@ export interface LocalVirshOptions {
 
 export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<string> {
   const verb = args[0]?.split(' ')[0] ?? 'virsh';
-  const bin = o.virshPath ?? 'virsh';
+  const bin = o.virshPath ?? VIRSH;
   return new Promise((resolve, reject) => {
     let aborted = false;
     let hung = false;
@@ -30,7 +31,7 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
       {
         timeout: o.timeoutMs,
         killSignal: 'SIGKILL',
-        maxBuffer: o.maxBytes ?? 64 * 1024 * 1024,
+        maxBuffer: o.maxBytes ?? MAX_OUTPUT_BYTES,
         env: childEnv({ LC_ALL: 'C' }),
         encoding: 'utf8',
       },

@@ -1,14 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { BillboardError } from '../../model/errors.js';
-import { asHostError, hostError, timeoutError } from '../errors.js';
-import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
-import { readKeyFile } from './key-file.js';
+import { SSH_CONNECT_TIMEOUT_MS, SSH_KEEPALIVE_COUNT_MAX, SSH_KEEPALIVE_INTERVAL_MS, SSH_MAX_CHANNELS, SSH_MAX_QUEUED } from '../defaults.js';
+import { asHostError, hostError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { PID_SEARCH, pidLine } from './remote-pid.js';
+import { SharedStart } from '../shared-start.js';
+import { execOnChannel, type ExecHost, type ExecOptions, type ExecResult } from './exec-run.js';
+import { readKeyFile } from './key-file.js';
+import { checkHostKey, knownKeyTypes, parseKnownHosts, type HostKeyVerdict } from './known-hosts.js';
 
 // One pooled ssh2 connection to one host: opened lazily, kept alive, reopened on the next command after
-// it drops. Commands run on exec channels, at most `maxChannels` at once (sshd's MaxSessions is 10).
+// it drops. Commands run on exec channels (exec-run.ts), at most `maxChannels` at once.
+
+export type { ExecOptions, ExecResult };
 
 export interface SshTarget {
   /** host name in the config, used in every error message */
@@ -28,50 +32,41 @@ export interface SshConnectionOptions {
   log?: Logger;
 }
 
-export interface ExecOptions {
-  timeoutMs: number;
-  signal?: AbortSignal;
-  /** stdout beyond this is an error (a host cannot fill our memory) */
-  maxBytes?: number;
-  /** what the command is, for error messages */
-  what?: string;
+/** the host key verdict of one connection attempt (a refused key explains the handshake's error) */
+interface HostKeyCheck {
+  verdict?: HostKeyVerdict;
 }
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-  signal?: string;
-}
-
-const STDERR_KEEP = 64 * 1024;
-const MAX_QUEUED = 1024;
 
 export class SshConnection {
   private client?: Client;
-  private connecting?: Promise<Client>;
+  private readonly connecting = new SharedStart<Client>();
   private active = 0;
   private readonly waiters: (() => void)[] = [];
   private readonly live = new Set<(e: BillboardError) => void>();
-  private readonly o: Required<Omit<SshConnectionOptions, 'log'>> & { log?: Logger };
-  /** the verdict of the last host key check (also for tests and status) */
-  lastHostKey?: HostKeyVerdict;
+  private readonly opts: Required<Omit<SshConnectionOptions, 'log'>> & { log?: Logger };
+  /** what a command on an exec channel needs from this connection */
+  private readonly execHost: ExecHost;
 
   constructor(
     readonly target: SshTarget,
     opts: SshConnectionOptions = {},
   ) {
-    this.o = {
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      keepaliveIntervalMs: opts.keepaliveIntervalMs ?? 5_000,
-      keepaliveCountMax: opts.keepaliveCountMax ?? 3,
-      maxChannels: opts.maxChannels ?? 8,
+    this.opts = {
+      connectTimeoutMs: opts.connectTimeoutMs ?? SSH_CONNECT_TIMEOUT_MS,
+      keepaliveIntervalMs: opts.keepaliveIntervalMs ?? SSH_KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: opts.keepaliveCountMax ?? SSH_KEEPALIVE_COUNT_MAX,
+      maxChannels: opts.maxChannels ?? SSH_MAX_CHANNELS,
       log: opts.log,
     };
-  }
-
-  get connected(): boolean {
-    return this.client !== undefined;
+    this.execHost = {
+      name: target.name,
+      killGroup: (pid) => this.killGroup(pid),
+      isCurrent: (client) => this.client === client,
+      onDrop: (fail) => {
+        this.live.add(fail);
+        return () => this.live.delete(fail);
+      },
+    };
   }
 
   /** Open the connection now (commands also open it on demand). */
@@ -80,18 +75,17 @@ export class SshConnection {
   }
 
   private ensure(): Promise<Client> {
-    if (this.client) return Promise.resolve(this.client);
-    if (!this.connecting) {
-      this.connecting = this.open().finally(() => {
-        this.connecting = undefined;
-      });
-    }
-    return this.connecting;
+    return this.client ? Promise.resolve(this.client) : this.connecting.join(() => this.open());
   }
 
   private async open(): Promise<Client> {
+    const check: HostKeyCheck = {};
+    return this.handshake(await this.connectConfig(check), check);
+  }
+
+  /** ssh2's settings for the target: strict host key checking against known_hosts, then the key file or the agent. */
+  private async connectConfig(check: HostKeyCheck): Promise<ConnectConfig> {
     const t = this.target;
-    const where = `${t.user}@${t.address}:${t.port}`;
     let knownText: string;
     try {
       knownText = await readFile(t.knownHostsFile, 'utf8');
@@ -103,9 +97,9 @@ export class SshConnection {
       host: t.address,
       port: t.port,
       username: t.user,
-      readyTimeout: this.o.connectTimeoutMs,
-      keepaliveInterval: this.o.keepaliveIntervalMs,
-      keepaliveCountMax: this.o.keepaliveCountMax,
+      readyTimeout: this.opts.connectTimeoutMs,
+      keepaliveInterval: this.opts.keepaliveIntervalMs,
+      keepaliveCountMax: this.opts.keepaliveCountMax,
       tryKeyboard: false,
     };
     if (t.identityFile) {
@@ -121,29 +115,34 @@ export class SshConnection {
     }
     const preferred = knownKeyTypes(known, t.address, t.port);
     if (preferred.length) cfg.algorithms = { serverHostKey: { prepend: preferred } as never };
-    let verdict: HostKeyVerdict | undefined;
     cfg.hostVerifier = (key: Buffer) => {
-      verdict = checkHostKey(known, t.address, t.port, key, t.knownHostsFile);
-      this.lastHostKey = verdict;
+      const verdict = checkHostKey(known, t.address, t.port, key, t.knownHostsFile);
+      check.verdict = verdict;
       return verdict.ok;
     };
+    return cfg;
+  }
 
+  /** Connect with `cfg`; the client is kept once ready, and dropped when it errs or closes after that. */
+  private handshake(cfg: ConnectConfig, check: HostKeyCheck): Promise<Client> {
+    const t = this.target;
+    const where = `${t.user}@${t.address}:${t.port}`;
     const client = new Client();
-    return await new Promise<Client>((resolve, reject) => {
+    return new Promise<Client>((resolve, reject) => {
       let ready = false;
       client.on('ready', () => {
         ready = true;
         this.client = client;
-        this.o.log?.debug?.({ host: t.name, where }, 'ssh connected');
+        this.opts.log?.debug?.({ host: t.name, where }, 'ssh connected');
         resolve(client);
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
-        const e = this.mapError(err, verdict, where);
+        const e = this.mapError(err, check.verdict, where);
         if (!ready) {
           reject(e);
           client.end();
         } else {
-          this.o.log?.warn?.({ host: t.name, err: e.message }, 'ssh connection error');
+          this.opts.log?.warn?.({ host: t.name, err: e.message }, 'ssh connection error');
           this.dropped(client, e);
         }
       });
@@ -193,11 +192,11 @@ export class SshConnection {
   }
 
   private async slot(): Promise<void> {
-    if (this.active < this.o.maxChannels) {
+    if (this.active < this.opts.maxChannels) {
       this.active++;
       return;
     }
-    if (this.waiters.length >= MAX_QUEUED) throw hostError('HOST_ERROR', this.target.name, 'too many queued commands');
+    if (this.waiters.length >= SSH_MAX_QUEUED) throw hostError('HOST_ERROR', this.target.name, 'too many queued commands');
     await new Promise<void>((r) => this.waiters.push(r));
   }
 
@@ -209,105 +208,14 @@ export class SshConnection {
 
   /** Run one command on an exec channel. Rejects with a host error; never hangs past timeoutMs. */
   async exec(command: string, o: ExecOptions): Promise<ExecResult> {
-    const name = this.target.name;
-    const what = o.what ?? 'command';
-    if (o.signal?.aborted) throw hostError('HOST_ERROR', name, `${what} aborted`);
+    if (o.signal?.aborted) throw hostError('HOST_ERROR', this.target.name, `${o.what ?? 'command'} aborted`);
     await this.slot();
     try {
       const client = await this.ensure();
-      return await this.run(client, command, o, what);
+      return await execOnChannel(this.execHost, client, command, o);
     } finally {
       this.release();
     }
-  }
-
-  private run(client: Client, command: string, o: ExecOptions, what: string): Promise<ExecResult> {
-    const name = this.target.name;
-    const maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
-    return new Promise<ExecResult>((resolve, reject) => {
-      let stream: ClientChannel | undefined;
-      let done = false;
-      const out: Buffer[] = [];
-      let outLen = 0;
-      let err = Buffer.alloc(0);
-      let code: number | null = null;
-      let sig: string | undefined;
-
-      // the command's login shell announces its pid (it leads the command's process group) on stderr first
-      const announce = pidLine();
-      let pid: number | undefined;
-      let head = '';
-      const finish = (e?: BillboardError, killGroup = false) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        o.signal?.removeEventListener('abort', onAbort);
-        this.live.delete(onDrop);
-        if (e) {
-          try {
-            stream?.signal('KILL');
-          } catch {
-            /* sshd may not support signals */
-          }
-          const ch = stream;
-          // sshd refuses signals for root logins: kill the group by a command of its own, then close (the open
-          // channel keeps the pid the command's until then)
-          if (killGroup && pid !== undefined) void this.killGroup(pid).finally(() => ch?.close());
-          else ch?.close();
-          reject(e);
-        } else {
-          const stderr = pid === undefined ? err.toString('utf8') : announce.strip(err.toString('utf8'));
-          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code, signal: sig });
-        }
-      };
-      const timer = setTimeout(() => finish(timeoutError(name, what, o.timeoutMs), true), o.timeoutMs);
-      const onAbort = () => {
-        try {
-          stream?.signal('INT'); // virsh migrate aborts the job on SIGINT
-        } catch {
-          /* ignore */
-        }
-        finish(hostError('HOST_ERROR', name, `${what} aborted`));
-      };
-      const onDrop = (e: BillboardError) => finish(hostError('HOST_DOWN', name, `${what} interrupted: ${e.message.replace(`${name}: `, '')}`));
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      this.live.add(onDrop);
-
-      try {
-        client.exec(`${announce.echo} >&2; ${command}`, (e, ch) => {
-          if (e) return finish(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`));
-          if (done) {
-            ch.close();
-            return;
-          }
-          stream = ch;
-          ch.on('data', (d: Buffer) => {
-            outLen += d.length;
-            if (outLen > maxBytes) return finish(hostError('HOST_ERROR', name, `${what} output exceeded ${maxBytes} bytes`), true);
-            out.push(d);
-          });
-          ch.stderr.on('data', (d: Buffer) => {
-            if (pid === undefined && head.length < PID_SEARCH) {
-              head += d.toString('latin1');
-              pid = announce.find(head);
-            }
-            err = Buffer.concat([err, d]);
-            if (err.length > STDERR_KEEP) err = err.subarray(err.length - STDERR_KEEP);
-          });
-          ch.on('exit', (c: number | null, s?: string) => {
-            code = c ?? null;
-            sig = s;
-          });
-          ch.on('close', () => {
-            if (code === null && sig === undefined) {
-              finish(hostError(this.client === client ? 'HOST_ERROR' : 'HOST_DOWN', name, `${what} ended without an exit status (connection lost?)`));
-            } else finish();
-          });
-        });
-      } catch (e) {
-        finish(asHostError(name, e, 'HOST_DOWN'));
-      }
-    });
   }
 
   /**
@@ -341,7 +249,7 @@ export class SshConnection {
   }
 
   async close(): Promise<void> {
-    const c = this.client ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
+    const c = this.client ?? (await this.connecting.current?.catch(() => undefined));
     this.client = undefined;
     if (!c) return;
     await new Promise<void>((resolve) => {

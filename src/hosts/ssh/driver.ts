@@ -1,9 +1,20 @@
 import type { SshHostConfig } from '../../model/config.js';
 import type { BillboardError } from '../../model/errors.js';
-import type { HostDriver } from '../../model/host-driver.js';
-import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from '../../model/types.js';
+import type { HostDriver, HostScan } from '../../model/host-driver.js';
+import type { DomainInfo, NodeInfo } from '../../model/types.js';
+import {
+  COMMAND_TIMEOUT_MS,
+  MAX_OUTPUT_BYTES,
+  MIGRATE_TIMEOUT_MS,
+  SESSION_RETRY_MAX_MS,
+  SESSION_RETRY_MS,
+  SESSION_START_TIMEOUT_MS,
+  VIRSH,
+} from '../defaults.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { SharedStart } from '../shared-start.js';
 import {
   framingNonce,
   inventoryScript,
@@ -15,24 +26,15 @@ import {
   sessionRawDomains,
   TruncatedOutputError,
   type DomainParseCache,
-  type ParsedBatch,
   type RawDomain,
 } from '../virsh/batch.js';
-import type { Logger } from '../logger.js';
-import { SshConnection } from './connection.js';
-import { openSshSessionStream } from './session-stream.js';
+import { domainUuid, isTestUri, MAC_RE, multiCommand, virshCommandLine } from '../virsh/commands.js';
+import { VirshControl, type VirshRun, type VirshRunOptions } from '../virsh/control.js';
 import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from '../virsh/migrate-guard.js';
-import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
-import {
-  isTestUri,
-  MAC_RE,
-  multiCommand,
-  shQuote,
-  UUID_RE,
-  virshCommandLine,
-} from '../virsh/commands.js';
 import { SessionGoneError, SessionStartError, VirshSession, type Segment } from '../virsh/session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
+import { SshConnection } from './connection.js';
+import { openSshSessionStream } from './session-stream.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
 // Scans, reads and suspend/resume/destroy go through a persistent virsh session (virsh/session.ts): one
@@ -51,7 +53,7 @@ export interface SshDriverOptions {
   log?: Logger;
   /** per-command timeout (ms); a scan of a big host gets the same budget */
   commandTimeoutMs?: number;
-  /** virsh on the remote host (tests point it at a fake) */
+  /** virsh on the remote host (default: virsh on the login shell's PATH) */
   virshPath?: string;
   connectTimeoutMs?: number;
   keepaliveIntervalMs?: number;
@@ -106,7 +108,7 @@ export class SshDriver implements HostDriver {
   private readonly sessionStartMs: number;
   private readonly sessionRetryMs: number;
   private session?: VirshSession;
-  private starting?: Promise<VirshSession | undefined>;
+  private readonly starting = new SharedStart<VirshSession | undefined>();
   private sessionOffUntil = 0;
   private sessionFailures = 0;
   /** bumped by close(): a session that finishes starting after it is not kept */
@@ -124,13 +126,13 @@ export class SshDriver implements HostDriver {
   ) {
     this.name = host.name;
     this.uri = host.libvirtUri;
-    this.virsh = opts.virshPath ?? 'virsh';
-    this.timeoutMs = opts.commandTimeoutMs ?? 30_000;
-    this.migrateTimeoutMs = opts.migrateTimeoutMs ?? 6 * 3600_000;
-    this.maxBytes = opts.maxOutputBytes ?? 64 * 1024 * 1024;
+    this.virsh = opts.virshPath ?? VIRSH;
+    this.timeoutMs = opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.migrateTimeoutMs = opts.migrateTimeoutMs ?? MIGRATE_TIMEOUT_MS;
+    this.maxBytes = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     this.useSession = opts.session ?? true;
-    this.sessionStartMs = opts.sessionStartTimeoutMs ?? 10_000;
-    this.sessionRetryMs = opts.sessionRetryMs ?? 60_000;
+    this.sessionStartMs = opts.sessionStartTimeoutMs ?? SESSION_START_TIMEOUT_MS;
+    this.sessionRetryMs = opts.sessionRetryMs ?? SESSION_RETRY_MS;
     this.log = opts.log;
     this.conn = new SshConnection(
       {
@@ -143,12 +145,18 @@ export class SshDriver implements HostDriver {
       },
       { log: opts.log, connectTimeoutMs: opts.connectTimeoutMs, keepaliveIntervalMs: opts.keepaliveIntervalMs },
     );
-    this.ctl = new VirshControl(
-      this.name,
-      (args, o) => this.virshRun(args, o),
-      this.migrateTimeoutMs,
-      (args, o) => this.virshOne(args, o?.timeoutMs),
-    );
+    this.ctl = new VirshControl({
+      host: this.name,
+      run: (args, o) => this.virshRun(args, o),
+      quick: (args, o) => this.virshOne(args, o?.timeoutMs),
+      migrateTimeoutMs: this.migrateTimeoutMs,
+      migrateVia: (uuid) => this.takeSessionForMigrate(uuid),
+    });
+  }
+
+  /** migration and job control: one-shot execs, job samples and tunings on the session, migrate as below */
+  get jobs(): VirshControl {
+    return this.ctl;
   }
 
   connect(): Promise<void> {
@@ -157,7 +165,7 @@ export class SshDriver implements HostDriver {
 
   async close(): Promise<void> {
     this.generation++;
-    const starting = this.starting;
+    const starting = this.starting.current;
     const s = this.session;
     this.session = undefined;
     // a session still busy (the scanner gave up on a hung scan) is killed, not asked to exit at EOF
@@ -178,12 +186,7 @@ export class SshDriver implements HostDriver {
     if (this.session?.alive) return Promise.resolve(this.session);
     this.session = undefined;
     if (!this.useSession || Date.now() < this.sessionOffUntil) return Promise.resolve(undefined);
-    if (!this.starting) {
-      this.starting = this.startSession(deadline).finally(() => {
-        this.starting = undefined;
-      });
-    }
-    return this.starting;
+    return this.starting.join(() => this.startSession(deadline));
   }
 
   private async startSession(deadline: number): Promise<VirshSession | undefined> {
@@ -204,7 +207,7 @@ export class SshDriver implements HostDriver {
       if (se.kind === 'lost') throw hostError('HOST_DOWN', this.name, se.message);
       // virsh exited or stayed silent: this host cannot hold a session now; one-shot execs for a while
       this.sessionFailures++;
-      const backoff = Math.min(3600_000, this.sessionRetryMs * 2 ** Math.min(this.sessionFailures - 1, 16));
+      const backoff = Math.min(SESSION_RETRY_MAX_MS, this.sessionRetryMs * 2 ** Math.min(this.sessionFailures - 1, 16));
       this.sessionOffUntil = Date.now() + backoff;
       this.log?.warn?.({ host: this.name, err: se.message, output: se.output.slice(-300), retryInMs: backoff }, 'virsh session unavailable, using exec');
       return undefined;
@@ -290,17 +293,12 @@ export class SshDriver implements HostDriver {
     return { virsh: this.virsh, uri: this.uri, uuid };
   }
 
-  private checkUuid(uuid: string): string {
-    if (!UUID_RE.test(uuid)) throw hostError('NOT_FOUND', this.name, `not a domain UUID: ${JSON.stringify(uuid).slice(0, 60)}`);
-    return uuid.toLowerCase();
-  }
-
   /** Inventory and node info: two requests on the session, or one exec. */
-  scanAll(): Promise<ParsedBatch> {
+  scanAll(): Promise<HostScan> {
     return this.viaSession('scan', this.timeoutMs, (s, deadline, label) => this.scanSession(s, deadline, label), (left) => this.scanExec(left));
   }
 
-  private async scanSession(s: VirshSession, deadline: number, label: number): Promise<ParsedBatch> {
+  private async scanSession(s: VirshSession, deadline: number, label: number): Promise<HostScan> {
     const [list, inactive, node, free] = await this.ask(s, SESSION_LIST, deadline, label, 'scan');
     if (list.error !== undefined) {
       s.kill(); // the next scan starts afresh (a libvirt connection that broke under virsh, say)
@@ -312,7 +310,7 @@ export class SshDriver implements HostDriver {
     return this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs) });
   }
 
-  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string }): ParsedBatch {
+  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string }): HostScan {
     try {
       return 'stdout' in raw ? parseBatch(raw.stdout, raw.nonce, this.parsed) : parseRawBatch(raw, this.parsed);
     } catch (e) {
@@ -322,7 +320,7 @@ export class SshDriver implements HostDriver {
   }
 
   /** The whole scan as one exec of a sh script (no session). */
-  private async scanExec(timeoutMs: number): Promise<ParsedBatch> {
+  private async scanExec(timeoutMs: number): Promise<HostScan> {
     const nonce = framingNonce();
     const r = await this.conn.exec(inventoryScript(this.virsh, this.uri, nonce), { timeoutMs, what: 'scan', maxBytes: this.maxBytes });
     if (r.code !== 0) {
@@ -356,12 +354,12 @@ export class SshDriver implements HostDriver {
   }
 
   async domainXml(uuid: string): Promise<string> {
-    return this.virshOne(['dumpxml', this.checkUuid(uuid)]);
+    return this.virshOne(['dumpxml', domainUuid(this.name, uuid)]);
   }
 
   /** One domain, parsed (state + XML + addresses in one request or one exec). */
   async domain(uuid: string): Promise<DomainInfo> {
-    const u = this.checkUuid(uuid);
+    const u = domainUuid(this.name, uuid);
     const [state, xml, ifaddr] = await this.viaSession(
       'virsh domstate',
       this.timeoutMs,
@@ -386,19 +384,19 @@ export class SshDriver implements HostDriver {
   }
 
   async stop(uuid: string): Promise<void> {
-    await this.virshOne(['destroy', this.checkUuid(uuid)]);
+    await this.virshOne(['destroy', domainUuid(this.name, uuid)]);
   }
 
   async suspend(uuid: string): Promise<void> {
-    await this.virshOne(['suspend', this.checkUuid(uuid)]);
+    await this.virshOne(['suspend', domainUuid(this.name, uuid)]);
   }
 
   async resume(uuid: string): Promise<void> {
-    await this.virshOne(['resume', this.checkUuid(uuid)]);
+    await this.virshOne(['resume', domainUuid(this.name, uuid)]);
   }
 
   async isolate(uuid: string): Promise<void> {
-    const u = this.checkUuid(uuid);
+    const u = domainUuid(this.name, uuid);
     if (isTestUri(this.uri)) throw isolateUnsupported(this.name, u, 'the libvirt test driver has no link state');
     const info = await this.domain(u);
     const macs = info.macs.filter((m) => MAC_RE.test(m));
@@ -408,18 +406,18 @@ export class SshDriver implements HostDriver {
   /**
    * The migrate command runs in the host's warm virsh session when it is idle: the session is handed over to
    * the migration (it is busy until libvirt finishes) and the next command starts a new one. A migration then
-   * starts without an sshd session, a login shell and a virsh start on its critical path. Otherwise: one exec.
+   * starts without an sshd session, a login shell and a virsh start on its critical path. Otherwise (undefined):
+   * one exec.
    */
-  migrate(uuid: string, opts: MigrateOptions, signal?: AbortSignal): Promise<void> {
-    const u = this.checkUuid(uuid);
+  private takeSessionForMigrate(uuid: string): VirshRun | undefined {
     const s = this.session;
-    if (!s?.alive || s.busy) return this.ctl.migrate(u, opts, signal);
+    if (!s?.alive || s.busy) return undefined;
     this.session = undefined;
-    const inSession = async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
+    return async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
       const line = sessionLine(args);
       if (line === undefined) return this.virshRun(args, o);
       const timeoutMs = o.timeoutMs ?? this.migrateTimeoutMs;
-      const stopGuard = this.guardSession(s, u);
+      const stopGuard = this.guardSession(s, uuid);
       try {
         return await this.sessionCommand(s, 'migrate', line, Date.now() + timeoutMs, timeoutMs);
       } catch (e) {
@@ -430,7 +428,6 @@ export class SshDriver implements HostDriver {
         s.close();
       }
     };
-    return this.ctl.migrate(u, opts, signal, inSession);
   }
 
   /**
@@ -447,25 +444,5 @@ export class SshDriver implements HostDriver {
       })
       .catch(() => undefined); // stopped, or the connection went: the migrate's own request reports that
     return () => stop.abort();
-  }
-
-  jobStats(uuid: string): Promise<JobStats | null> {
-    return this.ctl.jobStats(this.checkUuid(uuid));
-  }
-
-  completedJobStats(uuid: string): Promise<JobStats | null> {
-    return this.ctl.jobStats(this.checkUuid(uuid), true);
-  }
-
-  abortJob(uuid: string): Promise<void> {
-    return this.ctl.abortJob(this.checkUuid(uuid));
-  }
-
-  setMaxDowntime(uuid: string, ms: number): Promise<void> {
-    return this.ctl.setMaxDowntime(this.checkUuid(uuid), ms);
-  }
-
-  setBandwidth(uuid: string, mibs: number): Promise<void> {
-    return this.ctl.setBandwidth(this.checkUuid(uuid), mibs);
   }
 }

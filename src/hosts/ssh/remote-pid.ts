@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { PidAnnouncement } from '../virsh/session.js';
 
 // A command run over SSH first has its login shell print its own pid. sshd makes that shell a session leader, so
 // the pid names the command's whole process group: what a kill needs where sshd refuses signal requests (OpenSSH
@@ -11,11 +12,9 @@ import { randomBytes } from 'node:crypto';
 
 export const PID_SEARCH = 4096;
 
-export interface PidLine {
+export interface PidLine extends PidAnnouncement {
   /** the sh command that prints the line (`echo "…$$"`) */
   readonly echo: string;
-  /** the pid our shell announced, if `text` (output from its start) holds the whole line */
-  find(text: string): number | undefined;
   /** `text` without that line */
   strip(text: string): string;
 }
@@ -26,6 +25,7 @@ export function pidLine(nonce = randomBytes(8).toString('hex')): PidLine {
   const line = new RegExp(`@@BB${nonce}:pid:(\\d+)\\r?\\n`);
   return {
     echo: `echo "@@BB${nonce}:pid:$$"`,
+    window: PID_SEARCH,
     find(text) {
       const m = line.exec(text.slice(0, PID_SEARCH));
       const n = m ? Number(m[1]) : NaN;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { HostScan } from '../../model/host-driver.js';
 import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
 import { shQuote } from './commands.js';
@@ -47,11 +48,6 @@ export interface RawDomain {
   state: string;
   xml: string;
   ifaddr: string;
-}
-
-export interface ParsedBatch {
-  node?: NodeInfo;
-  domains: DomainInfo[];
 }
 
 export class TruncatedOutputError extends Error {}
@@ -104,12 +100,12 @@ function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, stri
 }
 
 /** Parse the whole batch; a domain that vanished between list and dumpxml (empty XML) is left out. */
-export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCache): ParsedBatch {
+export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCache): HostScan {
   return parseRawBatch(splitBatch(stdout, nonce), cache);
 }
 
 /** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */
-export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): ParsedBatch {
+export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): HostScan {
   const domains: DomainInfo[] = [];
   const seen = new Set<string>();
   for (const d of raw.domains) {

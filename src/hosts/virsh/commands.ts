@@ -1,4 +1,5 @@
 import type { MigrateOptions } from '../../model/types.js';
+import { hostError } from '../errors.js';
 
 // virsh argument lists shared by both drivers (the SSH driver runs them remotely, the libvirt driver
 // runs the local virsh for what the binding lacks). Pure.
@@ -44,3 +45,12 @@ export function multiCommand(cmds: string[][]): string {
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+/**
+ * The domain UUID every per-domain call takes, lower-cased; anything else is NOT_FOUND before it reaches a host
+ * (it goes on virsh command lines and into the binding, so only the UUID form passes).
+ */
+export function domainUuid(host: string, uuid: string): string {
+  if (!UUID_RE.test(uuid)) throw hostError('NOT_FOUND', host, `not a domain UUID: ${JSON.stringify(uuid).slice(0, 60)}`);
+  return uuid.toLowerCase();
+}

@@ -2,11 +2,11 @@ import type { BillboardError } from '../../model/errors.js';
 import { hostError } from '../errors.js';
 import { jobInfoArgs, virshCommandLine } from './commands.js';
 
-// virsh 9.0 (Debian 12's) can hang for good in `migrate` when the migration fails at once. Its migration
-// thread (named doMigrate) ends and asks the main loop to quit before the main thread has entered that loop;
-// the quit is lost, and virsh waits on a loop nobody will end, having printed nothing. On this 2-core machine,
-// a migration the test driver refuses hangs in ~40 % of runs under load; a destination that refuses at once
-// can do the same on a busy host. Without a guard the migration would sit in "pre-migration" until its timeout.
+// virsh 9.0 (Debian 12's) can hang for good in `migrate` when the migration fails at once: its migration
+// thread (named doMigrate) ends and asks the main loop to quit before the main thread has entered that loop,
+// the quit is lost, and virsh waits on a loop nobody will end, having printed nothing. Any destination that
+// refuses at once can set it off, more often on a loaded host. Unguarded, the migration sits in
+// "pre-migration" until its timeout.
 //
 // The guard watches the process that runs the migrate. While a migration runs, that process has its doMigrate
 // thread (which sits in the libvirt call for the whole migration), and libvirt shows a job on the domain. When

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { BillboardError } from '../../model/errors.js';
 import { hostError, timeoutError } from '../errors.js';
-import { PID_SEARCH, type PidLine } from '../ssh/remote-pid.js';
 
 // A persistent `virsh -q -c URI` in its interactive mode: commands on stdin, output (stderr merged into stdout)
 // on one stream. A warm request pays no process start, no libvirt connect and no sshd session.
@@ -20,8 +19,8 @@ import { PID_SEARCH, type PidLine } from '../ssh/remote-pid.js';
 // The command that starts the session may print its shell's pid (which exec makes virsh's) before virsh starts,
 // on a line with a nonce of its own (ssh/remote-pid.ts): kill() hands it to the transport, which can then kill the
 // process even where the SSH server refuses signal requests (OpenSSH does for sessions without privilege
-// separation, e.g. root logins). The pid is looked for only in that line, among the stream's first characters and
-// before virsh answered the handshake.
+// separation, e.g. root logins). The pid is looked for only in that line, among the stream's first characters
+// (PidAnnouncement.window) and before virsh answered the handshake.
 //
 // Requests run one at a time. A request that times out or outgrows the bound kills the session; so does
 // anything that ends it; the owner starts a new one (or falls back to one-shot exec) on the next call.
@@ -44,6 +43,14 @@ export interface SessionStream {
   onClose(cb: (how: SessionEnd) => void): void;
   /** the connection under the stream died (reported before, or instead of, the channel's close) */
   onDrop?(cb: (e: BillboardError) => void): void;
+}
+
+/** The line the command that starts a session prints its pid on (ssh/remote-pid.ts makes one). */
+export interface PidAnnouncement {
+  /** how many characters from the stream's start the line may be found in */
+  readonly window: number;
+  /** the pid announced, if `text` (output from the stream's start) holds the whole line */
+  find(text: string): number | undefined;
 }
 
 export interface Segment {
@@ -117,7 +124,7 @@ export interface VirshSessionOptions {
   /** bytes a single response may have; beyond it the session is killed and the request fails */
   maxBytes: number;
   /** the pid line the command that starts the session prints (none: the session is killed by signal only) */
-  pidLine?: PidLine;
+  pidLine?: PidAnnouncement;
 }
 
 interface Pending {
@@ -155,7 +162,7 @@ export class VirshSession {
   private framing: Framing = { prompt: '', echoes: false };
   private endedHow?: SessionEnd;
   private killed = false;
-  /** the stream's first PID_SEARCH characters before the handshake's answer: where the pid line may be */
+  /** the stream's first characters (up to the pid line's window) before the handshake's answer */
   private head = '';
   /** virsh answered the handshake: what comes now is command output, never a pid line */
   private started = false;
@@ -166,7 +173,7 @@ export class VirshSession {
 
   private constructor(
     private readonly stream: SessionStream,
-    private readonly o: VirshSessionOptions,
+    private readonly opts: VirshSessionOptions,
   ) {
     stream.onData((d) => this.onData(d));
     stream.onClose((how) => this.onClose(how));
@@ -214,7 +221,7 @@ export class VirshSession {
       if (!this.alive) throw new SessionGoneError('virsh session ended');
       const left = o.timeoutMs - (Date.now() - t0);
       const label = o.timeoutLabelMs ?? o.timeoutMs;
-      if (left <= 0) throw timeoutError(this.o.host, o.what, label);
+      if (left <= 0) throw timeoutError(this.opts.host, o.what, label);
       const nonce = randomBytes(8).toString('hex');
       for (const l of lines) if (/[\r\n]/.test(l)) throw new Error('virsh session: a command line may not contain a newline');
       const input = lines.map((l, i) => `${l}\n${markerIn(nonce, i)}\n`).join('') + NOOP;
@@ -242,7 +249,7 @@ export class VirshSession {
         reject: (e) => settle(() => reject(e)),
       };
       timer = setTimeout(() => {
-        p.reject(timeoutError(this.o.host, what, labelMs));
+        p.reject(timeoutError(this.opts.host, what, labelMs));
         this.kill();
       }, timeoutMs);
       this.current = p;
@@ -250,7 +257,7 @@ export class VirshSession {
       try {
         this.stream.write(input);
       } catch (e) {
-        p.reject(hostError('HOST_ERROR', this.o.host, `${what}: cannot write to the virsh session: ${(e as Error).message}`));
+        p.reject(hostError('HOST_ERROR', this.opts.host, `${what}: cannot write to the virsh session: ${(e as Error).message}`));
         this.kill();
         return;
       }
@@ -262,8 +269,8 @@ export class VirshSession {
     const p = this.current;
     if (p) {
       p.bytes += d.length;
-      if (p.bytes > this.o.maxBytes) {
-        p.reject(hostError('HOST_ERROR', this.o.host, `virsh session output exceeded ${this.o.maxBytes} bytes`));
+      if (p.bytes > this.opts.maxBytes) {
+        p.reject(hostError('HOST_ERROR', this.opts.host, `virsh session output exceeded ${this.opts.maxBytes} bytes`));
         this.kill();
         return;
       }
@@ -276,9 +283,10 @@ export class VirshSession {
     }
     const str = this.decoder.write(d);
     if (!str) return;
-    if (this.pid === undefined && !this.started && this.o.pidLine && this.head.length < PID_SEARCH) {
-      this.head += str.slice(0, PID_SEARCH - this.head.length);
-      this.pid = this.o.pidLine.find(this.head);
+    const announced = this.opts.pidLine;
+    if (this.pid === undefined && !this.started && announced && this.head.length < announced.window) {
+      this.head += str.slice(0, announced.window - this.head.length);
+      this.pid = announced.find(this.head);
     }
     const probeAt = this.partsLen - this.tail.length; // where tail + str starts in the received text
     const probe = this.tail + str;
@@ -315,15 +323,15 @@ export class VirshSession {
     if (!p) return;
     const bytes = p.bytes;
     if (!how.signal && how.code === null) {
-      p.reject(hostError(how.connectionLost ? 'HOST_DOWN' : 'HOST_ERROR', this.o.host, `virsh session interrupted: ${describeEnd(how)}`));
+      p.reject(hostError(how.connectionLost ? 'HOST_DOWN' : 'HOST_ERROR', this.opts.host, `virsh session interrupted: ${describeEnd(how)}`));
     } else {
-      p.reject(hostError('HOST_ERROR', this.o.host, `truncated output: virsh session ${describeEnd(how)} after ${bytes} bytes`));
+      p.reject(hostError('HOST_ERROR', this.opts.host, `truncated output: virsh session ${describeEnd(how)} after ${bytes} bytes`));
     }
   }
 
   /** The connection under the session died (reported by the connection, possibly before the channel closes). */
   dropped(e: BillboardError): void {
-    this.current?.reject(hostError('HOST_DOWN', this.o.host, `virsh session interrupted: ${e.message.replace(`${this.o.host}: `, '')}`));
+    this.current?.reject(hostError('HOST_DOWN', this.opts.host, `virsh session interrupted: ${e.message.replace(`${this.opts.host}: `, '')}`));
     this.kill(false); // no connection to kill it through; sshd's end hangs up on it
   }
 
@@ -334,7 +342,7 @@ export class VirshSession {
   kill(byPid = true, why?: BillboardError): void {
     if (this.killed) return;
     this.killed = true;
-    this.current?.reject(why ?? hostError('HOST_ERROR', this.o.host, 'virsh session killed'));
+    this.current?.reject(why ?? hostError('HOST_ERROR', this.opts.host, 'virsh session killed'));
     try {
       // after the stream ended the process is gone (and its pid may be someone else's): just close
       this.stream.kill(this.endedHow || !byPid ? undefined : this.pid);
@@ -347,7 +355,7 @@ export class VirshSession {
   close(): void {
     if (this.killed) return;
     this.killed = true;
-    this.current?.reject(hostError('HOST_DOWN', this.o.host, 'virsh session closed'));
+    this.current?.reject(hostError('HOST_DOWN', this.opts.host, 'virsh session closed'));
     try {
       this.stream.end();
     } catch {
