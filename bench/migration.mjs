@@ -71,9 +71,9 @@ try {
   const migrateReturnedAt = new Map();
   const migrateCalledAt = new Map();
   for (const h of hosts) {
-    const d = scanner.driver(h.name);
-    const orig = d.migrate.bind(d);
-    d.migrate = async (...a) => {
+    const jobs = scanner.driver(h.name).jobs;
+    const orig = jobs.migrate.bind(jobs);
+    jobs.migrate = async (...a) => {
       migrateCalledAt.set(h.name, Date.now());
       try {
         return await orig(...a);
