@@ -1,10 +1,10 @@
-import { migrationUriOf } from '../model/config.js';
+import { migrationUriOf, type Config } from '../model/config.js';
 import { MIGRATABLE_STATES } from '../model/domain-states.js';
 import { errorLine } from '../model/errors.js';
 import type { DomainInfo, NodeInfo, VmRow } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
 import type { MigrationEngineHooks, MigrationHosts } from './hooks.js';
-import type { PrecheckFacts, Transport } from './prechecks.js';
+import type { PrecheckFacts } from './prechecks.js';
 
 /** a request's read of the domain on the source, reused by an authorization that follows within FRESH_MS */
 export interface DomainRead {
@@ -28,7 +28,8 @@ export interface FactSources {
   store: StoreApi;
   engine: MigrationEngineHooks;
   hosts: MigrationHosts;
-  transport: Transport;
+  /** the policy in force (read at each gathering) */
+  policy: Pick<Config['migration'], 'transport'>;
   /** whether a job between these hosts would run on the simulated executor */
   isSimulated(source: string, destination: string): boolean;
 }
@@ -59,7 +60,7 @@ export async function gatherFacts(from: FactSources, row: VmRow, destination: st
     destinationNode,
     domain: read.domain,
     domainError: read.domainError,
-    transport: from.transport,
+    transport: from.policy.transport,
     destUri: destCfg ? migrationUriOf(destCfg) : undefined,
     simulated: !!source && !!destCfg && from.isSimulated(source, destination),
   };

@@ -120,7 +120,7 @@ export class MigrationManager extends EventEmitter {
       store: this.store,
       engine: this.engine,
       hosts: this.hosts,
-      transport: this.policy.transport,
+      policy: this.policy,
       isSimulated: (source, destination) => this.isSimulated(source, destination),
     };
     this.ready = this.readOnly
