@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Scanner } from '../dist/hosts/scanner.js';
 import { SshDriver } from '../dist/hosts/ssh/driver.js';
 import { testDriverXml } from '../dist/demo/lab-xml.js';
@@ -40,11 +41,18 @@ function killTree(pid) {
       const st = readFileSync(`/proc/${e}/stat`, 'utf8');
       const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
       kids.set(ppid, [...(kids.get(ppid) ?? []), Number(e)]);
-    } catch {}
+    } catch {
+      /* the process ended while we listed */
+    }
   }
   const all = [pid];
   for (let i = 0; i < all.length; i++) all.push(...(kids.get(all[i]) ?? []));
-  for (const p of all) try { process.kill(p, 'SIGKILL'); } catch {}
+  for (const p of all)
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
 }
 
 function cleanup() {
@@ -67,22 +75,42 @@ const freePort = () =>
 async function startSshd() {
   if (process.getuid() !== 0) throw new Error('bench scan needs root to run a test sshd');
   mkdirSync('/run/sshd', { recursive: true });
-  for (const k of ['host', 'client']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)], { stdio: 'ignore' });
+  for (const k of ['host', 'client'])
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)], { stdio: 'ignore' });
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')));
   const port = await freePort();
-  writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'StrictModes no', 'UsePAM no', 'PermitRootLogin prohibit-password',
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'MaxSessions 64', 'MaxStartups 200:30:400', 'LogLevel ERROR',
-  ].join('\n') + '\n');
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'MaxSessions 64',
+      'MaxStartups 200:30:400',
+      'LogLevel ERROR',
+    ].join('\n') + '\n',
+  );
   const hostPub = readFileSync(join(dir, 'host.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostPub}\n`);
   const p = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'inherit'] });
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise((res) => {
       const c = connect(port, '127.0.0.1');
-      c.once('data', () => { c.destroy(); res(true); });
-      c.once('error', () => { c.destroy(); res(false); });
+      c.once('data', () => {
+        c.destroy();
+        res(true);
+      });
+      c.once('error', () => {
+        c.destroy();
+        res(false);
+      });
     });
     if (ok) return { pid: p.pid, port };
     await new Promise((r) => setTimeout(r, 50));
@@ -96,15 +124,17 @@ const sortedMedian = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 /** running domains per host (every fifth is shut off) */
 const RUNNING = Array.from({ length: D }, (_, i) => i).filter((i) => i % 5 !== 4).length;
 function hostXml(h) {
-  return testDriverXml(Array.from({ length: D }, (_, i) => ({
-    uuid: `b111b0a2-${hex(h, 4)}-4000-8000-${hex(i, 12)}`,
-    name: `h${h}-vm${i}`,
-    state: i % 5 === 4 ? 'shutoff' : 'running',
-    macs: [`52:54:${hex(h >> 8, 2)}:${hex(h & 255, 2)}:${hex(i >> 8, 2)}:${hex(i & 255, 2)}`],
-    memoryKiB: 524288,
-    vcpus: 1,
-    os: 'debian12',
-  })));
+  return testDriverXml(
+    Array.from({ length: D }, (_, i) => ({
+      uuid: `b111b0a2-${hex(h, 4)}-4000-8000-${hex(i, 12)}`,
+      name: `h${h}-vm${i}`,
+      state: i % 5 === 4 ? 'shutoff' : 'running',
+      macs: [`52:54:${hex(h >> 8, 2)}:${hex(h & 255, 2)}:${hex(i >> 8, 2)}:${hex(i & 255, 2)}`],
+      memoryKiB: 524288,
+      vcpus: 1,
+      os: 'debian12',
+    })),
+  );
 }
 
 async function main() {
@@ -115,8 +145,14 @@ async function main() {
     const file = join(dir, `host-${hex(h + 1, 2)}.xml`);
     writeFileSync(file, hostXml(h + 1));
     return {
-      name: `bench-${String(h + 1).padStart(2, '0')}`, driver: 'ssh', address: '127.0.0.1', port: sshd.port, user,
-      identityFile: join(dir, 'client'), knownHostsFile: join(dir, 'known_hosts'), libvirtUri: `test://${file}`,
+      name: `bench-${String(h + 1).padStart(2, '0')}`,
+      driver: 'ssh',
+      address: '127.0.0.1',
+      port: sshd.port,
+      user,
+      identityFile: join(dir, 'client'),
+      knownHostsFile: join(dir, 'known_hosts'),
+      libvirtUri: `test://${file}`,
     };
   });
   const scannerOpts = { hosts, timeoutMs: 60_000, concurrency: 8, intervalMs: 3600_000 };
@@ -153,13 +189,18 @@ async function main() {
   const execFallbacks = stats.reduce((n, x) => n + x.execFallbacks, 0);
   await s.stop();
   const warmMs = sortedMedian(warms);
-  log(`warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')}); ${sessionStarts} virsh sessions started, ${execFallbacks} exec fallbacks`);
+  log(
+    `warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')}); ${sessionStarts} virsh sessions started, ${execFallbacks} exec fallbacks`,
+  );
 
   // the same warm scans through one exec per host per scan (no session), for comparison
   let warmExecMs = null;
   const execs = [];
   if (EXEC_RUNS > 0) {
-    const e = new Scanner({ ...scannerOpts, createDriver: (h) => new SshDriver(h, { session: false, commandTimeoutMs: scannerOpts.timeoutMs }) });
+    const e = new Scanner({
+      ...scannerOpts,
+      createDriver: (h) => new SshDriver(h, { session: false, commandTimeoutMs: scannerOpts.timeoutMs }),
+    });
     await fullScan(e);
     for (let i = 0; i < EXEC_RUNS; i++) execs.push(await fullScan(e));
     await e.stop();
@@ -168,8 +209,21 @@ async function main() {
   }
 
   // naive: sequential, one ssh process per virsh command
-  const sshArgs = ['-i', join(dir, 'client'), '-p', String(sshd.port), '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`];
+  const sshArgs = [
+    '-i',
+    join(dir, 'client'),
+    '-p',
+    String(sshd.port),
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    `${user}@127.0.0.1`,
+  ];
   const ssh = (cmd) => {
     const r = spawnSync('ssh', [...sshArgs, cmd], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0) throw new Error(`naive ssh failed: ${r.stderr.trim()}`);
@@ -178,7 +232,10 @@ async function main() {
   const t0 = performance.now();
   let naiveDomains = 0;
   for (const h of hosts.slice(0, NAIVE_HOSTS)) {
-    const uuids = ssh(`virsh -c '${h.libvirtUri}' list --all --uuid`).split('\n').map((l) => l.trim()).filter(Boolean);
+    const uuids = ssh(`virsh -c '${h.libvirtUri}' list --all --uuid`)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     for (const u of uuids) {
       if (ssh(`virsh -c '${h.libvirtUri}' dumpxml ${u}`).includes(u)) naiveDomains++;
     }
@@ -188,20 +245,40 @@ async function main() {
   const naiveMeasuredMs = performance.now() - t0;
   if (naiveDomains !== NAIVE_HOSTS * D) throw new Error(`naive loop saw ${naiveDomains} domains, expected ${NAIVE_HOSTS * D}`);
   const naiveMs = (naiveMeasuredMs * H) / NAIVE_HOSTS;
-  log(`naive sequential ssh loop: ${naiveMeasuredMs.toFixed(0)} ms over ${NAIVE_HOSTS} hosts (${NAIVE_HOSTS * (D + 1)} ssh processes)${NAIVE_HOSTS < H ? `, extrapolated to ${naiveMs.toFixed(0)} ms for ${H}` : ''}`);
+  log(
+    `naive sequential ssh loop: ${naiveMeasuredMs.toFixed(0)} ms over ${NAIVE_HOSTS} hosts (${NAIVE_HOSTS * (D + 1)} ssh processes)${NAIVE_HOSTS < H ? `, extrapolated to ${naiveMs.toFixed(0)} ms for ${H}` : ''}`,
+  );
 
   const round = (x) => Math.round(x * 10) / 10;
   const result = {
-    bench: 'scan', hosts: H, domains: H * D, domainsPerHost: D,
-    warmMs: round(warmMs), coldMs: round(coldMs), naiveMs: round(naiveMs), speedup: round(naiveMs / warmMs),
-    coldSpeedup: round(naiveMs / coldMs), warmExecMs: warmExecMs === null ? null : round(warmExecMs), warmExecRunsMs: execs.map(round),
-    warmSessionStarts: sessionStarts, warmExecFallbacks: execFallbacks, naiveMeasuredHosts: NAIVE_HOSTS, naiveExtrapolated: NAIVE_HOSTS < H, warmRunsMs: warms.map(round), coldRunsMs: colds.map(round), concurrency: scannerOpts.concurrency,
-    targets: { warmMsMax: 2000, speedupMin: 10 }, meetsTargets: warmMs <= 2000 && naiveMs / warmMs >= 10,
+    bench: 'scan',
+    hosts: H,
+    domains: H * D,
+    domainsPerHost: D,
+    warmMs: round(warmMs),
+    coldMs: round(coldMs),
+    naiveMs: round(naiveMs),
+    speedup: round(naiveMs / warmMs),
+    coldSpeedup: round(naiveMs / coldMs),
+    warmExecMs: warmExecMs === null ? null : round(warmExecMs),
+    warmExecRunsMs: execs.map(round),
+    warmSessionStarts: sessionStarts,
+    warmExecFallbacks: execFallbacks,
+    naiveMeasuredHosts: NAIVE_HOSTS,
+    naiveExtrapolated: NAIVE_HOSTS < H,
+    warmRunsMs: warms.map(round),
+    coldRunsMs: colds.map(round),
+    concurrency: scannerOpts.concurrency,
+    targets: { warmMsMax: 2000, speedupMin: 10 },
+    meetsTargets: warmMs <= 2000 && naiveMs / warmMs >= 10,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-main().then(() => process.exit(0), (e) => {
-  process.stderr.write(`bench scan: ${e?.message ?? e}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`bench scan: ${e?.message ?? e}\n`);
+    process.exit(1);
+  },
+);

@@ -42,7 +42,10 @@ function domainXml(d: TestDomainSpec): string {
     ? `\n    <metadata>\n      <libosinfo:libosinfo xmlns:libosinfo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>\n        <libosinfo:os id='http://billboard.invalid/${esc(d.os)}'/>\n      </libosinfo:libosinfo>\n    </metadata>`
     : '';
   const nics = d.macs
-    .map((m) => `\n      <interface type='network'>\n        <mac address='${esc(m)}'/>\n        <source network='default'/>\n      </interface>`)
+    .map(
+      (m) =>
+        `\n      <interface type='network'>\n        <mac address='${esc(m)}'/>\n        <source network='default'/>\n      </interface>`,
+    )
     .join('');
   return `  <domain type='test'>
     <name>${esc(d.name)}</name>

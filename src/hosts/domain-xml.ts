@@ -38,11 +38,20 @@ export function parseXmlTree(xml: string): Node {
 }
 
 const UNIT_BYTES: Record<string, number> = {
-  b: 1, bytes: 1,
-  kb: 1000, k: 1024, kib: 1024,
-  mb: 1e6, m: 1024 ** 2, mib: 1024 ** 2,
-  gb: 1e9, g: 1024 ** 3, gib: 1024 ** 3,
-  tb: 1e12, t: 1024 ** 4, tib: 1024 ** 4,
+  b: 1,
+  bytes: 1,
+  kb: 1000,
+  k: 1024,
+  kib: 1024,
+  mb: 1e6,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  tb: 1e12,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
 };
 
 function text(n: unknown): string | undefined {
@@ -97,7 +106,8 @@ function disksOf(devices: Node): string[] {
   const out: string[] = [];
   for (const d of arr(devices.disk)) {
     const s = d.source;
-    const p = attr(s, 'file') ?? attr(s, 'dev') ?? attr(s, 'name') ?? (attr(s, 'volume') ? `${attr(s, 'pool')}/${attr(s, 'volume')}` : undefined);
+    const p =
+      attr(s, 'file') ?? attr(s, 'dev') ?? attr(s, 'name') ?? (attr(s, 'volume') ? `${attr(s, 'pool')}/${attr(s, 'volume')}` : undefined);
     if (p) out.push(safeText(p));
   }
   return out;
@@ -108,9 +118,13 @@ function localOnlyOf(devices: Node): string[] {
   const out: string[] = [];
   for (const h of arr(devices.hostdev)) {
     const a = (h.source as Node | undefined)?.address;
-    const where = a && typeof a === 'object'
-      ? Object.entries(a as Node).filter(([k]) => k.startsWith('@')).map(([k, v]) => `${k.slice(1)}=${String(v)}`).join(',')
-      : '';
+    const where =
+      a && typeof a === 'object'
+        ? Object.entries(a as Node)
+            .filter(([k]) => k.startsWith('@'))
+            .map(([k, v]) => `${k.slice(1)}=${String(v)}`)
+            .join(',')
+        : '';
     out.push(safeText(`hostdev ${attr(h, 'type') ?? '?'}${where ? ' ' + where : ''}`));
   }
   for (const f of arr(devices.filesystem)) {
@@ -231,7 +245,9 @@ function canonicalJson(v: unknown): string {
 }
 
 function hashTree(dom: Node): string {
-  return createHash('sha256').update(canonicalJson(strip(dom, '', 'domain'))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(strip(dom, '', 'domain')))
+    .digest('hex');
 }
 
 /** SHA-256 hex of the normalized domain XML (volatile parts stripped). */

@@ -42,7 +42,9 @@ export function classifyVirshError(text: string): HostErrorCode {
     return 'UNSUPPORTED';
   }
   if (/failed to get domain|domain not found|no domain with matching/.test(t)) return 'NOT_FOUND';
-  if (/failed to connect to the hypervisor|cannot recv data|end of file while reading|connection reset|no connection driver available/.test(t)) {
+  if (
+    /failed to connect to the hypervisor|cannot recv data|end of file while reading|connection reset|no connection driver available/.test(t)
+  ) {
     return 'HOST_DOWN';
   }
   if (/timed out|timeout/.test(t)) return 'TIMEOUT';

@@ -199,7 +199,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     otherKey(name) {
       const f = join(dir, name);
       if (!existsSync(f)) keygen(f, 'bb-other');
-      return { privateFile: f, publicKey: readFileSync(f + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ') };
+      return {
+        privateFile: f,
+        publicKey: readFileSync(f + '.pub', 'utf8')
+          .trim()
+          .split(/\s+/)
+          .slice(0, 2)
+          .join(' '),
+      };
     },
     async kill() {
       if (proc?.pid) killTree(proc.pid);

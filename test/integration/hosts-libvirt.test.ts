@@ -23,7 +23,14 @@ describe('libvirt driver on test:/// hosts', () => {
     const inv = await a.inventory();
     const byName = new Map(inv.map((d) => [d.name, d]));
     expect([...byName.keys()].sort()).toEqual(['db-1', 'old-1', 'web-1']);
-    expect(byName.get('web-1')).toMatchObject({ uuid: WEB1, state: 'running', macs: ['52:54:00:0a:00:01', '52:54:00:0a:00:02'], os: 'debian12', vcpus: 2, memoryKiB: 1048576 });
+    expect(byName.get('web-1')).toMatchObject({
+      uuid: WEB1,
+      state: 'running',
+      macs: ['52:54:00:0a:00:01', '52:54:00:0a:00:02'],
+      os: 'debian12',
+      vcpus: 2,
+      memoryKiB: 1048576,
+    });
     expect(byName.get('web-1')!.ips.length).toBe(2);
     expect(byName.get('old-1')).toMatchObject({ state: 'shutoff', ips: [] });
     const node = await a.nodeInfo();
@@ -40,22 +47,31 @@ describe('libvirt driver on test:/// hosts', () => {
   });
 
   it('refuses isolate on the test driver with a clear UNSUPPORTED error offering suspend/stop', async () => {
-    await expect(a.isolate(WEB1)).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/^lab-a: .*cannot set interface link state.*suspend or stop/) });
+    await expect(a.isolate(WEB1)).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(/^lab-a: .*cannot set interface link state.*suspend or stop/),
+    });
   });
 
   it('reports unknown domains as NOT_FOUND and bad state changes as host errors', async () => {
     await expect(a.suspend('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(a.resume('not-a-uuid')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(a.suspend('6f1c2b9e-0a11-4c3e-9a51-00000000a003')).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-a: /) });
+    await expect(a.suspend('6f1c2b9e-0a11-4c3e-9a51-00000000a003')).rejects.toMatchObject({
+      code: 'HOST_ERROR',
+      message: expect.stringMatching(/^lab-a: /),
+    });
   });
 
   it('has no migration job on the test driver: jobStats is a clear host error or null', async () => {
-    const r = await a.jobs.jobStats(WEB1).then((v) => ({ ok: true, v }), (e) => ({ ok: false, e }));
+    const r = await a.jobs.jobStats(WEB1).then(
+      (v) => ({ ok: true, v }),
+      (e) => ({ ok: false, e }),
+    );
     if (r.ok) expect(r.v).toBeNull();
     else expect((r as { e: { code: string } }).e.code).toMatch(/HOST_ERROR|UNSUPPORTED/);
   });
 
-  it('migrate (through the local virsh): the test driver refuses with virsh\'s reason, or, when virsh 9.0 hangs on that, the guard kills it', async () => {
+  it("migrate (through the local virsh): the test driver refuses with virsh's reason, or, when virsh 9.0 hangs on that, the guard kills it", async () => {
     const err = await a.jobs.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
     expect(err.message).toMatch(/^lab-a: virsh migrate failed(: .*not supported| at once, then hung)/);
   });
@@ -100,7 +116,12 @@ describe('scanner over libvirt hosts', () => {
     s.on('host-down', (h, msg) => downs.push(`${h}|${msg}`));
     try {
       const res = await s.scan();
-      expect(res.map((r) => [r.host, r.ok])).toEqual([['lab-a', true], ['lab-b', true], ['lab-c', true], ['lab-gone', false]]);
+      expect(res.map((r) => [r.host, r.ok])).toEqual([
+        ['lab-a', true],
+        ['lab-b', true],
+        ['lab-c', true],
+        ['lab-gone', false],
+      ]);
       const b = res[1].inventory!;
       expect(b.domains.find((d) => d.name === 'app-1')?.state).toBe('paused');
       expect(b.domains.filter((d) => d.uuid === WEB1)).toHaveLength(1);

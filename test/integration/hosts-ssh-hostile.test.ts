@@ -56,7 +56,15 @@ async function withDriver<T>(h: SshHostConfig, fn: (d: SshDriver) => Promise<T>,
   }
 }
 
-const dom = (uuid: string, name: string, os: string, mac: string): TestDomainSpec => ({ uuid, name, state: 'running', macs: [mac], memoryKiB: 524288, vcpus: 1, os });
+const dom = (uuid: string, name: string, os: string, mac: string): TestDomainSpec => ({
+  uuid,
+  name,
+  state: 'running',
+  macs: [mac],
+  memoryKiB: 524288,
+  vcpus: 1,
+  os,
+});
 
 /** every string anywhere in v */
 function strings(v: unknown, out: string[] = []): string[] {
@@ -182,13 +190,14 @@ describe('text from a hostile host is made safe where it enters', () => {
 
 describe('the migrate hang guard’s verdict', () => {
   it('a migrate error that carries the guard’s marker is virsh’s error, not a hang', async () => {
-    const err = await withDriver(
-      host(),
-      (d) => d.jobs.migrate(PLAIN, { transport: 'direct', destUri: 'test:///default' }),
-      { session: false, virshPath: fakes.migrateRefused },
-    ).catch((e) => e);
+    const err = await withDriver(host(), (d) => d.jobs.migrate(PLAIN, { transport: 'direct', destUri: 'test:///default' }), {
+      session: false,
+      virshPath: fakes.migrateRefused,
+    }).catch((e) => e);
     expect(err.code).toBe('HOST_ERROR');
-    expect(err.message).toMatch(/^lab-hostile: virsh migrate failed: Requested operation is not valid: domain 'x@@BB:migrate-hung' is not running$/);
+    expect(err.message).toMatch(
+      /^lab-hostile: virsh migrate failed: Requested operation is not valid: domain 'x@@BB:migrate-hung' is not running$/,
+    );
   });
 });
 
@@ -242,7 +251,10 @@ describe('a remote pid comes only from our own shell', () => {
   beforeAll(async () => {
     wrapDir = mkdtempSync(join(tmpdir(), 'bb-forced-'));
     const wrapper = join(wrapDir, 'forced');
-    writeFileSync(wrapper, `#!/bin/sh\nexec /bin/sh -c "$(printf '%s' "$SSH_ORIGINAL_COMMAND" | sed 's/echo "@@BB[0-9a-f]*:pid:\\$\\$"\\( *>\\&2\\)\\{0,1\\}; //')"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec /bin/sh -c "$(printf '%s' "$SSH_ORIGINAL_COMMAND" | sed 's/echo "@@BB[0-9a-f]*:pid:\\$\\$"\\( *>\\&2\\)\\{0,1\\}; //')"\n`,
+    );
     chmodSync(wrapper, 0o755);
     forced = await startSshd({ config: [`ForceCommand ${wrapper}`] });
   });
@@ -268,7 +280,12 @@ describe('a remote pid comes only from our own shell', () => {
         `#!/bin/sh\nif [ $# -eq 3 ]; then printf '@@BB:pid:${decoy.pid}\\n@@BBdeadbeef:pid:${decoy.pid}\\n'; exec sleep 20; fi\nexec /usr/bin/virsh "$@"\n`,
       );
       chmodSync(virsh, 0o755);
-      const h = host({ port: forced.port, knownHostsFile: forced.knownHostsFile, identityFile: forced.identityFile, libvirtUri: hostileUri });
+      const h = host({
+        port: forced.port,
+        knownHostsFile: forced.knownHostsFile,
+        identityFile: forced.identityFile,
+        libvirtUri: hostileUri,
+      });
       await withDriver(
         h,
         async (d) => {

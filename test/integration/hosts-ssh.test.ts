@@ -81,11 +81,17 @@ exec /usr/bin/virsh "$@"`,
   fakes.hangOnceScanner = hangOnce('hang-once-scanner');
   fakes.hangOnceReset = hangOnce('hang-once-reset');
   // a session that never answers (its output is held back until 1 MiB), a one-shot exec that works
-  fakes.silent = fake('silent', `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd bs=1M iflag=fullblock 2>/dev/null; exit; fi
-exec /usr/bin/virsh "$@"`);
+  fakes.silent = fake(
+    'silent',
+    `if [ $# -eq 3 ]; then /usr/bin/virsh "$@" | dd bs=1M iflag=fullblock 2>/dev/null; exit; fi
+exec /usr/bin/virsh "$@"`,
+  );
   // the session's virsh writes its pid (for a test to kill it)
-  fakes.pid = fake('pid', `if [ $# -eq 3 ]; then echo $$ > ${sshd.dir}/session.pid; fi
-exec /usr/bin/virsh "$@"`);
+  fakes.pid = fake(
+    'pid',
+    `if [ $# -eq 3 ]; then echo $$ > ${sshd.dir}/session.pid; fi
+exec /usr/bin/virsh "$@"`,
+  );
   fakes.failing = fake('failing', `echo "error: internal error: the hypervisor is on fire" >&2; exit 1`);
   fakes.hang = fake('hang', `exec sleep 21`);
   // virsh 9.0's migrate hang (hosts/virsh/migrate-guard.ts): a migrate that prints nothing and never returns, in a session
@@ -196,7 +202,10 @@ describe('ssh driver commands and bad hosts', () => {
       expect(await stateOf(d, WEB1)).toBe('paused');
       await d.resume(WEB1);
       expect(await stateOf(d, WEB1)).toBe('running');
-      await expect(d.resume(WEB1)).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh resume failed: .*not paused/) });
+      await expect(d.resume(WEB1)).rejects.toMatchObject({
+        code: 'HOST_ERROR',
+        message: expect.stringMatching(/^lab-ssh: virsh resume failed: .*not paused/),
+      });
       await d.suspend(WEB1);
       await d.close(); // what the demo lab does after rewriting a host's XML: the next call starts a fresh session
       expect(await stateOf(d, WEB1)).toBe('running');
@@ -216,9 +225,7 @@ describe('ssh driver commands and bad hosts', () => {
       expect(d.stats.sessionStarts).toBe(1);
       // the test driver cannot migrate: virsh's own refusal must come back as the error, not a silent success.
       // On a loaded machine virsh 9.0 may hang on such an instant failure instead: the guard kills it and says so.
-      const err = await d.jobs
-        .migrate(WEB1, { transport: 'direct', destUri: 'test:///default', bandwidthMiBs: 8 })
-        .catch((e) => e);
+      const err = await d.jobs.migrate(WEB1, { transport: 'direct', destUri: 'test:///default', bandwidthMiBs: 8 }).catch((e) => e);
       expect(err).toMatchObject({
         code: expect.stringMatching(/^(UNSUPPORTED|HOST_ERROR)$/),
         message: expect.stringMatching(/^lab-ssh: virsh migrate failed(: .*not supported| at once, then hung)/),
@@ -238,7 +245,10 @@ describe('ssh driver commands and bad hosts', () => {
           const pid = mode === 'session' ? (d as unknown as { session?: { pid?: number } }).session?.pid : undefined;
           const t0 = Date.now();
           const err = await d.jobs.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
-          expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh migrate failed at once, then hung .* no migration is running/) });
+          expect(err).toMatchObject({
+            code: 'HOST_ERROR',
+            message: expect.stringMatching(/^lab-ssh: virsh migrate failed at once, then hung .* no migration is running/),
+          });
           expect(Date.now() - t0).toBeGreaterThanOrEqual(HANG_AFTER_S * 1000);
           expect(Date.now() - t0).toBeLessThan(HANG_AFTER_S * 1000 + 20_000); // the guard, not the 6 h migrate timeout
           if (pid !== undefined) expect(await groupGone(pid)).toBe(true);
@@ -256,7 +266,10 @@ describe('ssh driver commands and bad hosts', () => {
       async (d) => {
         await d.suspend(WEB1);
         expect(await stateOf(d, WEB1)).toBe('running');
-        await expect(d.resume(WEB1)).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: virsh resume failed: /) });
+        await expect(d.resume(WEB1)).rejects.toMatchObject({
+          code: 'HOST_ERROR',
+          message: expect.stringMatching(/^lab-ssh: virsh resume failed: /),
+        });
         await expect(d.stop('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).rejects.toMatchObject({ code: 'NOT_FOUND' });
         expect(await d.domainXml(WEB1)).toContain(WEB1);
         expect(d.stats.sessionStarts).toBe(0);
@@ -285,8 +298,15 @@ describe('ssh driver commands and bad hosts', () => {
         host(),
         async (d) => {
           const err = await d.inventory().catch((e) => e);
-          expect(err).toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: malformed domain XML .* for domain [0-9a-f-]{36}$/) });
-          expect(d.stats).toEqual(mode === 'session' ? { sessionStarts: 1, sessionStartFailures: 0, execFallbacks: 0 } : { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 1 });
+          expect(err).toMatchObject({
+            code: 'HOST_ERROR',
+            message: expect.stringMatching(/^lab-ssh: malformed domain XML .* for domain [0-9a-f-]{36}$/),
+          });
+          expect(d.stats).toEqual(
+            mode === 'session'
+              ? { sessionStarts: 1, sessionStartFailures: 0, execFallbacks: 0 }
+              : { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 1 },
+          );
         },
         { ...o, virshPath: fakes.malformed },
       );
@@ -309,7 +329,10 @@ describe('ssh driver commands and bad hosts', () => {
       await withDriver(
         host(),
         async (d) => {
-          await expect(d.scanAll()).rejects.toMatchObject({ code: 'HOST_ERROR', message: expect.stringMatching(/^lab-ssh: .*output exceeded 2000 bytes/) });
+          await expect(d.scanAll()).rejects.toMatchObject({
+            code: 'HOST_ERROR',
+            message: expect.stringMatching(/^lab-ssh: .*output exceeded 2000 bytes/),
+          });
           expect(d.sessionAlive).toBe(false); // killed, not left holding half an answer
           const r = await d.conn.exec('echo still-here', { timeoutMs: 5000 });
           expect(r.stdout.trim()).toBe('still-here');
@@ -405,7 +428,10 @@ describe('scanner with ssh hosts', () => {
         await sshd.kill();
         const err = await scanning;
         expect(Date.now() - t0).toBeLessThan(5000); // not the 20 s timeout
-        expect(err).toMatchObject({ code: 'HOST_DOWN', message: expect.stringMatching(/^lab-reset: virsh session interrupted: .*(lost|reset|closed)/) });
+        expect(err).toMatchObject({
+          code: 'HOST_DOWN',
+          message: expect.stringMatching(/^lab-reset: virsh session interrupted: .*(lost|reset|closed)/),
+        });
         await sshd.restart();
         expect((await d.scanAll()).domains).toHaveLength(3);
         expect(d.stats).toEqual({ sessionStarts: 2, sessionStartFailures: 0, execFallbacks: 0 });

@@ -3,7 +3,14 @@ import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guardedMigrateScript, HANG_AFTER_S, HANG_MARK, hangLine, migrateWatchScript, type GuardTarget } from '../../src/hosts/virsh/migrate-guard.js';
+import {
+  guardedMigrateScript,
+  HANG_AFTER_S,
+  HANG_MARK,
+  hangLine,
+  migrateWatchScript,
+  type GuardTarget,
+} from '../../src/hosts/virsh/migrate-guard.js';
 
 // The guard's shell scripts against real processes: a process without a doMigrate thread and without a job on
 // its domain is found hung after HANG_AFTER_S; one with the thread, or with a job, is left alone.
@@ -90,7 +97,10 @@ describe('virsh migrate hang guard', () => {
     expect(spawnSync('pgrep', ['-f', '^sleep 61$']).status).toBe(1); // killed, not left behind
 
     const t1 = Date.now();
-    const quick = spawnSync('sh', ['-c', guardedMigrateScript(`sh -c 'echo out; echo "error: refused" >&2; exit 3'`, noJob, 'c0ffee')], { encoding: 'utf8', timeout: 20_000 });
+    const quick = spawnSync('sh', ['-c', guardedMigrateScript(`sh -c 'echo out; echo "error: refused" >&2; exit 3'`, noJob, 'c0ffee')], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(quick).toMatchObject({ status: 3, stdout: 'out\n', stderr: 'error: refused\n' });
     expect(Date.now() - t1).toBeLessThan(HANG_AFTER_S * 1000); // the watch does not hold the output open
   });

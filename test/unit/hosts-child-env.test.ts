@@ -18,7 +18,13 @@ function sources(dir: string): string[] {
 
 /** calls of child_process functions in a file, and whether each passes env: childEnv(…) */
 function childCalls(file: string): { where: string; scrubbed: boolean }[] {
-  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(
+    file,
+    readFileSync(file, 'utf8'),
+    ts.ScriptTarget.Latest,
+    true,
+    file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const local = new Map<string, string>(); // local name → child_process export ('*' for a namespace)
   for (const st of sf.statements) {
     if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier)) continue;
@@ -32,10 +38,15 @@ function childCalls(file: string): { where: string; scrubbed: boolean }[] {
   const visit = (n: ts.Node) => {
     if (ts.isCallExpression(n)) {
       const c = n.expression;
-      const fn = ts.isIdentifier(c) ? local.get(c.text) : ts.isPropertyAccessExpression(c) && ts.isIdentifier(c.expression) && local.get(c.expression.text) === '*' ? c.name.text : undefined;
+      const fn = ts.isIdentifier(c)
+        ? local.get(c.text)
+        : ts.isPropertyAccessExpression(c) && ts.isIdentifier(c.expression) && local.get(c.expression.text) === '*'
+          ? c.name.text
+          : undefined;
       if (fn && STARTERS.has(fn)) {
         const opts = n.arguments.find(ts.isObjectLiteralExpression);
-        const env = opts?.properties.find((p) => ts.isPropertyAssignment(p) && p.name.getText(sf) === 'env') as ts.PropertyAssignment | undefined;
+        const env = opts?.properties.find((p) => ts.isPropertyAssignment(p) && p.name.getText(sf) === 'env') as
+          ts.PropertyAssignment | undefined;
         const scrubbed = !!env && ts.isCallExpression(env.initializer) && env.initializer.expression.getText(sf) === 'childEnv';
         const line = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
         out.push({ where: `${relative(SRC, file)}:${line} ${fn}`, scrubbed });
@@ -49,7 +60,10 @@ function childCalls(file: string): { where: string; scrubbed: boolean }[] {
 
 describe('child process environment', () => {
   it('childEnv drops every BILLBOARD_* variable and keeps the rest', () => {
-    const env = childEnv({ LC_ALL: 'C', BILLBOARD_X: 'no' }, { PATH: '/bin', BILLBOARD_PASSPHRASE: 's', billboard_token: 't', HOME: '/root' });
+    const env = childEnv(
+      { LC_ALL: 'C', BILLBOARD_X: 'no' },
+      { PATH: '/bin', BILLBOARD_PASSPHRASE: 's', billboard_token: 't', HOME: '/root' },
+    );
     expect(env).toEqual({ PATH: '/bin', HOME: '/root', LC_ALL: 'C' });
     expect(isConsoleVariable('BILLBOARD_PASSPHRASE')).toBe(true);
     expect(isConsoleVariable('XBILLBOARD_')).toBe(false);

@@ -40,7 +40,10 @@ describe('libvirt driver job control', () => {
   for (const [name, call] of hooks) {
     it(`${name} refuses what is not a domain UUID before virsh runs`, async () => {
       for (const u of bad) {
-        await expect(call(jobs, u)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/^lab-j: not a domain UUID: /) });
+        await expect(call(jobs, u)).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+          message: expect.stringMatching(/^lab-j: not a domain UUID: /),
+        });
       }
       expect(existsSync(calls)).toBe(false);
     });
@@ -50,6 +53,9 @@ describe('libvirt driver job control', () => {
     expect(await jobs.jobStats(UUID)).toBeNull(); // "Job type: None"
     await jobs.setBandwidth(UUID, 64);
     const lines = readFileSync(calls, 'utf8').trim().split('\n');
-    expect(lines).toEqual([`-q -c test:///default domjobinfo ${UUID.toLowerCase()}`, `-q -c test:///default migrate-setspeed ${UUID.toLowerCase()} 64`]);
+    expect(lines).toEqual([
+      `-q -c test:///default domjobinfo ${UUID.toLowerCase()}`,
+      `-q -c test:///default migrate-setspeed ${UUID.toLowerCase()} 64`,
+    ]);
   });
 });

@@ -148,7 +148,15 @@ Expected downtime: 300          ms
 `,
       42,
     )!;
-    expect(s).toMatchObject({ at: 42, type: 'unbounded', operation: 'Outgoing migration', elapsedMs: 1234, iteration: 3, expectedDowntimeMs: 300, pageSize: 4096 });
+    expect(s).toMatchObject({
+      at: 42,
+      type: 'unbounded',
+      operation: 'Outgoing migration',
+      elapsedMs: 1234,
+      iteration: 3,
+      expectedDowntimeMs: 300,
+      pageSize: 4096,
+    });
     expect(s.dataProcessedBytes).toBe(Math.round(123.456 * 1024 * 1024));
     expect(s.dataRemainingBytes).toBe(1.5 * 1024 ** 3);
     expect(s.memoryTotalBytes).toBe(2 * 1024 ** 3);
@@ -181,7 +189,9 @@ Expected downtime: 300          ms
   });
 
   it('classifies virsh errors', () => {
-    const text = virshErrorText('error: Failed to update interface link state\nerror: this function is not supported by the connection driver: virDomainUpdateDeviceFlags\n');
+    const text = virshErrorText(
+      'error: Failed to update interface link state\nerror: this function is not supported by the connection driver: virDomainUpdateDeviceFlags\n',
+    );
     expect(text).toMatch(/^Failed to update interface link state: this function is not supported/);
     expect(classifyVirshError(text)).toBe('UNSUPPORTED');
     expect(classifyVirshError("failed to get domain 'x'")).toBe('NOT_FOUND');
@@ -192,7 +202,16 @@ Expected downtime: 300          ms
   it('builds migrate arguments per transport', () => {
     const u = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
     expect(migrateArgs(u, { transport: 'tunnelled', destUri: 'qemu+ssh://b/system', bandwidthMiBs: 100 })).toEqual([
-      'migrate', '--live', '--persistent', '--undefinesource', '--p2p', '--tunnelled', '--bandwidth', '100', u, 'qemu+ssh://b/system',
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--p2p',
+      '--tunnelled',
+      '--bandwidth',
+      '100',
+      u,
+      'qemu+ssh://b/system',
     ]);
     expect(migrateArgs(u, { transport: 'tls', destUri: 'qemu+tls://b/system' })).toContain('--tls');
     const direct = migrateArgs(u, { transport: 'direct', destUri: 'qemu+tcp://b/system', persistent: false, undefineSource: false });
@@ -242,8 +261,14 @@ describe('scan batch output', () => {
 });
 
 describe('known_hosts', () => {
-  const blob = Buffer.from('000000000b7373682d65643235353139000000201111111111111111111111111111111111111111111111111111111111111111', 'hex');
-  const other = Buffer.from('000000000b7373682d65643235353139000000202222222222222222222222222222222222222222222222222222222222222222', 'hex');
+  const blob = Buffer.from(
+    '000000000b7373682d65643235353139000000201111111111111111111111111111111111111111111111111111111111111111',
+    'hex',
+  );
+  const other = Buffer.from(
+    '000000000b7373682d65643235353139000000202222222222222222222222222222222222222222222222222222222222222222',
+    'hex',
+  );
   const b64 = blob.toString('base64');
 
   it('matches plain, [host]:port, patterns, negations and hashed entries', () => {

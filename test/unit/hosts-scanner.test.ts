@@ -10,7 +10,18 @@ import type { DomainInfo } from '../../src/model/types.js';
 type Behaviour = 'ok' | 'fail' | 'hang';
 
 function fakeDriver(name: string, behave: () => Behaviour, counters: { active: number; max: number; closes: number }): HostDriver {
-  const dom: DomainInfo = { uuid: '00000000-0000-4000-8000-000000000001', name: 'vm', state: 'running', vcpus: 1, memoryKiB: 1, macs: [], interfaces: [], ips: [], disks: [], definitionHash: 'x' };
+  const dom: DomainInfo = {
+    uuid: '00000000-0000-4000-8000-000000000001',
+    name: 'vm',
+    state: 'running',
+    vcpus: 1,
+    memoryKiB: 1,
+    macs: [],
+    interfaces: [],
+    ips: [],
+    disks: [],
+    definitionHash: 'x',
+  };
   const no = () => Promise.reject(hostError('UNSUPPORTED', name, 'fake'));
   const inventory = async () => {
     counters.active++;
@@ -51,7 +62,13 @@ describe('Scanner', () => {
   it('bounds concurrency and returns one result per host in order', async () => {
     const c = { active: 0, max: 0, closes: 0 };
     const hosts = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map(cfg);
-    const s = new Scanner({ hosts, timeoutMs: 5000, concurrency: 2, intervalMs: 60_000, createDriver: (h) => fakeDriver(h.name, () => 'ok', c) });
+    const s = new Scanner({
+      hosts,
+      timeoutMs: 5000,
+      concurrency: 2,
+      intervalMs: 60_000,
+      createDriver: (h) => fakeDriver(h.name, () => 'ok', c),
+    });
     const res = await s.scan();
     expect(res.map((r) => r.host)).toEqual(hosts.map((h) => h.name));
     expect(res.every((r) => r.ok && r.inventory?.domains.length === 1)).toBe(true);
@@ -82,7 +99,15 @@ describe('Scanner', () => {
   it('backs off exponentially while a host stays down and emits host-down once', async () => {
     let mode: Behaviour = 'fail';
     const c = { active: 0, max: 0, closes: 0 };
-    const s = new Scanner({ hosts: [cfg('flaky')], timeoutMs: 1000, concurrency: 1, intervalMs: 60_000, backoffBaseMs: 1000, backoffMaxMs: 8000, createDriver: (h) => fakeDriver(h.name, () => mode, c) });
+    const s = new Scanner({
+      hosts: [cfg('flaky')],
+      timeoutMs: 1000,
+      concurrency: 1,
+      intervalMs: 60_000,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 8000,
+      createDriver: (h) => fakeDriver(h.name, () => mode, c),
+    });
     const downs: string[] = [];
     s.on('host-down', (h: string) => downs.push(h));
     const delays: number[] = [];
@@ -103,7 +128,13 @@ describe('Scanner', () => {
 
   it('periodic scanning starts immediately and stop() leaves no timers behind', async () => {
     const c = { active: 0, max: 0, closes: 0 };
-    const s = new Scanner({ hosts: [cfg('p1'), cfg('p2')], timeoutMs: 1000, concurrency: 2, intervalMs: 50, createDriver: (h) => fakeDriver(h.name, () => 'ok', c) });
+    const s = new Scanner({
+      hosts: [cfg('p1'), cfg('p2')],
+      timeoutMs: 1000,
+      concurrency: 2,
+      intervalMs: 50,
+      createDriver: (h) => fakeDriver(h.name, () => 'ok', c),
+    });
     const seen: string[] = [];
     s.on('inventory', (inv) => seen.push(inv.host));
     s.start();
@@ -118,7 +149,13 @@ describe('Scanner', () => {
   });
 
   it('unknown host names are NOT_FOUND', async () => {
-    const s = new Scanner({ hosts: [cfg('a')], timeoutMs: 1000, concurrency: 1, intervalMs: 1000, createDriver: (h) => fakeDriver(h.name, () => 'ok', { active: 0, max: 0, closes: 0 }) });
+    const s = new Scanner({
+      hosts: [cfg('a')],
+      timeoutMs: 1000,
+      concurrency: 1,
+      intervalMs: 1000,
+      createDriver: (h) => fakeDriver(h.name, () => 'ok', { active: 0, max: 0, closes: 0 }),
+    });
     await expect(s.scan(['b'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(() => s.hostConfig('b')).toThrow(/no host named "b"/);
     expect(s.hostConfig('a').name).toBe('a');

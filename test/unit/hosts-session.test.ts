@@ -53,7 +53,7 @@ class FakeVirsh implements SessionStream {
     while (!this.hung && (nl = this.pending.indexOf('\n')) >= 0) {
       const line = this.pending.slice(0, nl);
       this.pending = this.pending.slice(nl + 1);
-      let out = (this.opts.echo === false ? '' : line + '\n');
+      let out = this.opts.echo === false ? '' : line + '\n';
       const [cmd, ...rest] = line.split(' ');
       const arg = rest.join(' ');
       if (cmd === 'echo') out += arg.replace(/''/g, '');
@@ -204,7 +204,10 @@ describe('virsh session over a scripted stream', () => {
   it('output beyond the bound kills the session', async () => {
     const f = new FakeVirsh();
     const s = await VirshSession.start(f, { host: 'h1', maxBytes: 200 }, 2000);
-    await expect(ask(s, ['say ' + 'x'.repeat(300)])).rejects.toMatchObject({ code: 'HOST_ERROR', message: 'h1: virsh session output exceeded 200 bytes' });
+    await expect(ask(s, ['say ' + 'x'.repeat(300)])).rejects.toMatchObject({
+      code: 'HOST_ERROR',
+      message: 'h1: virsh session output exceeded 200 bytes',
+    });
     expect(f.killed).toBe(true);
   });
 
@@ -267,9 +270,16 @@ describe('virsh session over a scripted stream', () => {
 describe('sessionLine: a command for virsh’s own parser', () => {
   it('keeps plain arguments, single-quotes the others, refuses what cannot be quoted', async () => {
     const { sessionLine } = await import('../../src/hosts/ssh/driver.js');
-    expect(sessionLine(['migrate', '--live', '--bandwidth', '32', '6f1c2b9e-0a11-4c3e-9a51-00000000a001', 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'])).toBe(
-      "migrate --live --bandwidth 32 6f1c2b9e-0a11-4c3e-9a51-00000000a001 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'",
-    );
+    expect(
+      sessionLine([
+        'migrate',
+        '--live',
+        '--bandwidth',
+        '32',
+        '6f1c2b9e-0a11-4c3e-9a51-00000000a001',
+        'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b',
+      ]),
+    ).toBe("migrate --live --bandwidth 32 6f1c2b9e-0a11-4c3e-9a51-00000000a001 'qemu+ssh://root@10.0.0.2:22/system?keyfile=/k b'");
     expect(sessionLine(['migrate', "it's"])).toBeUndefined();
     expect(sessionLine(['migrate', 'a\nb'])).toBeUndefined();
     expect(sessionLine(['migrate', ''])).toBeUndefined();

@@ -145,7 +145,15 @@ export class LibvirtDriver implements HostDriver {
     if (!uuids.length) return out;
     const sep = `${markPrefix(framingNonce())}if:`; // a fresh nonce: no output between can hold it
     try {
-      const text = await this.virsh([multiCommand([...uuids.flatMap((u) => [['echo', sep + u], ['domifaddr', u]]), ['echo', sep + 'end']])]);
+      const text = await this.virsh([
+        multiCommand([
+          ...uuids.flatMap((u) => [
+            ['echo', sep + u],
+            ['domifaddr', u],
+          ]),
+          ['echo', sep + 'end'],
+        ]),
+      ]);
       for (const part of text.split(sep).slice(1)) {
         const uuid = part.slice(0, 36).toLowerCase();
         if (UUID_RE.test(uuid)) out.set(uuid, parseDomIfAddr(part.slice(36)));

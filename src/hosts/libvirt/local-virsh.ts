@@ -44,7 +44,8 @@ export function runLocalVirsh(args: string[], o: LocalVirshOptions): Promise<str
         if (aborted) return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} aborted`));
         if (e.code === 'ENOENT') return reject(hostError('HOST_ERROR', o.host, `virsh not found (${bin}): install libvirt-clients`));
         if (e.killed && e.signal) return reject(timeoutError(o.host, `virsh ${verb}`, o.timeoutMs));
-        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} output too large`));
+        if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER')
+          return reject(hostError('HOST_ERROR', o.host, `virsh ${verb} output too large`));
         reject(virshFailure(o.host, verb, typeof e.code === 'number' ? e.code : null, stderr || e.message));
       },
     );

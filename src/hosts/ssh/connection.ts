@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { BillboardError } from '../../model/errors.js';
-import { SSH_CONNECT_TIMEOUT_MS, SSH_KEEPALIVE_COUNT_MAX, SSH_KEEPALIVE_INTERVAL_MS, SSH_MAX_CHANNELS, SSH_MAX_QUEUED } from '../defaults.js';
+import {
+  SSH_CONNECT_TIMEOUT_MS,
+  SSH_KEEPALIVE_COUNT_MAX,
+  SSH_KEEPALIVE_INTERVAL_MS,
+  SSH_MAX_CHANNELS,
+  SSH_MAX_QUEUED,
+} from '../defaults.js';
 import { asHostError, hostError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SharedStart } from '../shared-start.js';
@@ -111,7 +117,11 @@ export class SshConnection {
     } else if (process.env.SSH_AUTH_SOCK) {
       cfg.agent = process.env.SSH_AUTH_SOCK;
     } else {
-      throw hostError('HOST_ERROR', t.name, 'no identityFile configured and no ssh-agent (SSH_AUTH_SOCK unset); passwords are not supported');
+      throw hostError(
+        'HOST_ERROR',
+        t.name,
+        'no identityFile configured and no ssh-agent (SSH_AUTH_SOCK unset); passwords are not supported',
+      );
     }
     const preferred = knownKeyTypes(known, t.address, t.port);
     if (preferred.length) cfg.algorithms = { serverHostKey: { prepend: preferred } as never };
@@ -223,12 +233,18 @@ export class SshConnection {
    * against maxChannels: the owner keeps at most one per connection, and sshd's MaxSessions leaves room.
    * onDrop runs when the connection dies under it; the returned release() unregisters it.
    */
-  async openChannel(command: string, onDrop: (e: BillboardError) => void, what = 'session'): Promise<{ channel: ClientChannel; connectionLost(): boolean; release(): void }> {
+  async openChannel(
+    command: string,
+    onDrop: (e: BillboardError) => void,
+    what = 'session',
+  ): Promise<{ channel: ClientChannel; connectionLost(): boolean; release(): void }> {
     const name = this.target.name;
     const client = await this.ensure();
     const channel = await new Promise<ClientChannel>((resolve, reject) => {
       try {
-        client.exec(command, (e, ch) => (e ? reject(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`)) : resolve(ch)));
+        client.exec(command, (e, ch) =>
+          e ? reject(hostError('HOST_ERROR', name, `cannot open a channel for ${what}: ${e.message}`)) : resolve(ch),
+        );
       } catch (e) {
         reject(asHostError(name, e, 'HOST_DOWN'));
       }
@@ -242,7 +258,10 @@ export class SshConnection {
    * leader), or the one process where it leads none. Never rejects.
    */
   killGroup(pid: number): Promise<void> {
-    return this.exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, { timeoutMs: 5000, what: 'kill' }).then(
+    return this.exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid} 2>/dev/null; true`, {
+      timeoutMs: 5000,
+      what: 'kill',
+    }).then(
       () => undefined,
       () => undefined,
     );

@@ -30,7 +30,14 @@ import {
 } from '../virsh/batch.js';
 import { domainUuid, isTestUri, MAC_RE, multiCommand, virshCommandLine } from '../virsh/commands.js';
 import { VirshControl, type VirshRun, type VirshRunOptions } from '../virsh/control.js';
-import { guardedMigrateScript, HANG_MARK, hangLine, hungMigrateError, migrateWatchScript, type GuardTarget } from '../virsh/migrate-guard.js';
+import {
+  guardedMigrateScript,
+  HANG_MARK,
+  hangLine,
+  hungMigrateError,
+  migrateWatchScript,
+  type GuardTarget,
+} from '../virsh/migrate-guard.js';
 import { SessionGoneError, SessionStartError, VirshSession, type Segment } from '../virsh/session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
 import { SshConnection } from './connection.js';
@@ -200,7 +207,11 @@ export class SshDriver implements HostDriver {
     this.stats.sessionStarts++;
     let s: VirshSession;
     try {
-      s = await VirshSession.start(stream, { host: this.name, maxBytes: this.maxBytes, pidLine: pid }, Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())));
+      s = await VirshSession.start(
+        stream,
+        { host: this.name, maxBytes: this.maxBytes, pidLine: pid },
+        Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())),
+      );
     } catch (e) {
       this.stats.sessionStartFailures++;
       const se = e instanceof SessionStartError ? e : new SessionStartError('exited', (e as Error).message);
@@ -209,7 +220,10 @@ export class SshDriver implements HostDriver {
       this.sessionFailures++;
       const backoff = Math.min(SESSION_RETRY_MAX_MS, this.sessionRetryMs * 2 ** Math.min(this.sessionFailures - 1, 16));
       this.sessionOffUntil = Date.now() + backoff;
-      this.log?.warn?.({ host: this.name, err: se.message, output: se.output.slice(-300), retryInMs: backoff }, 'virsh session unavailable, using exec');
+      this.log?.warn?.(
+        { host: this.name, err: se.message, output: se.output.slice(-300), retryInMs: backoff },
+        'virsh session unavailable, using exec',
+      );
       return undefined;
     }
     this.sessionFailures = 0;
@@ -283,7 +297,12 @@ export class SshDriver implements HostDriver {
     const line = virshCommandLine(this.virsh, this.uri, args);
     const nonce = framingNonce();
     const command = o.guardMigrateOf === undefined ? line : guardedMigrateScript(line, this.guardTarget(o.guardMigrateOf), nonce);
-    const r = await this.conn.exec(command, { timeoutMs: o.timeoutMs ?? this.timeoutMs, signal: o.signal, what: `virsh ${verb}`, maxBytes: this.maxBytes });
+    const r = await this.conn.exec(command, {
+      timeoutMs: o.timeoutMs ?? this.timeoutMs,
+      signal: o.signal,
+      what: `virsh ${verb}`,
+      maxBytes: this.maxBytes,
+    });
     if (r.code !== 0 && o.guardMigrateOf !== undefined && r.stderr.includes(hangLine(nonce))) throw hungMigrateError(this.name);
     if (r.code !== 0) throw virshFailure(this.name, verb, r.code, r.stderr);
     return r.stdout;
@@ -295,7 +314,12 @@ export class SshDriver implements HostDriver {
 
   /** Inventory and node info: two requests on the session, or one exec. */
   scanAll(): Promise<HostScan> {
-    return this.viaSession('scan', this.timeoutMs, (s, deadline, label) => this.scanSession(s, deadline, label), (left) => this.scanExec(left));
+    return this.viaSession(
+      'scan',
+      this.timeoutMs,
+      (s, deadline, label) => this.scanSession(s, deadline, label),
+      (left) => this.scanExec(left),
+    );
   }
 
   private async scanSession(s: VirshSession, deadline: number, label: number): Promise<HostScan> {
@@ -371,7 +395,19 @@ export class SshDriver implements HostDriver {
       },
       async (left) => {
         const sep = `${markPrefix(framingNonce())}sep`; // a fresh nonce: the XML between cannot hold it
-        const out = await this.virshRun([multiCommand([['domstate', u], ['echo', sep], ['dumpxml', u], ['echo', sep], ['domifaddr', u], ['echo', sep]])], { timeoutMs: left });
+        const out = await this.virshRun(
+          [
+            multiCommand([
+              ['domstate', u],
+              ['echo', sep],
+              ['dumpxml', u],
+              ['echo', sep],
+              ['domifaddr', u],
+              ['echo', sep],
+            ]),
+          ],
+          { timeoutMs: left },
+        );
         const [st = '', x = '', ifa = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
         return [st, x, ifa];
       },
@@ -438,7 +474,11 @@ export class SshDriver implements HostDriver {
     if (s.pid === undefined) return () => undefined;
     const stop = new AbortController();
     this.conn
-      .exec(migrateWatchScript(String(s.pid), this.guardTarget(uuid)), { timeoutMs: this.migrateTimeoutMs, signal: stop.signal, what: 'migrate watch' })
+      .exec(migrateWatchScript(String(s.pid), this.guardTarget(uuid)), {
+        timeoutMs: this.migrateTimeoutMs,
+        signal: stop.signal,
+        what: 'migrate watch',
+      })
       .then((r) => {
         if (r.stdout.includes(HANG_MARK)) s.kill(true, hungMigrateError(this.name));
       })

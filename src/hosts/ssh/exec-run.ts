@@ -93,7 +93,8 @@ class ExecRun {
   private attach(ch: ClientChannel): void {
     ch.on('data', (d: Buffer) => {
       this.outLen += d.length;
-      if (this.outLen > this.maxBytes) return this.finish(hostError('HOST_ERROR', this.host.name, `${this.what} output exceeded ${this.maxBytes} bytes`), true);
+      if (this.outLen > this.maxBytes)
+        return this.finish(hostError('HOST_ERROR', this.host.name, `${this.what} output exceeded ${this.maxBytes} bytes`), true);
       this.out.push(d);
     });
     ch.stderr.on('data', (d: Buffer) => {

@@ -4,7 +4,11 @@ import { open } from 'node:fs/promises';
 // others. The checks run on the opened file (fstat), so the file read is the file checked.
 
 /** Why a private key file is refused (one line naming the file), or undefined when it is fine. */
-export function keyFileProblem(file: string, st: { mode: number; uid: number; isFile(): boolean }, uid = process.getuid?.()): string | undefined {
+export function keyFileProblem(
+  file: string,
+  st: { mode: number; uid: number; isFile(): boolean },
+  uid = process.getuid?.(),
+): string | undefined {
   if (!st.isFile()) return `identity file ${file} is not a regular file`;
   if (uid !== undefined && st.uid !== uid) return `identity file ${file} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
   const mode = st.mode & 0o777;
@@ -21,7 +25,7 @@ export async function readKeyFile(file: string): Promise<Buffer> {
   try {
     fh = await open(file, 'r');
   } catch (e) {
-    throw new Error(`cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new Error(`cannot read identity file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, { cause: e });
   }
   try {
     const problem = keyFileProblem(file, await fh.stat());

@@ -34,7 +34,15 @@ export function hostEntryName(host: string, port: number): string {
 }
 
 function globMatch(pattern: string, s: string): boolean {
-  const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const re = new RegExp(
+    '^' +
+      pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  );
   return re.test(s);
 }
 
@@ -85,7 +93,13 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
   const name = hostEntryName(host, port);
   const forHost = entries.filter((e) => e.marker !== '@cert-authority' && hostFieldMatches(e.hosts, host, port));
   if (forHost.some((e) => e.marker === '@revoked' && e.key.equals(blob))) {
-    return { ok: false, reason: 'revoked', fingerprint, keyType, message: `host key ${keyType} ${fingerprint} for ${name} is marked @revoked in ${knownHostsFile}; refusing to connect` };
+    return {
+      ok: false,
+      reason: 'revoked',
+      fingerprint,
+      keyType,
+      message: `host key ${keyType} ${fingerprint} for ${name} is marked @revoked in ${knownHostsFile}; refusing to connect`,
+    };
   }
   if (forHost.some((e) => !e.marker && e.key.equals(blob))) return { ok: true, fingerprint, keyType };
   if (forHost.some((e) => !e.marker)) {
@@ -94,7 +108,9 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
       reason: 'changed',
       fingerprint,
       keyType,
-      message: `HOST KEY CHANGED for ${name}: server offered ${keyType} ${fingerprint}, which is not the key in ${knownHostsFile}; refusing to connect (possible man-in-the-middle)`,
+      message:
+        `HOST KEY CHANGED for ${name}: server offered ${keyType} ${fingerprint}, which is not the key in ${knownHostsFile}; ` +
+        'refusing to connect (possible man-in-the-middle)',
     };
   }
   return {
@@ -102,7 +118,9 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
     reason: 'unknown',
     fingerprint,
     keyType,
-    message: `host key for ${name} is not in ${knownHostsFile} (server offered ${keyType} ${fingerprint}); refusing to connect (strict host key checking)`,
+    message:
+      `host key for ${name} is not in ${knownHostsFile} (server offered ${keyType} ${fingerprint}); ` +
+      'refusing to connect (strict host key checking)',
   };
 }
 

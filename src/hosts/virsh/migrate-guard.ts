@@ -55,7 +55,8 @@ export function guardedMigrateScript(command: string, t: GuardTarget, nonce: str
   if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('hang line nonce must be hex');
   return (
     `${command} & p=$!; ` +
-    `( if [ "$(${migrateWatchScript('$p', t)} 2>/dev/null)" = ${HANG_MARK} ]; then kill -s KILL $p; echo ${hangLine(nonce)} >&2; fi ) </dev/null & g=$!; ` +
+    `( if [ "$(${migrateWatchScript('$p', t)} 2>/dev/null)" = ${HANG_MARK} ]; ` +
+    `then kill -s KILL $p; echo ${hangLine(nonce)} >&2; fi ) </dev/null & g=$!; ` +
     `wait $p; rc=$?; kill $g 2>/dev/null; exit $rc`
   );
 }

@@ -192,9 +192,11 @@ export class VirshSession {
       s.kill();
       const out = s.text().slice(-4096);
       const how = s.endedHow;
-      if ((e as BillboardError).code === 'TIMEOUT') throw new SessionStartError('timeout', `virsh session did not answer within ${timeoutMs} ms`, out);
+      if ((e as BillboardError).code === 'TIMEOUT')
+        throw new SessionStartError('timeout', `virsh session did not answer within ${timeoutMs} ms`, out);
       // no exit status: the channel was torn down under virsh (connection trouble), not a virsh that gave up
-      if (how && (how.code !== null || how.signal)) throw new SessionStartError('exited', `virsh session ${describeEnd(how)} before answering`, out);
+      if (how && (how.code !== null || how.signal))
+        throw new SessionStartError('exited', `virsh session ${describeEnd(how)} before answering`, out);
       if (how || (e as BillboardError).code === 'HOST_DOWN') throw new SessionStartError('lost', (e as Error).message, out);
       throw new SessionStartError('exited', (e as Error).message, out);
     }
@@ -236,7 +238,7 @@ export class VirshSession {
   /** Send input; resolve with everything up to and including `end` once it arrives. */
   private exchange(input: string, end: string, timeoutMs: number, what: string, labelMs = timeoutMs): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      // settle runs only after the timer is set (every caller is the timer, later data, or the write below)
       const settle = (f: () => void) => {
         clearTimeout(timer);
         if (this.current === p) this.current = undefined;
@@ -248,7 +250,7 @@ export class VirshSession {
         resolve: (t) => settle(() => resolve(t)),
         reject: (e) => settle(() => reject(e)),
       };
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         p.reject(timeoutError(this.opts.host, what, labelMs));
         this.kill();
       }, timeoutMs);
@@ -323,7 +325,9 @@ export class VirshSession {
     if (!p) return;
     const bytes = p.bytes;
     if (!how.signal && how.code === null) {
-      p.reject(hostError(how.connectionLost ? 'HOST_DOWN' : 'HOST_ERROR', this.opts.host, `virsh session interrupted: ${describeEnd(how)}`));
+      p.reject(
+        hostError(how.connectionLost ? 'HOST_DOWN' : 'HOST_ERROR', this.opts.host, `virsh session interrupted: ${describeEnd(how)}`),
+      );
     } else {
       p.reject(hostError('HOST_ERROR', this.opts.host, `truncated output: virsh session ${describeEnd(how)} after ${bytes} bytes`));
     }
@@ -331,7 +335,9 @@ export class VirshSession {
 
   /** The connection under the session died (reported by the connection, possibly before the channel closes). */
   dropped(e: BillboardError): void {
-    this.current?.reject(hostError('HOST_DOWN', this.opts.host, `virsh session interrupted: ${e.message.replace(`${this.opts.host}: `, '')}`));
+    this.current?.reject(
+      hostError('HOST_DOWN', this.opts.host, `virsh session interrupted: ${e.message.replace(`${this.opts.host}: `, '')}`),
+    );
     this.kill(false); // no connection to kill it through; sshd's end hangs up on it
   }
 

@@ -71,12 +71,23 @@ export function parseFreecell(text: string): number | undefined {
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, bytes: 1, byte: 1,
-  kib: 1024, k: 1024, kb: 1024,
-  mib: 1024 ** 2, m: 1024 ** 2, mb: 1024 ** 2,
-  gib: 1024 ** 3, g: 1024 ** 3, gb: 1024 ** 3,
-  tib: 1024 ** 4, t: 1024 ** 4, tb: 1024 ** 4,
-  pib: 1024 ** 5, eib: 1024 ** 6,
+  b: 1,
+  bytes: 1,
+  byte: 1,
+  kib: 1024,
+  k: 1024,
+  kb: 1024,
+  mib: 1024 ** 2,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  gib: 1024 ** 3,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  tib: 1024 ** 4,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  pib: 1024 ** 5,
+  eib: 1024 ** 6,
 };
 
 /** "123.456 MiB" / "8388608 KiB" / "4096 bytes" → bytes. */
