@@ -67,7 +67,10 @@ export class IdentityTracker {
   check(p: BeaconPayload, publicKey: string, now: number, arrival = Number.MAX_SAFE_INTEGER): TrackVerdict {
     const skew = now - p.ts;
     if (!(Math.abs(skew) <= this.opts.maxSkewMs)) {
-      return { verdict: 'replay', reason: `timestamp ${(skew / 1000).toFixed(1)}s off the listener clock (window ±${this.opts.maxSkewMs / 1000}s)` };
+      return {
+        verdict: 'replay',
+        reason: `timestamp ${(skew / 1000).toFixed(1)}s off the listener clock (window ±${this.opts.maxSkewMs / 1000}s)`,
+      };
     }
     const id = `${p.uuid} ${publicKey}`;
     const st = this.ids.get(id);
@@ -120,7 +123,14 @@ export class IdentityTracker {
   /** Restore an identity from a persisted mark (a beacon at or below it under that boot is then a replay). */
   restore(uuid: string, publicKey: string, m: TrackerMark, now: number): void {
     if (!Number.isSafeInteger(m.seq) || m.seq < 0 || typeof m.bootId !== 'string') return;
-    this.insert(`${uuid} ${publicKey}`, { touched: now, current: m.bootId, maxSeq: m.seq, boots: new Map([[m.bootId, m.seq]]), arrival: -1, at: m.at });
+    this.insert(`${uuid} ${publicKey}`, {
+      touched: now,
+      current: m.bootId,
+      maxSeq: m.seq,
+      boots: new Map([[m.bootId, m.seq]]),
+      arrival: -1,
+      at: m.at,
+    });
   }
 
   /** What to persist for an identity: its current boot and the highest seq seen under it. */

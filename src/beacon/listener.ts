@@ -89,7 +89,16 @@ interface Session {
   identity: string;
 }
 
-const CLASSES: BeaconClass[] = ['valid', 'unknown-key', 'bad-signature', 'replay', 'clone-suspect', 'malformed', 'rate-limited', 'overload'];
+const CLASSES: BeaconClass[] = [
+  'valid',
+  'unknown-key',
+  'bad-signature',
+  'replay',
+  'clone-suspect',
+  'malformed',
+  'rate-limited',
+  'overload',
+];
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(listen) ?? /^([^:]+):(\d+)$/.exec(listen);
@@ -112,7 +121,13 @@ export class BeaconListener extends EventEmitter {
   private readonly sessionIndex = new Map<string, string>();
   /** arrival number of the last datagram (the tracker tells a late beacon from a replay by it) */
   private arrivals = 0;
-  private readonly c: Record<BeaconClass, number> & { received: number; sessionMiss: number; rekeyLimited: number; late: number; handshakes: number };
+  private readonly c: Record<BeaconClass, number> & {
+    received: number;
+    sessionMiss: number;
+    rekeyLimited: number;
+    late: number;
+    handshakes: number;
+  };
 
   constructor(private readonly opts: BeaconListenerOptions) {
     super();
@@ -284,7 +299,13 @@ export class BeaconListener extends EventEmitter {
   }
 
   /** Authenticated beacon → replay / unknown-key / clone-suspect / valid (that precedence), emitted; or late. */
-  private classify(p: BeaconPayload, publicKey: string, from: dgram.RemoteInfo, receivedAt: number, arrival: number): BeaconVerdict | 'late' {
+  private classify(
+    p: BeaconPayload,
+    publicKey: string,
+    from: dgram.RemoteInfo,
+    receivedAt: number,
+    arrival: number,
+  ): BeaconVerdict | 'late' {
     const reg = this.lookup(p.uuid, publicKey);
     if (reg.registered) this.marks?.restore(p.uuid, publicKey, p.keyFp, receivedAt);
     const t = this.tracker.check(p, publicKey, receivedAt, arrival);

@@ -24,7 +24,7 @@ export interface VerifyResult {
   session?: { id: Buffer; listenerEphemeral: Buffer; key: Buffer };
 }
 
-// Keep in step with deriveSessionKey in agent-cli.ts (a unit test checks they agree).
+// Keep in step with deriveSessionKey in wire.ts (a unit test checks they agree).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
@@ -52,7 +52,7 @@ parentPort.on('message', (batch) => {
       ok = crypto.verify(null, buf.subarray(0, pubOff + 32), edKey(pub), buf.subarray(pubOff + 32, pubOff + 96));
       if (ok && ephOff >= 0) {
         const agentEph = buf.subarray(ephOff, ephOff + 32);
-        // public half encoded by the generation job: a JWK export here can deadlock this worker (agent-cli.ts)
+        // public half encoded by the generation job: a JWK export here can deadlock this worker (wire.ts)
         const mine = crypto.generateKeyPairSync('x25519', { publicKeyEncoding: { type: 'spki', format: 'der' } });
         const peer = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: agentEph.toString('base64url') }, format: 'jwk' });
         const shared = crypto.diffieHellman({ privateKey: mine.privateKey, publicKey: peer });

@@ -17,7 +17,7 @@ export interface AgentKey {
 
 /** Same key format as `billboard-beacon keygen`: PKCS#8 PEM, mode 0600. */
 export function makeKey(dir: string, name: string): AgentKey {
-  // newKeyPair, not a JWK export: Node 20 can deadlock exporting a fresh key as JWK (see beacon/agent-cli.ts)
+  // newKeyPair, not a JWK export: Node 20 can deadlock exporting a fresh key as JWK (see beacon/wire.ts)
   const { privateKey, publicKey } = newKeyPair('ed25519');
   const file = join(dir, `${name}.key`);
   writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });

@@ -1,5 +1,5 @@
 // Real billboard-beacon agent processes → a real BeaconListener over loopback UDP.
-// Needs dist/ (npx tsc -p .): the agents run as `node bin/billboard-beacon.js`.
+// Needs dist/ (npm run build): the agents run as `node bin/billboard-beacon.js`.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
@@ -52,8 +52,8 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
   const captured: Buffer[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/beacon/agent-cli.js'))) {
-      throw new Error('dist/beacon/agent-cli.js is missing: run `npx tsc -p .` (npm test builds first)');
+    if (!fs.existsSync(path.join(ROOT, 'dist/agent/billboard-beacon.js'))) {
+      throw new Error('dist/agent/billboard-beacon.js is missing: run `npm run build` (npm test builds first)');
     }
     for (let i = 0; i < 3; i++) pubs.push(keygen(`k${i}`));
     registered.set(UUID[0]!, pubs[0]!);
@@ -174,12 +174,30 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     expect(new Set(clones.map((e) => e.beacon.bootId))).toEqual(new Set([BOOT1, BOOT2]));
   });
 
-  it('the built agent is one file importing only node: builtins (it is copied alone into guests)', () => {
-    const src = fs.readFileSync(path.join(ROOT, 'dist/beacon/agent-cli.js'), 'utf8');
-    const specifiers = [...src.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
+  it('the built agent is one bundled file importing only node: builtins (it is copied alone into guests)', () => {
+    const src = fs.readFileSync(path.join(ROOT, 'dist/agent/billboard-beacon.js'), 'utf8');
+    const specifiers = [
+      ...src.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/gm), // import … from / export … from
+      ...src.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm), // import 'x' for its side effects
+      ...src.matchAll(/\b(?:require|import)\s*\(\s*['"`]([^'"`]+)['"`]/g), // require('x'), import('x')
+    ].map((m) => m[1]);
     expect(specifiers.length).toBeGreaterThan(0);
     expect(specifiers.filter((s) => !s!.startsWith('node:'))).toEqual([]);
-    expect(src).not.toMatch(/\bimport\(/);
+    expect(src).not.toMatch(/\b(?:require|import)\s*\(/); // nothing loaded by a computed name either
+    // what esbuild inlined (it names each module in a comment): the agent and the model, no package
+    const modules = new Set([...src.matchAll(/^\/\/ (\S+\.[cm]?[jt]sx?)$/gm)].map((m) => m[1]));
+    expect(modules).toContain('src/beacon/wire.ts');
+    expect([...modules].filter((m) => !/^src\/(beacon|model)\//.test(m!))).toEqual([]);
+  });
+
+  it('the bundle runs alone: copied into an empty folder as .mjs, it makes a key and teaches', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'guest-'));
+    const copy = path.join(dir, 'billboard-beacon.mjs');
+    fs.copyFileSync(path.join(ROOT, 'dist/agent/billboard-beacon.js'), copy);
+    const opts = { cwd: dir, encoding: 'utf8' as const, env: { PATH: process.env.PATH ?? '' } };
+    const out = execFileSync(process.execPath, [copy, 'keygen', '--out', path.join(dir, 'agent.key')], opts);
+    expect(out).toMatch(/^public key: {2}\S{44}\nfingerprint: SHA256:\S{43}\n$/);
+    expect(execFileSync(process.execPath, [copy, '--help'], opts)).toMatch(/billboard-beacon --to HOST:PORT --key FILE/);
   });
 
   it('usage errors exit 2 with one clear line; --help teaches', async () => {

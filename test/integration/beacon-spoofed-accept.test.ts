@@ -2,7 +2,7 @@
 // listener's address, as far as the agent can tell), which forwards to a real BeaconListener. The attacker sees
 // every hello there and answers it first, from that address, naming another VM's live session id, before the
 // hello even reaches the listener. The victim must keep ≥ 90% valid beacons and never be painted as forged.
-// Needs dist/ (npx tsc -p .): the agent runs as `node bin/billboard-beacon.js`.
+// Needs dist/ (npm run build): the agent runs as `node bin/billboard-beacon.js`.
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
@@ -58,8 +58,8 @@ describe('a spoofed ACCEPT (real agent process, real UDP)', () => {
   let otherSock: dgram.Socket;
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/beacon/agent-cli.js'))) {
-      throw new Error('dist/beacon/agent-cli.js is missing: run `npx tsc -p .` (npm test builds first)');
+    if (!fs.existsSync(path.join(ROOT, 'dist/agent/billboard-beacon.js'))) {
+      throw new Error('dist/agent/billboard-beacon.js is missing: run `npm run build` (npm test builds first)');
     }
     victimPub = keygen('victim');
     const other = wire.newKeyPair('ed25519');

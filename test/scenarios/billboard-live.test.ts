@@ -64,8 +64,8 @@ describe('live: real agents + real listener + test-driver scans → engine', () 
   };
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/beacon/agent-cli.js'))) {
-      throw new Error('dist/beacon/agent-cli.js is missing: run `npx tsc -p .` (npm test builds first)');
+    if (!fs.existsSync(path.join(ROOT, 'dist/agent/billboard-beacon.js'))) {
+      throw new Error('dist/agent/billboard-beacon.js is missing: run `npm run build` (npm test builds first)');
     }
     pub.web = keygen('web.key');
     pub.walkin = keygen('walkin.key');
