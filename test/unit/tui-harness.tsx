@@ -1,9 +1,10 @@
-// Mounts the console's App with ink-testing-library over a fake ConsoleApi, and sends keys with a tick between.
+// Mounts the console's App with ink-testing-library over the fake console (the real Console over a synthetic lab,
+// test/support/fake-console.ts), and sends keys with a tick between.
 import React from 'react';
 import { render } from 'ink-testing-library';
 import { App } from '../../src/tui/components/app-view.js';
 import { Controller } from '../../src/tui/controller.js';
-import { createFakeConsole, type FakeConsole, type FakeConsoleOptions } from '../../src/tui/fake-console.js';
+import { createFakeConsole, type FakeConsole, type FakeConsoleOptions } from '../support/fake-console.js';
 import { installInkLineCache } from '../../src/tui/ink-line-cache.js';
 import { TuiStore } from '../../src/tui/store.js';
 
@@ -37,7 +38,7 @@ export interface Mounted {
 export async function mount(opts: FakeConsoleOptions & { uiReadOnly?: boolean; noColor?: boolean; cols?: number; rows?: number } = {}): Promise<Mounted> {
   // as in production (app.ts): Ink's frame text goes through the shared line/row caches
   if (!(await installInkLineCache())) throw new Error('the Ink line cache did not install on the installed Ink');
-  const api = createFakeConsole(opts);
+  const api = await createFakeConsole(opts);
   const store = new TuiStore(api, { intervalMs: 5, clockMs: 0, now: api.now });
   const ctl = new Controller(api, store, { readOnly: !!opts.uiReadOnly });
   const quits: number[] = [];

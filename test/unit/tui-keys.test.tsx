@@ -143,9 +143,9 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
     expect(f).toContain(`migrate web-01 (${uuidOf('web-01').slice(0, 8)}) to:`);
     expect(f).toMatch(/> ✓ lab-b/);
     expect(f).toMatch(/✗ lab-c\s+\(pre-checks failed\)/);
-    expect(f).toContain('✓ destination reachable');
+    expect(f).toContain('✓ destination: lab-b is up');
     await m.press('j');
-    expect(m.frame()).toContain('✗ shared storage: disk not visible on destination');
+    expect(m.frame()).toContain('✗ destination: lab-c is down: connect ECONNREFUSED 10.0.0.13:22');
     await m.press(KEY.enter);
     expect(status(m)).toMatch(/lab-c: pre-checks failed/);
     expect(m.api.commands).toEqual([]);
@@ -162,17 +162,18 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
   it('A authorizes, D asks a reason and denies, X aborts after confirmation, t applies the suggestion', async () => {
     m = await mount();
     await m.press('4', 'A');
-    expect(m.api.commands).toEqual(['authorize J-3']);
+    expect(m.api.commands).toEqual(['authorize M-3']);
     await m.press('j', 't');
-    expect(m.api.commands[1]).toMatch(/^tune J-2 --bandwidth \d+ --max-downtime 500$/);
+    expect(m.api.commands[1]).toMatch(/^tune M-2 --bandwidth \d+ --max-downtime \d+$/);
+    expect(status(m)).toMatch(/tuned M-2: bandwidth \d+ MiB\/s/);
     await m.press('X');
-    expect(m.frame()).toContain('abort J-2 (db-01 lab-a → lab-b)? (y/N)');
+    expect(m.frame()).toContain('abort M-2 (db-01 lab-a → lab-b)? (y/N)');
     await m.press('y');
-    expect(m.api.commands[2]).toBe('abort J-2');
+    expect(m.api.commands[2]).toBe('abort M-2');
     await m.press('D');
     await m.press(KEY.enter);
-    expect(m.api.commands[3]).toBe('deny J-2');
-    expect(status(m)).toMatch(/✗ CONFLICT: J-2 already aborted/);
+    expect(m.api.commands[3]).toBe('deny M-2');
+    expect(status(m)).toMatch(/✗ CONFLICT: M-2 is aborted: only a job awaiting authorization can be denied/);
   });
 });
 
@@ -192,16 +193,20 @@ describe('tui command palette', () => {
     await m.type('auth');
     await m.press(KEY.tab);
     expect(m.frame()).toContain(':authorize');
-    await m.type('J-');
-    await m.press(KEY.tab);
-    expect(m.frame()).toMatch(/J-1\s+J-2\s+J-3/);
-    await m.type('3');
+    await m.type('M-3');
     await m.press(KEY.enter);
-    expect(m.api.commands).toEqual(['authorize J-3']);
+    expect(m.api.commands).toEqual(['authorize M-3']);
+    // the grammar completes a command's options (not job ids or VM names)
+    await m.press(':');
+    await m.type('tune M-2 --');
+    await m.press(KEY.tab);
+    expect(m.frame()).toMatch(/--bandwidth\s+--max-downtime/);
+    await m.press(KEY.esc);
     await m.press(':');
     await m.type('vms');
-    await m.press(KEY.enter, ':', KEY.up, KEY.up);
-    expect(m.frame()).toContain(':authorize J-3');
+    await m.press(KEY.enter, KEY.esc); // the VM table opens in an overlay; esc closes it
+    await m.press(':', KEY.up, KEY.up);
+    expect(m.frame()).toContain(':authorize M-3');
     await m.press(KEY.down);
     expect(m.frame()).toContain(':vms');
   });
@@ -212,7 +217,7 @@ describe('tui command palette', () => {
     await m.type('help');
     await m.press(KEY.enter);
     expect(m.frame()).toContain(':help');
-    expect(m.frame()).toMatch(/^\s+migrate --to --bandwidth --max-downtime/m);
+    expect(m.frame()).toMatch(/^\s+migrate\s+request a live migration/m);
   });
 });
 

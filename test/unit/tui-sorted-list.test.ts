@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFilter } from '../../src/tui/filter.js';
-import { createFakeConsole } from '../../src/tui/fake-console.js';
+import { createFakeConsole } from '../support/fake-console.js';
 import { SortedList } from '../../src/tui/sorted-list.js';
 import { formatted, listStats, totalOrder, VIEWS, visibleItems } from '../../src/tui/views.js';
 import type { VmRow } from '../../src/model/types.js';
@@ -98,8 +98,8 @@ describe('SortedList', () => {
 });
 
 describe('visibleItems over live snapshots', () => {
-  it('matches a full sort and filter for every sort while beacons replace rows, and is incremental', () => {
-    const api = createFakeConsole({ vms: 600 });
+  it('matches a full sort and filter for every sort while beacons replace rows, and is incremental', async () => {
+    const api = await createFakeConsole({ vms: 600 });
     const view = VIEWS.billboard;
     // the engine keeps rows in discovery order, not sorted: a fixed shuffle of the fake's rows
     const rand = prng(5);
