@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-// bench/tui: the Ink console over the fake console with N VMs and M beacon updates/s, rendered into a fake
-// 120×40 terminal. Measures frame time (publish or keypress → Ink frame), keypress-to-frame, CPU, RSS and the
-// first frame after launch. Progress on stderr; one JSON object as the last stdout line.
+// bench/tui: the Ink console over the fake console (test/support/fake-console.ts: the real Console and Engine over
+// a synthetic lab of N VMs) with M beacon updates/s, rendered into a fake 120×40 terminal. Measures frame time
+// (publish or keypress → Ink frame), keypress-to-frame, CPU, RSS and the first frame after launch. Progress on stderr; one JSON object as the last stdout line.
 //   npm run bench -- tui [--vms 10000] [--rate 10000] [--seconds 10] [--cols 120] [--rows 40]
 // firstFrameMs: a separate process, started under `script` so it has a real pty as its terminal, runs the same
 // path as runTui (mountTui on process.stdout/stdin, alternate screen) over the fake console, and reports when Ink's
 // first frame is rendered. Included: node start-up, importing the TUI (react, ink, yoga), building the 10,000-VM
-// fake console (stand-in for the runtime start), mounting and the first render. Not included: the real CLI's
-// runtime (config, store, beacon listener, host scans), which `billboard` starts before the TUI.
+// fake console as the runtime stands when the TUI mounts (the real engine over a 10,000-VM registry; the first scans
+// and beacons arrive after the first frame, as they do for `billboard`), mounting and the first render. Not included:
+// opening the real encrypted store (bench/store measures it), the beacon listener and the host connections.
+// The fake console is TypeScript under test/: the project's own compiler transpiles it (types are not checked here)
+// into node_modules/.cache/billboard-bench, where `src` links to dist/, so it runs the same built modules as the TUI.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +35,36 @@ const COLS = opt('cols', 120);
 const ROWS = opt('rows', 40);
 const log = (s) => process.stderr.write(`bench tui: ${s}\n`);
 const round = (x) => Math.round(x * 100) / 100;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = join(ROOT, 'node_modules', '.cache', 'billboard-bench');
+const FAKE_CONSOLE = join(CACHE, 'test', 'support', 'fake-console.js');
+
+/** Transpile test/support/fake-console.ts and the test files it imports into CACHE; its imports of src/ reach dist/. */
+async function transpileFakeConsole() {
+  const ts = (await import('typescript')).default;
+  rmSync(CACHE, { recursive: true, force: true });
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(join(CACHE, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(ROOT, 'dist'), join(CACHE, 'src'), 'dir');
+  const todo = [join(ROOT, 'test', 'support', 'fake-console.ts')];
+  const done = new Set();
+  while (todo.length) {
+    const file = todo.pop();
+    if (done.has(file)) continue;
+    done.add(file);
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: file,
+    });
+    const out = join(CACHE, relative(ROOT, file)).replace(/\.ts$/, '.js');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, outputText);
+    for (const [, spec] of outputText.matchAll(/from ['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+      if (!relative(ROOT, target).startsWith('src')) todo.push(target);
+    }
+  }
+}
 
 // ─── child: first frame of the real-terminal path ────────────────────────────────────────────────
 const reportAt = args.indexOf('--first-frame-child');
@@ -39,9 +72,10 @@ if (reportAt >= 0) {
   const report = args[reportAt + 1];
   const tImport = performance.now();
   const { mountTui } = await import('../dist/tui/app.js');
-  const { createFakeConsole } = await import('../dist/tui/fake-console.js');
+  const { createFakeConsole } = await import(FAKE_CONSOLE);
   const tApi = performance.now();
-  const api = createFakeConsole({ vms: VMS, start: Date.now() });
+  // as `billboard` starts: the engine over the registry; scans and beacons come in after the first frame
+  const api = await createFakeConsole({ vms: VMS, start: Date.now(), history: false });
   const tMount = performance.now();
   const { writeFileSync } = await import('node:fs');
   let firstAt;
@@ -50,7 +84,16 @@ if (reportAt >= 0) {
     onRender: () => {
       if (firstAt !== undefined) return;
       firstAt = performance.now(); // ms since this process started (may run inside mountTui: no `m` yet)
-      writeFileSync(report, JSON.stringify({ firstFrameMs: firstAt, startupMs: tImport, importMs: tApi - tImport, fakeConsoleMs: tMount - tApi, mountToFrameMs: firstAt - tMount }));
+      writeFileSync(
+        report,
+        JSON.stringify({
+          firstFrameMs: firstAt,
+          startupMs: tImport,
+          importMs: tApi - tImport,
+          fakeConsoleMs: tMount - tApi,
+          mountToFrameMs: firstAt - tMount,
+        }),
+      );
       setImmediate(() => m.ctl.quit(0));
     },
   });
@@ -85,11 +128,15 @@ async function firstFrameInPty() {
   }
 }
 
+await transpileFakeConsole();
 const first = await firstFrameInPty();
-if (first) log(`first frame in a pty: ${round(first.firstFrameMs)} ms after process start (import ${round(first.importMs)}, fake console ${round(first.fakeConsoleMs)}, mount→frame ${round(first.mountToFrameMs)})`);
+if (first)
+  log(
+    `first frame in a pty: ${round(first.firstFrameMs)} ms after process start (import ${round(first.importMs)}, fake console ${round(first.fakeConsoleMs)}, mount→frame ${round(first.mountToFrameMs)})`,
+  );
 
 const { mountTui } = await import('../dist/tui/app.js');
-const { createFakeConsole } = await import('../dist/tui/fake-console.js');
+const { createFakeConsole } = await import(FAKE_CONSOLE);
 
 class FakeStdout extends EventEmitter {
   columns = COLS;
@@ -130,7 +177,7 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-const api = createFakeConsole({ vms: VMS, start: Date.now() });
+const api = await createFakeConsole({ vms: VMS, start: Date.now() });
 const stdout = new FakeStdout();
 const stdin = new FakeStdin();
 
@@ -163,7 +210,9 @@ m.store.onPublish = () => {
 log(`in-process first frame after ${round(firstFrameInProcessMs ?? -1)} ms (${VMS} VMs; includes the first-frame child run)`);
 
 // beacon updates: RATE per second, applied every 10 ms; a late timer (busy machine) catches up with a bigger
-// batch so the offered rate is RATE, not "RATE when the machine is idle". Generation time is reported apart.
+// batch so the offered rate is RATE, not "RATE when the machine is idle". Each update is a beacon the real engine
+// ingests (verdict, detectors, row rebuild), in this process as in an embedded `billboard`: that time is reported
+// apart (cpuPctGenerator), and cpuPctTui is the rest.
 let genMs = 0;
 let updates = 0;
 let genFrom = performance.now();
@@ -258,7 +307,7 @@ const result = {
   firstFrameMs: first ? round(first.firstFrameMs) : -1,
   firstFrame: first
     ? {
-        what: 'pty child via script: node start → import tui (react, ink, yoga) → fake console with vms → mountTui (runTui path, alt screen) → first Ink frame; ms since the child process started',
+        what: 'pty child via script: node start → import tui (react, ink, yoga) → fake console (engine over the registry of vms) → mountTui (runTui path, alt screen) → first Ink frame; ms since the child process started',
         importMs: round(first.importMs),
         fakeConsoleMs: round(first.fakeConsoleMs),
         mountToFrameMs: round(first.mountToFrameMs),
@@ -268,6 +317,8 @@ const result = {
   loadAvg1m: round((await import('node:os')).loadavg()[0]),
   bytesPerSec: Math.round((stdout.bytes / wall) * 1000),
 };
-log(`frames p50 ${result.frameP50Ms} ms p95 ${result.frameP95Ms} ms, keys p95 ${result.keyP95Ms} ms, cpu ${result.cpuPct}%, rss ${result.rssMB} MB`);
+log(
+  `frames p50 ${result.frameP50Ms} ms p95 ${result.frameP95Ms} ms, keys p95 ${result.keyP95Ms} ms, cpu ${result.cpuPct}%, rss ${result.rssMB} MB`,
+);
 process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);

@@ -121,7 +121,13 @@ export class FakeConsole extends Console {
     const spoofed = lab.vms.find((v) => v.name === 'vm-00010');
     if (spoofed?.beacon) {
       const beacon = { ...spoofed.beacon, seq: 1 };
-      engine.ingestBeacon({ verdict: 'bad-signature', beacon, from: { address: '10.0.9.9', port: 40112 }, receivedAt: clock.t, reason: 'signature does not verify' });
+      engine.ingestBeacon({
+        verdict: 'bad-signature',
+        beacon,
+        from: { address: '10.0.9.9', port: 40112 },
+        receivedAt: clock.t,
+        reason: 'signature does not verify',
+      });
     }
 
     clock.t = start;
@@ -139,8 +145,16 @@ export class FakeConsole extends Console {
     const perSecond = Math.round(((this.valid - this.counted.valid) * 1000 * 10) / dt) / 10;
     this.counted = { valid: this.valid, at: this.p.clock.t };
     this.p.engine.beaconCounters({
-      received: this.valid + 1, valid: this.valid, 'unknown-key': 0, 'bad-signature': 1, replay: 0, 'clone-suspect': 0,
-      malformed: 0, 'rate-limited': 0, overload: 0, perSecond,
+      received: this.valid + 1,
+      valid: this.valid,
+      'unknown-key': 0,
+      'bad-signature': 1,
+      replay: 0,
+      'clone-suspect': 0,
+      malformed: 0,
+      'rate-limited': 0,
+      overload: 0,
+      perSecond,
     });
   }
 }
@@ -154,7 +168,12 @@ export async function createFakeConsole(opts: FakeConsoleOptions = {}): Promise<
   const store = new FakeStore({ registrations: lab.vms.flatMap((v) => (v.registration ? [v.registration] : [])) }, now);
   // The lab opens no registration requests of its own: its pending list is the two it was built with.
   const engine: Engine = new Engine({
-    store, beaconIntervalS: BEACON_INTERVAL_S, missedBeforeSilent: MISSED_BEFORE_SILENT, enforcement: 'ask', now, autoRequestsPerSec: 0,
+    store,
+    beaconIntervalS: BEACON_INTERVAL_S,
+    missedBeforeSilent: MISSED_BEFORE_SILENT,
+    enforcement: 'ask',
+    now,
+    autoRequestsPerSec: 0,
     requestScan: (hosts) => void scanner.scan(hosts).catch(() => undefined),
   });
   const scanner: FakeScanner = new FakeScanner(LAB_HOSTS, {
@@ -166,7 +185,8 @@ export async function createFakeConsole(opts: FakeConsoleOptions = {}): Promise<
   engine.hostStatuses(scanner.statuses());
   const hooks: FakeMigrationEngine = {
     resolveVm: (ref) => engine.resolveVm(ref),
-    openCriticalFindings: (uuid) => engine.findings(false).filter((f) => f.vm === uuid && f.severity === 'critical' && f.state !== 'resolved'),
+    openCriticalFindings: (uuid) =>
+      engine.findings(false).filter((f) => f.vm === uuid && f.severity === 'critical' && f.state !== 'resolved'),
     beginMigration: (w) => engine.beginMigration(w),
     commitMigration: (job) => engine.commitMigration(job),
     endMigration: (job, outcome) => engine.endMigration(job, outcome),
@@ -174,7 +194,16 @@ export async function createFakeConsole(opts: FakeConsoleOptions = {}): Promise<
   const rand = prng(opts.seed ?? 7);
   const migrations = new FakeMigrations({ store, engine: hooks, scanner, migration: config.migration, now, rand });
   const ctx: ConsoleContext = {
-    actor: 'alice', readOnly: !!opts.readOnly, mode: 'tui', config, store, engine, scanner, migrations, log: pino({ level: 'silent' }), now,
+    actor: 'alice',
+    readOnly: !!opts.readOnly,
+    mode: 'tui',
+    config,
+    store,
+    engine,
+    scanner,
+    migrations,
+    log: pino({ level: 'silent' }),
+    now,
   };
   const parts: Parts = { lab, clock, store, engine, scanner, migrations, rand };
   const fake = new FakeConsole(ctx, parts);
@@ -201,24 +230,65 @@ function labConfig(): ResolvedConfig {
 /** M-1 done an hour ago, M-2 (db-01) in a pre-copy that does not converge, M-3 (web-02) awaiting authorization. */
 function seedJobs(m: FakeMigrations, clock: LabClock, web01: LabVm, db01: LabVm, web02: LabVm, start: number): void {
   const job = (id: string, vm: LabVm, source: string, destination: string, patch: Partial<MigrationJob>): MigrationJob => ({
-    id, vm: vm.uuid, vmName: vm.name, source, destination, state: 'awaiting-authorization', requestedBy: 'alice', requestedAt: start,
-    transport: 'tls', checks: [], stages: [], simulated: true, ...patch,
+    id,
+    vm: vm.uuid,
+    vmName: vm.name,
+    source,
+    destination,
+    state: 'awaiting-authorization',
+    requestedBy: 'alice',
+    requestedAt: start,
+    transport: 'tls',
+    checks: [],
+    stages: [],
+    simulated: true,
+    ...patch,
   });
   const stages = (from: number, names: readonly (typeof MIGRATION_STAGES)[number][], stepMs: number, open: boolean) =>
-    names.map((stage, i) => ({ stage, enteredAt: from + i * stepMs, ...(open && i === names.length - 1 ? {} : { leftAt: from + (i + 1) * stepMs }) }));
+    names.map((stage, i) => ({
+      stage,
+      enteredAt: from + i * stepMs,
+      ...(open && i === names.length - 1 ? {} : { leftAt: from + (i + 1) * stepMs }),
+    }));
   const t1 = start - 3_600_000;
-  m.seed(job('M-1', web01, 'lab-b', 'lab-a', {
-    state: 'completed', requestedAt: t1, authorizedBy: 'bob', authorizedAt: t1 + 10_000, stages: stages(t1, MIGRATION_STAGES, 2000, false),
-    endedAt: t1 + 12_000, result: 'web-01 now on lab-a, downtime 212 ms (simulated)',
-    lastStats: { at: t1 + 12_000, type: 'completed', memoryTotalBytes: 1024 ** 3, memoryRemainingBytes: 0, totalDowntimeMs: 212, iteration: 4, source: 'simulated' },
-  }));
+  m.seed(
+    job('M-1', web01, 'lab-b', 'lab-a', {
+      state: 'completed',
+      requestedAt: t1,
+      authorizedBy: 'bob',
+      authorizedAt: t1 + 10_000,
+      stages: stages(t1, MIGRATION_STAGES, 2000, false),
+      endedAt: t1 + 12_000,
+      result: 'web-01 now on lab-a, downtime 212 ms (simulated)',
+      lastStats: {
+        at: t1 + 12_000,
+        type: 'completed',
+        memoryTotalBytes: 1024 ** 3,
+        memoryRemainingBytes: 0,
+        totalDowntimeMs: 212,
+        iteration: 4,
+        source: 'simulated',
+      },
+    }),
+  );
   clock.t = start - 16_000; // authorized then; its pre-copy began 4 s later
   m.seed(
     job('M-2', db01, 'lab-a', 'lab-b', {
-      state: 'iterative-pre-copy', requestedAt: start - 20_000, authorizedBy: 'bob', authorizedAt: start - 16_000, bandwidthMiBs: 100, maxDowntimeMs: 300,
+      state: 'iterative-pre-copy',
+      requestedAt: start - 20_000,
+      authorizedBy: 'bob',
+      authorizedAt: start - 16_000,
+      bandwidthMiBs: 100,
+      maxDowntimeMs: 300,
       stages: stages(start - 20_000, ['pre-migration', 'reservation', 'iterative-pre-copy'], 4000, true),
     }),
     { precopyMs: 12_000, dirtyRateMiBs: 112 },
   );
-  m.seed(job('M-3', web02, 'lab-a', 'lab-b', { requestedBy: 'carol', requestedAt: start - 5000, stages: [{ stage: 'pre-migration', enteredAt: start - 5000 }] }));
+  m.seed(
+    job('M-3', web02, 'lab-a', 'lab-b', {
+      requestedBy: 'carol',
+      requestedAt: start - 5000,
+      stages: [{ stage: 'pre-migration', enteredAt: start - 5000 }],
+    }),
+  );
 }

@@ -49,13 +49,29 @@ export const LAB_HOSTS: FakeHostSpec[] = [
     node: { cpus: 32, cpuModel: 'EPYC-Rome', arch: 'x86_64', memoryKiB: 128 * GiB_KiB, freeMemoryKiB: 40 * GiB_KiB },
   },
   {
-    config: { name: 'lab-b', driver: 'ssh', address: '10.0.0.12', port: 22, user: 'root', knownHostsFile: '~/.ssh/known_hosts', libvirtUri: 'qemu:///system' },
+    config: {
+      name: 'lab-b',
+      driver: 'ssh',
+      address: '10.0.0.12',
+      port: 22,
+      user: 'root',
+      knownHostsFile: '~/.ssh/known_hosts',
+      libvirtUri: 'qemu:///system',
+    },
     up: true,
     scanMs: 88,
     node: { cpus: 32, cpuModel: 'EPYC-Rome', arch: 'x86_64', memoryKiB: 128 * GiB_KiB, freeMemoryKiB: 22 * GiB_KiB },
   },
   {
-    config: { name: 'lab-c', driver: 'ssh', address: '10.0.0.13', port: 22, user: 'root', knownHostsFile: '~/.ssh/known_hosts', libvirtUri: 'qemu:///system' },
+    config: {
+      name: 'lab-c',
+      driver: 'ssh',
+      address: '10.0.0.13',
+      port: 22,
+      user: 'root',
+      knownHostsFile: '~/.ssh/known_hosts',
+      libvirtUri: 'qemu:///system',
+    },
     up: false,
     lastError: 'connect ECONNREFUSED 10.0.0.13:22',
     consecutiveFailures: 4,
@@ -86,7 +102,15 @@ export interface Lab {
   domains: Map<string, DomainInfo[]>;
 }
 
-type Spec = { name: string; hosts: string[]; reg?: 'approved' | 'pending-beacon' | 'pending-scan'; agent?: boolean; silent?: boolean; state?: DomainState; drift?: boolean };
+type Spec = {
+  name: string;
+  hosts: string[];
+  reg?: 'approved' | 'pending-beacon' | 'pending-scan';
+  agent?: boolean;
+  silent?: boolean;
+  state?: DomainState;
+  drift?: boolean;
+};
 
 const SPECIAL: Spec[] = [
   { name: 'web-01', hosts: ['lab-a'], reg: 'approved', agent: true },
@@ -129,17 +153,61 @@ function labVm(s: Spec, i: number, rand: () => number, start: number): LabVm {
   const vm: LabVm = { uuid, name: s.name, hosts: s.hosts, state: s.state ?? 'running', ip, mac, os, definitionHash, publicKey };
   if (s.reg === 'approved') {
     vm.registration = {
-      uuid, name: s.name, macs: [mac], os, homeHost: s.hosts[0], definitionHash: s.drift ? definitionHash.replace(/0+$/, (z) => '1'.repeat(z.length)) : definitionHash,
-      state: 'approved', origin: 'operator', createdAt: start - 86_400_000, createdBy: 'alice', decidedAt: start - 86_000_000, decidedBy: 'bob',
+      uuid,
+      name: s.name,
+      macs: [mac],
+      os,
+      homeHost: s.hosts[0],
+      definitionHash: s.drift ? definitionHash.replace(/0+$/, (z) => '1'.repeat(z.length)) : definitionHash,
+      state: 'approved',
+      origin: 'operator',
+      createdAt: start - 86_400_000,
+      createdBy: 'alice',
+      decidedAt: start - 86_000_000,
+      decidedBy: 'bob',
       ...(publicKey ? { publicKey, keyFp } : {}),
     };
   } else if (s.reg === 'pending-beacon') {
-    vm.registration = { uuid, name: s.name, publicKey, keyFp, macs: [mac], os, state: 'pending', origin: 'beacon', firstSeen: `beacon from ${ip}`, createdAt: start - 120_000, createdBy: 'system' };
+    vm.registration = {
+      uuid,
+      name: s.name,
+      publicKey,
+      keyFp,
+      macs: [mac],
+      os,
+      state: 'pending',
+      origin: 'beacon',
+      firstSeen: `beacon from ${ip}`,
+      createdAt: start - 120_000,
+      createdBy: 'system',
+    };
   } else if (s.reg === 'pending-scan') {
-    vm.registration = { uuid, name: s.name, macs: [mac], os, state: 'pending', origin: 'scan', firstSeen: `scan of ${s.hosts[0]}`, createdAt: start - 30_000, createdBy: 'system' };
+    vm.registration = {
+      uuid,
+      name: s.name,
+      macs: [mac],
+      os,
+      state: 'pending',
+      origin: 'scan',
+      firstSeen: `scan of ${s.hosts[0]}`,
+      createdAt: start - 30_000,
+      createdBy: 'system',
+    };
   }
   if (s.agent && !s.silent) {
-    vm.beacon = { v: 1, uuid, name: s.name, macs: [mac], ips: [ip], os, hostname: s.name, bootId: hex(rand, 16), seq: 1 + Math.floor(rand() * 1000), ts: start, keyFp: keyFp! };
+    vm.beacon = {
+      v: 1,
+      uuid,
+      name: s.name,
+      macs: [mac],
+      ips: [ip],
+      os,
+      hostname: s.name,
+      bootId: hex(rand, 16),
+      seq: 1 + Math.floor(rand() * 1000),
+      ts: start,
+      keyFp: keyFp!,
+    };
   }
   return vm;
 }
@@ -150,9 +218,19 @@ function byte(n: number): string {
 
 function domainOf(vm: LabVm): DomainInfo {
   return {
-    uuid: vm.uuid, name: vm.name, state: vm.state, vcpus: 1, memoryKiB: GiB_KiB, macs: [vm.mac],
-    interfaces: [{ mac: vm.mac, type: 'network', ips: [vm.ip] }], ips: vm.state === 'running' ? [vm.ip] : [], os: vm.os, arch: 'x86_64',
-    disks: [`/var/lib/libvirt/images/${vm.name}.qcow2`], definitionHash: vm.definitionHash, persistent: true,
+    uuid: vm.uuid,
+    name: vm.name,
+    state: vm.state,
+    vcpus: 1,
+    memoryKiB: GiB_KiB,
+    macs: [vm.mac],
+    interfaces: [{ mac: vm.mac, type: 'network', ips: [vm.ip] }],
+    ips: vm.state === 'running' ? [vm.ip] : [],
+    os: vm.os,
+    arch: 'x86_64',
+    disks: [`/var/lib/libvirt/images/${vm.name}.qcow2`],
+    definitionHash: vm.definitionHash,
+    persistent: true,
   };
 }
 

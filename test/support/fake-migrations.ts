@@ -23,7 +23,10 @@ const MiB = 1024 * 1024;
 /** ms a job stays in reservation, commitment and activation */
 const STAGE_MS = { reservation: 1000, commitment: 500, activation: 1000 };
 
-export type FakeMigrationEngine = Pick<MigrationEngineHooks, 'resolveVm' | 'openCriticalFindings' | 'beginMigration' | 'commitMigration' | 'endMigration'>;
+export type FakeMigrationEngine = Pick<
+  MigrationEngineHooks,
+  'resolveVm' | 'openCriticalFindings' | 'beginMigration' | 'commitMigration' | 'endMigration'
+>;
 
 export interface FakeMigrationsOptions {
   store: StoreApi;
@@ -107,7 +110,11 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
     const checks = this.prechecks(row, toHost);
     const failed = checks.filter((c) => !c.ok);
     if (failed.length) {
-      await this.o.store.audit(actor, 'migrate-refused', row.uuid, { name: row.name, destination: toHost, failed: failed.map((c) => `${c.name}: ${c.detail}`) });
+      await this.o.store.audit(actor, 'migrate-refused', row.uuid, {
+        name: row.name,
+        destination: toHost,
+        failed: failed.map((c) => `${c.name}: ${c.detail}`),
+      });
       throw new BillboardError('REFUSED', `migration of ${row.name} to ${toHost} refused: ${failed.map((c) => c.detail).join('; ')}`);
     }
     const at = this.o.now();
@@ -127,7 +134,13 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
       stages: [{ stage: 'pre-migration', enteredAt: at }],
       simulated: true,
     };
-    await this.o.store.audit(actor, 'migrate-request', row.uuid, { job: job.id, name: row.name, source: job.source, destination: toHost, simulated: true });
+    await this.o.store.audit(actor, 'migrate-request', row.uuid, {
+      job: job.id,
+      name: row.name,
+      source: job.source,
+      destination: toHost,
+      simulated: true,
+    });
     this.byId.set(job.id, job);
     this.record({ type: 'stage', job: job.id, stage: 'pre-migration', at, detail: 'awaiting authorization' });
     return structuredClone(job);
@@ -135,14 +148,20 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
 
   async authorize(jobRef: string, actor: string): Promise<MigrationJob> {
     const job = this.find(jobRef, false);
-    if (job.state !== 'awaiting-authorization') throw new BillboardError('CONFLICT', `${job.id} is ${job.state}, not awaiting authorization`);
+    if (job.state !== 'awaiting-authorization')
+      throw new BillboardError('CONFLICT', `${job.id} is ${job.state}, not awaiting authorization`);
     job.checks = this.prechecks(this.o.engine.resolveVm(job.vm), job.destination);
     const failed = job.checks.filter((c) => !c.ok);
     if (failed.length) {
       await this.finish(job, 'failed', `pre-checks no longer pass: ${failed.map((c) => c.detail).join('; ')}`);
       throw new BillboardError('REFUSED', `${job.id} cannot start: ${failed.map((c) => c.detail).join('; ')}`);
     }
-    await this.o.store.audit(actor, 'migrate-authorize', job.vm, { job: job.id, source: job.source, destination: job.destination, simulated: true });
+    await this.o.store.audit(actor, 'migrate-authorize', job.vm, {
+      job: job.id,
+      source: job.source,
+      destination: job.destination,
+      simulated: true,
+    });
     job.authorizedBy = actor;
     job.authorizedAt = this.o.now();
     this.runs.set(job.id, { dirtyRateMiBs: 14, committed: false });
@@ -153,7 +172,8 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
 
   async deny(jobRef: string, actor: string, reason?: string): Promise<MigrationJob> {
     const job = this.find(jobRef, false);
-    if (job.state !== 'awaiting-authorization') throw new BillboardError('CONFLICT', `${job.id} is ${job.state}: only a job awaiting authorization can be denied`);
+    if (job.state !== 'awaiting-authorization')
+      throw new BillboardError('CONFLICT', `${job.id} is ${job.state}: only a job awaiting authorization can be denied`);
     await this.o.store.audit(actor, 'migrate-deny', job.vm, { job: job.id, reason: reason ?? '' });
     await this.finish(job, 'denied', `denied by ${actor}${reason ? `: ${reason}` : ''}`);
     return structuredClone(job);
@@ -163,9 +183,14 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
     const job = this.find(jobRef, false);
     const run = this.runs.get(job.id);
     if (job.state !== 'awaiting-authorization' && !run) throw new BillboardError('CONFLICT', `${job.id} is not running`);
-    if (run?.committed) throw new BillboardError('REFUSED', `${job.id} is past commitment: the VM already left ${job.source}; nothing to abort`);
+    if (run?.committed)
+      throw new BillboardError('REFUSED', `${job.id} is past commitment: the VM already left ${job.source}; nothing to abort`);
     await this.o.store.audit(actor, 'migrate-abort', job.vm, { job: job.id, stage: job.state });
-    await this.finish(job, 'aborted', run ? `aborted by ${actor}; ${job.vmName} keeps running on ${job.source}` : `cancelled by ${actor} before authorization`);
+    await this.finish(
+      job,
+      'aborted',
+      run ? `aborted by ${actor}; ${job.vmName} keeps running on ${job.source}` : `cancelled by ${actor} before authorization`,
+    );
     return structuredClone(job);
   }
 
@@ -273,7 +298,13 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
     job.endedAt = at;
     if (state !== 'completed') job.error = detail;
     if (begun && state !== 'denied') this.o.engine.endMigration(job.id, state);
-    await this.o.store.audit('system', `migrate-${state}`, job.vm, { job: job.id, source: job.source, destination: job.destination, detail, simulated: true });
+    await this.o.store.audit('system', `migrate-${state}`, job.vm, {
+      job: job.id,
+      source: job.source,
+      destination: job.destination,
+      detail,
+      simulated: true,
+    });
     this.record({ type: 'end', job: job.id, state, at, detail });
   }
 
@@ -312,7 +343,13 @@ export class FakeMigrations extends EventEmitter implements MigrationService {
     } catch {
       throw new BillboardError('NOT_FOUND', `no migration job or VM "${ref}"`);
     }
-    const job = this.active(row.uuid) ?? (allowFinished ? this.jobs().filter((j) => j.vm === row.uuid).pop() : undefined);
+    const job =
+      this.active(row.uuid) ??
+      (allowFinished
+        ? this.jobs()
+            .filter((j) => j.vm === row.uuid)
+            .pop()
+        : undefined);
     if (job) return job;
     throw new BillboardError('NOT_FOUND', `${row.name} has no pending or running migration`);
   }

@@ -110,7 +110,13 @@ export class FakeScanner implements ScannerService {
     if (!h.status.up) return { host: name, ok: false, error: h.status.lastError ?? 'host down' };
     const at = this.o.now();
     const domains = [...h.domains.values()];
-    const inventory: Inventory = { host: name, at, durationMs: h.spec.scanMs ?? 40, domains, ...(h.spec.node ? { node: h.spec.node } : {}) };
+    const inventory: Inventory = {
+      host: name,
+      at,
+      durationMs: h.spec.scanMs ?? 40,
+      domains,
+      ...(h.spec.node ? { node: h.spec.node } : {}),
+    };
     h.status = {
       ...h.status,
       lastScanAt: at,

@@ -35,7 +35,9 @@ export interface Mounted {
   unmount(): void;
 }
 
-export async function mount(opts: FakeConsoleOptions & { uiReadOnly?: boolean; noColor?: boolean; cols?: number; rows?: number } = {}): Promise<Mounted> {
+export async function mount(
+  opts: FakeConsoleOptions & { uiReadOnly?: boolean; noColor?: boolean; cols?: number; rows?: number } = {},
+): Promise<Mounted> {
   // as in production (app.ts): Ink's frame text goes through the shared line/row caches
   if (!(await installInkLineCache())) throw new Error('the Ink line cache did not install on the installed Ink');
   const api = await createFakeConsole(opts);

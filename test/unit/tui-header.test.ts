@@ -12,7 +12,12 @@ describe('header counters', () => {
     const busy = { ...base, perSecond: 1200, vms: 101 };
     expect(nextCounters(base, busy, 1000, 1100)).toBe(base);
     expect(nextCounters(base, busy, 1000, 1500)).toBe(busy);
-    for (const urgent of [{ ...base, down: 2, up: 1 }, { ...base, pending: 3 }, { ...base, sev: { ...base.sev, critical: 2 } }, { ...base, sev: { ...base.sev, low: 1 } }]) {
+    for (const urgent of [
+      { ...base, down: 2, up: 1 },
+      { ...base, pending: 3 },
+      { ...base, sev: { ...base.sev, critical: 2 } },
+      { ...base, sev: { ...base.sev, low: 1 } },
+    ]) {
       expect(nextCounters(base, urgent, 1000, 1001)).toBe(urgent);
     }
   });

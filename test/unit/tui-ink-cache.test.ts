@@ -15,7 +15,24 @@ function prng(seed: number): () => number {
 const RED = (s: string) => `\x1b[31m${s}\x1b[39m`;
 const INV = (s: string) => `\x1b[7m${s}\x1b[27m`;
 const DIM = (s: string) => `\x1b[2m${s}\x1b[22m`;
-const WORDS = ['web-01', 'lab-a', '  ', '漢字', '✓ ok', '█░░', '»', '', 'x'.repeat(130), 'a\nb', RED('ghost'), INV('> sel'), DIM('~ quiet'), RED(INV('both')), '🙂', 'e\u0301'];
+const WORDS = [
+  'web-01',
+  'lab-a',
+  '  ',
+  '漢字',
+  '✓ ok',
+  '█░░',
+  '»',
+  '',
+  'x'.repeat(130),
+  'a\nb',
+  RED('ghost'),
+  INV('> sel'),
+  DIM('~ quiet'),
+  RED(INV('both')),
+  '🙂',
+  'e\u0301',
+];
 
 describe('Ink line/row caches', () => {
   it('install on the installed Ink (an Ink upgrade that breaks the patch fails here, not silently)', async () => {
@@ -28,7 +45,7 @@ describe('Ink line/row caches', () => {
     await installInkLineCache();
     const c = inkCaches()!;
     const rand = prng(42);
-    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const transformers = [(l: string) => RED(l), (l: string, i: number) => (i ? DIM(l) : l), (l: string) => l.toUpperCase()];
     const hits0 = c.rowHits;
     for (let frame = 0; frame < 300; frame++) {
@@ -38,7 +55,12 @@ describe('Ink line/row caches', () => {
       const n = Math.floor(rand() * 8);
       for (let i = 0; i < n; i++) {
         const text = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(WORDS)).join(pick([' ', '', '\n']));
-        ops.push({ x: Math.floor(rand() * (width + 4)), y: Math.floor(rand() * (height + 2)) - 1, text, transformers: rand() < 0.3 ? [pick(transformers)] : [] });
+        ops.push({
+          x: Math.floor(rand() * (width + 4)),
+          y: Math.floor(rand() * (height + 2)) - 1,
+          text,
+          transformers: rand() < 0.3 ? [pick(transformers)] : [],
+        });
       }
       const patched = new c.Output({ width, height });
       const plain = new c.Output({ width, height });
@@ -70,7 +92,10 @@ describe('Ink line/row caches', () => {
     expect(g.get('a')).toBeUndefined();
     expect(g.get('g')).toBe('G');
     let computed = 0;
-    const lc = new LineCache(() => ({ getStyledChars: (l) => (computed++, [l]), getStringWidth: (t) => t.length, getWidestLine: (t) => t.length }), 10);
+    const lc = new LineCache(
+      () => ({ getStyledChars: (l) => (computed++, [l]), getStringWidth: (t) => t.length, getWidestLine: (t) => t.length }),
+      10,
+    );
     for (let i = 0; i < 1000; i++) lc.getStyledChars('line ' + (i % 50));
     expect(lc.size).toBeLessThanOrEqual(20);
     for (let i = 0; i < 100; i++) expect(lc.getStyledChars('same')).toEqual(['same']);

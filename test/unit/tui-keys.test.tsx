@@ -69,7 +69,8 @@ describe('tui navigation keys', () => {
     m = await mount({ cols: 120, rows: 40 });
     await m.press('4', '?');
     const f = m.frame();
-    for (const k of ['A ', 'D ', 'X ', 't ', 'j/k', 'PgUp/PgDn', 'g/G', 'enter', '/ ', ': ', 's ', 'q ctrl-c']) expect(f).toContain(`  ${k}`);
+    for (const k of ['A ', 'D ', 'X ', 't ', 'j/k', 'PgUp/PgDn', 'g/G', 'enter', '/ ', ': ', 's ', 'q ctrl-c'])
+      expect(f).toContain(`  ${k}`);
     expect(f).toContain('Migrations keys:');
     await m.press('x');
     expect(m.frame()).not.toContain('Migrations keys:');
@@ -225,7 +226,12 @@ describe('tui read-only', () => {
   it('hides mutating keys from hints and refuses them, in every view, and refuses mutating commands', async () => {
     m = await mount({ uiReadOnly: true });
     expect(m.lines()[0]).toContain('[READ-ONLY]');
-    for (const [view, keys] of [['1', ['a', 'r', 'i', 'x', 'm']], ['2', ['a', 'r']], ['3', ['c', 'i', 'x']], ['4', ['A', 'D', 'X', 't']]] as const) {
+    for (const [view, keys] of [
+      ['1', ['a', 'r', 'i', 'x', 'm']],
+      ['2', ['a', 'r']],
+      ['3', ['c', 'i', 'x']],
+      ['4', ['A', 'D', 'X', 't']],
+    ] as const) {
       await m.press(view);
       const hints = m.lines()[m.lines().length - 2]!;
       for (const k of keys) {

@@ -79,7 +79,10 @@ describe('SortedList', () => {
       const got = list.update(items);
       const expected = items.slice().sort(cmp);
       expect(got.length).toBe(expected.length);
-      expect(got.every((x, i) => x === expected[i]), `step ${step}`).toBe(true);
+      expect(
+        got.every((x, i) => x === expected[i]),
+        `step ${step}`,
+      ).toBe(true);
     }
     // moved rows accumulate, so the input drifts from nearly sorted (full sorts, the input as is) to shuffled (merges)
     expect(list.stats.inOrder).toBeGreaterThan(0);
@@ -88,7 +91,10 @@ describe('SortedList', () => {
   });
 
   it('returns the same array when nothing in it changed', () => {
-    const items = [{ id: 1, k: 2, tag: 'a' }, { id: 2, k: 1, tag: 'a' }];
+    const items = [
+      { id: 1, k: 2, tag: 'a' },
+      { id: 2, k: 1, tag: 'a' },
+    ];
     const list = new SortedList<Item>(cmp);
     const a = list.update(items);
     expect(list.update(items)).toBe(a);

@@ -76,7 +76,18 @@ describe('views and formatting', () => {
 
 describe('jobs that change in place behind the api', () => {
   it('each publish hands the views new job objects, so the Migrations STATE column follows the job', () => {
-    const job = { id: 'M-1', vm: 'u', vmName: 'web-01', source: 'lab-a', destination: 'lab-b', state: 'awaiting-authorization', stage: 'pre-migration', requestedAt: 1, requestedBy: 'a', checks: [] } as any;
+    const job = {
+      id: 'M-1',
+      vm: 'u',
+      vmName: 'web-01',
+      source: 'lab-a',
+      destination: 'lab-b',
+      state: 'awaiting-authorization',
+      stage: 'pre-migration',
+      requestedAt: 1,
+      requestedBy: 'a',
+      checks: [],
+    } as any;
     const jobs = [job];
     const listeners = new Set<() => void>();
     const snapshot = { version: 1, rows: [], findings: [], hosts: [], beacons: {} } as any;
