@@ -10,9 +10,22 @@ export interface BeaconWindows {
 }
 
 /** A suspicious beacon remembered: counted while the incident is fresh, authenticated if any of it was. */
-export function incident(cur: BeaconIncident | undefined, now: number, from: string, reason: string, authenticated: boolean, w: BeaconWindows): BeaconIncident {
+export function incident(
+  cur: BeaconIncident | undefined,
+  now: number,
+  from: string,
+  reason: string,
+  authenticated: boolean,
+  w: BeaconWindows,
+): BeaconIncident {
   const fresh = cur !== undefined && now - cur.at <= w.incidentWindowMs;
-  return { at: now, from, reason, count: fresh ? cur.count + 1 : 1, authenticated: fresh ? cur.authenticated || authenticated : authenticated };
+  return {
+    at: now,
+    from,
+    reason,
+    count: fresh ? cur.count + 1 : 1,
+    authenticated: fresh ? cur.authenticated || authenticated : authenticated,
+  };
 }
 
 /**

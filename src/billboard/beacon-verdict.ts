@@ -41,7 +41,11 @@ export function judgeBeacon(ev: Readonly<BeaconEvent>, ctx: BeaconVerdictContext
   if (reg?.state === 'revoked') return { kind: 'forged', reason: 'beacon for a revoked identity', authenticated };
   if (mismatch) {
     const want = reg.keyFp ?? keyFingerprint(reg.publicKey!);
-    return { kind: 'forged', reason: `signed with key ${safeText(ev.beacon.keyFp, 60)} which is not the registered key ${want}`, authenticated };
+    return {
+      kind: 'forged',
+      reason: `signed with key ${safeText(ev.beacon.keyFp, 60)} which is not the registered key ${want}`,
+      authenticated,
+    };
   }
   return { kind: 'accept', authenticated };
 }

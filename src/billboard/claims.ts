@@ -1,7 +1,7 @@
 import { cleanIps } from '../model/addresses.js';
 import { sameList } from '../model/lists.js';
-import type { IpClaim, MacClaim } from './detectors/index.js';
-import { ACTIVE_STATES, type InstanceState, type VmState } from './state.js';
+import { duplicateMac, ipConflict, type IpClaim, type MacClaim } from './detectors/index.js';
+import { ACTIVE_STATES, type FindingDraft, type InstanceState, type VmState } from './state.js';
 
 /** What the claims need to know about the world around one identity. */
 export interface ClaimContext {
@@ -10,6 +10,13 @@ export interface ClaimContext {
   hostUp(host: string): boolean;
   /** the identity's display name (asked only when a claim changes) */
   name(): string;
+}
+
+/** Where judged claims go: the engine's findings. */
+export interface ClaimSink {
+  raise(d: FindingDraft, uuids: readonly string[], now: number): string;
+  settle(subject: string, next: Set<string> | undefined, now: number): void;
+  hasSubject(subject: string): boolean;
 }
 
 /**
@@ -102,6 +109,27 @@ export class ClaimIndex {
     }
     if (fromBeacon) this.countFlips(vm.uuid, next, dirty);
     return { dirty, changed };
+  }
+
+  /** DUPLICATE_MAC for one MAC, judged again: raised while two identities claim it, settled otherwise */
+  judgeMac(mac: string, now: number, sink: ClaimSink): void {
+    const claims = this.macs.get(mac);
+    const subject = `mac:${mac}`;
+    if ((claims?.size ?? 0) < 2 && !sink.hasSubject(subject)) return;
+    const d = claims ? duplicateMac(mac, [...claims.values()]) : undefined;
+    const next = d ? new Set([sink.raise(d, [...new Set([...claims!.values()].map((c) => c.uuid))], now)]) : undefined;
+    sink.settle(subject, next, now);
+  }
+
+  /** IP_CONFLICT for one IP, judged again (with its flip count) */
+  judgeIp(ip: string, now: number, sink: ClaimSink): void {
+    const claims = this.ips.get(ip);
+    const subject = `ip:${ip}`;
+    if ((claims?.size ?? 0) < 2 && !sink.hasSubject(subject)) return void this.flips.delete(ip);
+    const d = claims ? ipConflict(ip, [...claims.values()], this.flipsOf(ip)) : undefined;
+    if (!d) this.flips.delete(ip);
+    const next = d ? new Set([sink.raise(d, [...claims!.keys()], now)]) : undefined;
+    sink.settle(subject, next, now);
   }
 
   /** forget every IP claim of an identity that is forgotten */

@@ -10,7 +10,13 @@ export type EnforceAction = 'stop' | 'isolate';
  * before touching the host (after its own awaits) and resolves false, acting on nothing, when that says no: an
  * operator may have approved the VM, or the cause cleared, in between.
  */
-export type EnforceFn = (action: EnforceAction, uuid: string, host: string, reason: string, stillWarranted: () => boolean) => Promise<boolean>;
+export type EnforceFn = (
+  action: EnforceAction,
+  uuid: string,
+  host: string,
+  reason: string,
+  stillWarranted: () => boolean,
+) => Promise<boolean>;
 
 export interface EnforcerDeps {
   mode: 'ask' | EnforceAction;

@@ -1,26 +1,32 @@
 import { EventEmitter } from 'node:events';
-import { BillboardError } from '../model/errors.js';
 import { canonicalUuid } from '../model/fingerprint.js';
-import type { BeaconCounters, BeaconEvent, BillboardSnapshot, Finding, HostStatus, Inventory, Registration, VmRow } from '../model/types.js';
+import {
+  NO_BEACON_COUNTERS,
+  type BeaconCounters,
+  type BeaconEvent,
+  type BillboardSnapshot,
+  type Finding,
+  type HostStatus,
+  type Inventory,
+  type Registration,
+  type VmRow,
+} from '../model/types.js';
 import { HostView } from './host-view.js';
 import type { NewRegistration, StoreApi } from '../store/api.js';
 import {
-  DEFAULT_AUTO_REQUESTS_PER_SEC,
   DEFAULT_MAX_BEACON_ONLY,
   DEFAULT_MAX_BEACON_ONLY_PER_SOURCE,
-  DEFAULT_MAX_BEACON_REQUESTS,
-  DEFAULT_MAX_UNTRUSTED_SOURCES,
   DEFAULT_MAX_VMS,
   type EngineLog,
   type EngineOptions,
 } from './engine-options.js';
 import { judgeBeacon } from './beacon-verdict.js';
 import { incident, recordBeacon } from './beacon-record.js';
-import { ClaimIndex, type ClaimContext } from './claims.js';
+import { ClaimIndex, type ClaimContext, type ClaimSink } from './claims.js';
 import { Deadlines, nextDeadline } from './deadlines.js';
-import { duplicateMac, ipConflict, VM_DETECTORS } from './detectors/index.js';
+import { VM_DETECTORS } from './detectors/index.js';
 import { FindingLedger } from './ledger.js';
-import { bindingOf, sameAsDomain, toInstance, type Binding } from './instances.js';
+import { bindingOf, type Binding } from './instances.js';
 import { MigrationWatch } from './migrations.js';
 import { RegistrationRequests } from './requests.js';
 import { resolveRow } from './resolve.js';
@@ -33,10 +39,6 @@ import { VmTable } from './vm-table.js';
 
 export type { Binding } from './instances.js';
 export type { EngineLog, EngineOptions } from './engine-options.js';
-
-const NO_COUNTERS = Object.freeze({
-  valid: 0, 'unknown-key': 0, 'bad-signature': 0, replay: 0, 'clone-suspect': 0, malformed: 0, 'rate-limited': 0, overload: 0, received: 0, perSecond: 0,
-});
 
 /**
  * The Billboard: joins beacons, scans and the registry into one live table and findings.
@@ -69,7 +71,7 @@ export class Engine extends EventEmitter {
 
   private readonly vms = new VmTable((uuid) => this.rows.markDirty(uuid));
   private readonly hosts = new HostView();
-  private counters: BeaconCounters & { perSecond: number } = NO_COUNTERS;
+  private counters: BeaconCounters & { perSecond: number } = NO_BEACON_COUNTERS;
   private readonly migrations = new MigrationWatch();
   private readonly beaconOnly: BeaconOnlyPool;
   private version = 0;
@@ -94,23 +96,8 @@ export class Engine extends EventEmitter {
     this.beaconOnly = new BeaconOnlyPool(maxBeaconOnly, opts.maxBeaconOnlyPerSource ?? DEFAULT_MAX_BEACON_ONLY_PER_SOURCE, stillBeaconOnly);
     this.startedAt = this.now();
     this.scans = new ScanRequester(opts.requestScan, this.now);
-    this.requests = new RegistrationRequests({
-      store: opts.store,
-      now: this.now,
-      perSecond: opts.autoRequestsPerSec ?? DEFAULT_AUTO_REQUESTS_PER_SEC,
-      maxBeaconRequests: opts.maxBeaconRequests ?? DEFAULT_MAX_BEACON_REQUESTS,
-      disabled: opts.readOnly,
-      log: opts.log,
-      settled: (uuid) => this.afterwards(() => this.evaluateVm(uuid, this.now())),
-    });
-    this.ledger = new FindingLedger({
-      store: opts.store,
-      log: opts.log,
-      now: this.now,
-      incidentWindowMs: this.incidentWindowMs,
-      maxUntrustedSources: opts.maxUntrustedSources ?? DEFAULT_MAX_UNTRUSTED_SOURCES,
-      enforcement: opts.enforcement,
-      enforce: opts.enforce,
+    this.requests = RegistrationRequests.forEngine(opts, this.now, (uuid) => this.afterwards(() => this.evaluateVm(uuid, this.now())));
+    this.ledger = FindingLedger.forEngine(opts, this.now, this.incidentWindowMs, {
       rowChanged: (uuid) => this.rows.markDirty(uuid),
       liveHosts: (uuid) => this.vms.liveHosts(uuid, this.hosts.hostUp),
       closed: () => this.closed,
@@ -132,7 +119,10 @@ export class Engine extends EventEmitter {
     if (!b || !uuid) {
       // an outsider can send these at will: count them, log only now and then
       if (this.unattributed++ % 1000 === 0) {
-        this.log?.warn({ from: ev.from?.address, verdict: ev.verdict, total: this.unattributed }, 'beacon without a usable identity ignored');
+        this.log?.warn(
+          { from: ev.from?.address, verdict: ev.verdict, total: this.unattributed },
+          'beacon without a usable identity ignored',
+        );
       }
       return;
     }
@@ -162,29 +152,18 @@ export class Engine extends EventEmitter {
     if (this.closed) return;
     const now = this.now();
     const host = inv.host;
-    const seen = new Set<string>();
-    const touched = new Set<string>();
-    for (const d of inv.domains) {
-      const uuid = this.vms.has(d.uuid) ? d.uuid : (canonicalUuid(d.uuid) ?? d.uuid.toLowerCase());
-      seen.add(uuid);
-      const vm = this.vms.ensure(uuid);
-      const old = vm.instances.get(host);
-      // unchanged instances keep their (frozen, shared-with-rows) object; the host's scan time says when seen
-      if (!old || !sameAsDomain(old, d)) {
-        vm.instances.set(host, toInstance(host, d, now));
-        touched.add(uuid);
-      }
-      if (!this.store.registration(uuid)) {
-        const macs = d.macs.map((m) => m.toLowerCase());
-        this.requests.request(uuid, { uuid, name: d.name, macs, os: d.os, origin: 'scan', firstSeen: `scan of ${host}` });
-      }
+    const { seen, touched, domains } = this.vms.applyInventory(host, inv.domains, now);
+    for (const [uuid, d] of domains) {
+      if (this.store.registration(uuid)) continue;
+      const macs = d.macs.map((m) => m.toLowerCase());
+      this.requests.request(uuid, { uuid, name: d.name, macs, os: d.os, origin: 'scan', firstSeen: `scan of ${host}` });
     }
     const { previous, fullScanMoved } = this.hosts.recordInventory(host, now, seen);
-    for (const uuid of previous ?? []) {
-      if (seen.has(uuid)) continue;
-      this.vms.get(uuid)?.instances.delete(host);
-      touched.add(uuid);
-    }
+    this.vms.dropFromHost(
+      host,
+      [...(previous ?? [])].filter((uuid) => !seen.has(uuid)),
+      touched,
+    );
     if (fullScanMoved) this.fullScanMoved(now);
     // Migration checks depend on scan times, not only on changes.
     for (const uuid of this.migrations.watchedBy(host)) touched.add(uuid);
@@ -379,23 +358,19 @@ export class Engine extends EventEmitter {
     }
   }
 
+  /** where judged MAC / IP claims raise and settle their findings */
+  private readonly claimSink: ClaimSink = {
+    raise: (d, uuids, now) => this.raise(d, uuids, now),
+    settle: (subject, next, now) => this.settle(subject, next, now),
+    hasSubject: (subject) => this.ledger.hasSubject(subject),
+  };
+
   private evaluateMac(mac: string, now: number): void {
-    const claims = this.claims.macClaims(mac);
-    const subject = `mac:${mac}`;
-    if ((claims?.size ?? 0) < 2 && !this.ledger.hasSubject(subject)) return;
-    const d = claims ? duplicateMac(mac, [...claims.values()]) : undefined;
-    const next = d ? new Set([this.raise(d, [...new Set([...claims!.values()].map((c) => c.uuid))], now)]) : undefined;
-    this.settle(subject, next, now);
+    this.claims.judgeMac(mac, now, this.claimSink);
   }
 
   private evaluateIp(ip: string, now: number): void {
-    const claims = this.claims.ipClaims(ip);
-    const subject = `ip:${ip}`;
-    if ((claims?.size ?? 0) < 2 && !this.ledger.hasSubject(subject)) return this.claims.dropFlips(ip);
-    const d = claims ? ipConflict(ip, [...claims.values()], this.claims.flipsOf(ip)) : undefined;
-    if (!d) this.claims.dropFlips(ip);
-    const next = d ? new Set([this.raise(d, [...claims!.keys()], now)]) : undefined;
-    this.settle(subject, next, now);
+    this.claims.judgeIp(ip, now, this.claimSink);
   }
 
   private updateIpClaims(vm: VmState, ctx: ClaimContext, fromBeacon: boolean, now: number): void {
@@ -405,7 +380,12 @@ export class Engine extends EventEmitter {
   }
 
   private claimContextFactory(now: number): (vm: VmState) => ClaimContext {
-    return (vm) => ({ now, silentAfterMs: this.silentAfterMs, hostUp: this.hosts.hostUp, name: () => displayName(vm, this.store.registration(vm.uuid)) });
+    return (vm) => ({
+      now,
+      silentAfterMs: this.silentAfterMs,
+      hostUp: this.hosts.hostUp,
+      name: () => displayName(vm, this.store.registration(vm.uuid)),
+    });
   }
 
   private raise(d: FindingDraft, uuids: readonly string[], now: number): string {
@@ -422,10 +402,21 @@ export class Engine extends EventEmitter {
 
   /** A beacon with a good signature that is not forged: the identity's latest word. @returns whether suspicious */
   private acceptBeacon(vm: VmState, ev: BeaconEvent, reg: Registration | undefined, authenticated: boolean, now: number): boolean {
-    let suspicious = recordBeacon(vm, ev, authenticated, now, { silentAfterMs: this.silentAfterMs, incidentWindowMs: this.incidentWindowMs });
+    let suspicious = recordBeacon(vm, ev, authenticated, now, {
+      silentAfterMs: this.silentAfterMs,
+      incidentWindowMs: this.incidentWindowMs,
+    });
     const b = vm.beacon!;
     if (!reg) {
-      const req: NewRegistration = { uuid: vm.uuid, name: b.name, publicKey: ev.publicKey, macs: b.macs, os: b.os, origin: 'beacon', firstSeen: `beacon from ${b.from}` };
+      const req: NewRegistration = {
+        uuid: vm.uuid,
+        name: b.name,
+        publicKey: ev.publicKey,
+        macs: b.macs,
+        os: b.os,
+        origin: 'beacon',
+        firstSeen: `beacon from ${b.from}`,
+      };
       this.requests.request(vm.uuid, req);
       suspicious = true;
     } else if (reg.state === 'pending' && !reg.publicKey && ev.publicKey) {
@@ -500,7 +491,10 @@ export class Engine extends EventEmitter {
 
   /** rebuild dirty rows and move the version if anything changed (findings alone count too), wake waiters */
   private publish(): void {
-    const rebuilt = this.rows.rebuild((uuid) => this.rowOf(uuid), () => this.bump());
+    const rebuilt = this.rows.rebuild(
+      (uuid) => this.rowOf(uuid),
+      () => this.bump(),
+    );
     if (!rebuilt && this.snap && this.ledger.book.list() !== this.snap.findings) this.bump();
   }
 }

@@ -154,9 +154,7 @@ export class FindingBook {
   list(): readonly Finding[] {
     if (!this.sorted) {
       this.sorted = Object.freeze(
-        [...this.active.values()].sort(
-          (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen,
-        ),
+        [...this.active.values()].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen),
       );
     }
     return this.sorted;

@@ -1,7 +1,7 @@
 import { BillboardError } from '../model/errors.js';
 import type { Finding } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
-import type { EngineLog, EngineOptions } from './engine-options.js';
+import { DEFAULT_MAX_UNTRUSTED_SOURCES, type EngineLog, type EngineOptions } from './engine-options.js';
 import { Enforcer } from './enforcement.js';
 import { FindingBook } from './findings.js';
 import type { FindingDraft } from './state.js';
@@ -40,6 +40,18 @@ export class FindingLedger {
   private readonly enforcer: Enforcer;
   private readonly store: StoreApi;
 
+  /** the engine's ledger, as its options say; `hooks` are what the ledger asks of the engine */
+  static forEngine(
+    opts: EngineOptions,
+    now: () => number,
+    incidentWindowMs: number,
+    hooks: Pick<LedgerDeps, 'rowChanged' | 'liveHosts' | 'closed' | 'changed' | 'emit'>,
+  ): FindingLedger {
+    const maxUntrustedSources = opts.maxUntrustedSources ?? DEFAULT_MAX_UNTRUSTED_SOURCES;
+    const base = { store: opts.store, log: opts.log, enforcement: opts.enforcement, enforce: opts.enforce };
+    return new FindingLedger({ ...base, ...hooks, now, incidentWindowMs, maxUntrustedSources });
+  }
+
   constructor(d: LedgerDeps) {
     this.store = d.store;
     this.subjects = new FindingSubjects(d.rowChanged);
@@ -53,7 +65,15 @@ export class FindingLedger {
       closed: d.closed,
       raiseFailure: (f, host, action, error) => {
         const evidence = `enforcement failed: ${action} ${f.vmName ?? f.vm} on ${host}: ${error}`;
-        const draft: FindingDraft = { code: f.code, severity: 'critical', key: `${f.key}:enforce:${host}`, vm: f.vm, vmName: f.vmName, hosts: [host], evidence };
+        const draft: FindingDraft = {
+          code: f.code,
+          severity: 'critical',
+          key: `${f.key}:enforce:${host}`,
+          vm: f.vm,
+          vmName: f.vmName,
+          hosts: [host],
+          evidence,
+        };
         this.subjects.add(`enf:${f.key}`, this.raise(draft, [f.vm], d.now()));
       },
       changed: d.changed,
@@ -95,7 +115,12 @@ export class FindingLedger {
 
   /** the subject now raises exactly `next`; reloaded findings wait for fresh evidence unless `fresh` */
   settle(subject: string, next: Set<string> | undefined, now: number, fresh: boolean): void {
-    this.subjects.settle(subject, next, (key) => this.book.carried.has(key) && !fresh, (key) => this.resolve(key, now));
+    this.subjects.settle(
+      subject,
+      next,
+      (key) => this.book.carried.has(key) && !fresh,
+      (key) => this.resolve(key, now),
+    );
   }
 
   resolve(key: string, now: number): void {

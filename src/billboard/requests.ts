@@ -1,6 +1,7 @@
 import { BillboardError, errorLine } from '../model/errors.js';
 import { nameProblem } from '../model/text.js';
 import type { NewRegistration, StoreApi } from '../store/api.js';
+import { DEFAULT_AUTO_REQUESTS_PER_SEC, DEFAULT_MAX_BEACON_REQUESTS, type EngineOptions } from './engine-options.js';
 
 export interface RequestOptions {
   store: StoreApi;
@@ -31,6 +32,19 @@ export class RegistrationRequests {
   /** requests not opened because maxBeaconRequests beacon-opened requests are pending */
   capped = 0;
 
+  /** the engine's requests, as its options say (the defaults are in engine-options.ts) */
+  static forEngine(opts: EngineOptions, now: () => number, settled: (uuid: string) => void): RegistrationRequests {
+    return new RegistrationRequests({
+      store: opts.store,
+      now,
+      perSecond: opts.autoRequestsPerSec ?? DEFAULT_AUTO_REQUESTS_PER_SEC,
+      maxBeaconRequests: opts.maxBeaconRequests ?? DEFAULT_MAX_BEACON_REQUESTS,
+      disabled: opts.readOnly,
+      log: opts.log,
+      settled,
+    });
+  }
+
   constructor(private readonly o: RequestOptions) {
     this.tokens = o.perSecond * 10;
     this.tokensAt = o.now();
@@ -45,7 +59,10 @@ export class RegistrationRequests {
     const now = this.o.now();
     if (reg.origin === 'beacon' && this.pendingBeaconRequests(now) >= this.o.maxBeaconRequests) {
       if (this.capped++ % 1000 === 0) {
-        this.o.log?.warn({ uuid, cap: this.o.maxBeaconRequests, total: this.capped }, 'registration request not opened: too many beacon requests pending');
+        this.o.log?.warn(
+          { uuid, cap: this.o.maxBeaconRequests, total: this.capped },
+          'registration request not opened: too many beacon requests pending',
+        );
       }
       return;
     }
@@ -61,7 +78,8 @@ export class RegistrationRequests {
       .then(
         () => this.o.log?.info({ uuid, origin: reg.origin, firstSeen: reg.firstSeen }, 'registration request created'),
         (e: unknown) => {
-          if (!(e instanceof BillboardError && e.code === 'CONFLICT')) this.o.log?.warn({ uuid, err: errorLine(e) }, 'registration request failed');
+          if (!(e instanceof BillboardError && e.code === 'CONFLICT'))
+            this.o.log?.warn({ uuid, err: errorLine(e) }, 'registration request failed');
         },
       )
       .finally(() => {

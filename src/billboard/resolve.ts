@@ -18,10 +18,17 @@ export function resolveRow(rows: readonly VmRow[], byUuid: (uuid: string) => VmR
   let named = rows.filter((row) => row.name === r);
   if (named.length === 0) named = rows.filter((row) => row.name.toLowerCase() === lower);
   const byPrefix = /^[0-9a-f-]+$/.test(lower) ? rows.filter((row) => row.uuid.startsWith(lower)) : [];
-  const shown = (list: readonly VmRow[]): string => list.slice(0, 5).map((x) => `${safeText(x.name, 64)} (${x.uuid})`).join(', ');
+  const shown = (list: readonly VmRow[]): string =>
+    list
+      .slice(0, 5)
+      .map((x) => `${safeText(x.name, 64)} (${x.uuid})`)
+      .join(', ');
   const said = safeText(r, 80);
   if (named.length && byPrefix.some((p) => !named.includes(p))) {
-    throw new BillboardError('AMBIGUOUS', `"${said}" is the name of ${shown(named)} and a UUID prefix of ${shown(byPrefix)}: use the full UUID`);
+    throw new BillboardError(
+      'AMBIGUOUS',
+      `"${said}" is the name of ${shown(named)} and a UUID prefix of ${shown(byPrefix)}: use the full UUID`,
+    );
   }
   if (named.length === 1) return named[0];
   if (named.length > 1) throw new BillboardError('AMBIGUOUS', `${named.length} VMs are named "${said}": use a UUID (${shown(named)})`);

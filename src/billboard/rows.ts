@@ -102,7 +102,9 @@ export function buildRow(vm: Readonly<VmState>, reg: Registration | undefined, f
     uuid: vm.uuid,
     name: displayName(vm, reg),
     instances,
-    lastBeacon: b ? { at: b.receivedAt, from: b.from, bootId: b.bootId, seq: b.seq, ips: b.ips, macs: b.macs, os: b.os, keyFp: b.keyFp } : undefined,
+    lastBeacon: b
+      ? { at: b.receivedAt, from: b.from, bootId: b.bootId, seq: b.seq, ips: b.ips, macs: b.macs, os: b.os, keyFp: b.keyFp }
+      : undefined,
     registration: reg?.state,
     os: b?.os || reg?.os,
     // shown: what it claims; an agent that reports no address still has the ones its hosts see

@@ -45,10 +45,13 @@ export class ScanRequester {
     }
     if (t - this.lastAt >= this.minIntervalMs) this.fire();
     else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.fire();
-      }, this.minIntervalMs - (t - this.lastAt));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.fire();
+        },
+        this.minIntervalMs - (t - this.lastAt),
+      );
       this.timer.unref?.();
     }
   }

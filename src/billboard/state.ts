@@ -147,5 +147,8 @@ export function beaconRecent(vm: Readonly<VmState>, ctx: DetectContext): boolean
 
 /** absolute time for evidence text (relative times would change the evidence, and so the finding, every tick) */
 export function at(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }

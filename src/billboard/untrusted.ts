@@ -47,7 +47,15 @@ export class UntrustedTallies {
     }
     const fresh = !t;
     if (!t) {
-      t = { kind, from: key.slice(KEY_PREFIX[kind].length), firstAt: now, lastAt: now, datagrams: 0, identities: new Set(), sources: new Set() };
+      t = {
+        kind,
+        from: key.slice(KEY_PREFIX[kind].length),
+        firstAt: now,
+        lastAt: now,
+        datagrams: 0,
+        identities: new Set(),
+        sources: new Set(),
+      };
       this.tallies.set(key, t);
     }
     t.lastAt = now;
@@ -148,7 +156,10 @@ export function isSourceKey(key: string): boolean {
  */
 export function untrustedSourceDraft(key: string, t: Readonly<SourceTally>): FindingDraft {
   const n = t.identities.size;
-  const ids = `${n >= SAMPLE_CAP ? `at least ${n}` : n} identit${n === 1 ? 'y' : 'ies'} (${[...t.identities].slice(0, 3).map((u) => u.slice(0, 8)).join(', ')}${n > 3 ? ', …' : ''})`;
+  const ids = `${n >= SAMPLE_CAP ? `at least ${n}` : n} identit${n === 1 ? 'y' : 'ies'} (${[...t.identities]
+    .slice(0, 3)
+    .map((u) => u.slice(0, 8))
+    .join(', ')}${n > 3 ? ', …' : ''})`;
   const src = t.from === '*' ? `${t.sources.size >= SAMPLE_CAP ? 'at least ' : ''}${t.sources.size} other source addresses` : t.from;
   const what =
     t.kind === 'forged'

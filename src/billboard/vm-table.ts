@@ -1,3 +1,6 @@
+import { canonicalUuid } from '../model/fingerprint.js';
+import type { DomainInfo } from '../model/types.js';
+import { sameAsDomain, toInstance } from './instances.js';
 import { ACTIVE_STATES, type VmState } from './state.js';
 
 /**
@@ -60,6 +63,41 @@ export class VmTable {
     const vm = this.vms.get(uuid);
     if (!vm) return [];
     return [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && hostUp(i.host)).map((i) => i.host);
+  }
+
+  /**
+   * A host's inventory: each domain becomes (or updates) that identity's instance on the host. Unchanged instances
+   * keep their (frozen, shared-with-rows) object; the host's scan time says when they were seen.
+   * @returns the identities seen, those whose instance changed, and each seen identity's domain
+   */
+  applyInventory(
+    host: string,
+    domains: readonly DomainInfo[],
+    now: number,
+  ): { seen: Set<string>; touched: Set<string>; domains: Map<string, DomainInfo> } {
+    const seen = new Set<string>();
+    const touched = new Set<string>();
+    const byUuid = new Map<string, DomainInfo>();
+    for (const d of domains) {
+      const uuid = this.vms.has(d.uuid) ? d.uuid : (canonicalUuid(d.uuid) ?? d.uuid.toLowerCase());
+      seen.add(uuid);
+      byUuid.set(uuid, d);
+      const vm = this.ensure(uuid);
+      const old = vm.instances.get(host);
+      if (!old || !sameAsDomain(old, d)) {
+        vm.instances.set(host, toInstance(host, d, now));
+        touched.add(uuid);
+      }
+    }
+    return { seen, touched, domains: byUuid };
+  }
+
+  /** the host no longer reports these identities: their instance there is gone */
+  dropFromHost(host: string, uuids: Iterable<string>, touched: Set<string>): void {
+    for (const uuid of uuids) {
+      this.vms.get(uuid)?.instances.delete(host);
+      touched.add(uuid);
+    }
   }
 
   delete(uuid: string): void {

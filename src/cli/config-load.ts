@@ -29,7 +29,12 @@ export function expandPath(p: string, base: string, env: NodeJS.ProcessEnv = pro
 function describeZod(err: ZodError, file: string): string {
   // a misspelt key also makes the real key "missing": name the misspelling, it is the actual mistake
   const issue = err.issues.find((i) => i.code === 'unrecognized_keys') ?? err.issues[0]!;
-  const path = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+  const path = issue.path.length
+    ? issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(top level)';
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys?: string[] }).keys ?? [];
@@ -43,7 +48,11 @@ function describeZod(err: ZodError, file: string): string {
 function stripComments(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripComments);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('//')).map(([k, x]) => [k, stripComments(x)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !k.startsWith('//'))
+        .map(([k, x]) => [k, stripComments(x)]),
+    );
   }
   return v;
 }

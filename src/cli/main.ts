@@ -79,7 +79,8 @@ async function withRuntime(
 export function buildProgram(out: { code: number }): Command {
   const program = new Command('billboard')
     .description(
-      'A terminal security console for virtualization labs: which VMs are real, which are clones or impostors, and who moved what where.',
+      'A terminal security console for virtualization labs: which VMs are real, which are clones or impostors, ' +
+        'and who moved what where.',
     )
     .version(VERSION, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
@@ -98,9 +99,17 @@ log ~/.local/state/billboard/billboard.log. The store key: BILLBOARD_PASSPHRASE 
 Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.`,
     );
 
-  const configOpt = () => new Option('-c, --config <file>', 'config file (default: $XDG_CONFIG_HOME/billboard/config.json)');
-  const actorOpt = () => new Option('--actor <name>', 'who is acting, for the audit log (default: your OS user)');
+  addConsoleCommands(program, out);
+  addScriptCommand(program, out);
+  addInitCommand(program, out);
+  return program;
+}
 
+const configOpt = () => new Option('-c, --config <file>', 'config file (default: $XDG_CONFIG_HOME/billboard/config.json)');
+const actorOpt = () => new Option('--actor <name>', 'who is acting, for the audit log (default: your OS user)');
+
+/** `tui` (the default) and `demo`: the interactive console, on the configured lab or on the embedded demo lab */
+function addConsoleCommands(program: Command, out: { code: number }): void {
   program
     .command('tui', { isDefault: true })
     .description('the interactive console (default)')
@@ -118,7 +127,9 @@ Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.
     .action(async (opts: CommonOpts) => {
       out.code = await runDemo({ ...opts, interactive: true });
     });
+}
 
+function addScriptCommand(program: Command, out: { code: number }): void {
   program
     .command('script')
     .description('run commands from stdin, one per line (blank lines and # comments skipped); never prompts')
@@ -151,9 +162,13 @@ stays on its source) and the next start records how it ended.`,
           err: (s) => process.stderr.write(s),
           control,
         });
-      out.code = opts.demo ? await runDemo({ ...opts, interactive: false, script: body }) : await withRuntime(opts, 'script', body, control);
+      out.code = opts.demo
+        ? await runDemo({ ...opts, interactive: false, script: body })
+        : await withRuntime(opts, 'script', body, control);
     });
+}
 
+function addInitCommand(program: Command, out: { code: number }): void {
   program
     .command('init')
     .description('create the encrypted store (refuses to overwrite an existing one)')
@@ -171,7 +186,6 @@ stays on its source) and the next start records how it ended.`,
         out.code = fail(e);
       }
     });
-  return program;
 }
 
 /** Ink needs a real terminal; without one, say what to use instead (never a stack trace). */
@@ -179,7 +193,8 @@ function requireTerminal(): void {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new BillboardError(
       'USAGE',
-      'the interactive console needs a terminal (stdin and stdout must be a TTY); for pipes and scripts use `billboard script` (or `script --demo`)',
+      'the interactive console needs a terminal (stdin and stdout must be a TTY); ' +
+        'for pipes and scripts use `billboard script` (or `script --demo`)',
     );
   }
 }

@@ -10,7 +10,10 @@ export type ScriptLine = { no: number; text: string } | { no: number; tooLong: t
  * is dropped as it streams by, so memory stays bounded by maxBytes plus one chunk whatever the input holds
  * (readline would buffer the whole line first). "\r\n" and a last line without a newline are lines too.
  */
-export async function* boundedLines(input: AsyncIterable<unknown> | NodeJS.ReadableStream, maxBytes = MAX_LINE_BYTES): AsyncGenerator<ScriptLine> {
+export async function* boundedLines(
+  input: AsyncIterable<unknown> | NodeJS.ReadableStream,
+  maxBytes = MAX_LINE_BYTES,
+): AsyncGenerator<ScriptLine> {
   let parts: Buffer[] = [];
   let size = 0;
   let skipping = false;

@@ -64,7 +64,11 @@ export async function runScript(rt: Runtime, opts: ScriptOptions): Promise<numbe
       const line = next.value;
       let r: CommandResult & { text?: string };
       if ('tooLong' in line) {
-        r = { command: '', ok: false, error: { code: 'USAGE', message: `line ${line.no} too long (more than ${MAX_LINE_BYTES} bytes): skipped` } };
+        r = {
+          command: '',
+          ok: false,
+          error: { code: 'USAGE', message: `line ${line.no} too long (more than ${MAX_LINE_BYTES} bytes): skipped` },
+        };
       } else {
         const text = line.text.trim();
         if (!text || text.startsWith('#')) continue;
@@ -113,8 +117,10 @@ function printEvent(ev: ConsoleEvent, opts: ScriptOptions): void {
   else if (ev.type === 'progress') {
     const s = ev.stats;
     const mib = (n: number | undefined, digits = 1) => (n !== undefined ? (n / 1048576).toFixed(digits) + ' MiB/s' : '-');
+    const remaining = s.dataRemainingBytes !== undefined ? Math.round(s.dataRemainingBytes / 1048576) + ' MiB' : '-';
     opts.out(
-      `  iteration ${s.iteration ?? '-'}  remaining ${s.dataRemainingBytes !== undefined ? Math.round(s.dataRemainingBytes / 1048576) + ' MiB' : '-'}  dirty ${mib(s.dirtyRateBps)}  bw ${mib(s.bandwidthBps)}${s.source === 'simulated' ? '  (simulated)' : ''}\n`,
+      `  iteration ${s.iteration ?? '-'}  remaining ${remaining}  dirty ${mib(s.dirtyRateBps)}  bw ${mib(s.bandwidthBps)}` +
+        `${s.source === 'simulated' ? '  (simulated)' : ''}\n`,
     );
   } else if (ev.type === 'end') opts.out(`  ${ev.state}${ev.detail ? `: ${detail(ev.detail)}` : ''}\n`);
   else opts.out(`  ${detail(ev.message)}\n`);
@@ -128,6 +134,10 @@ function printResult(r: CommandResult & { text?: string }, lineNo: number, opts:
     if (r.text) opts.out(r.text + '\n');
   } else {
     // a line refused before it was parsed says "line N …" itself
-    opts.err(r.command ? `line ${lineNo}: ${r.command}: ${r.error.message}\n` : `${r.error.message.startsWith('line ') ? '' : `line ${lineNo}: `}${r.error.message}\n`);
+    opts.err(
+      r.command
+        ? `line ${lineNo}: ${r.command}: ${r.error.message}\n`
+        : `${r.error.message.startsWith('line ') ? '' : `line ${lineNo}: `}${r.error.message}\n`,
+    );
   }
 }

@@ -1,16 +1,8 @@
-import type {
-  AuditEntry,
-  BillboardSnapshot,
-  MigrationEvent,
-  MigrationJob,
-  PreCheck,
-  Registration,
-} from '../model/types.js';
+import type { AuditEntry, BillboardSnapshot, MigrationEvent, MigrationJob, PreCheck, Registration } from '../model/types.js';
 
 /** One command's outcome, exactly as `script --json` prints it. */
 export type CommandResult =
-  | { command: string; ok: true; data: unknown; text?: string }
-  | { command: string; ok: false; error: { code: string; message: string } };
+  { command: string; ok: true; data: unknown; text?: string } | { command: string; ok: false; error: { code: string; message: string } };
 
 /** Streamed while a command runs (e.g. `watch`): printed as {"event": …} lines by script --json. */
 export type ConsoleEvent = MigrationEvent | { type: 'info'; message: string };

@@ -1,4 +1,4 @@
-import type { AuditEntry, BillboardSnapshot, MigrationJob, Registration } from '../model/types.js';
+import { NO_BEACON_COUNTERS, type AuditEntry, type BillboardSnapshot, type MigrationJob, type Registration } from '../model/types.js';
 import type { CommandResult, ConsoleApi, ConsoleEvent } from './api.js';
 import type { ConsoleContext } from './context.js';
 import { pendingRows } from './commands/registry.js';
@@ -11,8 +11,8 @@ const EMPTY_SNAPSHOT: BillboardSnapshot = Object.freeze({
   rows: [],
   findings: [],
   hosts: [],
-  beacons: { valid: 0, 'unknown-key': 0, 'bad-signature': 0, replay: 0, 'clone-suspect': 0, malformed: 0, 'rate-limited': 0, overload: 0, received: 0, perSecond: 0 },
-}) as BillboardSnapshot;
+  beacons: NO_BEACON_COUNTERS,
+});
 
 /** ConsoleApi over a running context: what the TUI and scripts see. */
 export class Console implements ConsoleApi {

@@ -23,7 +23,11 @@ export function safeLines(text: string, max = 64 * 1024): string {
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = rows.map((r) => r.map(cell));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
@@ -37,7 +41,12 @@ export function age(ms: number | undefined, now = Date.now()): string {
 }
 
 export function when(ms: number | undefined): string {
-  return ms === undefined ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return ms === undefined
+    ? '-'
+    : new Date(ms)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
 }
 
 export function bytes(n: number | undefined): string {

@@ -114,82 +114,77 @@ export function parseCommand<T extends CommandSpec>(line: string, vocab: Vocabul
   const words = tokenize(line);
   if (!words.length) throw new BillboardError('USAGE', 'empty command');
   refuseControls(words);
-  let spec: T | undefined;
-  let rest: string[];
-  if (words[0] === 'audit' && words[1] === 'verify') {
-    spec = vocab.get('audit verify');
-    rest = words.slice(2);
-  } else {
-    spec = vocab.get(words[0]!);
-    rest = words.slice(1);
-  }
+  const two = words[0] === 'audit' && words[1] === 'verify';
+  const spec = vocab.get(two ? 'audit verify' : words[0]!);
+  const rest = words.slice(two ? 2 : 1);
   if (!spec) {
     const near = vocab.list.map((c) => c.name).filter((n) => n.startsWith(words[0]!.slice(0, 2)));
-    throw new BillboardError(
-      'USAGE',
-      `unknown command "${echo(words[0]!)}"${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; \`help\` lists them`,
-    );
+    const hint = near.length ? ` (did you mean ${near.join(', ')}?)` : '';
+    throw new BillboardError('USAGE', `unknown command "${echo(words[0]!)}"${hint}; \`help\` lists them`);
   }
   const args: string[] = [];
   const flags: ParsedCommand<T>['flags'] = {};
   for (let i = 0; i < rest.length; i++) {
     const w = rest[i]!;
-    if (w.startsWith('--') && w.length > 2) {
-      let name = w.slice(2);
-      let value: string | undefined;
-      const eq = name.indexOf('=');
-      if (eq >= 0) {
-        value = name.slice(eq + 1);
-        name = name.slice(0, eq);
-      }
-      const f = spec.flags[name];
-      if (!f) {
-        const known = Object.keys(spec.flags);
-        throw new BillboardError(
-          'USAGE',
-          `${spec.name}: unknown option --${echo(name)}${known.length ? ` (options: ${known.map((k) => `--${k}`).join(', ')})` : ''}`,
-        );
-      }
-      if (f.type === 'boolean') {
-        if (value !== undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} takes no value`);
-        flags[name] = true;
-        continue;
-      }
-      if (value === undefined) {
-        value = rest[++i];
-        if (value === undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} needs a value (${f.arg ?? 'VALUE'})`);
-      }
-      if (f.type === 'number') {
-        flags[name] = wholeNumber(spec, name, value, f.max);
-      } else if (f.repeat) {
-        flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
-      } else {
-        if (flags[name] !== undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} given twice`);
-        if (f.text && value.length > MAX_TEXT_CHARS) {
-          throw new BillboardError('USAGE', `${spec.name}: --${name} is at most ${MAX_TEXT_CHARS} characters (got ${value.length})`);
-        }
-        flags[name] = value;
-      }
-    } else {
-      args.push(w);
+    if (w.startsWith('--') && w.length > 2) i = parseFlag(spec, w.slice(2), rest, i, flags);
+    else args.push(w);
+  }
+  checkArgs(spec, args);
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (f.required && flags[name] === undefined) {
+      throw new BillboardError('USAGE', `${spec.name}: --${name} ${f.arg ?? 'VALUE'} is required (usage: ${usage(spec)})`);
     }
   }
+  return { spec, args, flags };
+}
+
+/** One `--name[=value]` (its value may be the next word). @returns the index of the last word it used */
+function parseFlag(spec: CommandSpec, word: string, rest: string[], i: number, flags: ParsedCommand['flags']): number {
+  const eq = word.indexOf('=');
+  const name = eq >= 0 ? word.slice(0, eq) : word;
+  let value = eq >= 0 ? word.slice(eq + 1) : undefined;
+  const f = spec.flags[name];
+  if (!f) {
+    const known = Object.keys(spec.flags);
+    const options = known.length ? ` (options: ${known.map((k) => `--${k}`).join(', ')})` : '';
+    throw new BillboardError('USAGE', `${spec.name}: unknown option --${echo(name)}${options}`);
+  }
+  if (f.type === 'boolean') {
+    if (value !== undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} takes no value`);
+    flags[name] = true;
+    return i;
+  }
+  if (value === undefined) {
+    value = rest[++i];
+    if (value === undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} needs a value (${f.arg ?? 'VALUE'})`);
+  }
+  if (f.type === 'number') flags[name] = wholeNumber(spec, name, value, f.max);
+  else if (f.repeat) flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+  else {
+    if (flags[name] !== undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} given twice`);
+    if (f.text && value.length > MAX_TEXT_CHARS) {
+      throw new BillboardError('USAGE', `${spec.name}: --${name} is at most ${MAX_TEXT_CHARS} characters (got ${value.length})`);
+    }
+    flags[name] = value;
+  }
+  return i;
+}
+
+/** the positional words: as many as the spec takes, and names that follow the name rule */
+function checkArgs(spec: CommandSpec, args: string[]): void {
   const max = spec.args.some((a) => a.variadic) ? Infinity : spec.args.length;
   const min = spec.args.filter((a) => a.required).length;
   if (args.length < min) {
     throw new BillboardError('USAGE', `${spec.name}: missing ${spec.args[args.length]!.name} (usage: ${usage(spec)})`);
   }
   if (args.length > max) {
-    throw new BillboardError('USAGE', `${spec.name}: unexpected argument "${echo(args[max]!)}" (usage: ${usage(spec)}; quote text with spaces)`);
+    const extra = echo(args[max]!);
+    throw new BillboardError('USAGE', `${spec.name}: unexpected argument "${extra}" (usage: ${usage(spec)}; quote text with spaces)`);
   }
   spec.args.forEach((a, i) => {
     const problem = a.vmName && args[i] !== undefined ? nameProblem(args[i]) : undefined;
     if (problem) throw new BillboardError('USAGE', `${spec.name}: ${a.name} "${echo(args[i]!)}" refused: ${problem}`);
   });
-  for (const [name, f] of Object.entries(spec.flags)) {
-    if (f.required && flags[name] === undefined) throw new BillboardError('USAGE', `${spec.name}: --${name} ${f.arg ?? 'VALUE'} is required (usage: ${usage(spec)})`);
-  }
-  return { spec, args, flags };
 }
 
 /** A word from the line, cut short and made printable for an error message (a line may be 64 KiB). */
@@ -197,7 +192,6 @@ export function echo(word: string, max = 48): string {
   return safeText(word, max);
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Refuse C0, DEL and C1 anywhere in a command: no name, reference or note needs them, and ESC or NUL in the store
@@ -249,7 +243,11 @@ export function helpText(vocab: Vocabulary, command?: string): string {
   }
   const spec = vocab.get(command);
   if (!spec) throw new BillboardError('NOT_FOUND', `no command "${command}"; \`help\` lists them`);
-  const lines = [`usage: ${usage(spec)}`, '', `  ${spec.summary}${spec.mutating ? ' (changes state; audited; refused in read-only mode)' : ''}`];
+  const lines = [
+    `usage: ${usage(spec)}`,
+    '',
+    `  ${spec.summary}${spec.mutating ? ' (changes state; audited; refused in read-only mode)' : ''}`,
+  ];
   const flags = Object.entries(spec.flags);
   if (flags.length) {
     lines.push('', 'options:');

@@ -7,7 +7,6 @@ import type { MigrationExecutors } from '../migration/executor.js';
 import type { MigrationEngineHooks } from '../migration/hooks.js';
 import type { ResolvedConfig } from '../model/config.js';
 import { BillboardError } from '../model/errors.js';
-import type { HostDriver } from '../model/host-driver.js';
 import type { StoreApi } from '../store/api.js';
 import { openStore } from '../store/store.js';
 import { requireKeySource } from '../store/key-source.js';
@@ -55,108 +54,133 @@ export interface Runtime {
  * and writes nothing, enforcement is 'ask' whatever the policy says, migrations left running by a writer are not
  * touched, and scans and beacons still feed the Billboard.
  */
+/**
+ * The engine, with policy enforcement wired to the host drivers: the request is on disk before the host is touched
+ * (no log, no action), approval is checked again right before acting, and the engine audits the outcome.
+ */
+function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, readOnlyStore: boolean): Engine {
+  const { config, log } = opts;
+  return new Engine({
+    store,
+    beaconIntervalS: config.beacon.intervalS,
+    missedBeforeSilent: config.beacon.missedBeforeSilent,
+    enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
+    readOnly: readOnlyStore,
+    requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
+    enforce: async (action, uuid, host, reason, stillWarranted) => {
+      if (opts.readOnly) return false;
+      await store.audit('policy', `${action}-requested`, uuid, { host, reason });
+      if (!stillWarranted()) return false;
+      const d = scanner.driver(host);
+      await (action === 'stop' ? d.stop(uuid) : d.isolate(uuid));
+      void scanner.scan([host]).catch(() => {});
+      return true;
+    },
+    log,
+  });
+}
+
+/** Every second: the time-based detectors (SILENT, PHANTOM) and the header's beacons/s. */
+function startTicker(listener: BeaconListener, engine: Engine): NodeJS.Timeout {
+  let lastValid = 0;
+  let lastAt = Date.now();
+  const ticker = setInterval(() => {
+    const c = listener.counters();
+    const now = Date.now();
+    const perSecond = ((c.valid - lastValid) * 1000) / Math.max(1, now - lastAt);
+    lastValid = c.valid;
+    lastAt = now;
+    engine.beaconCounters({ ...c, perSecond: Math.round(perSecond * 10) / 10 });
+    engine.tick();
+  }, 1000);
+  ticker.unref();
+  return ticker;
+}
+
+/** What the migration manager may ask of the engine and the scanner. */
+function migrationHooks(engine: Engine, scanner: Scanner): MigrationEngineHooks {
+  return {
+    resolveVm: (ref) => engine.resolveVm(ref),
+    openCriticalFindings: (uuid) =>
+      engine.findings(false).filter((f) => f.vm === uuid && f.severity === 'critical' && f.state !== 'resolved'),
+    beginMigration: (w) => engine.beginMigration(w),
+    commitMigration: (job) => engine.commitMigration(job),
+    endMigration: (job, outcome) => engine.endMigration(job, outcome),
+    lastBeacon: (uuid) => engine.lastBeacon(uuid),
+    waitFor: (pred, uuid, ms) => engine.waitFor(pred, uuid, ms),
+    requestScan: async (hosts) => {
+      await scanner.scan(hosts);
+    },
+  };
+}
+
+/**
+ * The beacon listener, feeding the engine: sessions only for approved identities, replay marks kept in the store so
+ * a restart reopens no replays (a read-only session writes nothing, but still knows the saved marks).
+ */
+function beaconListener(opts: RuntimeOptions, store: StoreApi, engine: Engine): BeaconListener {
+  const listener = new BeaconListener({
+    listen: opts.config.beacon.listen,
+    maxSkewMs: opts.config.beacon.maxSkewS * 1000,
+    keyLookup: (uuid) => {
+      const publicKey = engine.knownKey(uuid);
+      return publicKey === undefined ? undefined : { publicKey, approved: store.registration(uuid)?.state === 'approved' };
+    },
+    marks: store,
+    log: opts.log,
+  });
+  listener.on('beacon', (ev) => engine.ingestBeacon(ev));
+  return listener;
+}
+
+/** The store, as the session may use it: a read-only session opens it without the writer lock and writes nothing. */
+async function openSessionStore(opts: RuntimeOptions): Promise<{ store: StoreApi; readOnlyStore: boolean }> {
+  const key = requireKeySource(opts.env ?? process.env, opts.config.store.keyFile);
+  const readOnlyStore = opts.readOnly && !opts.storeWriter;
+  const create = !readOnlyStore && (opts.createStore ?? true);
+  const opened: StoreApi = await openStore(opts.config.storePath, key, { create, readOnly: readOnlyStore });
+  return { store: readOnlyStore ? readOnlyView(opened) : opened, readOnlyStore };
+}
+
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config, log } = opts;
-  const env = opts.env ?? process.env;
-  const key = requireKeySource(env, config.store.keyFile);
-  const readOnlyStore = opts.readOnly && !opts.storeWriter;
-  const opened: StoreApi = await openStore(config.storePath, key, {
-    create: !readOnlyStore && (opts.createStore ?? true),
-    readOnly: readOnlyStore,
-  });
-  const store = readOnlyStore ? readOnlyView(opened) : opened;
+  const { store, readOnlyStore } = await openSessionStore(opts);
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => log.warn({ err: String(e) }, 'shutdown step failed'));
   };
   try {
+    const { timeoutS, concurrency, intervalS } = config.scan;
+    const drivers = opts.createDriver ? { createDriver: opts.createDriver } : {};
     const scanner = new Scanner({
       hosts: config.hosts,
-      timeoutMs: config.scan.timeoutS * 1000,
-      concurrency: config.scan.concurrency,
-      intervalMs: config.scan.intervalS * 1000,
+      timeoutMs: timeoutS * 1000,
+      concurrency,
+      intervalMs: intervalS * 1000,
       log,
-      ...(opts.createDriver ? { createDriver: opts.createDriver } : {}),
+      ...drivers,
     });
-    const driver = (host: string): HostDriver => scanner.driver(host);
 
-    const engine = new Engine({
-      store,
-      beaconIntervalS: config.beacon.intervalS,
-      missedBeforeSilent: config.beacon.missedBeforeSilent,
-      enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
-      readOnly: readOnlyStore,
-      requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
-      // Policy enforcement: the request is on disk before the host is touched (no log, no action);
-      // the engine audits the outcome.
-      enforce: async (action, uuid, host, reason, stillWarranted) => {
-        if (opts.readOnly) return false;
-        await store.audit('policy', `${action}-requested`, uuid, { host, reason });
-        if (!stillWarranted()) return false;
-        const d = driver(host);
-        await (action === 'stop' ? d.stop(uuid) : d.isolate(uuid));
-        void scanner.scan([host]).catch(() => {});
-        return true;
-      },
-      log,
-    });
+    const engine = startEngine(opts, store, scanner, readOnlyStore);
     cleanups.push(() => engine.close());
-
     scanner.on('inventory', (inv) => engine.ingestInventory(inv));
     scanner.on('status', () => engine.hostStatuses(scanner.statuses()));
     engine.hostStatuses(scanner.statuses());
     cleanups.push(() => scanner.stop());
 
-    const listener = new BeaconListener({
-      listen: config.beacon.listen,
-      maxSkewMs: config.beacon.maxSkewS * 1000,
-      // sessions only for approved identities; replay marks kept in the store so a restart reopens no replays
-      keyLookup: (uuid) => {
-        const publicKey = engine.knownKey(uuid);
-        return publicKey === undefined ? undefined : { publicKey, approved: store.registration(uuid)?.state === 'approved' };
-      },
-      // a read-only session writes nothing, but still knows the saved marks
-      marks: store,
-      log,
-    });
-    listener.on('beacon', (ev) => engine.ingestBeacon(ev));
+    const listener = beaconListener(opts, store, engine);
     const beaconAddress = await listener.start();
     cleanups.push(() => listener.stop());
-
-    // Time-based detectors (SILENT, PHANTOM) and the header's beacons/s.
-    let lastValid = 0;
-    let lastAt = Date.now();
-    const ticker = setInterval(() => {
-      const c = listener.counters();
-      const now = Date.now();
-      const perSecond = ((c.valid - lastValid) * 1000) / Math.max(1, now - lastAt);
-      lastValid = c.valid;
-      lastAt = now;
-      engine.beaconCounters({ ...c, perSecond: Math.round(perSecond * 10) / 10 });
-      engine.tick();
-    }, 1000);
-    ticker.unref();
+    const ticker = startTicker(listener, engine);
     cleanups.push(async () => clearInterval(ticker));
 
-    const hooks: MigrationEngineHooks = {
-      resolveVm: (ref) => engine.resolveVm(ref),
-      openCriticalFindings: (uuid) => engine.findings(false).filter((f) => f.vm === uuid && f.severity === 'critical' && f.state !== 'resolved'),
-      beginMigration: (w) => engine.beginMigration(w),
-      commitMigration: (job) => engine.commitMigration(job),
-      endMigration: (job, outcome) => engine.endMigration(job, outcome),
-      lastBeacon: (uuid) => engine.lastBeacon(uuid),
-      waitFor: (pred, uuid, ms) => engine.waitFor(pred, uuid, ms),
-      requestScan: async (hosts) => {
-        await scanner.scan(hosts);
-      },
-    };
     const migrations = new MigrationManager({
       store,
-      engine: hooks,
+      engine: migrationHooks(engine, scanner),
       hosts: {
         configs: () => config.hosts,
         status: (host) => scanner.statuses().find((s) => s.name === host),
-        driver,
+        driver: (host) => scanner.driver(host),
       },
       migration: config.migration,
       executors: opts.migrationExecutors,
@@ -187,16 +211,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await migrations.ready;
 
     let closed: Promise<void> | undefined;
-    return {
-      ctx,
-      console,
-      engine,
-      scanner,
-      listener,
-      migrations,
-      beaconAddress,
-      close: () => (closed ??= closeAll()),
-    };
+    return { ctx, console, engine, scanner, listener, migrations, beaconAddress, close: () => (closed ??= closeAll()) };
   } catch (e) {
     await closeAll();
     if (e instanceof BillboardError) throw e;

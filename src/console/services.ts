@@ -1,16 +1,5 @@
-import type {
-  BillboardSnapshot,
-  Finding,
-  HostDriver,
-} from '../model/index.js';
-import type {
-  HostStatus,
-  Inventory,
-  MigrationEvent,
-  MigrationJob,
-  PreCheck,
-  VmRow,
-} from '../model/types.js';
+import type { BillboardSnapshot, Finding, HostDriver } from '../model/index.js';
+import type { HostStatus, Inventory, MigrationEvent, MigrationJob, PreCheck, VmRow } from '../model/types.js';
 
 // The console's view of the subsystems below it, as structural interfaces: billboard/Engine,
 // hosts/Scanner and migration/MigrationManager satisfy them; tests may pass smaller fakes.
@@ -33,12 +22,7 @@ export interface ScannerService {
 }
 
 export interface MigrationService {
-  request(
-    vmRef: string,
-    toHost: string,
-    opts: { bandwidthMiBs?: number; maxDowntimeMs?: number },
-    actor: string,
-  ): Promise<MigrationJob>;
+  request(vmRef: string, toHost: string, opts: { bandwidthMiBs?: number; maxDowntimeMs?: number }, actor: string): Promise<MigrationJob>;
   authorize(jobRef: string, actor: string): Promise<MigrationJob>;
   deny(jobRef: string, actor: string, reason?: string): Promise<MigrationJob>;
   abort(jobRef: string, actor: string): Promise<MigrationJob>;
@@ -48,4 +32,3 @@ export interface MigrationService {
   watch(jobRef: string, onEvent: (ev: MigrationEvent) => void): Promise<MigrationJob>;
   choices(vmRef: string): Promise<{ host: string; ok: boolean; checks: PreCheck[] }[]>;
 }
-

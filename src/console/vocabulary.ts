@@ -26,8 +26,31 @@ const help: Command = command({
  * completion and help derive from. A command is defined once, spec and handler side by side, in commands/.
  */
 export const COMMANDS: readonly Command[] = [
-  help, hosts, vms, show, scan, pending, findings, ack, register, approve, reject, revoke, stop, suspend, isolate,
-  migrate, authorize, deny, tune, jobs, watch, abort, audit, auditVerify, wait,
+  help,
+  hosts,
+  vms,
+  show,
+  scan,
+  pending,
+  findings,
+  ack,
+  register,
+  approve,
+  reject,
+  revoke,
+  stop,
+  suspend,
+  isolate,
+  migrate,
+  authorize,
+  deny,
+  tune,
+  jobs,
+  watch,
+  abort,
+  audit,
+  auditVerify,
+  wait,
 ];
 
 export const VOCABULARY = grammar.vocabularyOf(COMMANDS);

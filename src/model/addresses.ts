@@ -6,7 +6,9 @@
 export function cleanIps(ips: readonly unknown[] | undefined): string[] {
   const out: string[] = [];
   for (const raw of ips ?? []) {
-    const ip = String(raw).toLowerCase().replace(/\/\d+$/, '');
+    const ip = String(raw)
+      .toLowerCase()
+      .replace(/\/\d+$/, '');
     if (!ip || ip.startsWith('127.') || ip === '::1' || ip === '::' || ip === '0.0.0.0') continue;
     if (ip.startsWith('169.254.') || ip.startsWith('fe80:')) continue;
     out.push(ip);

@@ -4,7 +4,6 @@
  */
 
 /** C0, DEL and C1 controls: ESC starts terminal sequences (OSC 52 clipboard writes, OSC 0 titles), C1 CSI too */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** bidi embeddings, overrides and isolates, and the marks: they reorder what the operator reads */
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;

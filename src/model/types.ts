@@ -3,15 +3,7 @@
 
 // ─── Hosts (hosts/ produces these) ────────────────────────────────────────────────────────────────
 
-export type DomainState =
-  | 'running'
-  | 'paused'
-  | 'shutoff'
-  | 'shutdown'
-  | 'crashed'
-  | 'pmsuspended'
-  | 'blocked'
-  | 'unknown';
+export type DomainState = 'running' | 'paused' | 'shutoff' | 'shutdown' | 'crashed' | 'pmsuspended' | 'blocked' | 'unknown';
 
 export interface DomainInterface {
   /** lower-case, colon separated */
@@ -156,6 +148,20 @@ export interface BeaconEvent {
 }
 
 export type BeaconCounters = Record<BeaconClass, number> & { received: number };
+
+/** Counters before the first beacon (and where no listener runs). */
+export const NO_BEACON_COUNTERS: Readonly<BeaconCounters & { perSecond: number }> = Object.freeze({
+  valid: 0,
+  'unknown-key': 0,
+  'bad-signature': 0,
+  replay: 0,
+  'clone-suspect': 0,
+  malformed: 0,
+  'rate-limited': 0,
+  overload: 0,
+  received: 0,
+  perSecond: 0,
+});
 
 // ─── Registry and audit (store/ keeps these) ───────────────────────────────────────────────────
 
@@ -311,7 +317,8 @@ export interface ConvergenceEstimate {
 
 // ─── The live table (billboard/ keeps it, views read snapshots) ────────────────────────────────
 
-export type VmStatus = 'ok' | 'pending' | 'unregistered' | 'suspect' | 'ghost' | 'silent' | 'migrating' | 'rejected' | 'revoked' | 'stopped';
+export type VmStatus =
+  'ok' | 'pending' | 'unregistered' | 'suspect' | 'ghost' | 'silent' | 'migrating' | 'rejected' | 'revoked' | 'stopped';
 
 export interface VmInstance {
   host: string;

@@ -29,7 +29,12 @@ export interface StoreApi {
     bind?: Partial<Pick<Registration, 'publicKey' | 'macs' | 'definitionHash' | 'homeHost' | 'os'>>,
   ): Promise<Registration>;
   /** patch fields that are not the state (e.g. bind definitionHash, homeHost after a migration); audited with `action` */
-  updateRegistration(uuid: string, patch: Partial<Omit<Registration, 'uuid' | 'state'>>, actor: string, action: string): Promise<Registration>;
+  updateRegistration(
+    uuid: string,
+    patch: Partial<Omit<Registration, 'uuid' | 'state'>>,
+    actor: string,
+    action: string,
+  ): Promise<Registration>;
 
   // ── audit ──
   /** append one entry (e.g. "stop", "isolate", "ack"); resolves only when it is on disk */
@@ -76,6 +81,4 @@ export interface BeaconMark {
   at: number;
 }
 
-export type AuditVerdict =
-  | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; brokenAt: number; reason: string };
+export type AuditVerdict = { ok: true; entries: number; head: string } | { ok: false; entries: number; brokenAt: number; reason: string };

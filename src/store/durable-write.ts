@@ -29,7 +29,8 @@ export async function removeTempFiles(path: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const n of names) {
     // random tags, and the pid tags of older versions
-    if (n.startsWith(prefix) && /^([0-9a-f]{24}|\d+)\.(tmp|compact)$/.test(n.slice(prefix.length))) await unlink(join(dir, n)).catch(() => {});
+    if (n.startsWith(prefix) && /^([0-9a-f]{24}|\d+)\.(tmp|compact)$/.test(n.slice(prefix.length)))
+      await unlink(join(dir, n)).catch(() => {});
   }
 }
 

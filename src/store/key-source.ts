@@ -52,7 +52,8 @@ export function keyFileProblem(file: string, st: Pick<Stats, 'mode' | 'uid' | 'i
   }
   const mode = st.mode & 0o777;
   if (mode & 0o077) {
-    return `store.keyFile ${file} has mode 0${mode.toString(8).padStart(3, '0')}: a key must not be accessible by group or others (chmod 600 ${file})`;
+    const octal = `0${mode.toString(8).padStart(3, '0')}`;
+    return `store.keyFile ${file} has mode ${octal}: a key must not be accessible by group or others (chmod 600 ${file})`;
   }
   return undefined;
 }
@@ -60,10 +61,7 @@ export function keyFileProblem(file: string, st: Pick<Stats, 'mode' | 'uid' | 'i
 export function requireKeySource(env: NodeJS.ProcessEnv, keyFile?: string): KeySource {
   const k = keySourceFrom(env, keyFile);
   if (!k) {
-    throw new BillboardError(
-      'STORE_OPEN',
-      'no store key: set BILLBOARD_PASSPHRASE, or store.keyFile in the config (32 random bytes)',
-    );
+    throw new BillboardError('STORE_OPEN', 'no store key: set BILLBOARD_PASSPHRASE, or store.keyFile in the config (32 random bytes)');
   }
   return k;
 }

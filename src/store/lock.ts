@@ -42,7 +42,8 @@ function inUse(storePath: string, holder: LockInfo | undefined): BillboardError 
   return new BillboardError(
     'STORE_LOCKED',
     current
-      ? `store ${storePath} is in use by pid ${current.pid} on ${current.host} (${current.command || 'billboard'}, since ${current.since}); only one billboard may open it at a time`
+      ? `store ${storePath} is in use by pid ${current.pid} on ${current.host} (${current.command || 'billboard'}, ` +
+          `since ${current.since}); only one billboard may open it at a time`
       : `store ${storePath} is in use by another billboard process that is just starting; only one billboard may open it at a time`,
     current ? { pid: current.pid } : undefined,
   );
@@ -61,11 +62,9 @@ export function acquireLock(storePath: string): () => void {
     } catch (e) {
       throw new BillboardError('STORE_OPEN', `cannot lock ${storePath}: ${path}: ${errorLine(e)}`);
     }
-    let locked = false;
     try {
       if (!fstatSync(fd).isFile()) throw new BillboardError('STORE_OPEN', `cannot lock ${storePath}: ${path} is not a regular file`);
-      locked = tryLock(fd);
-      if (!locked) throw inUse(storePath, readInfo(fd));
+      if (!tryLock(fd)) throw inUse(storePath, readInfo(fd));
       // A releasing holder unlinks the file while it still holds the lock: a lock taken on that unlinked
       // file guards nothing, so make sure the path still names the file we locked.
       const mine = fstatSync(fd);
@@ -78,7 +77,10 @@ export function acquireLock(storePath: string): () => void {
         pid: process.pid,
         host: hostname(),
         since: new Date().toISOString(),
-        command: process.argv.slice(1, 3).map((a) => a.split('/').pop()).join(' '),
+        command: process.argv
+          .slice(1, 3)
+          .map((a) => a.split('/').pop())
+          .join(' '),
       };
       ftruncateSync(fd, 0);
       writeSync(fd, JSON.stringify(info), 0);

@@ -279,7 +279,10 @@ export class Store implements StoreApi {
       const raw = Buffer.from(reg.publicKey, 'base64');
       if (raw.length !== 32 || raw.toString('base64') !== reg.publicKey.replace(/\s/g, '')) {
         return Promise.reject(
-          new BillboardError('USAGE', 'the public key must be the base64 of a raw 32-byte Ed25519 key (as `billboard-beacon keygen` prints it)'),
+          new BillboardError(
+            'USAGE',
+            'the public key must be the base64 of a raw 32-byte Ed25519 key (as `billboard-beacon keygen` prints it)',
+          ),
         );
       }
       keyFp = keyFingerprint(reg.publicKey);
@@ -312,9 +315,7 @@ export class Store implements StoreApi {
         createdAt: this.now(),
         createdBy: actor,
       };
-      const registrations = existing
-        ? doc.registrations.map((x) => (x.uuid === uuid ? r : x))
-        : [...doc.registrations, r];
+      const registrations = existing ? doc.registrations.map((x) => (x.uuid === uuid ? r : x)) : [...doc.registrations, r];
       const action = reg.origin === 'operator' ? 'register' : 'request';
       const { audit } = this.withAudit(doc, actor, action, uuid, {
         name: r.name,
@@ -440,7 +441,9 @@ export class Store implements StoreApi {
       const uuid = canonicalUuid(ref);
       if (!uuid) return Promise.reject(new BillboardError('USAGE', `replay mark for "${safeText(ref, 40)}": not a UUID`));
       if (typeof m?.bootId !== 'string' || m.bootId.length > 128 || !Number.isSafeInteger(m.seq) || m.seq < 0 || !Number.isFinite(m.at)) {
-        return Promise.reject(new BillboardError('USAGE', `replay mark for ${uuid}: needs a boot id (≤ 128 characters), a sequence number and a time`));
+        return Promise.reject(
+          new BillboardError('USAGE', `replay mark for ${uuid}: needs a boot id (≤ 128 characters), a sequence number and a time`),
+        );
       }
       clean.push([uuid, Object.freeze({ bootId: m.bootId, seq: m.seq, at: m.at })]);
     }

@@ -2,7 +2,6 @@
 // (prompt, confirm, picker, help, output) and the status line. Every action becomes one line of the command
 // grammar sent through ConsoleApi.run, the same path `script` uses. React only renders getState().
 import type { ConsoleApi } from '../console/api.js';
-import type { Finding, MigrationJob, Registration, VmRow } from '../model/types.js';
 import { parseFilter, type RowFilter } from './filter.js';
 import { globalKey, type ActionUi, type Nav } from './keymap.js';
 import { VIEW_KEYS } from './view-keys.js';
@@ -43,7 +42,15 @@ export type Mode =
   | { kind: 'help' }
   | { kind: 'detail' }
   | { kind: 'output'; title: string; lines: string[]; scroll: number }
-  | { kind: 'prompt'; purpose: 'filter' | 'command' | 'reason'; label: string; text: string; completions: string[]; historyAt: number; build?: (text: string) => string }
+  | {
+      kind: 'prompt';
+      purpose: 'filter' | 'command' | 'reason';
+      label: string;
+      text: string;
+      completions: string[];
+      historyAt: number;
+      build?: (text: string) => string;
+    }
   | { kind: 'confirm'; question: string; line: string }
   | { kind: 'pick'; title: string; options: PickOption[]; index: number };
 
@@ -72,12 +79,14 @@ export interface UiState {
 }
 
 const HISTORY_MAX = 100;
-const perView = <T>(f: () => T): Record<ViewId, T> =>
-  Object.fromEntries(VIEW_ORDER.map((v) => [v, f()])) as Record<ViewId, T>;
+const perView = <T>(f: () => T): Record<ViewId, T> => Object.fromEntries(VIEW_ORDER.map((v) => [v, f()])) as Record<ViewId, T>;
 
 /** a value safe inside a grammar line (double quotes group words) */
 export function quoteArg(s: string): string {
-  const t = s.replace(/"/g, "'").replace(/[\r\n]+/g, ' ').trim();
+  const t = s
+    .replace(/"/g, "'")
+    .replace(/[\r\n]+/g, ' ')
+    .trim();
   return /\s/.test(t) || t === '' ? `"${t}"` : t;
 }
 
@@ -96,7 +105,7 @@ export class Controller {
   private readonly listeners = new Set<() => void>();
   private readonly history: string[] = [];
   private busy = 0;
-  private readonly ui: ActionUi & { readOnly: boolean };
+  private readonly ui: ActionUi & { readOnly(): boolean };
   quit: (code: number) => void = () => {};
 
   constructor(
@@ -212,7 +221,8 @@ export class Controller {
         if (input === 'q') return this.quit(0);
         return this.set({ mode: { kind: 'normal' } });
       case 'output':
-        if (key.downArrow || input === 'j') return this.set({ mode: { ...mode, scroll: Math.min(mode.scroll + 1, Math.max(0, mode.lines.length - 1)) } });
+        if (key.downArrow || input === 'j')
+          return this.set({ mode: { ...mode, scroll: Math.min(mode.scroll + 1, Math.max(0, mode.lines.length - 1)) } });
         if (key.upArrow || input === 'k') return this.set({ mode: { ...mode, scroll: Math.max(0, mode.scroll - 1) } });
         return this.set({ mode: { kind: 'normal' } });
       case 'detail':
@@ -239,13 +249,24 @@ export class Controller {
     toggleDetail: () => this.set({ mode: this.state.mode.kind === 'detail' ? { kind: 'normal' } : { kind: 'detail' } }),
     escape: () => {
       const view = this.state.view;
-      if (this.state.filters[view]) this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
+      if (this.state.filters[view])
+        this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
     },
     switchView: (n) => this.switchView(VIEW_ORDER[n - 1]!),
     openHelp: () => this.set({ mode: { kind: 'help' } }),
     openFilter: () =>
-      this.set({ mode: { kind: 'prompt', purpose: 'filter', label: '/', text: this.state.filters[this.state.view]?.source ?? '', completions: [], historyAt: -1 } }),
-    openPalette: () => this.set({ mode: { kind: 'prompt', purpose: 'command', label: ':', text: '', completions: [], historyAt: this.history.length } }),
+      this.set({
+        mode: {
+          kind: 'prompt',
+          purpose: 'filter',
+          label: '/',
+          text: this.state.filters[this.state.view]?.source ?? '',
+          completions: [],
+          historyAt: -1,
+        },
+      }),
+    openPalette: () =>
+      this.set({ mode: { kind: 'prompt', purpose: 'command', label: ':', text: '', completions: [], historyAt: this.history.length } }),
     cycleSort: () => {
       const view = this.state.view;
       const n = (this.state.sorts[view] + 1) % VIEWS[view].sorts.length;
@@ -255,17 +276,15 @@ export class Controller {
   };
 
   /** what a view's key may do: ask, pick, prompt, and run grammar lines */
-  private makeUi(): ActionUi & { readOnly: boolean } {
-    const c = this;
+  private makeUi(): ActionUi & { readOnly(): boolean } {
     return {
       api: this.api,
-      get readOnly() {
-        return c.state.readOnly;
-      },
+      readOnly: () => this.state.readOnly,
       data: () => this.store.getState(),
       run: (line) => this.runLine(line),
       confirm: (question, line) => this.set({ mode: { kind: 'confirm', question, line } }),
-      prompt: (label, build) => this.set({ mode: { kind: 'prompt', purpose: 'reason', label, text: '', completions: [], historyAt: -1, build } }),
+      prompt: (label, build) =>
+        this.set({ mode: { kind: 'prompt', purpose: 'reason', label, text: '', completions: [], historyAt: -1, build } }),
       pick: (title, options, index = 0) => this.set({ status: undefined, mode: { kind: 'pick', title, options, index } }),
       status: (text, kind = 'info') => this.status(text, kind),
     };
@@ -312,7 +331,8 @@ export class Controller {
   private submitPrompt(mode: Extract<Mode, { kind: 'prompt' }>): void {
     const view = this.state.view;
     if (mode.purpose === 'filter') {
-      if (mode.text === '' || mode.text === '!') return this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
+      if (mode.text === '' || mode.text === '!')
+        return this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
       const f = parseFilter(mode.text);
       if (!f.ok) return this.status(f.error, 'error');
       this.set({ filters: { ...this.state.filters, [view]: f }, cursors: { ...this.state.cursors, [view]: { index: 0, offset: 0 } } });
@@ -358,7 +378,8 @@ export class Controller {
       if (r.ok) {
         const text = r.text ?? `${r.command}: ok`;
         const lines = text.split('\n');
-        if (lines.length > 2) this.set({ mode: { kind: 'output', title: line, lines, scroll: 0 }, status: { text: `${line}: ok`, kind: 'info' } });
+        if (lines.length > 2)
+          this.set({ mode: { kind: 'output', title: line, lines, scroll: 0 }, status: { text: `${line}: ok`, kind: 'info' } });
         else this.status(lines.join(' '), 'info');
       } else this.status(`${r.error.code}: ${r.error.message}`, 'error');
     } catch (e) {

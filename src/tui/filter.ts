@@ -10,7 +10,11 @@ export function parseFilter(source: string): RowFilter {
   try {
     re = new RegExp(body, 'i');
   } catch (e) {
-    return { ok: false, source, error: `invalid filter /${body}/: ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}` };
+    return {
+      ok: false,
+      source,
+      error: `invalid filter /${body}/: ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`,
+    };
   }
   return { ok: true, source, test: invert ? (t) => !re.test(t) : (t) => re.test(t) };
 }

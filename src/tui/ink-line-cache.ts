@@ -67,7 +67,11 @@ export class LineCache implements OutputCachesLike {
     private readonly limit = 600,
   ) {
     this.inner = makeInner();
-    this.gens = { getStyledChars: new Generations(limit), getStringWidth: new Generations(limit * 4), getWidestLine: new Generations(limit) };
+    this.gens = {
+      getStyledChars: new Generations(limit),
+      getStringWidth: new Generations(limit * 4),
+      getWidestLine: new Generations(limit),
+    };
   }
 
   getStyledChars(line: string): unknown {
@@ -200,7 +204,8 @@ function install(Output: OutputClass): InkCaches | undefined {
         caches.rowMisses++;
         const one = new Output({ width: this.width, height: 1 });
         one.caches = lines;
-        for (let i = 0; i < pieces.length; i += 2) one.operations.push({ type: 'write', x: pieces[i] as number, y: 0, text: pieces[i + 1] as string, transformers: [] });
+        for (let i = 0; i < pieces.length; i += 2)
+          one.operations.push({ type: 'write', x: pieces[i] as number, y: 0, text: pieces[i + 1] as string, transformers: [] });
         row = original.call(one).output;
         caches.rows.set(key, row);
       } else caches.rowHits++;

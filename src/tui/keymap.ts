@@ -38,7 +38,7 @@ export interface KeyBinding<T> extends KeyDoc {
 export interface ViewKeys {
   readonly docs: readonly KeyDoc[];
   /** @returns false when the key is not one of this view's */
-  press(input: string, selected: object | undefined, ui: ActionUi & { readOnly: boolean }): boolean;
+  press(input: string, selected: object | undefined, ui: ActionUi & { readOnly(): boolean }): boolean;
 }
 
 export function viewKeys<T extends object>(is: (item: object) => item is T, bindings: readonly KeyBinding<T>[]): ViewKeys {
@@ -47,7 +47,7 @@ export function viewKeys<T extends object>(is: (item: object) => item is T, bind
     press(input, selected, ui) {
       const b = bindings.find((k) => k.key === input);
       if (!b) return false;
-      if (b.mutating && ui.readOnly) ui.status(`read-only: "${b.key}" (${b.short ?? b.help.split(/[ (:]/)[0]}) is disabled`, 'error');
+      if (b.mutating && ui.readOnly()) ui.status(`read-only: "${b.key}" (${b.short ?? b.help.split(/[ (:]/)[0]}) is disabled`, 'error');
       else if (!selected || !is(selected)) ui.status('nothing selected', 'error');
       else void b.run(selected, ui);
       return true;
@@ -87,13 +87,55 @@ export interface GlobalKey extends KeyDoc {
 }
 
 export const GLOBAL_KEYS: readonly GlobalKey[] = [
-  { key: '1-6', help: 'switch view (Billboard, Pending, Findings, Migrations, Hosts, Audit)', matches: (i) => i >= '1' && i <= '6' && i.length === 1, run: (n, i) => n.switchView(Number(i)) },
-  { key: 'j/k', label: 'j/k ↑/↓', help: 'move the selection', matches: (i, k) => !!k.downArrow || !!k.upArrow || i === 'j' || i === 'k', run: (n, i) => n.move(i === 'k' ? -1 : 1) },
-  { key: 'PgUp/PgDn', help: 'page up / down', matches: (i, k) => !!k.pageDown || !!k.pageUp || (!!k.ctrl && (i === 'f' || i === 'b')), run: (n, i) => n.move(i === 'b' || i === 'page-up' ? 'page-up' : 'page-down') },
-  { key: 'g/G', help: 'first / last row', matches: (i, k) => !!k.home || !!k.end || i === 'g' || i === 'G', run: (n, i) => n.move(i === 'G' || i === 'end' ? 'last' : 'first') },
-  { key: 'enter', short: 'details', help: 'details of the selected row (esc closes)', hint: true, matches: (_i, k) => !!k.return, run: (n) => n.toggleDetail() },
-  { key: '/', short: 'filter', help: 'filter rows by regex (leading ! inverts; empty clears)', hint: true, matches: (i) => i === '/', run: (n) => n.openFilter() },
-  { key: ':', short: 'command', help: 'command palette (tab completes, ↑/↓ history)', hint: true, matches: (i) => i === ':', run: (n) => n.openPalette() },
+  {
+    key: '1-6',
+    help: 'switch view (Billboard, Pending, Findings, Migrations, Hosts, Audit)',
+    matches: (i) => i >= '1' && i <= '6' && i.length === 1,
+    run: (n, i) => n.switchView(Number(i)),
+  },
+  {
+    key: 'j/k',
+    label: 'j/k ↑/↓',
+    help: 'move the selection',
+    matches: (i, k) => !!k.downArrow || !!k.upArrow || i === 'j' || i === 'k',
+    run: (n, i) => n.move(i === 'k' ? -1 : 1),
+  },
+  {
+    key: 'PgUp/PgDn',
+    help: 'page up / down',
+    matches: (i, k) => !!k.pageDown || !!k.pageUp || (!!k.ctrl && (i === 'f' || i === 'b')),
+    run: (n, i) => n.move(i === 'b' || i === 'page-up' ? 'page-up' : 'page-down'),
+  },
+  {
+    key: 'g/G',
+    help: 'first / last row',
+    matches: (i, k) => !!k.home || !!k.end || i === 'g' || i === 'G',
+    run: (n, i) => n.move(i === 'G' || i === 'end' ? 'last' : 'first'),
+  },
+  {
+    key: 'enter',
+    short: 'details',
+    help: 'details of the selected row (esc closes)',
+    hint: true,
+    matches: (_i, k) => !!k.return,
+    run: (n) => n.toggleDetail(),
+  },
+  {
+    key: '/',
+    short: 'filter',
+    help: 'filter rows by regex (leading ! inverts; empty clears)',
+    hint: true,
+    matches: (i) => i === '/',
+    run: (n) => n.openFilter(),
+  },
+  {
+    key: ':',
+    short: 'command',
+    help: 'command palette (tab completes, ↑/↓ history)',
+    hint: true,
+    matches: (i) => i === ':',
+    run: (n) => n.openPalette(),
+  },
   { key: 's', short: 'sort', help: 'cycle the sort order', hint: true, matches: (i) => i === 's', run: (n) => n.cycleSort() },
   { key: 'esc', help: 'clear the filter / close an overlay', matches: (_i, k) => !!k.escape, run: (n) => n.escape() },
   { key: '?', short: 'help', help: 'this help', hint: true, matches: (i) => i === '?', run: (n) => n.openHelp() },
@@ -102,7 +144,19 @@ export const GLOBAL_KEYS: readonly GlobalKey[] = [
 
 /** The global key a keypress means, with the input normalised for its handler (arrows and page keys as words). */
 export function globalKey(input: string, key: KeyFlags): { g: GlobalKey; input: string } | undefined {
-  const named = key.upArrow ? 'k' : key.downArrow ? 'j' : key.pageUp ? 'page-up' : key.pageDown ? 'page-down' : key.home ? 'g' : key.end ? 'G' : input;
+  const named = key.upArrow
+    ? 'k'
+    : key.downArrow
+      ? 'j'
+      : key.pageUp
+        ? 'page-up'
+        : key.pageDown
+          ? 'page-down'
+          : key.home
+            ? 'g'
+            : key.end
+              ? 'G'
+              : input;
   const g = GLOBAL_KEYS.find((k) => k.matches(input, key));
   return g ? { g, input: named } : undefined;
 }

@@ -42,7 +42,10 @@ export class TuiStore {
   /** called just before listeners run on a publish (bench instrumentation) */
   onPublish: (() => void) | undefined;
 
-  constructor(private readonly api: ConsoleApi, opts: TuiStoreOptions = {}) {
+  constructor(
+    private readonly api: ConsoleApi,
+    opts: TuiStoreOptions = {},
+  ) {
     this.intervalMs = opts.intervalMs ?? 100;
     this.now = opts.now ?? Date.now;
     this.auditLast = opts.auditLast ?? 500;

@@ -35,6 +35,10 @@ export const VIEW_KEYS: Record<ViewId, ViewKeys> = {
     stopKey<Finding>("stop (hard power-off) the finding's VM (asks to confirm)", findingTarget),
   ]),
   migrations: viewKeys(isJob, JOB_KEYS),
-  hosts: viewKeys(isHost, [{ key: 'S', short: 'scan', help: 'scan the selected host now', hint: true, run: (h, ui) => ui.run(`scan ${quoteArg(h.name)}`) }]),
-  audit: viewKeys(isAuditEntry, [{ key: 'V', short: 'verify', help: 'verify the audit chain', hint: true, run: (_e, ui) => ui.run('audit verify') }]),
+  hosts: viewKeys(isHost, [
+    { key: 'S', short: 'scan', help: 'scan the selected host now', hint: true, run: (h, ui) => ui.run(`scan ${quoteArg(h.name)}`) },
+  ]),
+  audit: viewKeys(isAuditEntry, [
+    { key: 'V', short: 'verify', help: 'verify the audit chain', hint: true, run: (_e, ui) => ui.run('audit verify') },
+  ]),
 };

@@ -62,7 +62,8 @@ function flag(tone: Tone, migrating = false): string {
 }
 
 export function vmTone(r: VmRow): Tone {
-  if (r.status === 'ghost' || r.status === 'suspect' || r.instances.length > 1 || r.status === 'rejected' || r.status === 'revoked') return 'red';
+  if (r.status === 'ghost' || r.status === 'suspect' || r.instances.length > 1 || r.status === 'rejected' || r.status === 'revoked')
+    return 'red';
   if (r.status === 'unregistered' || r.status === 'pending') return 'yellow';
   if (r.status === 'silent' || r.status === 'stopped') return 'dim';
   return undefined;
@@ -96,10 +97,15 @@ const billboard: ViewDef<VmRow> = {
   detail: (r, d) => [
     `${r.name}  ${r.uuid}  status ${r.status}  registration ${r.registration ?? 'none'}`,
     ...(r.instances.length
-      ? r.instances.map((i) => `  on ${i.host}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`)
+      ? r.instances.map(
+          (i) =>
+            `  on ${i.host}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, ` +
+            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`,
+        )
       : ['  not running on any host']),
     r.lastBeacon
-      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
+      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, ` +
+        `boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
       : '  no beacon',
     `  findings open: ${r.openFindings}${r.worstSeverity ? ` (worst ${r.worstSeverity})` : ''}`,
   ],
@@ -149,9 +155,22 @@ const findings: ViewDef<Finding> = {
   ],
   items: (d) => d.snapshot.findings,
   rowId: (f) => f.id,
-  tone: (f) => (f.state !== 'open' ? 'dim' : f.severity === 'critical' || f.severity === 'high' ? 'red' : f.severity === 'medium' ? 'yellow' : undefined),
+  tone: (f) =>
+    f.state !== 'open'
+      ? 'dim'
+      : f.severity === 'critical' || f.severity === 'high'
+        ? 'red'
+        : f.severity === 'medium'
+          ? 'yellow'
+          : undefined,
   sorts: [
-    { name: 'severity', cmp: (a, b) => (a.state === 'open' ? 0 : 1) - (b.state === 'open' ? 0 : 1) || SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen },
+    {
+      name: 'severity',
+      cmp: (a, b) =>
+        (a.state === 'open' ? 0 : 1) - (b.state === 'open' ? 0 : 1) ||
+        SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+        b.lastSeen - a.lastSeen,
+    },
     { name: 'age', cmp: (a, b) => a.firstSeen - b.firstSeen },
     { name: 'code', cmp: (a, b) => cmpStr(a.code, b.code) },
     { name: 'vm', cmp: (a, b) => cmpStr(a.vmName ?? a.vm, b.vmName ?? b.vm) },
@@ -195,7 +214,8 @@ const migrations: ViewDef<MigrationJob> = {
   ],
   detail: (j) => [
     `${j.id} ${j.vmName} ${j.source} → ${j.destination}  ${j.state}${j.simulated ? '  [SIMULATED]' : ''}`,
-    `  requested by ${j.requestedBy}${j.authorizedBy ? `, authorized by ${j.authorizedBy}` : ''}, transport ${j.transport}, bandwidth ${j.bandwidthMiBs ?? '-'} MiB/s, max downtime ${ms(j.maxDowntimeMs)}`,
+    `  requested by ${j.requestedBy}${j.authorizedBy ? `, authorized by ${j.authorizedBy}` : ''}, transport ${j.transport}, ` +
+      `bandwidth ${j.bandwidthMiBs ?? '-'} MiB/s, max downtime ${ms(j.maxDowntimeMs)}`,
     ...j.checks.map((c) => `  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}`),
     ...(j.result ? [`  result: ${j.result}`] : []),
     ...(j.error ? [`  error: ${j.error}`] : []),
@@ -226,10 +246,17 @@ const hosts: ViewDef<HostStatus> = {
     { name: 'state', cmp: (a, b) => Number(a.up) - Number(b.up) || cmpStr(a.name, b.name) },
   ],
   detail: (h, d) => [
-    `${h.name} (${h.driver} ${h.target})  ${h.unknown ? 'never scanned' : h.up ? 'up' : 'DOWN'}  ${h.domains} domains, ${h.running} running`,
-    `  last scan ${h.lastScanAt ? `${age(d.now - h.lastScanAt)} ago in ${h.lastScanMs ?? '-'} ms` : 'never'}, ${h.consecutiveFailures} consecutive failures${h.nextRetryAt ? `, retry in ${age(h.nextRetryAt - d.now)}` : ''}`,
+    `${h.name} (${h.driver} ${h.target})  ${h.unknown ? 'never scanned' : h.up ? 'up' : 'DOWN'}  ` +
+      `${h.domains} domains, ${h.running} running`,
+    `  last scan ${h.lastScanAt ? `${age(d.now - h.lastScanAt)} ago in ${h.lastScanMs ?? '-'} ms` : 'never'}, ` +
+      `${h.consecutiveFailures} consecutive failures${h.nextRetryAt ? `, retry in ${age(h.nextRetryAt - d.now)}` : ''}`,
     ...(h.lastError ? [`  error: ${h.lastError}`] : []),
-    ...(h.node ? [`  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ${bytes(h.node.freeMemoryKiB * 1024)} free of ${bytes(h.node.memoryKiB * 1024)}`] : []),
+    ...(h.node
+      ? [
+          `  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ` +
+            `${bytes(h.node.freeMemoryKiB * 1024)} free of ${bytes(h.node.memoryKiB * 1024)}`,
+        ]
+      : []),
   ],
 };
 
@@ -260,7 +287,7 @@ const audit: ViewDef<AuditEntry> = {
   ],
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- VIEWS holds views of six row types; callers reach rows through guards
 export type AnyView = ViewDef<any>;
 export const VIEWS: Record<ViewId, AnyView> = { billboard, pending, findings, migrations, hosts, audit };
 
@@ -275,7 +302,16 @@ export function formatted<T extends object>(view: ViewDef<T>, item: T): Formatte
   if (!f) {
     const cells = view.columns.map((c) => (c.get ? c.get(item) : ''));
     // search text starts at the first real cell, so /^web/ means "name starts with web"
-    f = { cells, search: cells.map((c) => c.trim()).filter(Boolean).join(' ') + ' ' + view.rowId(item) };
+    f = {
+      cells,
+      search:
+        cells
+          .map((c) => c.trim())
+          .filter(Boolean)
+          .join(' ') +
+        ' ' +
+        view.rowId(item),
+    };
     cache.set(item, f);
   }
   return f;
@@ -342,7 +378,12 @@ export function totalOrder<T extends object>(view: ViewDef<T>, sort: number): (a
 }
 
 /** the rows of a view after its filter and sort; unchanged rows are not re-sorted between snapshots */
-export function visibleItems<T extends object>(view: ViewDef<T>, items: readonly T[], filter: RowFilter | undefined, sort: number): readonly T[] {
+export function visibleItems<T extends object>(
+  view: ViewDef<T>,
+  items: readonly T[],
+  filter: RowFilter | undefined,
+  sort: number,
+): readonly T[] {
   const key = filter && filter.ok ? filter.source : '';
   let st = lists.get(view.id);
   if (!st || st.filter !== key || st.sort !== sort) {

@@ -13,8 +13,7 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
   const name = displayName(vm, ctx.registration);
   const hosts = [...new Set(anyActive(vm).map((i) => i.host))].sort();
   const down = hosts.filter((h) => !ctx.hostUp(h));
-  const explainedByMigration =
-    hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
+  const explainedByMigration = hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
   const parts: string[] = [];
   const byScan = hosts.length >= 2 && !explainedByMigration;
   if (byScan) {

@@ -16,12 +16,13 @@ export function ipConflict(ip: string, claims: readonly IpClaim[], flips: number
   const uuids = new Set(claims.map((c) => c.uuid));
   if (uuids.size < 2) return undefined;
   const sorted = [...claims].sort((a, b) => a.name.localeCompare(b.name));
+  const claimants = sorted.map((c) => `${c.name} (${c.uuid.slice(0, 8)}, ${c.source})`).join(', ');
   return {
     code: 'IP_CONFLICT',
     severity: 'high',
     key: `IP_CONFLICT:${ip}`,
     vm: '',
     hosts: [...new Set(sorted.flatMap((c) => c.hosts))].sort(),
-    evidence: `IP ${ip} claimed by ${uuids.size} VMs: ${sorted.map((c) => `${c.name} (${c.uuid.slice(0, 8)}, ${c.source})`).join(', ')}${flips > 1 ? `; flip-flopped ${flips} times` : ''}`,
+    evidence: `IP ${ip} claimed by ${uuids.size} VMs: ${claimants}${flips > 1 ? `; flip-flopped ${flips} times` : ''}`,
   };
 }

@@ -17,6 +17,8 @@ export const phantom: VmDetector = (vm, ctx) => {
     vm: vm.uuid,
     vmName: name,
     hosts: [],
-    evidence: `${name} (${vm.uuid}) beacons from ${vm.beacon.from} but no scanned host runs it${defined.length ? `; defined on ${defined.join(', ')}` : ''}`,
+    evidence:
+      `${name} (${vm.uuid}) beacons from ${vm.beacon.from} but no scanned host runs it` +
+      (defined.length ? `; defined on ${defined.join(', ')}` : ''),
   };
 };

@@ -16,5 +16,12 @@ export const silent: VmDetector = (vm, ctx) => {
   const name = displayName(vm, reg);
   const hosts = [...new Set(running.map((i) => i.host))].sort();
   const last = vm.beacon ? `last beacon at ${at(vm.beacon.at)} from ${vm.beacon.from}` : 'never beaconed';
-  return { code: 'SILENT', severity: 'medium', vm: vm.uuid, vmName: name, hosts, evidence: `${name} (${vm.uuid}) running on ${hosts.join(', ')} but ${last}` };
+  return {
+    code: 'SILENT',
+    severity: 'medium',
+    vm: vm.uuid,
+    vmName: name,
+    hosts,
+    evidence: `${name} (${vm.uuid}) running on ${hosts.join(', ')} but ${last}`,
+  };
 };

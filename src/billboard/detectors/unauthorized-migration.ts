@@ -11,8 +11,7 @@ export const unauthorizedMigration: VmDetector = (vm, ctx) => {
   if (home && vm.instances.size === 1) return undefined; // the common case: at home, nowhere else
   const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))];
   if (hosts.length === 0 || hosts.includes(reg.homeHost)) return undefined;
-  const covered = (h: string): boolean =>
-    ctx.windows.some((w) => w.source === h || w.destination === h) || ctx.lastMove?.destination === h;
+  const covered = (h: string): boolean => ctx.windows.some((w) => w.source === h || w.destination === h) || ctx.lastMove?.destination === h;
   const elsewhere = hosts.filter((h) => !covered(h)).sort();
   if (elsewhere.length === 0) return undefined;
   const name = displayName(vm, reg);
@@ -22,6 +21,7 @@ export const unauthorizedMigration: VmDetector = (vm, ctx) => {
     vm: vm.uuid,
     vmName: name,
     hosts: elsewhere,
-    evidence: `${name} (${vm.uuid}) approved on home host ${reg.homeHost} now runs on ${elsewhere.join(', ')} without an authorized migration`,
+    evidence:
+      `${name} (${vm.uuid}) approved on home host ${reg.homeHost} now runs on ${elsewhere.join(', ')} ` + 'without an authorized migration',
   };
 };

@@ -1,7 +1,7 @@
 import { BillboardError } from '../../model/errors.js';
 import { SEVERITY_ORDER, type Finding, type VmRow } from '../../model/types.js';
 import { note, VM } from '../grammar.js';
-import { command, type Handler } from '../context.js';
+import { command } from '../context.js';
 import { age, kv, table, when } from '../format.js';
 import { needEngine, str } from './util.js';
 
@@ -31,80 +31,114 @@ export function vmLine(r: VmRow): string[] {
 }
 
 export const vms = command({
-  name: 'vms', args: [{ name: 'FILTER', required: false }], flags: {}, mutating: false,
-    summary: 'the Billboard: every VM with hosts, state, registration, last beacon and findings (FILTER: regex on any column; !REGEX inverts)',
-    examples: ['vms', 'vms web', 'vms !ok'],
+  name: 'vms',
+  args: [{ name: 'FILTER', required: false }],
+  flags: {},
+  mutating: false,
+  summary:
+    'the Billboard: every VM with hosts, state, registration, last beacon and findings (FILTER: regex on any column; !REGEX inverts)',
+  examples: ['vms', 'vms web', 'vms !ok'],
   run: async (cmd, ctx) => {
-  const engine = needEngine(ctx);
-  const keep = rowFilter(cmd.args[0]);
-  const rows = engine.snapshot().rows.filter((r) => keep(vmLine(r).join(' ') + ' ' + r.uuid));
-  const now = ctx.now();
-  const text = rows.length
-    ? table(
-        ['NAME', 'UUID', 'HOSTS', 'IPS', 'OS', 'REG', 'STATUS', 'BEACON', 'FINDINGS'],
-        rows.map((r) => [...vmLine(r), age(r.lastBeacon?.at, now), r.openFindings ? `${r.openFindings} (${r.worstSeverity})` : '-']),
-      )
-    : 'no VMs';
-  return { data: rows, text };
-},
+    const engine = needEngine(ctx);
+    const keep = rowFilter(cmd.args[0]);
+    const rows = engine.snapshot().rows.filter((r) => keep(vmLine(r).join(' ') + ' ' + r.uuid));
+    const now = ctx.now();
+    const text = rows.length
+      ? table(
+          ['NAME', 'UUID', 'HOSTS', 'IPS', 'OS', 'REG', 'STATUS', 'BEACON', 'FINDINGS'],
+          rows.map((r) => [...vmLine(r), age(r.lastBeacon?.at, now), r.openFindings ? `${r.openFindings} (${r.worstSeverity})` : '-']),
+        )
+      : 'no VMs';
+    return { data: rows, text };
+  },
 });
 
 export const show = command({
-  name: 'show', args: [VM], flags: {}, mutating: false,
-    summary: 'one VM in full: instances, registration, last beacon, findings', examples: ['show web-01', 'show 1111'],
+  name: 'show',
+  args: [VM],
+  flags: {},
+  mutating: false,
+  summary: 'one VM in full: instances, registration, last beacon, findings',
+  examples: ['show web-01', 'show 1111'],
   run: async (cmd, ctx) => {
-  const engine = needEngine(ctx);
-  const row = engine.resolveVm(cmd.args[0]!);
-  const reg = ctx.store.registration(row.uuid);
-  const findings = engine.findings(false).filter((f) => f.vm === row.uuid);
-  const now = ctx.now();
-  const text = [
-    kv([
-      ['name', row.name],
-      ['uuid', row.uuid],
-      ['status', row.status],
-      ['registration', reg ? `${reg.state}${reg.decidedBy ? ` by ${reg.decidedBy} ${when(reg.decidedAt)}` : ''}` : 'none'],
-      ['key', reg?.keyFp ?? '-'],
-      ['home host', reg?.homeHost],
-      ['os', row.os],
-      ['ips', row.ips.join(', ')],
-      ['last beacon', row.lastBeacon ? `${age(row.lastBeacon.at, now)} ago from ${row.lastBeacon.from} (boot ${row.lastBeacon.bootId.slice(0, 8)}, seq ${row.lastBeacon.seq})` : 'never'],
-    ]),
-    '',
-    row.instances.length
-      ? table(['HOST', 'STATE', 'NAME', 'MACS', 'MEMORY'], row.instances.map((i) => [i.host, i.state, i.name, i.macs.join(','), `${Math.round(i.memoryKiB / 1024)} MiB`]))
-      : 'not seen on any host',
-    '',
-    findings.length ? findingsTable(findings, now) : 'no open findings',
-  ].join('\n');
-  return { data: { ...row, registrationDetail: reg ?? null, findings }, text };
-},
+    const engine = needEngine(ctx);
+    const row = engine.resolveVm(cmd.args[0]!);
+    const reg = ctx.store.registration(row.uuid);
+    const findings = engine.findings(false).filter((f) => f.vm === row.uuid);
+    const now = ctx.now();
+    const text = [
+      kv([
+        ['name', row.name],
+        ['uuid', row.uuid],
+        ['status', row.status],
+        ['registration', reg ? `${reg.state}${reg.decidedBy ? ` by ${reg.decidedBy} ${when(reg.decidedAt)}` : ''}` : 'none'],
+        ['key', reg?.keyFp ?? '-'],
+        ['home host', reg?.homeHost],
+        ['os', row.os],
+        ['ips', row.ips.join(', ')],
+        [
+          'last beacon',
+          row.lastBeacon
+            ? `${age(row.lastBeacon.at, now)} ago from ${row.lastBeacon.from} ` +
+              `(boot ${row.lastBeacon.bootId.slice(0, 8)}, seq ${row.lastBeacon.seq})`
+            : 'never',
+        ],
+      ]),
+      '',
+      row.instances.length
+        ? table(
+            ['HOST', 'STATE', 'NAME', 'MACS', 'MEMORY'],
+            row.instances.map((i) => [i.host, i.state, i.name, i.macs.join(','), `${Math.round(i.memoryKiB / 1024)} MiB`]),
+          )
+        : 'not seen on any host',
+      '',
+      findings.length ? findingsTable(findings, now) : 'no open findings',
+    ].join('\n');
+    return { data: { ...row, registrationDetail: reg ?? null, findings }, text };
+  },
 });
 
 export function findingsTable(fs: readonly Finding[], now: number): string {
   return table(
     ['ID', 'SEVERITY', 'CODE', 'VM', 'HOSTS', 'STATE', 'AGE', 'EVIDENCE'],
-    fs.map((f) => [f.id, f.severity, f.code, f.vmName ?? (f.vm.slice(0, 8) || '-'), f.hosts.join(',') || '-', f.state, age(f.firstSeen, now), f.evidence]),
+    fs.map((f) => [
+      f.id,
+      f.severity,
+      f.code,
+      f.vmName ?? (f.vm.slice(0, 8) || '-'),
+      f.hosts.join(',') || '-',
+      f.state,
+      age(f.firstSeen, now),
+      f.evidence,
+    ]),
   );
 }
 
 export const findings = command({
-  name: 'findings', args: [], flags: { all: { type: 'boolean', desc: 'include resolved findings' } }, mutating: false,
-    summary: 'open and acknowledged findings, worst first', examples: ['findings', 'findings --all'],
+  name: 'findings',
+  args: [],
+  flags: { all: { type: 'boolean', desc: 'include resolved findings' } },
+  mutating: false,
+  summary: 'open and acknowledged findings, worst first',
+  examples: ['findings', 'findings --all'],
   run: async (cmd, ctx) => {
-  const engine = needEngine(ctx);
-  const list = [...engine.findings(cmd.flags.all === true)].sort(
-    (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen,
-  );
-  return { data: list, text: list.length ? findingsTable(list, ctx.now()) : 'no findings' };
-},
+    const engine = needEngine(ctx);
+    const list = [...engine.findings(cmd.flags.all === true)].sort(
+      (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.lastSeen - a.lastSeen,
+    );
+    return { data: list, text: list.length ? findingsTable(list, ctx.now()) : 'no findings' };
+  },
 });
 
 export const ack = command({
-  name: 'ack', args: [{ name: 'FINDING', required: true }], flags: { note }, mutating: true,
-    summary: 'acknowledge a finding (it stays visible until its cause clears)', examples: ['ack F-3 --note "known clone, ticket 42"'],
+  name: 'ack',
+  args: [{ name: 'FINDING', required: true }],
+  flags: { note },
+  mutating: true,
+  summary: 'acknowledge a finding (it stays visible until its cause clears)',
+  examples: ['ack F-3 --note "known clone, ticket 42"'],
   run: async (cmd, ctx) => {
-  const f = await needEngine(ctx).ack(cmd.args[0]!, ctx.actor, str(cmd.flags.note));
-  return { data: f, text: `acknowledged ${f.id} (${f.code})` };
-},
+    const f = await needEngine(ctx).ack(cmd.args[0]!, ctx.actor, str(cmd.flags.note));
+    return { data: f, text: `acknowledged ${f.id} (${f.code})` };
+  },
 });

@@ -6,58 +6,71 @@ import { age, table } from '../format.js';
 import { needScanner, str } from './util.js';
 
 export const hosts = command({
-  name: 'hosts', args: [], flags: {}, mutating: false,
-    summary: 'lab hosts: up/down, last scan, domains, free memory', examples: ['hosts'],
+  name: 'hosts',
+  args: [],
+  flags: {},
+  mutating: false,
+  summary: 'lab hosts: up/down, last scan, domains, free memory',
+  examples: ['hosts'],
   run: async (_cmd, ctx) => {
-  const list = needScanner(ctx).statuses();
-  const now = ctx.now();
-  const text = list.length
-    ? table(
-        ['HOST', 'DRIVER', 'TARGET', 'STATE', 'DOMAINS', 'RUNNING', 'FREE MEM', 'LAST SCAN', 'ERROR'],
-        list.map((h) => [
-          h.name,
-          h.driver,
-          h.target,
-          h.unknown ? 'unknown' : h.up ? 'up' : 'down',
-          h.domains,
-          h.running,
-          h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB` : '-',
-          h.lastScanAt ? `${age(h.lastScanAt, now)} ago` : '-',
-          h.lastError ?? '',
-        ]),
-      )
-    : 'no hosts configured (add hosts[] to the config)';
-  return { data: list, text };
-},
+    const list = needScanner(ctx).statuses();
+    const now = ctx.now();
+    const text = list.length
+      ? table(
+          ['HOST', 'DRIVER', 'TARGET', 'STATE', 'DOMAINS', 'RUNNING', 'FREE MEM', 'LAST SCAN', 'ERROR'],
+          list.map((h) => [
+            h.name,
+            h.driver,
+            h.target,
+            h.unknown ? 'unknown' : h.up ? 'up' : 'down',
+            h.domains,
+            h.running,
+            h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB` : '-',
+            h.lastScanAt ? `${age(h.lastScanAt, now)} ago` : '-',
+            h.lastError ?? '',
+          ]),
+        )
+      : 'no hosts configured (add hosts[] to the config)';
+    return { data: list, text };
+  },
 });
 
 export const scan = command({
-  name: 'scan', args: [{ name: 'HOST', required: false, variadic: true }], flags: {}, mutating: false,
-    summary: 'scan hosts now (all when none named)', examples: ['scan', 'scan lab-a lab-b'],
+  name: 'scan',
+  args: [{ name: 'HOST', required: false, variadic: true }],
+  flags: {},
+  mutating: false,
+  summary: 'scan hosts now (all when none named)',
+  examples: ['scan', 'scan lab-a lab-b'],
   run: async (cmd, ctx) => {
-  const results = await needScanner(ctx).scan(cmd.args.length ? cmd.args : undefined);
-  const data = results.map((r) => ({
-    host: r.host,
-    ok: r.ok,
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.inventory ? { durationMs: r.inventory.durationMs, domains: r.inventory.domains } : {}),
-  }));
-  const text = table(
-    ['HOST', 'RESULT', 'DOMAINS', 'UUID / NAME / STATE / MACS'],
-    results.flatMap((r) =>
-      r.ok && r.inventory
-        ? r.inventory.domains.length
-          ? r.inventory.domains.map((d, i) => [i ? '' : r.host, i ? '' : 'ok', i ? '' : r.inventory!.domains.length, `${d.uuid} ${d.name} ${d.state} ${d.macs.join(',')}`])
-          : [[r.host, 'ok', 0, '']]
-        : [[r.host, `down: ${r.error}`, '-', '']],
-    ),
-  );
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length === results.length && results.length) {
-    throw new BillboardError('HOST_DOWN', failed.map((f) => `${f.host}: ${f.error}`).join('; '));
-  }
-  return { data, text };
-},
+    const results = await needScanner(ctx).scan(cmd.args.length ? cmd.args : undefined);
+    const data = results.map((r) => ({
+      host: r.host,
+      ok: r.ok,
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.inventory ? { durationMs: r.inventory.durationMs, domains: r.inventory.domains } : {}),
+    }));
+    const text = table(
+      ['HOST', 'RESULT', 'DOMAINS', 'UUID / NAME / STATE / MACS'],
+      results.flatMap((r) =>
+        r.ok && r.inventory
+          ? r.inventory.domains.length
+            ? r.inventory.domains.map((d, i) => [
+                i ? '' : r.host,
+                i ? '' : 'ok',
+                i ? '' : r.inventory!.domains.length,
+                `${d.uuid} ${d.name} ${d.state} ${d.macs.join(',')}`,
+              ])
+            : [[r.host, 'ok', 0, '']]
+          : [[r.host, `down: ${r.error}`, '-', '']],
+      ),
+    );
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length === results.length && results.length) {
+      throw new BillboardError('HOST_DOWN', failed.map((f) => `${f.host}: ${f.error}`).join('; '));
+    }
+    return { data, text };
+  },
 });
 
 type Action = 'stop' | 'suspend' | 'isolate';
@@ -90,9 +103,7 @@ export async function enforce(ctx: ConsoleContext, action: Action, ref: string, 
     else if (action === 'suspend') await driver.suspend(vm.uuid);
     else await driver.isolate(vm.uuid);
   } catch (e) {
-    await ctx.store
-      .audit(ctx.actor, `${action}-failed`, vm.uuid, { name: vm.name, host, error: errorLine(e) })
-      .catch(() => {});
+    await ctx.store.audit(ctx.actor, `${action}-failed`, vm.uuid, { name: vm.name, host, error: errorLine(e) }).catch(() => {});
     throw e;
   }
   await ctx.store.audit(ctx.actor, `${action}-done`, vm.uuid, { name: vm.name, host }).catch(() => {});
@@ -111,17 +122,29 @@ const enforcement =
   };
 
 export const stop = command({
-  name: 'stop', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
-    summary: 'destroy (hard stop) a VM on a host', examples: ['stop web-01 --host lab-b'],
+  name: 'stop',
+  args: [VM],
+  flags: { host: { ...host, required: true } },
+  mutating: true,
+  summary: 'destroy (hard stop) a VM on a host',
+  examples: ['stop web-01 --host lab-b'],
   run: enforcement('stop'),
 });
 export const suspend = command({
-  name: 'suspend', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
-    summary: 'pause a VM on a host', examples: ['suspend web-01 --host lab-b'],
+  name: 'suspend',
+  args: [VM],
+  flags: { host: { ...host, required: true } },
+  mutating: true,
+  summary: 'pause a VM on a host',
+  examples: ['suspend web-01 --host lab-b'],
   run: enforcement('suspend'),
 });
 export const isolate = command({
-  name: 'isolate', args: [VM], flags: { host: { ...host, required: true } }, mutating: true,
-    summary: 'set every network link of a VM down on a host', examples: ['isolate web-01 --host lab-b'],
+  name: 'isolate',
+  args: [VM],
+  flags: { host: { ...host, required: true } },
+  mutating: true,
+  summary: 'set every network link of a VM down on a host',
+  examples: ['isolate web-01 --host lab-b'],
   run: enforcement('isolate'),
 });

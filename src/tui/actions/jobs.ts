@@ -30,7 +30,8 @@ export const JOB_KEYS: readonly KeyBinding<MigrationJob>[] = [
     hint: true,
     run(j, ui) {
       const c = j.convergence;
-      if (!c || (c.suggestedBandwidthMiBs === undefined && c.suggestedMaxDowntimeMs === undefined)) return ui.status(`${j.id}: no suggestion to apply`, 'error');
+      if (!c || (c.suggestedBandwidthMiBs === undefined && c.suggestedMaxDowntimeMs === undefined))
+        return ui.status(`${j.id}: no suggestion to apply`, 'error');
       const bw = c.suggestedBandwidthMiBs !== undefined ? ` --bandwidth ${c.suggestedBandwidthMiBs}` : '';
       const dt = c.suggestedMaxDowntimeMs !== undefined ? ` --max-downtime ${c.suggestedMaxDowntimeMs}` : '';
       return ui.run(`tune ${j.id}${bw}${dt}`);

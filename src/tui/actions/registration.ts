@@ -19,7 +19,10 @@ export function approveKey<T>(help: string, uuidOf: (row: T) => string): KeyBind
     run(row, ui) {
       const uuid = uuidOf(row);
       const fp = keyToConfirm(ui, uuid);
-      ui.confirm(`approve ${vmLabel(ui, uuid)}? ${fp ? `binds key ${fp}` : 'no key (agentless)'} (y/N)`, `approve ${uuid}${fp ? ` --key ${quoteArg(fp)}` : ''}`);
+      ui.confirm(
+        `approve ${vmLabel(ui, uuid)}? ${fp ? `binds key ${fp}` : 'no key (agentless)'} (y/N)`,
+        `approve ${uuid}${fp ? ` --key ${quoteArg(fp)}` : ''}`,
+      );
     },
   };
 }

@@ -12,6 +12,9 @@ export function vmLabel(ui: ActionUi, uuid: string, fallbackName?: string): stri
 
 /** a value safe inside a grammar line (double quotes group words) */
 export function quoteArg(s: string): string {
-  const t = s.replace(/"/g, "'").replace(/[\r\n]+/g, ' ').trim();
+  const t = s
+    .replace(/"/g, "'")
+    .replace(/[\r\n]+/g, ' ')
+    .trim();
   return /\s/.test(t) || t === '' ? `"${t}"` : t;
 }

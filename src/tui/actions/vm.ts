@@ -29,7 +29,10 @@ function hostAction<T>(action: 'isolate' | 'stop', key: string, help: string, ta
         const h = t.hosts[0]!;
         return confirm ? ui.confirm(confirm(h), lineFor(h)) : void ui.run(lineFor(h));
       }
-      ui.pick(`${action} ${label} on which host?`, t.hosts.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })));
+      ui.pick(
+        `${action} ${label} on which host?`,
+        t.hosts.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })),
+      );
     },
   };
 }
@@ -57,9 +60,21 @@ export function migrateKey<T>(help: string, uuidOf: (row: T) => string): KeyBind
           ok: c.ok,
           detail: c.checks.map((k) => `${k.ok ? '✓' : '✗'} ${k.name}: ${k.detail}`),
           line: c.ok ? `migrate ${uuid} --to ${quoteArg(c.host)}` : undefined,
-          refuse: c.ok ? undefined : `${c.host}: pre-checks failed (${c.checks.filter((k) => !k.ok).map((k) => k.name).join(', ')})`,
+          refuse: c.ok
+            ? undefined
+            : `${c.host}: pre-checks failed (${c.checks
+                .filter((k) => !k.ok)
+                .map((k) => k.name)
+                .join(', ')})`,
         }));
-        ui.pick(`migrate ${label} to:`, options, Math.max(0, choices.findIndex((c) => c.ok)));
+        ui.pick(
+          `migrate ${label} to:`,
+          options,
+          Math.max(
+            0,
+            choices.findIndex((c) => c.ok),
+          ),
+        );
       } catch (e) {
         ui.status(oneLine(e), 'error');
       }

@@ -2,14 +2,10 @@
 // in TuiStore (console data, ≤ 10 Hz) and Controller (UI state, keys); components only render them.
 import React, { useEffect, useMemo, useRef } from 'react';
 import { Box, useApp, useInput } from 'ink';
-import type { MigrationJob } from '../../model/types.js';
-import { Controller, detailHeight, tableHeight } from '../controller.js';
+import { Controller, tableHeight } from '../controller.js';
+import { Body } from './body.js';
 import { BottomBar } from './bottom.js';
-import { DetailPane } from './detail-pane.js';
 import { Header, nextCounters, summarize, type HeaderCounters } from './header.js';
-import { MigrationPanel } from './migration-panel.js';
-import { HelpOverlay, OutputOverlay, PickOverlay } from './overlays.js';
-import { Table } from './table.js';
 import { useTerminalSize, useTuiData, useUi } from '../hooks.js';
 import type { TuiStore } from '../store.js';
 import { makeTheme } from '../theme.js';
@@ -50,40 +46,6 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
   const bodyH = rows - 1 - 2 - 2;
   const view = VIEWS[ui.view];
   const cur = ctl.cursor();
-  const item = cur.list[cur.index];
-  const mode = ui.mode;
-
-  let body: React.ReactNode;
-  if (mode.kind === 'help') body = <HelpOverlay view={ui.view} readOnly={ui.readOnly} height={bodyH} width={width} theme={theme} />;
-  else if (mode.kind === 'output') body = <OutputOverlay mode={mode} height={bodyH} width={width} theme={theme} />;
-  else if (mode.kind === 'pick') body = <PickOverlay mode={mode} height={bodyH} width={width} theme={theme} />;
-  else if (mode.kind === 'detail') {
-    body = item ? (
-      ui.view === 'migrations' ? (
-        <Box flexDirection="column" height={bodyH}>
-          <MigrationPanel job={item as MigrationJob} history={data.history.get((item as MigrationJob).id) ?? []} height={Math.min(10, bodyH - 1)} width={width} readOnly={ui.readOnly} theme={theme} />
-          <DetailPane lines={view.detail(item, data)} height={Math.max(1, bodyH - 12)} width={width} theme={theme} />
-        </Box>
-      ) : (
-        <DetailPane lines={view.detail(item, data)} height={bodyH - 1} width={width} theme={theme} title={`${view.title} details (esc closes)`} />
-      )
-    ) : (
-      <DetailPane lines={['nothing selected']} height={bodyH - 1} width={width} theme={theme} />
-    );
-  } else {
-    const th = tableHeight(rows, ui.view);
-    const dh = detailHeight(rows, ui.view);
-    body = (
-      <Box flexDirection="column" height={bodyH}>
-        <Table view={view} list={cur.list} index={cur.index} offset={cur.offset} height={th} width={width} now={data.now} theme={theme} />
-        {ui.view === 'migrations' ? (
-          <MigrationPanel job={item as MigrationJob | undefined} history={item ? (data.history.get((item as MigrationJob).id) ?? []) : []} height={dh} width={width} readOnly={ui.readOnly} theme={theme} />
-        ) : (
-          <DetailPane lines={item ? view.detail(item, data) : []} height={dh} width={width} theme={theme} />
-        )}
-      </Box>
-    );
-  }
 
   return (
     <Box flexDirection="column" width={width} height={rows - 1}>
@@ -97,8 +59,8 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
         theme={theme}
         width={width}
       />
-      {body}
-      <BottomBar mode={mode} view={ui.view} readOnly={ui.readOnly} status={ui.status} width={width} theme={theme} />
+      <Body ui={ui} data={data} cursor={cur} rows={rows} width={width} height={bodyH} theme={theme} />
+      <BottomBar mode={ui.mode} view={ui.view} readOnly={ui.readOnly} status={ui.status} width={width} theme={theme} />
     </Box>
   );
 }
@@ -106,4 +68,3 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
 function position(n: number, offset: number, h: number): string {
   return n > h ? `rows ${offset + 1}-${Math.min(n, offset + h)} of ${n}` : `rows ${n}`;
 }
-

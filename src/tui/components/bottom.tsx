@@ -9,7 +9,14 @@ import type { Theme } from '../theme.js';
 import type { ViewId } from '../views.js';
 
 // memo: its props only change with keys and command results, not with the 10 Hz data frames
-export const BottomBar = memo(function BottomBar(p: { mode: Mode; view: ViewId; readOnly: boolean; status?: Status; width: number; theme: Theme }) {
+export const BottomBar = memo(function BottomBar(p: {
+  mode: Mode;
+  view: ViewId;
+  readOnly: boolean;
+  status?: Status;
+  width: number;
+  theme: Theme;
+}) {
   const { mode, theme } = p;
   let top: React.ReactNode;
   if (mode.kind === 'prompt') {

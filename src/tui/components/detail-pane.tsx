@@ -7,14 +7,20 @@ type DetailProps = { lines: string[]; height: number; width: number; theme: Them
 
 // the lines are rebuilt on every data frame; re-render only when their text (or the geometry) changed
 const same = (a: DetailProps, b: DetailProps) =>
-  a.height === b.height && a.width === b.width && a.theme === b.theme && a.title === b.title &&
-  a.lines.length === b.lines.length && a.lines.every((l, i) => l === b.lines[i]);
+  a.height === b.height &&
+  a.width === b.width &&
+  a.theme === b.theme &&
+  a.title === b.title &&
+  a.lines.length === b.lines.length &&
+  a.lines.every((l, i) => l === b.lines[i]);
 
 export const DetailPane = memo(function DetailPane(p: DetailProps) {
   const shown = p.lines.slice(0, p.height);
   return (
     <Box flexDirection="column" width={p.width} height={p.height + 1}>
-      <Text wrap="truncate" {...p.theme.dim}>{('── ' + (p.title ?? 'details') + ' ').padEnd(p.width, '─')}</Text>
+      <Text wrap="truncate" {...p.theme.dim}>
+        {('── ' + (p.title ?? 'details') + ' ').padEnd(p.width, '─')}
+      </Text>
       {shown.map((l, i) => (
         <Text key={i} wrap="truncate">
           {l}

@@ -36,11 +36,22 @@ export function summarize(s: BillboardSnapshot, pending: number): HeaderCounters
 
 /** the counters the header shows: hosts, pending and findings move at once; the busy ones (VM count, beacons/s)
  * at most every `slowMs`, so a data frame that changes only them does not re-render the header */
-export function nextCounters(prev: HeaderCounters | undefined, next: HeaderCounters, prevAt: number, now: number, slowMs = 500): HeaderCounters {
+export function nextCounters(
+  prev: HeaderCounters | undefined,
+  next: HeaderCounters,
+  prevAt: number,
+  now: number,
+  slowMs = 500,
+): HeaderCounters {
   if (!prev) return next;
   const urgent =
-    prev.up !== next.up || prev.down !== next.down || prev.pending !== next.pending ||
-    prev.sev.critical !== next.sev.critical || prev.sev.high !== next.sev.high || prev.sev.medium !== next.sev.medium || prev.sev.low !== next.sev.low;
+    prev.up !== next.up ||
+    prev.down !== next.down ||
+    prev.pending !== next.pending ||
+    prev.sev.critical !== next.sev.critical ||
+    prev.sev.high !== next.sev.high ||
+    prev.sev.medium !== next.sev.medium ||
+    prev.sev.low !== next.sev.low;
   if (urgent) return next;
   if (prev.vms === next.vms && prev.perSecond === next.perSecond) return prev;
   return now - prevAt >= slowMs ? next : prev;
@@ -55,14 +66,11 @@ export const Header = memo(function Header(p: HeaderProps) {
         <Text {...t.title}>billboard</Text>
         {p.readOnly ? <Text {...t.busy}>{' [READ-ONLY]'}</Text> : null}
         {'  hosts '}
-        <Text>{sum.up} up</Text>
-        {' '}
-        <Text {...(sum.down ? t.error : t.dim)}>{sum.down} down</Text>
+        <Text>{sum.up} up</Text> <Text {...(sum.down ? t.error : t.dim)}>{sum.down} down</Text>
         {`  VMs ${sum.vms}  pending `}
         <Text {...(sum.pending ? t.tone('yellow') : {})}>{sum.pending}</Text>
         {'  findings '}
-        <Text {...(sum.sev.critical ? t.error : {})}>C{sum.sev.critical}</Text>
-        {' '}
+        <Text {...(sum.sev.critical ? t.error : {})}>C{sum.sev.critical}</Text>{' '}
         <Text {...(sum.sev.high ? t.tone('red') : {})}>H{sum.sev.high}</Text>
         {` M${sum.sev.medium} L${sum.sev.low}  beacons ${sum.perSecond}/s`}
       </Text>

@@ -57,7 +57,11 @@ function Timeline({ job, width, theme }: { job: MigrationJob; width: number; the
 
 export function MigrationPanel(p: MigrationPanelProps) {
   const { job, theme } = p;
-  const rule = <Text wrap="truncate" {...theme.dim}>{'── migration '.padEnd(p.width, '─')}</Text>;
+  const rule = (
+    <Text wrap="truncate" {...theme.dim}>
+      {'── migration '.padEnd(p.width, '─')}
+    </Text>
+  );
   if (!job) {
     return (
       <Box flexDirection="column" height={p.height + 1} width={p.width}>
@@ -76,12 +80,7 @@ export function MigrationPanel(p: MigrationPanelProps) {
   const bw = p.history.map((h) => h.bandwidthBps ?? 0);
   const top = Math.max(1, ...dirty, ...bw);
   const conv = job.convergence;
-  const suggestion =
-    conv && (conv.suggestedBandwidthMiBs !== undefined || conv.suggestedMaxDowntimeMs !== undefined)
-      ? [conv.suggestedBandwidthMiBs !== undefined ? `bandwidth ${conv.suggestedBandwidthMiBs} MiB/s` : '', conv.suggestedMaxDowntimeMs !== undefined ? `max downtime ${conv.suggestedMaxDowntimeMs} ms` : '']
-          .filter(Boolean)
-          .join(', ')
-      : undefined;
+  const suggestion = suggestionOf(conv);
   const barW = Math.max(10, Math.min(40, p.width - 50));
   const lines: React.ReactNode[] = [
     <Text key="t" wrap="truncate">
@@ -94,7 +93,8 @@ export function MigrationPanel(p: MigrationPanelProps) {
       {back ? <Text {...theme.error}>{'  ↑ going backwards'}</Text> : null}
     </Text>,
     <Text key="nums" wrap="truncate">
-      {`iteration ${st?.iteration ?? '-'}  dirty ${rate(st?.dirtyRateBps)}  bandwidth ${rate(st?.bandwidthBps)}  expected downtime ${ms(st?.expectedDowntimeMs)}  total downtime ${ms(st?.totalDowntimeMs)}`}
+      {`iteration ${st?.iteration ?? '-'}  dirty ${rate(st?.dirtyRateBps)}  bandwidth ${rate(st?.bandwidthBps)}  ` +
+        `expected downtime ${ms(st?.expectedDowntimeMs)}  total downtime ${ms(st?.totalDowntimeMs)}`}
     </Text>,
     <Text key="sd" wrap="truncate">
       {fit('dirty rate', 12)}
@@ -114,17 +114,41 @@ export function MigrationPanel(p: MigrationPanelProps) {
       </Text>
     ),
   ];
-  if (suggestion) lines.push(<Text key="s" wrap="truncate">{p.readOnly ? `suggested: ${suggestion}` : `[t] apply suggestion: ${suggestion}`}</Text>);
-  const bad = job.checks.filter((c) => !c.ok);
-  lines.push(
-    <Text key="k" wrap="truncate" {...(bad.length ? theme.error : theme.dim)}>
-      {job.result ?? job.error ?? (bad.length ? `pre-checks failed: ${bad.map((c) => c.name).join(', ')}` : `pre-checks: ${job.checks.length} ok`)}
-    </Text>,
-  );
+  if (suggestion)
+    lines.push(
+      <Text key="s" wrap="truncate">
+        {p.readOnly ? `suggested: ${suggestion}` : `[t] apply suggestion: ${suggestion}`}
+      </Text>,
+    );
+  lines.push(<Outcome key="k" job={job} theme={theme} />);
   return (
     <Box flexDirection="column" height={p.height + 1} width={p.width}>
       {rule}
       {lines.slice(0, p.height)}
     </Box>
+  );
+}
+
+/** the convergence estimate's suggestion, in words (undefined when it suggests nothing) */
+function suggestionOf(conv: MigrationJob['convergence']): string | undefined {
+  if (!conv || (conv.suggestedBandwidthMiBs === undefined && conv.suggestedMaxDowntimeMs === undefined)) return undefined;
+  const parts = [
+    conv.suggestedBandwidthMiBs !== undefined ? `bandwidth ${conv.suggestedBandwidthMiBs} MiB/s` : '',
+    conv.suggestedMaxDowntimeMs !== undefined ? `max downtime ${conv.suggestedMaxDowntimeMs} ms` : '',
+  ];
+  return parts.filter(Boolean).join(', ');
+}
+
+/** how the job ended, or its pre-checks while it has not */
+function Outcome({ job, theme }: { job: MigrationJob; theme: Theme }) {
+  const bad = job.checks.filter((c) => !c.ok);
+  const text =
+    job.result ??
+    job.error ??
+    (bad.length ? `pre-checks failed: ${bad.map((c) => c.name).join(', ')}` : `pre-checks: ${job.checks.length} ok`);
+  return (
+    <Text wrap="truncate" {...(bad.length ? theme.error : theme.dim)}>
+      {text}
+    </Text>
   );
 }

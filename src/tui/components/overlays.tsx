@@ -55,7 +55,9 @@ export function PickOverlay(p: { mode: Extract<Mode, { kind: 'pick' }>; height: 
   const start = Math.max(0, Math.min(mode.index - listH + 1, mode.options.length - listH));
   return (
     <Box flexDirection="column" height={p.height} width={p.width}>
-      <Text wrap="truncate" {...theme.title}>{mode.title}</Text>
+      <Text wrap="truncate" {...theme.title}>
+        {mode.title}
+      </Text>
       {mode.options.slice(Math.max(0, start), Math.max(0, start) + listH).map((o, i) => {
         const sel = o === chosen;
         const style = theme.tone(o.ok ? 'green' : 'red');

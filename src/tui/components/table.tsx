@@ -32,9 +32,23 @@ export const Table = memo(function Table(p: TableProps) {
   for (let i = p.offset; i < end; i++) {
     const item = p.list[i]!;
     const sel = i === p.index;
-    lines.push(<Row key={p.view.rowId(item)} text={(sel ? '>' : ' ') + ' ' + rowLine(p.view, item, widths, p.now)} tone={p.view.tone(item)} sel={sel} theme={p.theme} />);
+    lines.push(
+      <Row
+        key={p.view.rowId(item)}
+        text={(sel ? '>' : ' ') + ' ' + rowLine(p.view, item, widths, p.now)}
+        tone={p.view.tone(item)}
+        sel={sel}
+        theme={p.theme}
+      />,
+    );
   }
-  if (p.list.length === 0) lines.push(<Text key="empty" {...p.theme.dim}>  (no rows)</Text>);
+  if (p.list.length === 0)
+    lines.push(
+      <Text key="empty" {...p.theme.dim}>
+        {' '}
+        (no rows)
+      </Text>,
+    );
   return (
     <Box flexDirection="column" width={p.width} height={p.height + 1}>
       <Text wrap="truncate" {...p.theme.title}>
