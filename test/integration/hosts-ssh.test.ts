@@ -242,7 +242,9 @@ describe('ssh driver commands and bad hosts', () => {
         host(),
         async (d) => {
           await d.scanAll();
-          const pid = mode === 'session' ? (d as unknown as { session?: { pid?: number } }).session?.pid : undefined;
+          // the warm session's virsh (private: the session keeper's), to check its process group is gone after
+          const pid = mode === 'session' ? (d as unknown as { sessions: { session?: { pid?: number } } }).sessions.session?.pid : undefined;
+          expect(mode === 'exec' || pid !== undefined).toBe(true);
           const t0 = Date.now();
           const err = await d.jobs.migrate(WEB1, { transport: 'direct', destUri: 'test:///default' }).catch((e) => e);
           expect(err).toMatchObject({

@@ -269,7 +269,7 @@ describe('virsh session over a scripted stream', () => {
 
 describe('sessionLine: a command for virsh’s own parser', () => {
   it('keeps plain arguments, single-quotes the others, refuses what cannot be quoted', async () => {
-    const { sessionLine } = await import('../../src/hosts/ssh/driver.js');
+    const { sessionLine } = await import('../../src/hosts/virsh/session.js');
     expect(
       sessionLine([
         'migrate',

@@ -6,7 +6,6 @@ import {
   COMMAND_TIMEOUT_MS,
   MAX_OUTPUT_BYTES,
   MIGRATE_TIMEOUT_MS,
-  SESSION_RETRY_MAX_MS,
   SESSION_RETRY_MS,
   SESSION_START_TIMEOUT_MS,
   VIRSH,
@@ -14,7 +13,6 @@ import {
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { SharedStart } from '../shared-start.js';
 import {
   framingNonce,
   inventoryScript,
@@ -38,10 +36,10 @@ import {
   migrateWatchScript,
   type GuardTarget,
 } from '../virsh/migrate-guard.js';
-import { SessionGoneError, SessionStartError, VirshSession, type Segment } from '../virsh/session.js';
+import { SessionGoneError, sessionLine, type Segment, type VirshSession } from '../virsh/session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
 import { SshConnection } from './connection.js';
-import { openSshSessionStream } from './session-stream.js';
+import { SessionKeeper } from './session-keeper.js';
 
 // HostDriver over SSH: `virsh -c <libvirtUri> …` on the host through one pooled ssh2 connection.
 // Scans, reads and suspend/resume/destroy go through a persistent virsh session (virsh/session.ts): one
@@ -84,23 +82,6 @@ export interface SshDriverStats {
   execFallbacks: number;
 }
 
-/** arguments that may go on a virsh session's command line as they are (no quoting needed) */
-const PLAIN_ARG = /^[A-Za-z0-9_.:-]+$/;
-
-/**
- * A command line for virsh's own parser: plain arguments as they are, others in single quotes (literal up to
- * the next quote, as in sh); undefined when an argument cannot be written so (a quote, a control character).
- */
-export function sessionLine(args: string[]): string | undefined {
-  const out: string[] = [];
-  for (const a of args) {
-    if (PLAIN_ARG.test(a)) out.push(a);
-    else if (a && !/['\x00-\x1f\x7f]/.test(a)) out.push(`'${a}'`);
-    else return undefined;
-  }
-  return out.join(' ');
-}
-
 export class SshDriver implements HostDriver {
   readonly kind = 'ssh' as const;
   readonly name: string;
@@ -111,18 +92,7 @@ export class SshDriver implements HostDriver {
   private readonly migrateTimeoutMs: number;
   private readonly parsed: DomainParseCache = new Map();
   private readonly maxBytes: number;
-  private readonly useSession: boolean;
-  private readonly sessionStartMs: number;
-  private readonly sessionRetryMs: number;
-  private session?: VirshSession;
-  private readonly starting = new SharedStart<VirshSession | undefined>();
-  private sessionOffUntil = 0;
-  private sessionFailures = 0;
-  /** bumped by close(): a session that finishes starting after it is not kept */
-  private generation = 0;
-  private readonly log?: SshDriverOptions['log'];
-  /** a running kill of a session's processes (close() waits for it) */
-  private killing?: Promise<void>;
+  private readonly sessions: SessionKeeper;
   readonly stats: SshDriverStats = { sessionStarts: 0, sessionStartFailures: 0, execFallbacks: 0 };
 
   private readonly ctl: VirshControl;
@@ -137,10 +107,6 @@ export class SshDriver implements HostDriver {
     this.timeoutMs = opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
     this.migrateTimeoutMs = opts.migrateTimeoutMs ?? MIGRATE_TIMEOUT_MS;
     this.maxBytes = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-    this.useSession = opts.session ?? true;
-    this.sessionStartMs = opts.sessionStartTimeoutMs ?? SESSION_START_TIMEOUT_MS;
-    this.sessionRetryMs = opts.sessionRetryMs ?? SESSION_RETRY_MS;
-    this.log = opts.log;
     this.conn = new SshConnection(
       {
         name: host.name,
@@ -152,6 +118,17 @@ export class SshDriver implements HostDriver {
       },
       { log: opts.log, connectTimeoutMs: opts.connectTimeoutMs, keepaliveIntervalMs: opts.keepaliveIntervalMs },
     );
+    const sessionOpts = {
+      host: this.name,
+      virsh: this.virsh,
+      uri: this.uri,
+      maxBytes: this.maxBytes,
+      enabled: opts.session ?? true,
+      startTimeoutMs: opts.sessionStartTimeoutMs ?? SESSION_START_TIMEOUT_MS,
+      retryMs: opts.sessionRetryMs ?? SESSION_RETRY_MS,
+      log: opts.log,
+    };
+    this.sessions = new SessionKeeper(this.conn, sessionOpts, this.stats);
     this.ctl = new VirshControl({
       host: this.name,
       run: (args, o) => this.virshRun(args, o),
@@ -170,69 +147,14 @@ export class SshDriver implements HostDriver {
     return this.conn.connect();
   }
 
-  async close(): Promise<void> {
-    this.generation++;
-    const starting = this.starting.current;
-    const s = this.session;
-    this.session = undefined;
-    // a session still busy (the scanner gave up on a hung scan) is killed, not asked to exit at EOF
-    if (s?.busy) s.kill();
-    else s?.close();
-    await this.killing; // the kill needs the connection
-    await this.conn.close();
-    (await starting?.catch(() => undefined))?.close();
+  /** Ends the session and the connection; the next call opens both again. */
+  close(): Promise<void> {
+    return this.sessions.close();
   }
 
   /** a persistent virsh session is open now */
   get sessionAlive(): boolean {
-    return this.session?.alive ?? false;
-  }
-
-  /** The live session, a new one, or undefined (use exec). Throws a host error when the connection fails. */
-  private sessionFor(deadline: number): Promise<VirshSession | undefined> {
-    if (this.session?.alive) return Promise.resolve(this.session);
-    this.session = undefined;
-    if (!this.useSession || Date.now() < this.sessionOffUntil) return Promise.resolve(undefined);
-    return this.starting.join(() => this.startSession(deadline));
-  }
-
-  private async startSession(deadline: number): Promise<VirshSession | undefined> {
-    const gen = this.generation;
-    const { stream, pidLine: pid } = await openSshSessionStream(this.conn, this.virsh, this.uri, (k) => {
-      this.killing = k;
-      void k.finally(() => {
-        if (this.killing === k) this.killing = undefined;
-      });
-    });
-    this.stats.sessionStarts++;
-    let s: VirshSession;
-    try {
-      s = await VirshSession.start(
-        stream,
-        { host: this.name, maxBytes: this.maxBytes, pidLine: pid },
-        Math.max(1, Math.min(this.sessionStartMs, deadline - Date.now())),
-      );
-    } catch (e) {
-      this.stats.sessionStartFailures++;
-      const se = e instanceof SessionStartError ? e : new SessionStartError('exited', (e as Error).message);
-      if (se.kind === 'lost') throw hostError('HOST_DOWN', this.name, se.message);
-      // virsh exited or stayed silent: this host cannot hold a session now; one-shot execs for a while
-      this.sessionFailures++;
-      const backoff = Math.min(SESSION_RETRY_MAX_MS, this.sessionRetryMs * 2 ** Math.min(this.sessionFailures - 1, 16));
-      this.sessionOffUntil = Date.now() + backoff;
-      this.log?.warn?.(
-        { host: this.name, err: se.message, output: se.output.slice(-300), retryInMs: backoff },
-        'virsh session unavailable, using exec',
-      );
-      return undefined;
-    }
-    this.sessionFailures = 0;
-    if (gen !== this.generation) {
-      s.close(); // closed while starting
-      return undefined;
-    }
-    this.session = s;
-    return s;
+    return this.sessions.alive;
   }
 
   /**
@@ -248,7 +170,7 @@ export class SshDriver implements HostDriver {
     const deadline = Date.now() + timeoutMs;
     const timedOut = () => timeoutError(this.name, what, timeoutMs);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const s = await this.sessionFor(deadline);
+      const s = await this.sessions.get(deadline);
       if (!s) break;
       try {
         return await session(s, deadline, timeoutMs);
@@ -446,9 +368,8 @@ export class SshDriver implements HostDriver {
    * one exec.
    */
   private takeSessionForMigrate(uuid: string): VirshRun | undefined {
-    const s = this.session;
-    if (!s?.alive || s.busy) return undefined;
-    this.session = undefined;
+    const s = this.sessions.takeIdle();
+    if (!s) return undefined;
     return async (args: string[], o: VirshRunOptions = {}): Promise<string> => {
       const line = sessionLine(args);
       if (line === undefined) return this.virshRun(args, o);

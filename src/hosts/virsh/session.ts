@@ -66,6 +66,23 @@ export interface Framing {
   echoes: boolean;
 }
 
+/** arguments that may go on a virsh session's command line as they are (no quoting needed) */
+const PLAIN_ARG = /^[A-Za-z0-9_.:-]+$/;
+
+/**
+ * A command line for virsh's own parser: plain arguments as they are, others in single quotes (literal up to
+ * the next quote, as in sh); undefined when an argument cannot be written so (a quote, a control character).
+ */
+export function sessionLine(args: string[]): string | undefined {
+  const out: string[] = [];
+  for (const a of args) {
+    if (PLAIN_ARG.test(a)) out.push(a);
+    else if (a && !/['\x00-\x1f\x7f]/.test(a)) out.push(`'${a}'`);
+    else return undefined;
+  }
+  return out.join(' ');
+}
+
 export const markerIn = (nonce: string, tag: string | number): string => `echo @@BB''${nonce}:${tag}@@`;
 export const markerOut = (nonce: string, tag: string | number): string => `@@BB${nonce}:${tag}@@`;
 
