@@ -172,7 +172,6 @@ describe('virsh session over a scripted stream', () => {
     expect(a).toEqual([{ out: 'héllo wörld\n' }, { out: '', error: 'error: failed to get domain\nerror: boom\n' }, { out: 'x' }]);
     expect(b).toEqual([{ out: 'second\n' }]);
     expect(await ask(s, ['say third'])).toEqual([{ out: 'third\n' }]);
-    expect(s.served).toBe(3);
     // one request at a time: the second was written only after the first was answered
     expect(f.writes.filter((w) => w.includes('say second'))).toHaveLength(1);
     expect(f.writes.findIndex((w) => w.includes('say second'))).toBeGreaterThan(f.writes.findIndex((w) => w.includes('héllo')));

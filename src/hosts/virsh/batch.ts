@@ -10,7 +10,7 @@ import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './t
 // stream is detected as truncated, not taken for a short inventory). Pure: builds text, parses text.
 //
 // The markers carry a nonce that is fresh for every scan (`@@BB<nonce>:dom:<uuid>`), so what a domain's XML
-// holds (a <description>, a name) cannot end a section, start one or fake the end of the scan: it would need
+// holds (a <description>, a name) cannot end a section, start one or forge the end of the scan: it would need
 // a nonce chosen after the XML was written.
 
 /** A fresh framing nonce (hex): one per scan, or per framed command. */

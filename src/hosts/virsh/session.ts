@@ -185,8 +185,6 @@ export class VirshSession {
   private started = false;
   /** the remote pid announced before virsh started, if any */
   pid?: number;
-  /** requests answered (for tests and logs) */
-  served = 0;
 
   private constructor(
     private readonly stream: SessionStream,
@@ -245,7 +243,6 @@ export class VirshSession {
       for (const l of lines) if (/[\r\n]/.test(l)) throw new Error('virsh session: a command line may not contain a newline');
       const input = lines.map((l, i) => `${l}\n${markerIn(nonce, i)}\n`).join('') + NOOP;
       const text = await this.exchange(input, markerOut(nonce, lines.length - 1), left, o.what, label);
-      this.served++;
       return splitResponse(text, lines, nonce, this.framing);
     });
     this.chain = run.catch(() => undefined);
