@@ -31,7 +31,7 @@ const vm = (
 ): DemoVm => ({
   name,
   // distinct 8-character prefixes, so the Billboard's UUID column tells them apart
-  uuid: `${n.toString(16).padStart(2, '0')}5eed${(n * 37).toString(16).padStart(2, '0').slice(-2)}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`,
+  uuid: `${hex(n, 2)}5eed${hex(n * 37, 2).slice(-2)}-0000-4000-8000-${hex(n, 12)}`,
   host,
   state: o.state ?? 'running',
   macs: [`52:54:00:de:00:${n.toString(16).padStart(2, '0')}`],
@@ -69,3 +69,7 @@ export const TIMELINE: DemoTimeline = {
   cloneAtMs: 6_000,
   forgedAtMs: 8_000,
 };
+
+function hex(n: number, width: number): string {
+  return n.toString(16).padStart(width, '0');
+}

@@ -6,7 +6,7 @@ import { fileLogger } from '../cli/logger.js';
 import { resolveConfig } from '../cli/config-load.js';
 import { runLine } from '../console/dispatch.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
-import { configSchema } from '../model/config.js';
+import { configSchema, type ResolvedConfig } from '../model/config.js';
 import { SimulatedExecutor } from '../migration/simulated-executor.js';
 import { BillboardError } from '../model/errors.js';
 import { makeKey, DemoAgents, type AgentKey } from './agents.js';
@@ -60,18 +60,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
   try {
     const lab = new DemoLab(dir, DEMO_VMS);
-    const config = resolveConfig(
-      configSchema.parse({
-        store: { path: join(dir, 'store.db') },
-        log: { path: join(dir, 'billboard.log'), level: 'info' },
-        beacon: { listen: '127.0.0.1:0', intervalS: INTERVAL_S, missedBeforeSilent: 3, maxSkewS: 60 },
-        scan: { intervalS: 3, timeoutS: 5, concurrency: 3 },
-        hosts: lab.hostConfigs(),
-        migration: { transport: 'tunnelled', bandwidthMiBs: 256, maxDowntimeMs: 300 },
-        policy: { enforcement: 'ask' },
-      }),
-      undefined,
-    );
+    const config = demoConfig(dir, lab);
     rt = await startRuntime({
       config,
       actor: opts.actor,
@@ -86,48 +75,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       createDriver: lab.createDriver,
     });
 
-    // The shop's known-good baseline, through the same commands an operator would type (audited as "demo").
-    const setup = { ...rt.ctx, readOnly: false, actor: 'demo-setup' };
-    const keys = new Map<string, AgentKey>();
-    for (const v of DEMO_VMS) {
-      if (v.agent) keys.set(v.name, makeKey(dir, v.name));
-      if (!v.approved) continue;
-      const key = keys.get(v.name);
-      for (const line of [
-        `register ${v.name} --uuid ${v.uuid} ${v.macs.map((m) => `--mac ${m}`).join(' ')} --os ${v.os} --host ${v.host}${key ? ` --pubkey ${key.publicKey}` : ''}`,
-        `approve ${v.name} --note "demo baseline"`,
-      ]) {
-        const r = await runLine(line, setup);
-        if (!r.ok) throw new BillboardError('INTERNAL', `demo setup failed at "${line}": ${r.error.message}`);
-      }
-    }
-
+    const keys = await writeBaseline(rt, dir);
     agents = new DemoAgents(dir, `127.0.0.1:${rt.beaconAddress.port}`, INTERVAL_S);
     for (const v of DEMO_VMS) if (v.agent && v.state === 'running') agents.start(v.name, v, keys.get(v.name)!);
-
-    const at = (ms: number, f: () => Promise<void> | void) =>
-      timers.push(
-        setTimeout(() => {
-          Promise.resolve(f()).catch((e) => rt?.ctx.log.warn({ err: String(e) }, 'demo incident failed'));
-        }, ms),
-      );
-    const byName = (n: string) => DEMO_VMS.find((v) => v.name === n)!;
-    // An unregistered VM appears on lab-c, beaconing with a key nobody approved.
-    at(TIMELINE.unregisteredAtMs, async () => {
-      await lab.start('lab-c', INTRUDER);
-      agents!.start(INTRUDER.name, INTRUDER, makeKey(dir, INTRUDER.name));
-      void rt!.scanner.scan(['lab-c']).catch(() => {});
-    });
-    // cache-01's agent falls silent while its domain keeps running.
-    at(TIMELINE.silentAtMs, () => agents!.stop('cache-01'));
-    // A clone of db-01 (same UUID, MAC and key: a copied disk) boots on lab-b.
-    at(TIMELINE.cloneAtMs, async () => {
-      const db = byName('db-01');
-      await lab.start('lab-b', db);
-      agents!.start('db-01-clone', db, keys.get('db-01')!);
-    });
-    // Someone beacons as web-02 with a key of their own.
-    at(TIMELINE.forgedAtMs, () => agents!.start('forger', byName('web-02'), makeKey(dir, 'forger')));
+    scheduleIncidents({ dir, lab, rt, agents, keys, timers });
 
     opts.note?.(`demo lab in ${dir}: hosts lab-a, lab-b, lab-c (libvirt test driver); beacons on 127.0.0.1:${rt.beaconAddress.port}`);
     return await opts.body(rt);
@@ -137,4 +88,69 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.off('SIGHUP', onSignal);
     await cleanup();
   }
+}
+
+function demoConfig(dir: string, lab: DemoLab): ResolvedConfig {
+  return resolveConfig(
+    configSchema.parse({
+      store: { path: join(dir, 'store.db') },
+      log: { path: join(dir, 'billboard.log'), level: 'info' },
+      beacon: { listen: '127.0.0.1:0', intervalS: INTERVAL_S, missedBeforeSilent: 3, maxSkewS: 60 },
+      scan: { intervalS: 3, timeoutS: 5, concurrency: 3 },
+      hosts: lab.hostConfigs(),
+      migration: { transport: 'tunnelled', bandwidthMiBs: 256, maxDowntimeMs: 300 },
+      policy: { enforcement: 'ask' },
+    }),
+    undefined,
+  );
+}
+
+/** The shop's known-good baseline, through the same commands an operator would type. @returns the agents' keys */
+async function writeBaseline(rt: Runtime, dir: string): Promise<Map<string, AgentKey>> {
+  const setup = { ...rt.ctx, readOnly: false, actor: 'demo-setup' };
+  const keys = new Map<string, AgentKey>();
+  for (const v of DEMO_VMS) {
+    if (v.agent) keys.set(v.name, makeKey(dir, v.name));
+    if (!v.approved) continue;
+    const key = keys.get(v.name);
+    const macs = v.macs.map((m) => `--mac ${m}`).join(' ');
+    const register = `register ${v.name} --uuid ${v.uuid} ${macs} --os ${v.os} --host ${v.host}${key ? ` --pubkey ${key.publicKey}` : ''}`;
+    for (const line of [register, `approve ${v.name} --note "demo baseline"`]) {
+      const r = await runLine(line, setup);
+      if (!r.ok) throw new BillboardError('INTERNAL', `demo setup failed at "${line}": ${r.error.message}`);
+    }
+  }
+  return keys;
+}
+
+interface DemoScene {
+  dir: string;
+  lab: DemoLab;
+  rt: Runtime;
+  agents: DemoAgents;
+  keys: Map<string, AgentKey>;
+  timers: NodeJS.Timeout[];
+}
+
+/** The demo's first minute of incidents, on timers the clean-up clears. */
+function scheduleIncidents({ dir, lab, rt, agents, keys, timers }: DemoScene): void {
+  const at = (ms: number, f: () => Promise<void> | void) =>
+    timers.push(setTimeout(() => void Promise.resolve(f()).catch((e) => rt.ctx.log.warn({ err: String(e) }, 'demo incident failed')), ms));
+  const byName = (n: string) => DEMO_VMS.find((v) => v.name === n)!;
+  // An unregistered VM appears on lab-c, beaconing with a key nobody approved.
+  at(TIMELINE.unregisteredAtMs, async () => {
+    await lab.start('lab-c', INTRUDER);
+    agents.start(INTRUDER.name, INTRUDER, makeKey(dir, INTRUDER.name));
+    void rt.scanner.scan(['lab-c']).catch(() => {});
+  });
+  // cache-01's agent falls silent while its domain keeps running.
+  at(TIMELINE.silentAtMs, () => agents.stop('cache-01'));
+  // A clone of db-01 (same UUID, MAC and key: a copied disk) boots on lab-b.
+  at(TIMELINE.cloneAtMs, async () => {
+    const db = byName('db-01');
+    await lab.start('lab-b', db);
+    agents.start('db-01-clone', db, keys.get('db-01')!);
+  });
+  // Someone beacons as web-02 with a key of their own.
+  at(TIMELINE.forgedAtMs, () => agents.start('forger', byName('web-02'), makeKey(dir, 'forger')));
 }

@@ -82,11 +82,14 @@ export class DemoLab {
 
   private write(host: DemoHost): void {
     const file = this.file(host);
-    writeFileSync(`${file}.tmp`, testDriverXml(this.domains.get(host) ?? [], {
+    writeFileSync(
+      `${file}.tmp`,
+      testDriverXml(this.domains.get(host) ?? [], {
         cpus: 16,
         memoryKiB: 64 * 1024 * 1024,
         subnet: `10.0.${DEMO_HOSTS.indexOf(host) + 1}`,
-      }));
+      }),
+    );
     renameSync(`${file}.tmp`, file);
   }
 }

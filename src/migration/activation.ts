@@ -19,9 +19,7 @@ export interface ActivationInput {
  * fix (the instance on the destination is not the one that left).
  */
 export type Activation =
-  | { verdict: 'pending'; why: string }
-  | { verdict: 'activated'; evidence: string }
-  | { verdict: 'failed'; why: string };
+  { verdict: 'pending'; why: string } | { verdict: 'activated'; evidence: string } | { verdict: 'failed'; why: string };
 
 /** "::ffff:10.0.0.5" and "10.0.0.5" are one IPv4 address */
 function addr(a: string): string {

@@ -441,7 +441,9 @@ export class MigrationManager extends EventEmitter {
     const active = this.journal.activeFor(row.uuid);
     if (active) return active;
     if (allowFinished) {
-      const last = this.jobs().filter((j) => j.vm === row.uuid).pop();
+      const last = this.jobs()
+        .filter((j) => j.vm === row.uuid)
+        .pop();
       if (last) return last;
     }
     throw new BillboardError('NOT_FOUND', `${row.name} has no pending or running migration`);
