@@ -30,7 +30,7 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const argv = process.argv.slice(2);
@@ -60,7 +60,10 @@ const wire = await import('../dist/beacon/wire.js');
 // ─── Listener side (this process) ─────────────────────────────────────────────────────────────
 
 function snmpUdp() {
-  const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = fs
+    .readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const names = lines[0].split(/\s+/);
   const vals = lines[1].split(/\s+/).map(Number);
   return Object.fromEntries(names.slice(1).map((n, i) => [n, vals[i + 1]]));
@@ -178,7 +181,10 @@ async function ingest() {
   };
   const expect = (child, type, seconds, what) =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => fail(`load generator ${child.gen} did not ${what} within ${seconds}s (no '${type}' message)`), seconds * 1000);
+      const timer = setTimeout(
+        () => fail(`load generator ${child.gen} did not ${what} within ${seconds}s (no '${type}' message)`),
+        seconds * 1000,
+      );
       waiting.set(child, {
         type,
         resolve: (m) => {
@@ -246,7 +252,10 @@ async function ingest() {
   loopDelay.enable();
   log(`ramp done (${c0.handshakes} handshakes); measuring ${SECONDS}s; load average ${load1.join(' ')}`);
   const marks0 = await all('marked', 30, 'answer a mark', { type: 'mark' });
-  const progress = setInterval(() => log(`  ${Math.round((performance.now() - t0) / 1000)}s: ${valid} valid, queued ${listener.counters().queued}`), 10_000);
+  const progress = setInterval(
+    () => log(`  ${Math.round((performance.now() - t0) / 1000)}s: ${valid} valid, queued ${listener.counters().queued}`),
+    10_000,
+  );
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const marks1 = await all('marked', 30, 'answer a mark', { type: 'mark' });
   const wall = (performance.now() - t0) / 1000;
@@ -258,7 +267,7 @@ async function ingest() {
   for (const c of children) c.done = true;
   // drain: wait until the listener has judged everything still in its socket buffer (at most 20 s), so that
   // every datagram ever sent can be accounted for
-  for (let last = -1, end = Date.now() + 20_000; Date.now() < end; ) {
+  for (let last = -1, end = Date.now() + 20_000; Date.now() < end;) {
     const c = listener.counters();
     if (c.received === last && c.queued === 0) break;
     last = c.received;
@@ -362,7 +371,9 @@ async function fleet() {
       body: {
         uuid: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
         name: `vm-${i}`,
-        macs: [`52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`],
+        macs: [
+          `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+        ],
         ips: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`],
         os: 'Debian GNU/Linux 12 (bookworm)',
         hostname: `vm-${i}`,
@@ -410,7 +421,10 @@ async function fleet() {
     if (d.type === 'accept') {
       const vm = byEph.get(d.ephemeralPrefix.toString('hex'));
       if (!vm || !vm.pending || d.seq < vm.pending.seq) return;
-      const shared = crypto.diffieHellman({ privateKey: vm.pending.privateKey, publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
+      const shared = crypto.diffieHellman({
+        privateKey: vm.pending.privateKey,
+        publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519'),
+      });
       const key = wire.deriveSessionKey(shared, vm.pending.pub, d.listenerEphemeral, d.sessionId, vm.pub);
       if (!wire.checkMac(key, d.authed, d.tag)) return; // as the agent does: only an ACCEPT from the key's holder
       byEph.delete(d.ephemeralPrefix.toString('hex'));
@@ -464,7 +478,11 @@ async function fleet() {
       out.writeUInt32BE(b.seq >>> 0, 9);
       out.writeUInt32BE(Math.floor(now / 0x1_0000_0000), 13);
       out.writeUInt32BE(now >>> 0, 17);
-      crypto.createHmac('sha256', s.key).update(out.subarray(0, out.length - 16)).digest().copy(out, out.length - 16, 0, 16);
+      crypto
+        .createHmac('sha256', s.key)
+        .update(out.subarray(0, out.length - 16))
+        .digest()
+        .copy(out, out.length - 16, 0, 16);
       vm.sock.send(out);
     } else {
       dropSession(vm);

@@ -29,7 +29,22 @@ describe('billboard-beacon: files and strings (real processes)', () => {
   let port = 0;
   const received: Buffer[] = [];
   const run = (extra: string[], key = KEY) =>
-    agent(['--to', `127.0.0.1:${port}`, '--key', key, '--uuid', UUID, '--name', 'vm0', '--one-way', '--interval', '0.02', '--count', '2', ...extra]);
+    agent([
+      '--to',
+      `127.0.0.1:${port}`,
+      '--key',
+      key,
+      '--uuid',
+      UUID,
+      '--name',
+      'vm0',
+      '--one-way',
+      '--interval',
+      '0.02',
+      '--count',
+      '2',
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     execFileSync(process.execPath, [BIN, 'keygen', '--out', KEY], { stdio: 'ignore' });
@@ -107,7 +122,21 @@ describe('billboard-beacon: files and strings (real processes)', () => {
       expect(r.stderr).toMatch(/^billboard-beacon: --name .* is refused: a name cannot/);
     }
     received.length = 0;
-    const r = await agent(['--to', `127.0.0.1:${port}`, '--key', KEY, '--uuid', UUID, '--hostname', 'cafe', '--one-way', '--count', '1', '--state', path.join(tmp, 'f.seq')]);
+    const r = await agent([
+      '--to',
+      `127.0.0.1:${port}`,
+      '--key',
+      KEY,
+      '--uuid',
+      UUID,
+      '--hostname',
+      'cafe',
+      '--one-way',
+      '--count',
+      '1',
+      '--state',
+      path.join(tmp, 'f.seq'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/beaconing as "vm-cafe"/);
     await new Promise((res) => setTimeout(res, 100));

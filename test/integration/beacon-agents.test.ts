@@ -36,7 +36,7 @@ const settle = () => new Promise((r) => setTimeout(r, 300));
 /** Wait until `count()` reaches `n` (a signature may queue behind others on a loaded machine), at most 10 s,
  *  then a little longer so that an unexpected extra event would still be seen. */
 async function settleUntil(count: () => number, n: number): Promise<void> {
-  for (const end = Date.now() + 10_000; count() < n && Date.now() < end; ) await new Promise((r) => setTimeout(r, 25));
+  for (const end = Date.now() + 10_000; count() < n && Date.now() < end;) await new Promise((r) => setTimeout(r, 25));
   await settle();
 }
 
@@ -95,9 +95,47 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     // a session the listener still holds. With re-keying, a slow ACCEPT makes the agent's last beacons signed
     // hellos; the listener then replaces the session and a re-sent old MAC only earns a REKEY (CI saw this).
     const results = await Promise.all([
-      agent(['--to', `127.0.0.1:${tapPort}`, '--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--boot-id', BOOT1, ...common, '--resign-every', '1000']),
-      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k1'), '--uuid', UUID[1]!, '--name', 'vm1', ...common, '--resign-every', '5']),
-      agent(['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, 'k2'), '--uuid', UUID[2]!, '--name', 'vm2', ...common, '--resign-every', '5']),
+      agent([
+        '--to',
+        `127.0.0.1:${tapPort}`,
+        '--key',
+        path.join(tmp, 'k0'),
+        '--uuid',
+        UUID[0]!,
+        '--name',
+        'vm0',
+        '--boot-id',
+        BOOT1,
+        ...common,
+        '--resign-every',
+        '1000',
+      ]),
+      agent([
+        '--to',
+        `127.0.0.1:${port}`,
+        '--key',
+        path.join(tmp, 'k1'),
+        '--uuid',
+        UUID[1]!,
+        '--name',
+        'vm1',
+        ...common,
+        '--resign-every',
+        '5',
+      ]),
+      agent([
+        '--to',
+        `127.0.0.1:${port}`,
+        '--key',
+        path.join(tmp, 'k2'),
+        '--uuid',
+        UUID[2]!,
+        '--name',
+        'vm2',
+        ...common,
+        '--resign-every',
+        '5',
+      ]),
     ]);
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     await settleUntil(() => events.length, 60); // the last signatures may still be in the verify workers
@@ -106,7 +144,9 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
     expect(of(UUID[1]!).map((e) => e.verdict)).toEqual(Array(20).fill('valid'));
     const unknown = of(UUID[2]!);
     expect(unknown.length).toBe(20);
-    expect(unknown.every((e) => e.verdict === 'unknown-key' && e.publicKey === pubs[2] && e.reason === 'no registered key for this uuid')).toBe(true);
+    expect(
+      unknown.every((e) => e.verdict === 'unknown-key' && e.publicKey === pubs[2] && e.reason === 'no registered key for this uuid'),
+    ).toBe(true);
     expect(of(UUID[1]!)[0]!.beacon).toMatchObject({ name: 'vm1', macs: ['52:54:00:00:00:01'], ips: ['10.0.0.1'], seq: 1 });
     // sessions were used: most of agent 0's datagrams are short MAC beacons
     const types = captured.map((b) => b[3]);
@@ -159,7 +199,20 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
   it('a cloned identity (same key + uuid, copied state, another boot id) is clone-suspect', async () => {
     const before = events.length;
     fs.copyFileSync(path.join(tmp, 'k0.seq'), path.join(tmp, 'clone.seq'));
-    const common = ['--key', path.join(tmp, 'k0'), '--uuid', UUID[0]!, '--name', 'vm0', '--interval', '0.05', '--count', '60', '--to', `127.0.0.1:${port}`];
+    const common = [
+      '--key',
+      path.join(tmp, 'k0'),
+      '--uuid',
+      UUID[0]!,
+      '--name',
+      'vm0',
+      '--interval',
+      '0.05',
+      '--count',
+      '60',
+      '--to',
+      `127.0.0.1:${port}`,
+    ];
     // 3 s each (60 beacons): the two runs overlap even if one node process starts a second late
     const [a, b] = await Promise.all([
       agent([...common, '--boot-id', BOOT1]),
@@ -212,7 +265,18 @@ describe('beacon agents → listener (real processes, real UDP)', () => {
 
   it('counters add up', () => {
     const c = listener.counters();
-    const sum = c.valid + c['unknown-key'] + c['bad-signature'] + c.replay + c['clone-suspect'] + c.malformed + c['rate-limited'] + c.overload + c.sessionMiss + c.late + c.queued;
+    const sum =
+      c.valid +
+      c['unknown-key'] +
+      c['bad-signature'] +
+      c.replay +
+      c['clone-suspect'] +
+      c.malformed +
+      c['rate-limited'] +
+      c.overload +
+      c.sessionMiss +
+      c.late +
+      c.queued;
     expect(sum).toBe(c.received);
     expect(c.valid + c['unknown-key'] + c['bad-signature'] + c.replay + c['clone-suspect']).toBe(events.length);
   });

@@ -15,8 +15,15 @@ const TOTAL = 100_000;
 const ed = crypto.generateKeyPairSync('ed25519').privateKey;
 const edPub = wire.rawPublicKey(ed);
 const body = {
-  uuid: '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e', name: 'fuzz', macs: ['52:54:00:12:34:56'], ips: ['10.0.0.1', 'fd00::1'],
-  os: 'Linux', hostname: 'fuzz', bootId: 'c8b2f7d0-1e5a-4b3c-8f9d-2a6e4c1b0d3f', seq: 1, ts: Date.now(),
+  uuid: '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e',
+  name: 'fuzz',
+  macs: ['52:54:00:12:34:56'],
+  ips: ['10.0.0.1', 'fd00::1'],
+  os: 'Linux',
+  hostname: 'fuzz',
+  bootId: 'c8b2f7d0-1e5a-4b3c-8f9d-2a6e4c1b0d3f',
+  seq: 1,
+  ts: Date.now(),
 };
 const signed = wire.encodeSigned(body, ed, edPub, crypto.randomBytes(32));
 const mac = wire.encodeMac(body, edPub, crypto.randomBytes(8), crypto.randomBytes(32));
@@ -33,7 +40,7 @@ function hostile(i: number): Buffer {
       // value cancel out: that left the beacon intact about once in 30 runs, and the listener rightly took it.
       const b = Buffer.from(signed);
       const at = new Set<number>();
-      for (let k = 1 + rnd(8); at.size < k; ) at.add(rnd(b.length));
+      for (let k = 1 + rnd(8); at.size < k;) at.add(rnd(b.length));
       for (const p of at) b[p] ^= 1 + rnd(255);
       return b;
     }
@@ -70,13 +77,17 @@ function hostile(i: number): Buffer {
     }
     case 7: // JSON with bad base64, huge arrays, NaN: the kind of thing a text protocol would choke on
       return Buffer.from(
-        JSON.stringify({ v: 1, uuid: 'x', sig: '!!!not base64!!!', pub: '%%%', macs: Array(100).fill('zz'), ts: 'NaN', seq: -1 }).slice(0, 1 + rnd(900)),
+        JSON.stringify({ v: 1, uuid: 'x', sig: '!!!not base64!!!', pub: '%%%', macs: Array(100).fill('zz'), ts: 'NaN', seq: -1 }).slice(
+          0,
+          1 + rnd(900),
+        ),
       );
     case 8: // MAC beacons naming sessions that do not exist (REKEY answers go back to the fuzzer)
       return Buffer.from(mac).fill(rnd(256), mac.length - 24, mac.length - 16);
     default: {
       // a listener→agent message (ACCEPT / REKEY) sent to the listener, or a MAC beacon with a bad UTF-8 name
-      if (i % 20 === 9) return wire.encodeAccept(crypto.randomBytes(8), crypto.randomBytes(32), 1, crypto.randomBytes(32), crypto.randomBytes(32));
+      if (i % 20 === 9)
+        return wire.encodeAccept(crypto.randomBytes(8), crypto.randomBytes(32), 1, crypto.randomBytes(32), crypto.randomBytes(32));
       const b = Buffer.from(mac);
       b[HEADER + 1] = 0xc3;
       b[HEADER + 2] = 0x28;
@@ -86,7 +97,17 @@ function hostile(i: number): Buffer {
 }
 
 const sumOf = (c: ListenerCounters) =>
-  c.valid + c['unknown-key'] + c['bad-signature'] + c.replay + c['clone-suspect'] + c.malformed + c['rate-limited'] + c.overload + c.sessionMiss + c.late + c.queued;
+  c.valid +
+  c['unknown-key'] +
+  c['bad-signature'] +
+  c.replay +
+  c['clone-suspect'] +
+  c.malformed +
+  c['rate-limited'] +
+  c.overload +
+  c.sessionMiss +
+  c.late +
+  c.queued;
 
 describe('beacon listener under fuzz (real UDP)', () => {
   let listener: BeaconListener;
@@ -150,7 +171,13 @@ describe('beacon listener under fuzz (real UDP)', () => {
   }, 240_000);
 
   it('a flood from one address is rate-limited and counted; another address still gets through', async () => {
-    const l = new BeaconListener({ listen: '127.0.0.1:0', maxSkewMs: 60_000, workers: 1, keyLookup: () => undefined, rateLimit: { perSecond: 100, burst: 100 } });
+    const l = new BeaconListener({
+      listen: '127.0.0.1:0',
+      maxSkewMs: 60_000,
+      workers: 1,
+      keyLookup: () => undefined,
+      rateLimit: { perSecond: 100, burst: 100 },
+    });
     const seen: string[] = [];
     l.on('beacon', (e) => seen.push(e.from.address));
     const { port: p } = await l.start();

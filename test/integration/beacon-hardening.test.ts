@@ -28,7 +28,16 @@ function vm(uuid: string): Vm {
   return { uuid, priv: k.privateKey, pub: k.publicKey, seq: 0, bootId: crypto.randomUUID() };
 }
 const body = (v: Vm, over: Partial<wire.BeaconBody> = {}): wire.BeaconBody => ({
-  uuid: v.uuid, name: 'web-01', macs: [], ips: [], os: 'Linux', hostname: 'web', bootId: v.bootId, seq: ++v.seq, ts: Date.now(), ...over,
+  uuid: v.uuid,
+  name: 'web-01',
+  macs: [],
+  ips: [],
+  os: 'Linux',
+  hostname: 'web',
+  bootId: v.bootId,
+  seq: ++v.seq,
+  ts: Date.now(),
+  ...over,
 });
 
 async function socket(address = '127.0.0.1'): Promise<dgram.Socket> {
@@ -51,7 +60,7 @@ function nextMessage(s: dgram.Socket, ms = 3000): Promise<Buffer | undefined> {
   });
 }
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  for (const end = Date.now() + ms; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** A signed hello from `s`, the listener's ACCEPT, and the session key the agent derives from it. */
@@ -247,7 +256,10 @@ describe('replay marks across a restart (real store file)', () => {
     const marks = { beaconMarks: () => new Map(), saveBeaconMarks: async (m: ReadonlyMap<string, unknown>) => void saved.push(new Map(m)) };
     const v = vm('99999999-9999-4999-8999-999999999999');
     const stranger = vm('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa');
-    const { l, events, port } = await start(new Map([[v.uuid, { publicKey: v.pub.toString('base64'), approved: true }]]), { marks, marksEveryMs: 60_000 });
+    const { l, events, port } = await start(new Map([[v.uuid, { publicKey: v.pub.toString('base64'), approved: true }]]), {
+      marks,
+      marksEveryMs: 60_000,
+    });
     const s = await track();
     for (let i = 0; i < 5; i++) {
       s.send(wire.encodeSigned(body(v), v.priv, v.pub), port, '127.0.0.1');

@@ -75,7 +75,17 @@ describe('a spoofed ACCEPT (real agent process, real UDP)', () => {
     await new Promise<void>((r) => otherSock.bind(0, '127.0.0.1', () => r()));
     const eph = wire.newKeyPair('x25519');
     const accepted = new Promise<Buffer>((r) => otherSock.once('message', r));
-    const body = { uuid: OTHER, name: 'other', macs: [], ips: [], os: '', hostname: '', bootId: crypto.randomUUID(), seq: 1, ts: Date.now() };
+    const body = {
+      uuid: OTHER,
+      name: 'other',
+      macs: [],
+      ips: [],
+      os: '',
+      hostname: '',
+      bootId: crypto.randomUUID(),
+      seq: 1,
+      ts: Date.now(),
+    };
     otherSock.send(wire.encodeSigned(body, other.privateKey, other.publicKey, eph.publicKey), port, '127.0.0.1');
     const d = wire.decodeDatagram(await accepted);
     if (d.type !== 'accept') throw new Error('no ACCEPT for the other VM');
@@ -121,11 +131,26 @@ describe('a spoofed ACCEPT (real agent process, real UDP)', () => {
       const missesBefore = listener.counters().sessionMiss;
       try {
         const r = await agent([
-          '--to', `127.0.0.1:${relay.port}`, '--key', path.join(tmp, 'victim'), '--uuid', VICTIM, '--name', 'victim',
-          '--interval', '0.1', '--count', String(COUNT), '--resign-every', '5', '--state', path.join(tmp, 'victim.seq'),
+          '--to',
+          `127.0.0.1:${relay.port}`,
+          '--key',
+          path.join(tmp, 'victim'),
+          '--uuid',
+          VICTIM,
+          '--name',
+          'victim',
+          '--interval',
+          '0.1',
+          '--count',
+          String(COUNT),
+          '--resign-every',
+          '5',
+          '--state',
+          path.join(tmp, 'victim.seq'),
         ]);
         expect(r.code, r.stderr).toBe(0);
-        for (const end = Date.now() + 10_000; listener.counters().queued > 0 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+        for (const end = Date.now() + 10_000; listener.counters().queued > 0 && Date.now() < end;)
+          await new Promise((res) => setTimeout(res, 20));
         await new Promise((res) => setTimeout(res, 200));
       } finally {
         relay.sock.close();

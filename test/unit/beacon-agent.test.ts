@@ -85,7 +85,8 @@ describe('the agent default name', () => {
     expect(defaultName('cafe', '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e')).toBe('vm-cafe');
     expect(defaultName('we"b\u202e01 ', '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e')).toBe('web01');
     expect(defaultName('', '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e')).toBe('vm-5b0f3c9e');
-    for (const h of ['a'.repeat(80), 'deadbeef', '\u200b', 'ab"cd']) expect(nameProblem(defaultName(h, '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e'))).toBeUndefined();
+    for (const h of ['a'.repeat(80), 'deadbeef', '\u200b', 'ab"cd'])
+      expect(nameProblem(defaultName(h, '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e'))).toBeUndefined();
   });
 });
 

@@ -5,8 +5,17 @@ import type { BeaconPayload } from '../../src/model/types.js';
 
 const NOW = 1_767_225_600_000;
 const base: BeaconPayload = {
-  v: 1, uuid: '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e', name: 'web-01', macs: [], ips: [], os: '', hostname: '',
-  bootId: 'b0000000-0000-4000-8000-000000000001', seq: 1, ts: NOW, keyFp: 'SHA256:x',
+  v: 1,
+  uuid: '5b0f3c9e-2a41-4c6e-9d1f-0e8a7b6c5d4e',
+  name: 'web-01',
+  macs: [],
+  ips: [],
+  os: '',
+  hostname: '',
+  bootId: 'b0000000-0000-4000-8000-000000000001',
+  seq: 1,
+  ts: NOW,
+  keyFp: 'SHA256:x',
 };
 const b = (seq: number, bootId = base.bootId, ts = NOW): BeaconPayload => ({ ...base, seq, bootId, ts });
 const BOOT2 = 'b0000000-0000-4000-8000-000000000002';

@@ -31,7 +31,9 @@ describe('beacon wire format: test vectors', () => {
     const one = dg('signed, one-way (no session)');
     expect(wire.encodeSigned(one.body, edKey, edPub).toString('hex')).toBe(one.datagram);
     const hello = dg('signed hello (with agent ephemeral key)');
-    expect(wire.encodeSigned(hello.body, edKey, edPub, Buffer.from(vectors.keys.agentEphemeralPublic, 'hex')).toString('hex')).toBe(hello.datagram);
+    expect(wire.encodeSigned(hello.body, edKey, edPub, Buffer.from(vectors.keys.agentEphemeralPublic, 'hex')).toString('hex')).toBe(
+      hello.datagram,
+    );
     const mac = dg('mac (session beacon)');
     expect(wire.encodeMac(mac.body, edPub, sessionId, sessionKey).toString('hex')).toBe(mac.datagram);
     expect(wire.encodeRekey(sessionId).toString('hex')).toBe(dg('rekey').datagram);
@@ -49,7 +51,9 @@ describe('beacon wire format: test vectors', () => {
       if (d.type !== 'signed') return;
       expect(d.payload).toEqual({ v: 1, keyFp: vectors.keys.keyFp, ...v.body });
       // the spec: signature = last 64 bytes, over everything before them
-      expect(crypto.verify(null, buf.subarray(0, buf.length - 64), crypto.createPublicKey(edKey), buf.subarray(buf.length - 64))).toBe(true);
+      expect(crypto.verify(null, buf.subarray(0, buf.length - 64), crypto.createPublicKey(edKey), buf.subarray(buf.length - 64))).toBe(
+        true,
+      );
       expect(d.publicKey.equals(edPub)).toBe(true);
     }
     const m = dg('mac (session beacon)');
@@ -58,7 +62,11 @@ describe('beacon wire format: test vectors', () => {
     expect(d.type).toBe('mac');
     if (d.type !== 'mac') return;
     expect(d.payload).toEqual({ v: 1, keyFp: vectors.keys.keyFp, ...m.body });
-    const tag = crypto.createHmac('sha256', sessionKey).update(buf.subarray(0, buf.length - 16)).digest().subarray(0, 16);
+    const tag = crypto
+      .createHmac('sha256', sessionKey)
+      .update(buf.subarray(0, buf.length - 16))
+      .digest()
+      .subarray(0, 16);
     expect(tag.equals(buf.subarray(buf.length - 16))).toBe(true);
     expect(wire.checkMac(sessionKey, d.authed, d.tag)).toBe(true);
     const acc = Buffer.from(dg('accept').datagram, 'hex');
