@@ -93,7 +93,7 @@ export class IdentityTracker {
     if (st) {
       if (now - st.touched >= LRU_TOUCH_MS) {
         // re-insert: Map order is least recently seen first. Only every few seconds per identity: moving an entry
-        // on every beacon was the tracker's main cost at 10,000 beacons/s, and eviction only needs rough order.
+        // on every beacon would be most of the tracker's cost at fleet rates, and eviction only needs rough order.
         this.ids.delete(id);
         this.ids.set(id, st);
         st.touched = now;

@@ -3,7 +3,7 @@
 // Per datagram, on the main thread: per-source token bucket → decode (and the name rule) → either
 //   SIGNED: hand to the verify pool (bounded; full → 'overload'); on a good signature from an APPROVED identity
 //           that asked for a session, keep its one session and answer an authenticated ACCEPT;
-//   MAC:    find the session by (session id, uuid, key) and check the HMAC (~µs, no worker, never waits); any
+//   MAC:    find the session by (session id, uuid, key) and check the HMAC (cheap: no worker, never waits); any
 //           mismatch is a session miss: counted, answered with a rate-limited REKEY, never evidence;
 // then replay / clone / key checks, and emit 'beacon'. Malformed, rate-limited, overload and late datagrams are
 // only counted: an outsider can produce them at will, so they must cost nothing downstream.
