@@ -8,15 +8,7 @@ import tseslint from 'typescript-eslint';
  * The layers of DESIGN.md, bottom first: a folder may import its own layer's files and the layers below it,
  * never above. demo/ sits on top (the entry hands it to the CLI).
  */
-const LAYERS = [
-  ['model'],
-  ['beacon', 'hosts', 'store'],
-  ['billboard', 'migration'],
-  ['console'],
-  ['serve', 'tui'],
-  ['cli'],
-  ['demo'],
-];
+const LAYERS = [['model'], ['beacon', 'hosts', 'store'], ['billboard', 'migration'], ['console'], ['serve', 'tui'], ['cli'], ['demo']];
 const ALL = LAYERS.flat();
 
 /** no-restricted-imports for the files of `dir`: every folder above its layer, and test code */
@@ -50,7 +42,31 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   comments.recommended,
   {
-    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly' } },
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        Buffer: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        AbortController: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+      },
+    },
     rules: {
       '@eslint-community/eslint-comments/require-description': ['error', { ignore: [] }],
       '@eslint-community/eslint-comments/no-unused-disable': 'error',
