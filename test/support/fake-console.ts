@@ -11,7 +11,7 @@ import type { ConsoleContext } from '../../src/console/context.js';
 import type { ResolvedConfig } from '../../src/model/config.js';
 import { MIGRATION_STAGES, type MigrationJob } from '../../src/model/types.js';
 import { FakeStore } from '../helpers/fake-store.js';
-import { buildLab, LAB_HOSTS, LAB_START, nextBeacon, prng, type Lab, type LabVm } from './fake-lab.js';
+import { buildLab, LAB_HOSTS, LAB_START, labDomains, nextBeacon, prng, type Lab, type LabVm } from './fake-lab.js';
 import { FakeMigrations, type FakeMigrationEngine } from './fake-migrations.js';
 import { FakeScanner } from './fake-scanner.js';
 
@@ -110,6 +110,7 @@ export class FakeConsole extends Console {
     const start = clock.t;
     const vm = (name: string) => lab.vms.find((v) => v.name === name)!;
     clock.t = start - 120_000;
+    for (const [host, domains] of labDomains(lab)) for (const d of domains) scanner.domains(host).set(d.uuid, d);
     scanner.scanNow(['lab-a', 'lab-b']);
     const drift = engine.findings().find((f) => f.code === 'DEFINITION_DRIFT');
     if (drift) await engine.ack(drift.id, 'bob', 'definition edited during maintenance, ticket 311');
@@ -119,11 +120,11 @@ export class FakeConsole extends Console {
     // someone sends beacons in vm-00010's name that do not verify under its key
     clock.t = start - 5000;
     const spoofed = lab.vms.find((v) => v.name === 'vm-00010');
-    if (spoofed?.beacon) {
-      const beacon = { ...spoofed.beacon, seq: 1 };
+    if (spoofed) {
+      const { beacon } = nextBeacon(spoofed, clock.t);
       engine.ingestBeacon({
         verdict: 'bad-signature',
-        beacon,
+        beacon: { ...beacon, seq: 1 },
         from: { address: '10.0.9.9', port: 40112 },
         receivedAt: clock.t,
         reason: 'signature does not verify',
@@ -181,7 +182,6 @@ export async function createFakeConsole(opts: FakeConsoleOptions = {}): Promise<
     ingest: (inv) => engine.ingestInventory(inv),
     statusChanged: (statuses) => engine.hostStatuses(statuses),
   });
-  for (const [host, domains] of lab.domains) for (const d of domains) scanner.domains(host).set(d.uuid, d);
   engine.hostStatuses(scanner.statuses());
   const hooks: FakeMigrationEngine = {
     resolveVm: (ref) => engine.resolveVm(ref),

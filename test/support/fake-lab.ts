@@ -23,10 +23,15 @@ export function prng(seed: number): () => number {
   };
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** n random hex digits (a table per byte keeps 10,000-VM labs quick to build) */
 export function hex(rand: () => number, n: number): string {
   let s = '';
-  // 8 hex digits per draw keeps 10,000-VM labs quick to build
-  while (s.length < n) s += (Math.floor(rand() * 0x100000000) >>> 0).toString(16).padStart(8, '0');
+  while (s.length < n) {
+    const x = (rand() * 0x100000000) >>> 0;
+    s += BYTE_HEX[x >>> 24]! + BYTE_HEX[(x >>> 16) & 255]! + BYTE_HEX[(x >>> 8) & 255]! + BYTE_HEX[x & 255]!;
+  }
   return s.length === n ? s : s.slice(0, n);
 }
 
@@ -84,22 +89,24 @@ export interface LabVm {
   name: string;
   hosts: string[];
   state: DomainState;
-  ip: string;
-  mac: string;
+  /** its address and MAC, as its agent and its host report them (shared, never changed) */
+  ips: string[];
+  macs: string[];
   os: string;
   definitionHash: string;
   publicKey?: string;
+  keyFp?: string;
   registration?: Registration;
-  /** its agent's next beacon (undefined: no agent, or a silent one) */
-  beacon?: BeaconPayload;
+  /** its agent beacons (a silent agent or an agentless VM does not) */
+  beacons: boolean;
+  bootId: string;
+  seq: number;
 }
 
 export interface Lab {
   vms: LabVm[];
-  /** the agents that beacon (bench and tests send their beacons) */
+  /** the VMs whose agents beacon (bench and tests send their beacons) */
   agents: LabVm[];
-  /** the domains each host lists, in its order */
-  domains: Map<string, DomainInfo[]>;
 }
 
 type Spec = {
@@ -123,39 +130,59 @@ const SPECIAL: Spec[] = [
   { name: 'old-01', hosts: ['lab-b'], reg: 'approved', state: 'shutoff', drift: true },
   { name: 'new-02', hosts: ['lab-b'], reg: 'pending-scan' },
 ];
+const LAB_A = ['lab-a'];
+const LAB_B = ['lab-b'];
 
 /** Build a lab of `total` VMs (at least the special ones); vm-00012 and vm-00013 share an IP when both exist. */
 export function buildLab(total: number, seed: number, start: number): Lab {
   const rand = prng(seed);
-  const specs = [...SPECIAL];
-  for (let i = specs.length; i < total; i++) {
-    specs.push({ name: `vm-${String(i).padStart(5, '0')}`, hosts: [i % 2 ? 'lab-b' : 'lab-a'], reg: 'approved', agent: true });
+  const vms: LabVm[] = [];
+  for (let i = 0; i < total; i++) {
+    const s = SPECIAL[i] ?? { name: `vm-${String(i).padStart(5, '0')}`, hosts: i % 2 ? LAB_B : LAB_A, reg: 'approved', agent: true };
+    vms.push(labVm(s, i, rand, start));
   }
-  const vms = specs.map((s, i) => labVm(s, i, rand, start));
-  if (vms.length > 13) vms[13]!.ip = vms[12]!.ip;
-  for (const vm of vms) if (vm.beacon) vm.beacon = { ...vm.beacon, ips: [vm.ip] };
-  // each host lists its domains in the lab's order: clone-01 is the first identity lab-b shows a second time
+  return { vms, agents: vms.filter((v) => v.beacons) };
+}
+
+/** What each host lists, in the lab's order: clone-01 is the first identity lab-b shows a second time. */
+export function labDomains(lab: Lab): Map<string, DomainInfo[]> {
   const domains = new Map<string, DomainInfo[]>(LAB_HOSTS.map((h) => [h.config.name, []]));
-  for (const vm of vms) for (const h of vm.hosts) domains.get(h)!.push(domainOf(vm));
-  return { vms, agents: vms.filter((v) => v.beacon), domains };
+  for (const vm of lab.vms) for (const h of vm.hosts) domains.get(h)!.push(domainOf(vm));
+  return domains;
 }
 
 function labVm(s: Spec, i: number, rand: () => number, start: number): LabVm {
   const uuid = uuidFrom(rand);
-  // unique per VM: addresses come from the index, never from chance
-  const ip = `10.0.${1 + Math.floor(i / 250)}.${(i % 250) + 2}`;
+  // unique per VM (but vm-00013's, a copy of vm-00012's): addresses come from the index, never from chance
+  const a = i === 13 ? 12 : i;
+  const ip = `10.0.${1 + Math.floor(a / 250)}.${(a % 250) + 2}`;
   const mac = `52:54:00:${byte(i >> 16)}:${byte(i >> 8)}:${byte(i)}`;
+  const macs = [mac];
   const os = OSES[i % OSES.length]!;
   // a stand-in for the SHA-256 of the domain XML: distinct per VM, cheap for 10,000 of them
   const definitionHash = uuid.replace(/-/g, '').padEnd(64, '0');
   const publicKey = s.agent ? keyFrom(rand) : undefined;
   const keyFp = publicKey ? keyFingerprint(publicKey) : undefined;
-  const vm: LabVm = { uuid, name: s.name, hosts: s.hosts, state: s.state ?? 'running', ip, mac, os, definitionHash, publicKey };
+  const vm: LabVm = {
+    uuid,
+    name: s.name,
+    hosts: s.hosts,
+    state: s.state ?? 'running',
+    ips: [ip],
+    macs,
+    os,
+    definitionHash,
+    publicKey,
+    keyFp,
+    beacons: !!s.agent && !s.silent,
+    bootId: hex(rand, 16),
+    seq: 1 + Math.floor(rand() * 1000),
+  };
   if (s.reg === 'approved') {
     vm.registration = {
       uuid,
       name: s.name,
-      macs: [mac],
+      macs,
       os,
       homeHost: s.hosts[0],
       definitionHash: s.drift ? definitionHash.replace(/0+$/, (z) => '1'.repeat(z.length)) : definitionHash,
@@ -173,7 +200,7 @@ function labVm(s: Spec, i: number, rand: () => number, start: number): LabVm {
       name: s.name,
       publicKey,
       keyFp,
-      macs: [mac],
+      macs,
       os,
       state: 'pending',
       origin: 'beacon',
@@ -185,7 +212,7 @@ function labVm(s: Spec, i: number, rand: () => number, start: number): LabVm {
     vm.registration = {
       uuid,
       name: s.name,
-      macs: [mac],
+      macs,
       os,
       state: 'pending',
       origin: 'scan',
@@ -194,38 +221,24 @@ function labVm(s: Spec, i: number, rand: () => number, start: number): LabVm {
       createdBy: 'system',
     };
   }
-  if (s.agent && !s.silent) {
-    vm.beacon = {
-      v: 1,
-      uuid,
-      name: s.name,
-      macs: [mac],
-      ips: [ip],
-      os,
-      hostname: s.name,
-      bootId: hex(rand, 16),
-      seq: 1 + Math.floor(rand() * 1000),
-      ts: start,
-      keyFp: keyFp!,
-    };
-  }
   return vm;
 }
 
 function byte(n: number): string {
-  return (n & 255).toString(16).padStart(2, '0');
+  return BYTE_HEX[n & 255]!;
 }
 
 function domainOf(vm: LabVm): DomainInfo {
+  const running = vm.state === 'running';
   return {
     uuid: vm.uuid,
     name: vm.name,
     state: vm.state,
     vcpus: 1,
     memoryKiB: GiB_KiB,
-    macs: [vm.mac],
-    interfaces: [{ mac: vm.mac, type: 'network', ips: [vm.ip] }],
-    ips: vm.state === 'running' ? [vm.ip] : [],
+    macs: vm.macs,
+    interfaces: [{ mac: vm.macs[0]!, type: 'network', ips: running ? vm.ips : [] }],
+    ips: running ? vm.ips : [],
     os: vm.os,
     arch: 'x86_64',
     disks: [`/var/lib/libvirt/images/${vm.name}.qcow2`],
@@ -234,9 +247,21 @@ function domainOf(vm: LabVm): DomainInfo {
   };
 }
 
-/** The agent's next beacon, as the listener hands it to the engine (signature verified under its key). */
+/** The agent's next beacon, as the listener hands it to the engine (its signature verified under the agent's key). */
 export function nextBeacon(vm: LabVm, receivedAt: number): BeaconEvent {
-  const b = vm.beacon!;
-  vm.beacon = { ...b, seq: b.seq + 1, ts: receivedAt };
-  return { verdict: 'valid', beacon: vm.beacon, publicKey: vm.publicKey, from: { address: vm.ip, port: 40_000 }, receivedAt };
+  vm.seq++;
+  const beacon: BeaconPayload = {
+    v: 1,
+    uuid: vm.uuid,
+    name: vm.name,
+    macs: vm.macs,
+    ips: vm.ips,
+    os: vm.os,
+    hostname: vm.name,
+    bootId: vm.bootId,
+    seq: vm.seq,
+    ts: receivedAt,
+    keyFp: vm.keyFp!,
+  };
+  return { verdict: 'valid', beacon, publicKey: vm.publicKey, from: { address: vm.ips[0]!, port: 40_000 }, receivedAt };
 }
