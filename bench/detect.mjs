@@ -27,7 +27,8 @@ const SCAN_EVERY_S = opt('scan-every', 5);
 const log = (m) => process.stderr.write(`detect: ${m}\n`);
 
 const uuidOf = (n) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const macOf = (n) => `52:54:${[(n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
+const macOf = (n) =>
+  `52:54:${[(n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255].map((x) => x.toString(16).padStart(2, '0')).join(':')}`;
 const ipOf = (n) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 const keyOf = (n) => Buffer.from(uuidOf(n).replace(/-/g, '')).toString('base64');
 const hostOf = (n) => `lab-${String(n % HOSTS).padStart(2, '0')}`;
@@ -38,27 +39,64 @@ class MemStore {
   regs = new Map();
   saved = [];
   audits = 0;
-  registrations() { return [...this.regs.values()]; }
-  registration(u) { return this.regs.get(u); }
-  resolveRegistration(ref) { return this.regs.get(ref); }
-  async register(r) { const x = { ...r, state: 'pending', macs: r.macs ?? [], createdAt: Date.now(), createdBy: 'system' }; this.regs.set(r.uuid, x); this.audits++; return x; }
-  async decide() { throw new Error('not in bench'); }
-  async updateRegistration() { throw new Error('not in bench'); }
-  async audit() { this.audits++; return {}; }
-  auditLog() { return []; }
-  verifyAudit() { return { ok: true, entries: 0, head: '' }; }
-  findings() { return this.saved; }
-  async saveFindings(f) { this.saved = [...f]; }
-  jobs() { return []; }
+  registrations() {
+    return [...this.regs.values()];
+  }
+  registration(u) {
+    return this.regs.get(u);
+  }
+  resolveRegistration(ref) {
+    return this.regs.get(ref);
+  }
+  async register(r) {
+    const x = { ...r, state: 'pending', macs: r.macs ?? [], createdAt: Date.now(), createdBy: 'system' };
+    this.regs.set(r.uuid, x);
+    this.audits++;
+    return x;
+  }
+  async decide() {
+    throw new Error('not in bench');
+  }
+  async updateRegistration() {
+    throw new Error('not in bench');
+  }
+  async audit() {
+    this.audits++;
+    return {};
+  }
+  auditLog() {
+    return [];
+  }
+  verifyAudit() {
+    return { ok: true, entries: 0, head: '' };
+  }
+  findings() {
+    return this.saved;
+  }
+  async saveFindings(f) {
+    this.saved = [...f];
+  }
+  jobs() {
+    return [];
+  }
   async saveJob() {}
-  stats() { return { registrations: this.regs.size, auditEntries: this.audits, bytes: 0, lastWriteMs: 0 }; }
+  stats() {
+    return { registrations: this.regs.size, auditEntries: this.audits, bytes: 0, lastWriteMs: 0 };
+  }
   async close() {}
 }
 
 function domainOf(n, state = 'running') {
   return {
-    uuid: uuidOf(n), name: `vm-${n}`, state, vcpus: 1, memoryKiB: 1048576,
-    macs: [macOf(n)], interfaces: [{ mac: macOf(n), type: 'network', ips: [ipOf(n)] }], ips: [ipOf(n)], disks: [`/var/lib/libvirt/images/vm-${n}.qcow2`],
+    uuid: uuidOf(n),
+    name: `vm-${n}`,
+    state,
+    vcpus: 1,
+    memoryKiB: 1048576,
+    macs: [macOf(n)],
+    interfaces: [{ mac: macOf(n), type: 'network', ips: [ipOf(n)] }],
+    ips: [ipOf(n)],
+    disks: [`/var/lib/libvirt/images/vm-${n}.qcow2`],
     definitionHash: `def-${n}`,
   };
 }
@@ -67,8 +105,17 @@ const store = new MemStore();
 for (let n = 0; n < VMS; n++) {
   const publicKey = keyOf(n);
   store.regs.set(uuidOf(n), {
-    uuid: uuidOf(n), name: `vm-${n}`, publicKey, keyFp: `fp-${n}`, macs: [macOf(n)], homeHost: hostOf(n), definitionHash: `def-${n}`,
-    state: 'approved', origin: 'operator', createdAt: 0, createdBy: 'bench',
+    uuid: uuidOf(n),
+    name: `vm-${n}`,
+    publicKey,
+    keyFp: `fp-${n}`,
+    macs: [macOf(n)],
+    homeHost: hostOf(n),
+    definitionHash: `def-${n}`,
+    state: 'approved',
+    origin: 'operator',
+    createdAt: 0,
+    createdBy: 'bench',
   });
 }
 const byHost = new Map();
@@ -86,7 +133,19 @@ function beaconEvent(n, verdict = 'valid', bootId = boots[n], from = ipOf(n), re
   const now = Date.now();
   return {
     verdict,
-    beacon: { v: 1, uuid: uuidOf(n), name: `vm-${n}`, macs: [macOf(n)], ips: [ipOf(n)], os: 'Debian GNU/Linux 12', hostname: `vm-${n}`, bootId, seq: ++seqs[n], ts: now, keyFp: `fp-${n}` },
+    beacon: {
+      v: 1,
+      uuid: uuidOf(n),
+      name: `vm-${n}`,
+      macs: [macOf(n)],
+      ips: [ipOf(n)],
+      os: 'Debian GNU/Linux 12',
+      hostname: `vm-${n}`,
+      bootId,
+      seq: ++seqs[n],
+      ts: now,
+      keyFp: `fp-${n}`,
+    },
     publicKey: keyOf(n),
     from: { address: from, port: 40000 },
     receivedAt: now,
@@ -94,7 +153,15 @@ function beaconEvent(n, verdict = 'valid', bootId = boots[n], from = ipOf(n), re
   };
 }
 const inventory = (host, domains) => ({ host, at: Date.now(), durationMs: 50, domains });
-const hostStatus = (name) => ({ name, driver: 'libvirt', target: `test:///${name}.xml`, up: true, consecutiveFailures: 0, domains: byHost.get(name).length, running: byHost.get(name).length });
+const hostStatus = (name) => ({
+  name,
+  driver: 'libvirt',
+  target: `test:///${name}.xml`,
+  up: true,
+  consecutiveFailures: 0,
+  domains: byHost.get(name).length,
+  running: byHost.get(name).length,
+});
 
 // ── warm-up: every host scanned once, every VM beacons once ──
 let t = performance.now();
@@ -128,12 +195,15 @@ const ticker = setInterval(() => {
 const extra = new Map();
 const scanMs = [];
 let scanCursor = 0;
-const scanner = setInterval(() => {
-  const h = hostNames[scanCursor++ % hostNames.length];
-  const s = performance.now();
-  engine.ingestInventory(inventory(h, extra.has(h) ? [...byHost.get(h), ...extra.get(h)] : byHost.get(h)));
-  scanMs.push(performance.now() - s);
-}, (SCAN_EVERY_S * 1000) / hostNames.length);
+const scanner = setInterval(
+  () => {
+    const h = hostNames[scanCursor++ % hostNames.length];
+    const s = performance.now();
+    engine.ingestInventory(inventory(h, extra.has(h) ? [...byHost.get(h), ...extra.get(h)] : byHost.get(h)));
+    scanMs.push(performance.now() - s);
+  },
+  (SCAN_EVERY_S * 1000) / hostNames.length,
+);
 let snapshots = 0;
 const snapMs = [];
 const viewer = setInterval(() => {
@@ -161,7 +231,16 @@ engine.on('finding', (f) => {
   engineLat.push(t1 - callAt);
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const at = (due, fn) => new Promise((r) => setTimeout(() => { fn(); r(); }, Math.max(0, due - performance.now())));
+const at = (due, fn) =>
+  new Promise((r) =>
+    setTimeout(
+      () => {
+        fn();
+        r();
+      },
+      Math.max(0, due - performance.now()),
+    ),
+  );
 
 await sleep(2000); // let the load settle
 const started = performance.now();

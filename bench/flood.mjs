@@ -85,7 +85,9 @@ function fail(msg) {
 
 /** A child process of this file; ask() sends a message and waits for the answer of that type. */
 function child(role) {
-  const c = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'flood', 'generators.mjs'), ['--role', role], { stdio: ['ignore', 2, 2, 'ipc'] });
+  const c = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'flood', 'generators.mjs'), ['--role', role], {
+    stdio: ['ignore', 2, 2, 'ipc'],
+  });
   kids.push(c);
   const waiting = new Map();
   c.finished = false;
@@ -152,7 +154,10 @@ async function setupStore(vms) {
   const t0 = performance.now();
   try {
     for (const [i, vm] of vms.entries()) {
-      for (const line of [`register ${vm.name} --uuid ${vm.uuid} --pubkey ${vm.pub} --mac ${vm.mac}`, `approve ${vm.uuid} --note flood-bench`]) {
+      for (const line of [
+        `register ${vm.name} --uuid ${vm.uuid} --pubkey ${vm.pub} --mac ${vm.mac}`,
+        `approve ${vm.uuid} --note flood-bench`,
+      ]) {
         const r = await rt.console.run(line);
         if (!r.ok) throw new Error(`setup: ${line}: ${r.error.code} ${r.error.message}`);
       }
@@ -161,7 +166,9 @@ async function setupStore(vms) {
   } finally {
     await rt.close();
   }
-  log(`setup: ${vms.length} VMs registered and approved in ${((performance.now() - t0) / 1000).toFixed(1)}s; store ${fs.statSync(home.storePath).size} bytes`);
+  log(
+    `setup: ${vms.length} VMs registered and approved in ${((performance.now() - t0) / 1000).toFixed(1)}s; store ${fs.statSync(home.storePath).size} bytes`,
+  );
   return home;
 }
 
@@ -235,7 +242,13 @@ function legitLoss(rec, lo, hi) {
     delivered += distinct;
     if (distinct < hi[i] - lo[i]) vmsLosing++;
   });
-  return { legitSent: sent, legitDelivered: delivered, legitDrops: sent - delivered, legitVmsLosing: vmsLosing, legitDuplicateEvents: duplicates };
+  return {
+    legitSent: sent,
+    legitDelivered: delivered,
+    legitDrops: sent - delivered,
+    legitVmsLosing: vmsLosing,
+    legitDuplicateEvents: duplicates,
+  };
 }
 
 async function waitForSessions(rt, n) {
@@ -247,7 +260,7 @@ async function waitForSessions(rt, n) {
 
 /** Until the listener has judged everything it received (its queue empty, nothing new for 500 ms), at most 20 s. */
 async function drain(listener) {
-  for (let last = -1, end = Date.now() + 20_000; Date.now() < end; ) {
+  for (let last = -1, end = Date.now() + 20_000; Date.now() < end;) {
     const c = listener.counters();
     if (c.received === last && c.queued === 0) return;
     last = c.received;
@@ -316,7 +329,13 @@ function sampler(rt, port) {
     const last = mainThreadSched();
     const wall = performance.now() - t0;
     const pct = (ms) => Math.round((ms / wall) * 1000) / 10;
-    return { ...out, mainThreadCpuPct: pct(last.run - first.run), mainThreadRunqueueWaitPct: pct(last.wait - first.wait), otherThreadsCpuPct: pct(last.others - first.others), loadAvg: os.loadavg() };
+    return {
+      ...out,
+      mainThreadCpuPct: pct(last.run - first.run),
+      mainThreadRunqueueWaitPct: pct(last.wait - first.wait),
+      otherThreadsCpuPct: pct(last.others - first.others),
+      loadAvg: os.loadavg(),
+    };
   };
 }
 
@@ -324,7 +343,12 @@ function findingsSummary(engine) {
   const open = engine.findings(false);
   const byCode = {};
   for (const f of open) byCode[f.code] = (byCode[f.code] ?? 0) + 1;
-  return { findingsOpen: open.length, findingsByCode: byCode, findingsAboutSources: open.filter((f) => !f.vm).length, findingsAll: engine.findings(true).length };
+  return {
+    findingsOpen: open.length,
+    findingsByCode: byCode,
+    findingsAboutSources: open.filter((f) => !f.vm).length,
+    findingsAll: engine.findings(true).length,
+  };
 }
 
 /** What the console says now: listener counters, the socket's drops, store writes and size, untrusted counters. */
@@ -357,7 +381,9 @@ async function startPhase(sources, vms, template) {
   await sleep(2000);
   await junkReady;
   await rt.ctx.store.compact();
-  log(`[${label}] ${rt.listener.counters().sessions} legit sessions on 127.0.0.1:${ph.port}; store ${fs.statSync(home.storePath).size} bytes after compaction; flooding ${SECONDS}s`);
+  log(
+    `[${label}] ${rt.listener.counters().sessions} legit sessions on 127.0.0.1:${ph.port}; store ${fs.statSync(home.storePath).size} bytes after compaction; flooding ${SECONDS}s`,
+  );
   return ph;
 }
 
@@ -392,7 +418,18 @@ async function floodWindow(ph) {
   rec.on = false;
   const drained = readConsole(ph);
   const console = { ...samples, listenerRcvbufBytes: rt.listener.sock?.getRecvBufferSize?.() ?? null, rmemMax };
-  return { start, end, drained, loMark, hiMark, fleetEnd, junkResult, wall, console, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (wall * 1000)) * 1000) / 10 };
+  return {
+    start,
+    end,
+    drained,
+    loMark,
+    hiMark,
+    fleetEnd,
+    junkResult,
+    wall,
+    console,
+    cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (wall * 1000)) * 1000) / 10,
+  };
 }
 
 /** One phase, start to end, as one result object. */
@@ -444,11 +481,46 @@ function phaseResult(ph, w, state, closedBytes, compactedAfter) {
     storeCalls: calls,
     largestFindingsSave: ph.counting.largestFindingsSave,
     compactions: end.compactions - start.compactions,
-    legitLossCauses: { late: d('late'), sessionMiss: d('sessionMiss'), handshakes: d('handshakes'), otherVerdicts: ph.rec.other, socketDropsAllTraffic: last.drops - start.drops },
+    legitLossCauses: {
+      late: d('late'),
+      sessionMiss: d('sessionMiss'),
+      handshakes: d('handshakes'),
+      otherVerdicts: ph.rec.other,
+      socketDropsAllTraffic: last.drops - start.drops,
+    },
     console: w.console,
-    listener: Object.fromEntries(['received', 'valid', 'bad-signature', 'unknown-key', 'replay', 'clone-suspect', 'malformed', 'rate-limited', 'overload', 'late', 'sessionMiss', 'rekeyLimited'].map((k) => [k, d(k)])),
-    junk: j ? { sent: j.sent, garbageSignature: j.garbage, freshIdentities: j.fresh, sendErrors: j.errors, generatorCpuPct: j.cpuPct, generatorShortfall: j.shortfall } : null,
-    untrusted: { forged: u('forged'), untracked: u('untracked'), requestsCapped: u('requestsCapped'), beaconOnlyAtEnd: last.untrusted.beaconOnly },
+    listener: Object.fromEntries(
+      [
+        'received',
+        'valid',
+        'bad-signature',
+        'unknown-key',
+        'replay',
+        'clone-suspect',
+        'malformed',
+        'rate-limited',
+        'overload',
+        'late',
+        'sessionMiss',
+        'rekeyLimited',
+      ].map((k) => [k, d(k)]),
+    ),
+    junk: j
+      ? {
+          sent: j.sent,
+          garbageSignature: j.garbage,
+          freshIdentities: j.fresh,
+          sendErrors: j.errors,
+          generatorCpuPct: j.cpuPct,
+          generatorShortfall: j.shortfall,
+        }
+      : null,
+    untrusted: {
+      forged: u('forged'),
+      untracked: u('untracked'),
+      requestsCapped: u('requestsCapped'),
+      beaconOnlyAtEnd: last.untrusted.beaconOnly,
+    },
     fleet: { sentInWindow: w.hiMark.sent - w.loMark.sent, generatorMaxLagMs: w.hiMark.maxLagMs, generatorCpuPct: w.fleetEnd.cpuPct },
   };
 }
@@ -459,12 +531,14 @@ function git(...args) {
 }
 
 async function consoleMain() {
-  if (!PHASES) return log('--sources must be 1, 1000 or both'), process.exit(2);
+  if (!PHASES) return (log('--sources must be 1, 1000 or both'), process.exit(2));
   process.on('uncaughtException', (e) => fail(`bench crashed: ${e.stack ?? e}`));
   process.on('unhandledRejection', (e) => fail(`bench crashed: ${e?.stack ?? e}`));
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => fail(`interrupted by ${sig}`));
   const load0 = os.loadavg();
-  log(`${LEGIT} legit VMs at 1 Hz; junk ${OFFERED}/s (${FRESH}/s fresh self-signed identities) for ${SECONDS}s from ${PHASES.join(' then ')} source(s); load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `${LEGIT} legit VMs at 1 Hz; junk ${OFFERED}/s (${FRESH}/s fresh self-signed identities) for ${SECONDS}s from ${PHASES.join(' then ')} source(s); load ${load0.map((x) => x.toFixed(2)).join(' ')}`,
+  );
   const vms = legitFleet(LEGIT);
   const template = await setupStore(vms);
   const phases = [];

@@ -119,14 +119,17 @@ try {
     ]).finally(() => clearTimeout(timer));
     const t2 = Date.now();
     if (job.state !== 'completed') throw new Error(`console migration ${at} → ${to} ended ${job.state}: ${job.error}`);
-    const samples = events.filter((e) => e.type === 'progress' && e.stats.type !== 'completed' && e.stats.source === 'libvirt' && e.stats.iteration !== undefined);
+    const samples = events.filter(
+      (e) => e.type === 'progress' && e.stats.type !== 'completed' && e.stats.source === 'libvirt' && e.stats.iteration !== undefined,
+    );
     // libvirt's own clock: job start = sample time - elapsed. A new pass (iteration k) began between the
     // elapsed times of the two samples around it: lag = when the console showed it - that midpoint.
     const withElapsed = samples.filter((x) => x.stats.elapsedMs !== undefined);
     const jobStart = withElapsed.length ? Math.min(...withElapsed.map((x) => x.stats.at - x.stats.elapsedMs)) : undefined;
     for (let i = 1; i < withElapsed.length; i++) {
       const [p, q] = [withElapsed[i - 1], withElapsed[i]];
-      if ((q.stats.iteration ?? 0) > (p.stats.iteration ?? 0)) lags.push(q.seenAt - (jobStart + (p.stats.elapsedMs + q.stats.elapsedMs) / 2));
+      if ((q.stats.iteration ?? 0) > (p.stats.iteration ?? 0))
+        lags.push(q.seenAt - (jobStart + (p.stats.elapsedMs + q.stats.elapsedMs) / 2));
     }
     const pc = events.find((e) => e.type === 'stage' && e.stage === 'iterative-pre-copy');
     const sc = events.find((e) => e.type === 'stage' && e.stage === 'stop-and-copy');
@@ -146,7 +149,9 @@ try {
     if (job.lastStats?.totalDowntimeMs !== undefined) downtimes.push(job.lastStats.totalDowntimeMs);
     requestMs.push(t1 - t0);
     consoleMs.push(t2 - t1);
-    say(`console ${at} → ${to}: ${t2 - t1} ms (request ${t1 - t0} ms, ${samples.length} samples, pre-copy seen ${pc ? 'yes' : 'no'}, downtime ${job.lastStats?.totalDowntimeMs} ms)`);
+    say(
+      `console ${at} → ${to}: ${t2 - t1} ms (request ${t1 - t0} ms, ${samples.length} samples, pre-copy seen ${pc ? 'yes' : 'no'}, downtime ${job.lastStats?.totalDowntimeMs} ms)`,
+    );
     at = to;
   }
 
@@ -156,7 +161,20 @@ try {
     const dst = lab.hosts.find((h) => h.name === to);
     const t0 = Date.now();
     say(`virsh   ${at} → ${to}: starting`);
-    await sh('virsh', ['-c', src.localUri, 'migrate', '--live', '--persistent', '--undefinesource', '--p2p', '--tunnelled', '--bandwidth', String(BW), uuid, dst.sshUri]);
+    await sh('virsh', [
+      '-c',
+      src.localUri,
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--p2p',
+      '--tunnelled',
+      '--bandwidth',
+      String(BW),
+      uuid,
+      dst.sshUri,
+    ]);
     const ms = Date.now() - t0;
     virshMs.push(ms);
     say(`virsh   ${at} → ${to}: ${ms} ms`);

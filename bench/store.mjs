@@ -136,11 +136,15 @@ try {
   for (let i = 0; i < OPENS; i++) {
     const phaseWrites = i === 0 ? WRITES : 0;
     const phaseReads = i === 0 ? READS : 0;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path, String(RECORDS), String(phaseWrites), String(phaseReads)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 64 << 20,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', CHILD, path, String(RECORDS), String(phaseWrites), String(phaseReads)],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 64 << 20,
+      },
+    );
     if (r.status !== 0) throw new Error(`measuring child failed (exit ${r.status})`);
     runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
     log(`open ${i + 1}/${OPENS}: ${runs[i].openMs.toFixed(0)} ms (stall ${runs[i].openStallMs.toFixed(1)} ms)`);
@@ -152,9 +156,15 @@ try {
   const writeStall = { driftMaxMs: m.writeStallMs };
   const reads = m.reads;
   const allReads = [...reads.name, ...reads.uuid, ...reads.prefix, ...reads.list];
-  log(`writes: p50 ${pct(writes, 50).toFixed(1)} ms, p95 ${pct(writes, 95).toFixed(1)} ms, max ${Math.max(...writes).toFixed(1)} ms (stall ≤ ${writeStall.driftMaxMs.toFixed(1)} ms)`);
-  log(`compaction: ${m.compactMs.toFixed(0)} ms; ${m.compactWrites.length} writes meanwhile, p95 ${pct(m.compactWrites, 95).toFixed(1)} ms (stall ≤ ${m.compactStallMs.toFixed(1)} ms)`);
-  log(`reads p95: name ${pct(reads.name, 95).toFixed(3)} ms, uuid ${pct(reads.uuid, 95).toFixed(3)} ms, prefix ${pct(reads.prefix, 95).toFixed(3)} ms, list ${pct(reads.list, 95).toFixed(3)} ms`);
+  log(
+    `writes: p50 ${pct(writes, 50).toFixed(1)} ms, p95 ${pct(writes, 95).toFixed(1)} ms, max ${Math.max(...writes).toFixed(1)} ms (stall ≤ ${writeStall.driftMaxMs.toFixed(1)} ms)`,
+  );
+  log(
+    `compaction: ${m.compactMs.toFixed(0)} ms; ${m.compactWrites.length} writes meanwhile, p95 ${pct(m.compactWrites, 95).toFixed(1)} ms (stall ≤ ${m.compactStallMs.toFixed(1)} ms)`,
+  );
+  log(
+    `reads p95: name ${pct(reads.name, 95).toFixed(3)} ms, uuid ${pct(reads.uuid, 95).toFixed(3)} ms, prefix ${pct(reads.prefix, 95).toFixed(3)} ms, list ${pct(reads.list, 95).toFixed(3)} ms`,
+  );
   const stats = m.stats;
 
   const result = {
@@ -177,7 +187,12 @@ try {
     openRunsMs: opens.map(r2),
     // CPU time of the process (all threads, so scrypt and AES count; waiting for fsync does not): what the
     // work costs, whatever else the machine is doing
-    openCpuMs: r2(pct(runs.map((r) => r.openCpuMs), 50)),
+    openCpuMs: r2(
+      pct(
+        runs.map((r) => r.openCpuMs),
+        50,
+      ),
+    ),
     writeCpuP95Ms: r2(pct(m.writesCpu, 95)),
     writeStallMs: r2(writeStall.driftMaxMs),
     // writes are appended to a journal; compaction rewrites the whole file in the background

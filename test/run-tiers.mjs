@@ -15,8 +15,7 @@ const tiers = [
 ];
 const only = process.argv.slice(2);
 const results = [];
-const hasTests = (d) =>
-  existsSync(d) && readdirSync(d, { recursive: true }).some((f) => /\.test\.tsx?$/.test(String(f)));
+const hasTests = (d) => existsSync(d) && readdirSync(d, { recursive: true }).some((f) => /\.test\.tsx?$/.test(String(f)));
 
 for (const t of tiers) {
   if (only.length && !only.includes(t.name)) continue;
@@ -47,7 +46,10 @@ function runTier(dirs) {
   const dir = mkdtempSync(join(tmpdir(), 'bb-tier-'));
   const faults = join(dir, 'guest-faults');
   try {
-    const r = spawnSync(join('node_modules', '.bin', 'vitest'), ['run', ...dirs], { stdio: 'inherit', env: { ...process.env, BB_LAB_GUEST_FAULTS: faults } });
+    const r = spawnSync(join('node_modules', '.bin', 'vitest'), ['run', ...dirs], {
+      stdio: 'inherit',
+      env: { ...process.env, BB_LAB_GUEST_FAULTS: faults },
+    });
     return { status: r.status, signal: r.signal, guestFaults: existsSync(faults) ? readFileSync(faults, 'utf8').trim() : '' };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,6 @@ import dgram from 'node:dgram';
 const wire = await import('../../dist/beacon/wire.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
 function childSetup(run) {
   process.on('disconnect', () => process.exit(0)); // the bench is gone: never flood loopback as an orphan
   const report = (e) => {
@@ -66,7 +65,10 @@ function sessionKeeper() {
     if (d.type === 'accept') {
       const vm = byEph.get(d.ephemeralPrefix.toString('hex'));
       if (!vm || !vm.pending || d.seq < vm.pending.seq) return;
-      const shared = crypto.diffieHellman({ privateKey: vm.pending.privateKey, publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519') });
+      const shared = crypto.diffieHellman({
+        privateKey: vm.pending.privateKey,
+        publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519'),
+      });
       const key = wire.deriveSessionKey(shared, vm.pending.pub, d.listenerEphemeral, d.sessionId, vm.pub);
       if (!wire.checkMac(key, d.authed, d.tag)) return; // only an ACCEPT from the holder of the listener's key
       byEph.delete(d.ephemeralPrefix.toString('hex'));
@@ -102,7 +104,11 @@ function sendBeacon(vm, sock, keeper) {
     s.used++;
     const out = s.dgram;
     patchSeqTs(out, b.seq, now);
-    crypto.createHmac('sha256', s.key).update(out.subarray(0, out.length - 16)).digest().copy(out, out.length - 16, 0, 16);
+    crypto
+      .createHmac('sha256', s.key)
+      .update(out.subarray(0, out.length - 16))
+      .digest()
+      .copy(out, out.length - 16, 0, 16);
     sock.send(Buffer.from(out)); // a copy: the template is patched again before a queued send may have left
   } else {
     sock.send(wire.encodeSigned(b, vm.privateKey, vm.pub, keeper.hello(vm)));
@@ -115,10 +121,24 @@ async function fleetMain(init) {
     index: i,
     privateKey: crypto.createPrivateKey({ key: Buffer.from(v.pkcs8, 'base64'), format: 'der', type: 'pkcs8' }),
     pub: Buffer.from(v.pub, 'base64'),
-    body: { uuid: v.uuid, name: v.name, macs: [v.mac], ips: [v.ip], os: 'Debian GNU/Linux 12 (bookworm)', hostname: v.name, bootId: crypto.randomUUID(), seq: 0, ts: 0 },
+    body: {
+      uuid: v.uuid,
+      name: v.name,
+      macs: [v.mac],
+      ips: [v.ip],
+      os: 'Debian GNU/Linux 12 (bookworm)',
+      hostname: v.name,
+      bootId: crypto.randomUUID(),
+      seq: 0,
+      ts: 0,
+    },
   }));
   const keeper = sessionKeeper();
-  const socks = await bindSockets(Array.from({ length: init.sources }, (_, s) => `127.0.2.${s + 1}`), init.port, keeper.onReply);
+  const socks = await bindSockets(
+    Array.from({ length: init.sources }, (_, s) => `127.0.2.${s + 1}`),
+    init.port,
+    keeper.onReply,
+  );
   let sent = 0;
   let maxLagMs = 0;
   let running = true;
@@ -158,7 +178,17 @@ async function fleetMain(init) {
 function junkTemplates() {
   return Array.from({ length: 16 }, (_, k) => {
     const { privateKey, publicKey } = wire.newKeyPair('ed25519');
-    const body = { uuid: crypto.randomUUID(), name: `flood-${k}`, macs: ['52:54:00:66:66:66'], ips: ['10.66.0.1'], os: 'Linux', hostname: `flood-${k}`, bootId: crypto.randomUUID(), seq: 1, ts: Date.now() };
+    const body = {
+      uuid: crypto.randomUUID(),
+      name: `flood-${k}`,
+      macs: ['52:54:00:66:66:66'],
+      ips: ['10.66.0.1'],
+      os: 'Linux',
+      hostname: `flood-${k}`,
+      bootId: crypto.randomUUID(),
+      seq: 1,
+      ts: Date.now(),
+    };
     return wire.encodeSigned(body, privateKey, publicKey, k % 2 ? wire.newKeyPair('x25519').publicKey : undefined);
   });
 }
@@ -176,7 +206,17 @@ function garbageBeacon(template, now) {
 /** A brand-new identity: fresh key, fresh UUID, validly self-signed. */
 function freshIdentityBeacon(n, now) {
   const { privateKey, publicKey } = wire.newKeyPair('ed25519');
-  const body = { uuid: crypto.randomUUID(), name: `rogue-${n}`, macs: [], ips: [], os: 'Linux', hostname: `rogue-${n}`, bootId: crypto.randomUUID(), seq: 1, ts: now };
+  const body = {
+    uuid: crypto.randomUUID(),
+    name: `rogue-${n}`,
+    macs: [],
+    ips: [],
+    os: 'Linux',
+    hostname: `rogue-${n}`,
+    bootId: crypto.randomUUID(),
+    seq: 1,
+    ts: now,
+  };
   return wire.encodeSigned(body, privateKey, publicKey);
 }
 
@@ -196,9 +236,12 @@ async function junkMain(init) {
   await new Promise((done) => {
     const timer = setInterval(() => {
       const elapsed = (performance.now() - t0) / 1000;
-      if (elapsed >= init.seconds) return clearInterval(timer), done();
+      if (elapsed >= init.seconds) return (clearInterval(timer), done());
       let due = Math.floor(elapsed * init.offered) - sent - shortfall;
-      if (due > burstCap) (shortfall += due - burstCap), (due = burstCap);
+      if (due > burstCap) {
+        shortfall += due - burstCap;
+        due = burstCap;
+      }
       const now = Date.now();
       for (let k = 0; k < due; k++) {
         const isFresh = Math.floor(((sent + 1) * init.fresh) / init.offered) > Math.floor((sent * init.fresh) / init.offered);

@@ -81,7 +81,11 @@ describe('billboard demo in a real terminal', () => {
     await t.keys('1');
     await t.waitText('sort:');
     await t.keys('4');
-    await t.waitFor((s) => /\bcompleted\b/.test(jobRow(s)) && !/awaiting-authorization/.test(jobRow(s)), 'the row still completed after a view switch', 10_000);
+    await t.waitFor(
+      (s) => /\bcompleted\b/.test(jobRow(s)) && !/awaiting-authorization/.test(jobRow(s)),
+      'the row still completed after a view switch',
+      10_000,
+    );
     await t.keys('1', 'Escape');
     await t.waitFor((s) => /web-01\s+\S+\s+lab-[bc]/.test(s), 'web-01 shown on its new host', 20_000);
 

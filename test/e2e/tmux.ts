@@ -26,8 +26,18 @@ export class TmuxSession {
     const envArgs = Object.entries({ TMPDIR: this.tmp, ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     // CI must be unset: Ink prints only the last frame when it is set. The shell stays after the program ends so
     // its exit code can be read from the screen.
-    this.tmux(['new-session', '-d', '-s', 'e2e', '-x', String(cols), '-y', String(rows), ...envArgs,
-      `cd ${ROOT} && env -u CI ${command}; echo __EXIT__$?; sleep 600`]);
+    this.tmux([
+      'new-session',
+      '-d',
+      '-s',
+      'e2e',
+      '-x',
+      String(cols),
+      '-y',
+      String(rows),
+      ...envArgs,
+      `cd ${ROOT} && env -u CI ${command}; echo __EXIT__$?; sleep 600`,
+    ]);
   }
 
   tmux(args: string[]): string {

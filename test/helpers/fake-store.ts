@@ -41,7 +41,8 @@ export class FakeStore implements StoreApi {
     const pre = /^[0-9a-f-]{4,}$/.test(p) ? all.filter((r) => r.uuid.startsWith(p)) : [];
     const found = [...new Set([...all.filter((r) => r.name === ref), ...pre])];
     if (found.length === 1) return found[0];
-    if (found.length > 1) throw new BillboardError('AMBIGUOUS', `"${ref}" matches several VMs: ${found.map((r) => `${r.name} (${r.uuid})`).join('; ')}`);
+    if (found.length > 1)
+      throw new BillboardError('AMBIGUOUS', `"${ref}" matches several VMs: ${found.map((r) => `${r.name} (${r.uuid})`).join('; ')}`);
     throw new BillboardError('NOT_FOUND', `no registration "${ref}"`);
   }
   async register(reg: NewRegistration, actor: string): Promise<Registration> {
@@ -78,7 +79,12 @@ export class FakeStore implements StoreApi {
     this.regs.set(uuid, r);
     return r;
   }
-  async updateRegistration(uuid: string, patch: Partial<Omit<Registration, 'uuid' | 'state'>>, actor: string, action: string): Promise<Registration> {
+  async updateRegistration(
+    uuid: string,
+    patch: Partial<Omit<Registration, 'uuid' | 'state'>>,
+    actor: string,
+    action: string,
+  ): Promise<Registration> {
     const cur = this.regs.get(uuid);
     if (!cur) throw new BillboardError('NOT_FOUND', `no registration ${uuid}`);
     await this.audit(actor, action, uuid, { ...patch });

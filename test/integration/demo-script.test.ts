@@ -29,7 +29,12 @@ describe('script --demo', () => {
     expect(has('SILENT', 'cache-01')).toBe(true);
     expect(has('UNREGISTERED', 'miner-7f')).toBe(true);
     const vms = r.lines[2]!.data as { name: string; status: string; instances: { host: string }[] }[];
-    expect(vms.find((v) => v.name === 'db-01')?.instances.map((i) => i.host).sort()).toEqual(['lab-a', 'lab-b']);
+    expect(
+      vms
+        .find((v) => v.name === 'db-01')
+        ?.instances.map((i) => i.host)
+        .sort(),
+    ).toEqual(['lab-a', 'lab-b']);
     expect((r.lines[3]!.data as { name: string }[]).map((p) => p.name)).toEqual(expect.arrayContaining(['miner-7f', 'build-01']));
     // nothing left: no agent process, no temp folder
     expect(readdirSync(tmp)).toEqual([]);
@@ -43,7 +48,11 @@ describe('script --demo', () => {
     const child = spawnBillboard(['script', '--demo', '--json'], { ...process.env, TMPDIR: tmp });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d) => (out += d));
-    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     const until = async (n: number) => {
       for (let i = 0; i < 400 && lines().length < n; i++) await new Promise((r) => setTimeout(r, 100));
       return lines();
@@ -57,7 +66,9 @@ describe('script --demo', () => {
     const r = lines();
     expect(r.every((l) => l.ok)).toBe(true);
     const open = (i: number) =>
-      (r[i]!.data as { code: string; vmName?: string; state: string }[]).filter((f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved');
+      (r[i]!.data as { code: string; vmName?: string; state: string }[]).filter(
+        (f) => f.code === 'UNREGISTERED' && f.vmName === 'miner-7f' && f.state !== 'resolved',
+      );
     expect(open(1)).toHaveLength(1);
     expect(open(5)).toHaveLength(0);
     expect(r[6]!.data[0]).toMatchObject({ name: 'miner-7f', registration: 'approved', status: 'ok' });
@@ -68,7 +79,12 @@ describe('script --demo', () => {
     const r = await runDemoScript('migrate web-01 --to lab-c\nauthorize web-01\nwatch web-01\nvms web-01\n', tmp);
     expect(r.stderr).toBe('');
     const results = r.lines.filter((l) => 'command' in l);
-    expect(results.map((l) => [l.command, l.ok])).toEqual([['migrate', true], ['authorize', true], ['watch', true], ['vms', true]]);
+    expect(results.map((l) => [l.command, l.ok])).toEqual([
+      ['migrate', true],
+      ['authorize', true],
+      ['watch', true],
+      ['vms', true],
+    ]);
     const stages = r.lines.filter((l) => l.event?.type === 'stage' || l.event?.type === 'end').map((l) => l.event.stage ?? l.event.state);
     const order = ['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation', 'completed'];
     expect(stages.filter((s: string) => order.includes(s))).toEqual(order);
@@ -83,7 +99,10 @@ describe('script --demo', () => {
   it('input that ends right after authorize waits for the migration and reports how it ended', { timeout: 90_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'bb-demo-'));
     const r = await runDemoScript('migrate web-01 --to lab-c\nauthorize web-01\n', tmp);
-    expect(r.lines.map((l) => [l.command, l.ok])).toEqual([['migrate', true], ['authorize', true]]);
+    expect(r.lines.map((l) => [l.command, l.ok])).toEqual([
+      ['migrate', true],
+      ['authorize', true],
+    ]);
     const err = r.stderr.split('\n').filter(Boolean);
     expect(err).toEqual([
       expect.stringMatching(/^billboard: input ended; waiting for migration M-1 \(web-01 lab-a → lab-c, [a-z-]+\) to end/),

@@ -33,7 +33,26 @@ async function captureBeacon(key: string, uuid: string): Promise<Buffer> {
   const s = dgram.createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
   const got = new Promise<Buffer>((r) => s.once('message', (m) => r(m)));
-  execFileSync(process.execPath, [AGENT, '--to', `127.0.0.1:${s.address().port}`, '--key', key, '--uuid', uuid, '--name', 'victim', '--count', '1', '--one-way', '--interval', '0.1'], { timeout: 15_000 });
+  execFileSync(
+    process.execPath,
+    [
+      AGENT,
+      '--to',
+      `127.0.0.1:${s.address().port}`,
+      '--key',
+      key,
+      '--uuid',
+      uuid,
+      '--name',
+      'victim',
+      '--count',
+      '1',
+      '--one-way',
+      '--interval',
+      '0.1',
+    ],
+    { timeout: 15_000 },
+  );
   const m = await got;
   s.close();
   return m;
@@ -94,8 +113,31 @@ describe('approve binds only a key the operator was shown', () => {
     const pub = keygen(keyFile);
     const fp = keyFingerprint(pub);
     const uuid = '0f0f0f0f-1111-4222-8333-444444444444';
-    const agent = execFileAsync([AGENT, '--to', `127.0.0.1:${port}`, '--key', keyFile, '--uuid', uuid, '--name', 'walk-in', '--interval', '0.3', '--count', '25', '--one-way']);
-    const plan = [`register walk-in --uuid ${uuid}`, 'wait 4', 'pending', 'approve walk-in', 'approve walk-in --key SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', `approve walk-in --key ${fp}`, 'show walk-in'];
+    const agent = execFileAsync([
+      AGENT,
+      '--to',
+      `127.0.0.1:${port}`,
+      '--key',
+      keyFile,
+      '--uuid',
+      uuid,
+      '--name',
+      'walk-in',
+      '--interval',
+      '0.3',
+      '--count',
+      '25',
+      '--one-way',
+    ]);
+    const plan = [
+      `register walk-in --uuid ${uuid}`,
+      'wait 4',
+      'pending',
+      'approve walk-in',
+      'approve walk-in --key SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      `approve walk-in --key ${fp}`,
+      'show walk-in',
+    ];
     const r = await runBillboard(['script', '--json', '--config', config], lab.env, plan.join('\n') + '\n');
     await agent;
     const [, , pending, bare, wrong, confirmed] = r.json();

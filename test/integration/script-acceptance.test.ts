@@ -45,7 +45,11 @@ describe('billboard script: the acceptance pipeline', () => {
     for (const line of r.json()) {
       expect(Object.keys(line).sort()).toEqual(line.ok ? ['command', 'data', 'ok'] : ['command', 'error', 'ok']);
     }
-    expect(r.json()[4]).toEqual({ command: 'approve', ok: false, error: { code: 'NOT_FOUND', message: expect.stringContaining('nobody') } });
+    expect(r.json()[4]).toEqual({
+      command: 'approve',
+      ok: false,
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('nobody') },
+    });
   });
 
   it('skips blank lines and # comments, honours quotes and records --actor in the audit log', async () => {
@@ -188,9 +192,26 @@ describe('billboard script: --stop-on-error and --read-only', () => {
 describe('billboard script: commands whose subsystem may not be running', () => {
   it('answer one JSON line each, ok or a coded one-line error — never a crash', async () => {
     const l = lab();
-    const cmds = ['hosts', 'vms', 'vms web', 'show web-01', 'scan', 'findings', 'findings --all', 'ack F-1', 'jobs', 'watch J-1',
-      'migrate web-01 --to lab-b', 'authorize J-1', 'deny J-1', 'abort J-1', 'stop web-01 --host lab-a', 'suspend web-01 --host lab-a',
-      'isolate web-01 --host lab-a', 'audit verify'];
+    const cmds = [
+      'hosts',
+      'vms',
+      'vms web',
+      'show web-01',
+      'scan',
+      'findings',
+      'findings --all',
+      'ack F-1',
+      'jobs',
+      'watch J-1',
+      'migrate web-01 --to lab-b',
+      'authorize J-1',
+      'deny J-1',
+      'abort J-1',
+      'stop web-01 --host lab-a',
+      'suspend web-01 --host lab-a',
+      'isolate web-01 --host lab-a',
+      'audit verify',
+    ];
     const r = await runBillboard(['script', '--json'], l.env, cmds.join('\n') + '\n', 90_000);
     expect([0, 1]).toContain(r.code);
     noStack(r.stderr);

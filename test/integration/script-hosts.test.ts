@@ -69,7 +69,11 @@ describe('script with two SSH hosts and one libvirt host', () => {
       ['lab-c', 'libvirt', true],
     ]);
     expect(scan.ok).toBe(true);
-    for (const [host, fixture] of [['lab-a', 'host-a'], ['lab-b', 'host-b'], ['lab-c', 'host-c']] as const) {
+    for (const [host, fixture] of [
+      ['lab-a', 'host-a'],
+      ['lab-b', 'host-b'],
+      ['lab-c', 'host-c'],
+    ] as const) {
       const got = scan.data.find((s: any) => s.host === host);
       expect(got.ok).toBe(true);
       const seen = got.domains.map((d: any) => ({ uuid: d.uuid, macs: [...d.macs].sort() }));
@@ -79,31 +83,39 @@ describe('script with two SSH hosts and one libvirt host', () => {
     }
   });
 
-  it('suspend pauses (read back by the next scan) and is audited; isolate on the test driver is a clear error', { timeout: 60_000 }, async () => {
-    const vm = '6f1c2b9e-0a11-4c3e-9a51-00000000c001';
-    const r = await script(config, `suspend ${vm} --host lab-c\nscan lab-c\nisolate ${vm} --host lab-c\naudit --last 5\n`, dir);
-    expect(r.code).toBe(1); // isolate failed, as it must
-    const [suspend, scan, isolate, audit] = r.lines;
-    expect(suspend.ok).toBe(true);
-    expect(scan.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('paused');
-    expect(isolate.ok).toBe(false);
-    expect(isolate.error.code).toBe('UNSUPPORTED');
-    expect(isolate.error.message).toMatch(/suspend|stop/);
-    expect(isolate.error.message.split('\n')).toHaveLength(1);
-    const actions = audit.data.map((e: any) => `${e.action} ${e.target}`);
-    expect(actions).toEqual(expect.arrayContaining([`suspend ${vm}`, `suspend-done ${vm}`, `isolate ${vm}`, `isolate-failed ${vm}`]));
-  });
+  it(
+    'suspend pauses (read back by the next scan) and is audited; isolate on the test driver is a clear error',
+    { timeout: 60_000 },
+    async () => {
+      const vm = '6f1c2b9e-0a11-4c3e-9a51-00000000c001';
+      const r = await script(config, `suspend ${vm} --host lab-c\nscan lab-c\nisolate ${vm} --host lab-c\naudit --last 5\n`, dir);
+      expect(r.code).toBe(1); // isolate failed, as it must
+      const [suspend, scan, isolate, audit] = r.lines;
+      expect(suspend.ok).toBe(true);
+      expect(scan.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('paused');
+      expect(isolate.ok).toBe(false);
+      expect(isolate.error.code).toBe('UNSUPPORTED');
+      expect(isolate.error.message).toMatch(/suspend|stop/);
+      expect(isolate.error.message.split('\n')).toHaveLength(1);
+      const actions = audit.data.map((e: any) => `${e.action} ${e.target}`);
+      expect(actions).toEqual(expect.arrayContaining([`suspend ${vm}`, `suspend-done ${vm}`, `isolate ${vm}`, `isolate-failed ${vm}`]));
+    },
+  );
 
-  it('suspend on an SSH host is read back by the next scan (one virsh session per host keeps the test driver state)', { timeout: 60_000 }, async () => {
-    const vm = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
-    const r = await script(config, `scan lab-a\nsuspend ${vm} --host lab-a\nscan lab-a\n`, dir);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [before, suspend, after] = r.lines;
-    expect(before.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('running');
-    expect(suspend.ok).toBe(true);
-    expect(after.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('paused');
-  });
+  it(
+    'suspend on an SSH host is read back by the next scan (one virsh session per host keeps the test driver state)',
+    { timeout: 60_000 },
+    async () => {
+      const vm = '6f1c2b9e-0a11-4c3e-9a51-00000000a001';
+      const r = await script(config, `scan lab-a\nsuspend ${vm} --host lab-a\nscan lab-a\n`, dir);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [before, suspend, after] = r.lines;
+      expect(before.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('running');
+      expect(suspend.ok).toBe(true);
+      expect(after.data[0].domains.find((d: any) => d.uuid === vm).state).toBe('paused');
+    },
+  );
 
   it('refuses a host whose key is not in known_hosts, naming the fingerprint, and keeps the others', { timeout: 60_000 }, async () => {
     const cfg = JSON.parse(readFileSync(config, 'utf8'));

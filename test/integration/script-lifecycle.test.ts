@@ -21,7 +21,10 @@ function peakKiB(pid: number): number | undefined {
 }
 
 /** run a script, feeding stdin in 1 MiB writes, and sample the child's peak memory until it exits */
-async function runMeasured(l: TempLab, chunks: () => Generator<string>): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB: number }> {
+async function runMeasured(
+  l: TempLab,
+  chunks: () => Generator<string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; peakMiB: number }> {
   const child = spawnBillboard(['script', '--json'], l.env);
   let stdout = '';
   let stderr = '';
@@ -41,27 +44,38 @@ async function runMeasured(l: TempLab, chunks: () => Generator<string>): Promise
 }
 
 describe('script lines are bounded (21.7)', () => {
-  it('a 40 MB line is refused as "line N too long", its rest discarded unbuffered, and the next lines still run', { timeout: 120_000 }, async () => {
-    const l = tempLab();
-    labs.push(l);
-    const tail = 'pending\nwait 1\n';
-    const small = await runMeasured(l, function* () {
-      yield tail;
-    });
-    const big = await runMeasured(l, function* () {
-      yield 'register ';
-      const mib = 'x'.repeat(1 << 20);
-      for (let i = 0; i < 40; i++) yield mib;
-      yield `\n${tail}`;
-    });
-    expect(big.code).toBe(1);
-    const lines = big.stdout.trim().split('\n').map((x) => JSON.parse(x));
-    expect(lines.map((x) => [x.command, x.ok])).toEqual([['', false], ['pending', true], ['wait', true]]);
-    expect(lines[0].error).toEqual({ code: 'USAGE', message: 'line 1 too long (more than 65536 bytes): skipped' });
-    expect(big.stdout.length + big.stderr.length).toBeLessThan(4096); // nothing of the word is echoed back
-    // the line streamed through: memory stays near what the same session takes without it
-    expect(big.peakMiB, `peak ${big.peakMiB.toFixed(0)} MiB vs ${small.peakMiB.toFixed(0)} MiB`).toBeLessThan(small.peakMiB + 48);
-  });
+  it(
+    'a 40 MB line is refused as "line N too long", its rest discarded unbuffered, and the next lines still run',
+    { timeout: 120_000 },
+    async () => {
+      const l = tempLab();
+      labs.push(l);
+      const tail = 'pending\nwait 1\n';
+      const small = await runMeasured(l, function* () {
+        yield tail;
+      });
+      const big = await runMeasured(l, function* () {
+        yield 'register ';
+        const mib = 'x'.repeat(1 << 20);
+        for (let i = 0; i < 40; i++) yield mib;
+        yield `\n${tail}`;
+      });
+      expect(big.code).toBe(1);
+      const lines = big.stdout
+        .trim()
+        .split('\n')
+        .map((x) => JSON.parse(x));
+      expect(lines.map((x) => [x.command, x.ok])).toEqual([
+        ['', false],
+        ['pending', true],
+        ['wait', true],
+      ]);
+      expect(lines[0].error).toEqual({ code: 'USAGE', message: 'line 1 too long (more than 65536 bytes): skipped' });
+      expect(big.stdout.length + big.stderr.length).toBeLessThan(4096); // nothing of the word is echoed back
+      // the line streamed through: memory stays near what the same session takes without it
+      expect(big.peakMiB, `peak ${big.peakMiB.toFixed(0)} MiB vs ${small.peakMiB.toFixed(0)} MiB`).toBeLessThan(small.peakMiB + 48);
+    },
+  );
 
   it('text mode: a too-long line and an overlong word are reported in one short line each', { timeout: 60_000 }, async () => {
     const l = tempLab();
@@ -99,7 +113,12 @@ describe('a script that ends while a migration runs (13.9)', () => {
       90_000,
     );
     const results = first.json();
-    expect(results.map((x) => [x.command, x.ok])).toEqual([['register', true], ['approve', true], ['migrate', true], ['authorize', true]]);
+    expect(results.map((x) => [x.command, x.ok])).toEqual([
+      ['register', true],
+      ['approve', true],
+      ['migrate', true],
+      ['authorize', true],
+    ]);
     const err = stderrLines(first.stderr);
     expect(err[0]).toMatch(/^billboard: input ended; waiting for migration M-1 \(app-1 lab-b → lab-a, [a-z-]+\) to end/);
     expect(err[0]).toMatch(/Ctrl-C again cancels it/);

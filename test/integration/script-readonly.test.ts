@@ -54,7 +54,11 @@ describe('script --read-only', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [, findings, scan, audit] = r.json();
-    expect(findings!.data.some((f: { code: string; vm: string; severity: string }) => f.code === 'DUPLICATE_UUID' && f.vm === WEB1 && f.severity === 'critical')).toBe(true);
+    expect(
+      findings!.data.some(
+        (f: { code: string; vm: string; severity: string }) => f.code === 'DUPLICATE_UUID' && f.vm === WEB1 && f.severity === 'critical',
+      ),
+    ).toBe(true);
     for (const host of scan!.data) expect(host.domains.find((d: { uuid: string }) => d.uuid === WEB1)?.state, host.host).toBe('running');
     expect(audit!.data.filter((e: { actor: string }) => e.actor === 'policy')).toEqual([]);
     expect(readFileSync(join(l.dir, 'state', 'billboard', 'billboard.log'), 'utf8')).not.toMatch(/enforcement (applied|failed)/);

@@ -67,7 +67,11 @@ describe('a flipped bit fails the open loudly', () => {
   it("the high bit of a change's length (the rollback of issue 13.6): exit 2, one line, file untouched, still refused", async () => {
     const l = tempLab();
     labs.push(l);
-    const r = await runBillboard(['script', '--json'], l.env, `register web-01 --uuid ${U1}\napprove web-01\nrevoke web-01 --reason stolen\n`);
+    const r = await runBillboard(
+      ['script', '--json'],
+      l.env,
+      `register web-01 --uuid ${U1}\napprove web-01\nrevoke web-01 --reason stolen\n`,
+    );
     expect(r.code).toBe(0);
     const file = readFileSync(l.storePath);
     const offsets = changeOffsets(file);

@@ -31,7 +31,12 @@ function remainingLines(regs: ReadonlyMap<string, Registration>): string[] {
 }
 
 /** Run the lines in a child, SIGKILL it once `killAfter` ok lines have been printed; collect what it printed. */
-function runAndKill(l: TempLab, lines: string[], killAfter: number, printed: Printed): Promise<{ oks: number; signal: string | null; code: number | null }> {
+function runAndKill(
+  l: TempLab,
+  lines: string[],
+  killAfter: number,
+  printed: Printed,
+): Promise<{ oks: number; signal: string | null; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawnBillboard(['script', '--json'], l.env);
     let buf = '';
@@ -67,48 +72,49 @@ function runAndKill(l: TempLab, lines: string[], killAfter: number, printed: Pri
 }
 
 describe('kill -9 in the middle of a loop of 1,000 approvals', () => {
-  it(
-    'never leaves an unreadable store, and every printed approval is on disk',
-    async () => {
-      const l = tempLab();
-      labs.push(l);
-      const printed: Printed = { registered: new Set(), approved: new Set() };
-      let regs = new Map<string, Registration>();
-      const points: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const lines = remainingLines(regs);
-        // a random point in this round: anywhere from early on to a few hundred commands in
-        const killAfter = 20 + Math.floor(Math.random() * 380);
-        points.push(killAfter);
-        const { oks } = await runAndKill(l, lines, killAfter, printed);
-        expect(oks).toBeGreaterThanOrEqual(killAfter);
+  it('never leaves an unreadable store, and every printed approval is on disk', async () => {
+    const l = tempLab();
+    labs.push(l);
+    const printed: Printed = { registered: new Set(), approved: new Set() };
+    let regs = new Map<string, Registration>();
+    const points: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const lines = remainingLines(regs);
+      // a random point in this round: anywhere from early on to a few hundred commands in
+      const killAfter = 20 + Math.floor(Math.random() * 380);
+      points.push(killAfter);
+      const { oks } = await runAndKill(l, lines, killAfter, printed);
+      expect(oks).toBeGreaterThanOrEqual(killAfter);
 
-        // The killed process left its lock (dead pid) and maybe a temp file: opening must still work.
-        const store = await openStore(l.storePath, { kind: 'passphrase', passphrase: PASSPHRASE });
-        try {
-          const verdict = store.verifyAudit();
-          expect(verdict, `round ${round + 1}, killed after ${killAfter} ok lines`).toMatchObject({ ok: true });
-          regs = new Map(store.registrations().map((r) => [r.uuid, r]));
-          for (const uuid of printed.registered) expect(regs.has(uuid), `registered ${uuid}`).toBe(true);
-          for (const uuid of printed.approved) expect(regs.get(uuid)?.state, `approved ${uuid}`).toBe('approved');
-          // every change came with its audit entry, and no entry without its change
-          const approvedCount = [...regs.values()].filter((r) => r.state === 'approved').length;
-          expect(store.auditLog().length).toBe(regs.size + approvedCount);
-          expect(store.auditLog().filter((e) => e.action === 'approve').length).toBe(approvedCount);
-        } finally {
-          await store.close();
-        }
+      // The killed process left its lock (dead pid) and maybe a temp file: opening must still work.
+      const store = await openStore(l.storePath, { kind: 'passphrase', passphrase: PASSPHRASE });
+      try {
+        const verdict = store.verifyAudit();
+        expect(verdict, `round ${round + 1}, killed after ${killAfter} ok lines`).toMatchObject({ ok: true });
+        regs = new Map(store.registrations().map((r) => [r.uuid, r]));
+        for (const uuid of printed.registered) expect(regs.has(uuid), `registered ${uuid}`).toBe(true);
+        for (const uuid of printed.approved) expect(regs.get(uuid)?.state, `approved ${uuid}`).toBe('approved');
+        // every change came with its audit entry, and no entry without its change
+        const approvedCount = [...regs.values()].filter((r) => r.state === 'approved').length;
+        expect(store.auditLog().length).toBe(regs.size + approvedCount);
+        expect(store.auditLog().filter((e) => e.action === 'approve').length).toBe(approvedCount);
+      } finally {
+        await store.close();
       }
-      expect(printed.approved.size).toBeGreaterThan(0);
+    }
+    expect(printed.approved.size).toBeGreaterThan(0);
 
-      // and the CLI opens it too, finishing the loop where it stopped
-      const rest = remainingLines(regs);
-      const r = await runBillboard(['script', '--json', '--stop-on-error'], l.env, [...rest, 'pending', 'audit verify'].join('\n') + '\n', 240_000);
-      expect(r.code, `kill points ${points.join(', ')}; stderr: ${r.stderr}`).toBe(0);
-      const out = r.json();
-      expect(out[out.length - 2]).toMatchObject({ command: 'pending', ok: true, data: [] });
-      expect(out[out.length - 1]).toMatchObject({ command: 'audit verify', ok: true, data: { entries: 2 * VMS } });
-    },
-    600_000,
-  );
+    // and the CLI opens it too, finishing the loop where it stopped
+    const rest = remainingLines(regs);
+    const r = await runBillboard(
+      ['script', '--json', '--stop-on-error'],
+      l.env,
+      [...rest, 'pending', 'audit verify'].join('\n') + '\n',
+      240_000,
+    );
+    expect(r.code, `kill points ${points.join(', ')}; stderr: ${r.stderr}`).toBe(0);
+    const out = r.json();
+    expect(out[out.length - 2]).toMatchObject({ command: 'pending', ok: true, data: [] });
+    expect(out[out.length - 1]).toMatchObject({ command: 'audit verify', ok: true, data: { entries: 2 * VMS } });
+  }, 600_000);
 });

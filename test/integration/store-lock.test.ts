@@ -5,7 +5,17 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, requireDist, ROOT, runBillboard, spawnBillboard, stderrLines, tempLab, uuidFor, type TempLab } from './script-harness.js';
+import {
+  jsonLines,
+  requireDist,
+  ROOT,
+  runBillboard,
+  spawnBillboard,
+  stderrLines,
+  tempLab,
+  uuidFor,
+  type TempLab,
+} from './script-harness.js';
 
 const labs: TempLab[] = [];
 beforeAll(requireDist);
@@ -87,8 +97,15 @@ describe('store lock', () => {
   it('a stale lock (dead pid) is recovered', async () => {
     const l = await initialized();
     const pid = deadPid();
-    writeFileSync(`${l.storePath}.lock`, JSON.stringify({ pid, host: hostname(), since: new Date().toISOString(), command: 'billboard.js script' }));
-    const r = await runBillboard(['script', '--json'], l.env, 'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n');
+    writeFileSync(
+      `${l.storePath}.lock`,
+      JSON.stringify({ pid, host: hostname(), since: new Date().toISOString(), command: 'billboard.js script' }),
+    );
+    const r = await runBillboard(
+      ['script', '--json'],
+      l.env,
+      'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.json().every((x) => x.ok)).toBe(true);
@@ -137,7 +154,10 @@ describe('store lock', () => {
     it(`20 processes at once on one store (stale lock: ${stale}): exactly one writes, the others exit 2 "in use"`, async () => {
       const l = await initialized();
       if (stale === 'dead pid') {
-        writeFileSync(`${l.storePath}.lock`, JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString(), command: 'billboard.js script' }));
+        writeFileSync(
+          `${l.storePath}.lock`,
+          JSON.stringify({ pid: deadPid(), host: hostname(), since: new Date().toISOString(), command: 'billboard.js script' }),
+        );
       }
       if (stale === 'empty') writeFileSync(`${l.storePath}.lock`, '');
       const procs = Array.from({ length: 20 }, (_, i) => {
@@ -152,7 +172,11 @@ describe('store lock', () => {
         return p;
       });
       try {
-        await until(() => procs.filter((p) => p.code === 2).length === 19 && procs.some((p) => p.out.includes('"register"')), '19 refusals and one writer', 120_000);
+        await until(
+          () => procs.filter((p) => p.code === 2).length === 19 && procs.some((p) => p.out.includes('"register"')),
+          '19 refusals and one writer',
+          120_000,
+        );
         const writers = procs.filter((p) => p.code !== 2);
         expect(writers).toHaveLength(1);
         for (const p of procs.filter((x) => x.code === 2)) {

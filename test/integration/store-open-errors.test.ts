@@ -13,7 +13,11 @@ afterAll(() => labs.forEach((l) => l.cleanup()));
 async function populated(): Promise<TempLab> {
   const l = tempLab();
   labs.push(l);
-  const r = await runBillboard(['script', '--json'], l.env, 'register web-01 --uuid 11111111-2222-3333-4444-555555555555\napprove web-01\n');
+  const r = await runBillboard(
+    ['script', '--json'],
+    l.env,
+    'register web-01 --uuid 11111111-2222-3333-4444-555555555555\napprove web-01\n',
+  );
   expect(r.code).toBe(0);
   return l;
 }
@@ -23,7 +27,11 @@ describe('store open errors', () => {
     const l = await populated();
     const before = sha256File(l.storePath);
     for (const cmd of [['script', '--json'], ['script'], ['script', '--read-only']]) {
-      const r = await runBillboard(cmd, { ...l.env, BILLBOARD_PASSPHRASE: 'not the passphrase' }, 'pending\nregister x --uuid 22222222-2222-3333-4444-555555555555\n');
+      const r = await runBillboard(
+        cmd,
+        { ...l.env, BILLBOARD_PASSPHRASE: 'not the passphrase' },
+        'pending\nregister x --uuid 22222222-2222-3333-4444-555555555555\n',
+      );
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
       const lines = stderrLines(r.stderr);
@@ -76,7 +84,11 @@ describe('store open errors', () => {
     writeFileSync(cfgB, JSON.stringify({ ...LAB_CONFIG, store: { path: 'kf/store.db', keyFile: 'b.key' } }));
     const storePath = join(l.dir, 'kf', 'store.db');
     expect((await runBillboard(['init', '--config', cfgA], l.env)).code).toBe(0);
-    const r = await runBillboard(['script', '--json', '--config', cfgA], l.env, 'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n');
+    const r = await runBillboard(
+      ['script', '--json', '--config', cfgA],
+      l.env,
+      'register web-01 --uuid 11111111-2222-3333-4444-555555555555\naudit verify\n',
+    );
     expect(r.code).toBe(0);
     const before = sha256File(storePath);
     const wrong = await runBillboard(['script', '--json', '--config', cfgB], l.env, 'pending\n');
@@ -104,7 +116,9 @@ describe('store open errors', () => {
     const r = await runBillboard(['script', '--json', '--config', cfg], l.env, 'pending\n');
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(stderrLines(r.stderr)).toEqual([`billboard: store.keyFile ${keyFile} has mode 0644: a key must not be accessible by group or others (chmod 600 ${keyFile})`]);
+    expect(stderrLines(r.stderr)).toEqual([
+      `billboard: store.keyFile ${keyFile} has mode 0644: a key must not be accessible by group or others (chmod 600 ${keyFile})`,
+    ]);
     expect(sha256File(storePath)).toBe(before);
   });
 });

@@ -68,7 +68,7 @@ describe('audit tamper evidence', () => {
     expect(log!.data[seq - 1].actor).toBe('Alice');
   });
 
-  it('one byte of an entry\'s details changed (the approval note) is caught too', async () => {
+  it("one byte of an entry's details changed (the approval note) is caught too", async () => {
     const l = await threeEntries();
     await rewritePlaintext(l.storePath, (plain) => {
       const text = plain.toString('latin1');
@@ -89,7 +89,10 @@ describe('audit tamper evidence', () => {
       return Buffer.from(JSON.stringify(doc));
     });
     const r = await runBillboard(['script', '--json'], l.env, 'audit verify\n');
-    expect(r.json()[0]).toMatchObject({ ok: false, error: { code: 'AUDIT_BROKEN', message: expect.stringMatching(/#2\b.*(removed|reordered)/) } });
+    expect(r.json()[0]).toMatchObject({
+      ok: false,
+      error: { code: 'AUDIT_BROKEN', message: expect.stringMatching(/#2\b.*(removed|reordered)/) },
+    });
   });
 
   it('an untouched re-encryption still verifies (the check is on content, not on the file)', async () => {

@@ -39,7 +39,10 @@ export async function startLab(opts?: StartLabOptions): Promise<Lab> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const why = await whyNotTicking(lab, host);
-    if (why.running) noteGuestFault(`${host}: the domain runs but its guest stopped ticking at ${first}; ${why.crash || 'no crash report on its console'}`);
+    if (why.running)
+      noteGuestFault(
+        `${host}: the domain runs but its guest stopped ticking at ${first}; ${why.crash || 'no crash report on its console'}`,
+      );
     throw new Error(`guest did not tick ${more} times on ${host} within ${timeoutMs} ms (last: ${first})\n${why.text}`);
   };
   return lab;
@@ -53,7 +56,11 @@ async function whyNotTicking(lab: Lab, host: string): Promise<{ running: boolean
   const state = await core.domainState(h);
   const job = await core.virshOn(h, ['domjobinfo', lab.domain], 10_000).catch((e: Error) => e.message);
   const console = read(lab.consoleLog);
-  const crash = console.filter((l) => CRASH.test(l)).slice(0, 3).map((l) => l.trim()).join(' | ');
+  const crash = console
+    .filter((l) => CRASH.test(l))
+    .slice(0, 3)
+    .map((l) => l.trim())
+    .join(' | ');
   return {
     running: state === 'running',
     crash,
@@ -62,7 +69,9 @@ async function whyNotTicking(lab: Lab, host: string): Promise<{ running: boolean
       `  job on ${host}: ${String(job).trim().split('\n').slice(0, 3).join('; ')}`,
       `  guest kernel crash report: ${crash || '(none)'}`,
       `  console (last lines):\n    ${console.slice(-4).join('\n    ')}`,
-      `  qemu log on ${host}:\n    ${read(join(h.dir, 'log', 'qemu', `${lab.domain}.log`)).slice(-8).join('\n    ')}`,
+      `  qemu log on ${host}:\n    ${read(join(h.dir, 'log', 'qemu', `${lab.domain}.log`))
+        .slice(-8)
+        .join('\n    ')}`,
     ].join('\n'),
   };
 }

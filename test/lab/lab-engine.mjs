@@ -27,10 +27,27 @@ export class LabEngine {
       for (const d of inv.domains) {
         let row = byUuid.get(d.uuid);
         if (!row) {
-          row = { uuid: d.uuid, name: d.name, instances: [], ips: [], openFindings: 0, status: 'ok', registration: this.store.registration(d.uuid)?.state };
+          row = {
+            uuid: d.uuid,
+            name: d.name,
+            instances: [],
+            ips: [],
+            openFindings: 0,
+            status: 'ok',
+            registration: this.store.registration(d.uuid)?.state,
+          };
           byUuid.set(d.uuid, row);
         }
-        row.instances.push({ host: inv.host, state: d.state, name: d.name, macs: d.macs, ips: d.ips, definitionHash: d.definitionHash, memoryKiB: d.memoryKiB, vcpus: d.vcpus });
+        row.instances.push({
+          host: inv.host,
+          state: d.state,
+          name: d.name,
+          macs: d.macs,
+          ips: d.ips,
+          definitionHash: d.definitionHash,
+          memoryKiB: d.memoryKiB,
+          vcpus: d.vcpus,
+        });
       }
     }
     return [...byUuid.values()];

@@ -6,7 +6,21 @@
 // process exits without calling stop().
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, copyFileSync, statSync, openSync, closeSync, readSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  chmodSync,
+  copyFileSync,
+  statSync,
+  openSync,
+  closeSync,
+  readSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +29,13 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GUEST_INIT = join(HERE, 'guest-init.sh');
 const PACKAGES = ['qemu-system-x86', 'libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'openssh-server', 'busybox-static'];
-const BINARIES = { '/usr/bin/qemu-system-x86_64': 'qemu-system-x86', '/usr/sbin/libvirtd': 'libvirt-daemon', '/usr/bin/virsh': 'libvirt-clients', '/usr/sbin/sshd': 'openssh-server', '/bin/busybox': 'busybox-static' };
+const BINARIES = {
+  '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
+  '/usr/sbin/libvirtd': 'libvirt-daemon',
+  '/usr/bin/virsh': 'libvirt-clients',
+  '/usr/sbin/sshd': 'openssh-server',
+  '/bin/busybox': 'busybox-static',
+};
 const QEMU_DRIVER = '/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so';
 const DOMAIN = 'tiny';
 const GUEST_MAC = '52:54:00:b1:11:01';
@@ -34,12 +54,21 @@ const log = (msg) => {
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, cwd: opts.cwd, env: opts.env ?? process.env }, (err, stdout, stderr) => {
-      if (err) {
-        const why = String(stderr || err.message).trim().split('\n').slice(-3).join(' | ');
-        reject(new Error(`${cmd} ${args.join(' ')}: ${why}`));
-      } else resolve(String(stdout));
-    });
+    execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, cwd: opts.cwd, env: opts.env ?? process.env },
+      (err, stdout, stderr) => {
+        if (err) {
+          const why = String(stderr || err.message)
+            .trim()
+            .split('\n')
+            .slice(-3)
+            .join(' | ');
+          reject(new Error(`${cmd} ${args.join(' ')}: ${why}`));
+        } else resolve(String(stdout));
+      },
+    );
   });
 }
 
@@ -50,7 +79,14 @@ export function labPrerequisites() {
   const why = [];
   if (process.platform !== 'linux') why.push(`needs Linux (this is ${process.platform})`);
   if (typeof process.getuid === 'function' && process.getuid() !== 0) why.push('needs root (private mount namespaces, libvirtd, sshd)');
-  for (const b of ['/usr/bin/unshare', '/usr/bin/nsenter', '/usr/bin/ssh-keygen', '/usr/bin/ssh', '/usr/bin/apt-get', '/usr/bin/dpkg-deb']) {
+  for (const b of [
+    '/usr/bin/unshare',
+    '/usr/bin/nsenter',
+    '/usr/bin/ssh-keygen',
+    '/usr/bin/ssh',
+    '/usr/bin/apt-get',
+    '/usr/bin/dpkg-deb',
+  ]) {
     if (!existsSync(b)) why.push(`missing ${b}`);
   }
   return why;
@@ -136,7 +172,10 @@ export async function buildGuest(cacheDir = labCacheDir()) {
     copyFileSync(GUEST_INIT, join(root, 'init'));
     chmodSync(join(root, 'init'), 0o755);
     await run('mknod', [join(root, 'dev', 'console'), 'c', '5', '1']);
-    await run('/bin/sh', ['-c', `cd '${root}' && find . | ./bin/busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1 > '${initrd}.tmp' && mv '${initrd}.tmp' '${initrd}'`]);
+    await run('/bin/sh', [
+      '-c',
+      `cd '${root}' && find . | ./bin/busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1 > '${initrd}.tmp' && mv '${initrd}.tmp' '${initrd}'`,
+    ]);
     log(`guest built in ${cacheDir}`);
     return { kernel, initrd };
   } finally {
@@ -190,14 +229,22 @@ function tcpOpen(address, port) {
   return new Promise((resolve) => {
     import('node:net').then(({ connect }) => {
       const c = connect({ host: address, port });
-      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
       c.once('error', () => resolve(false));
     });
   });
 }
 
 function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // pids and dirs of every live lab, removed synchronously if the process exits (or is signalled) without stop()
@@ -210,7 +257,9 @@ function liveQemuPidFiles() {
       const q = join(d, h, 'run', 'libvirt', 'qemu');
       try {
         for (const f of readdirSync(q)) if (f.endsWith('.pid')) out.push(join(q, f));
-      } catch { /* none */ }
+      } catch {
+        /* none */
+      }
     }
   }
   return out;
@@ -220,10 +269,25 @@ function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   const killAll = () => {
-    for (const pid of livePids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of livePids)
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     // qemu is not our child (libvirtd double-forks it): kill it through the pid files of live labs
-    for (const f of liveQemuPidFiles()) try { process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL'); } catch { /* gone */ }
-    for (const d of liveDirs) try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+    for (const f of liveQemuPidFiles())
+      try {
+        process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    for (const d of liveDirs)
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        /* best effort */
+      }
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -295,7 +359,10 @@ export async function startLab(opts = {}) {
   const pids = [];
   const lab = { dir, hosts, domain: DOMAIN, guestMac: GUEST_MAC, consoleLog: join(dir, 'tiny-console.log'), stopped: false };
 
-  const track = (pid) => { pids.push(pid); livePids.add(pid); };
+  const track = (pid) => {
+    pids.push(pid);
+    livePids.add(pid);
+  };
   liveDirs.add(dir);
 
   async function stop() {
@@ -308,18 +375,33 @@ export async function startLab(opts = {}) {
       if (!existsSync(qdir)) continue;
       for (const f of readdirSync(qdir).filter((x) => x.endsWith('.pid'))) {
         const pid = Number(readFileSync(join(qdir, f), 'utf8').trim());
-        if (pid > 1) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        if (pid > 1)
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }
     }
-    for (const pid of pids) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    for (const pid of pids)
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
     const t0 = Date.now();
     while (pids.some(alive) && Date.now() - t0 < 5000) await sleep(100);
     for (const pid of pids) {
-      if (alive(pid)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      if (alive(pid))
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       livePids.delete(pid);
     }
     // a SIGKILLed child is alive to kill(pid, 0) until it is reaped: return once they are really gone
-    for (const t1 = Date.now(); pids.some(alive) && Date.now() - t1 < 5000; ) await sleep(50);
+    for (const t1 = Date.now(); pids.some(alive) && Date.now() - t1 < 5000;) await sleep(50);
     if (!opts.keepDir) rmSync(dir, { recursive: true, force: true });
     liveDirs.delete(dir);
   }
@@ -358,12 +440,13 @@ export async function startLab(opts = {}) {
       h.sshUri = `qemu+ssh://root@${h.name}:${h.sshPort}/system`;
       hosts.push(h);
     }
-    const known = hosts
-      .map((h) => {
-        const [type, key] = h.hostKeyPub.split(/\s+/);
-        return `[${h.address}]:${h.sshPort},[${h.name}]:${h.sshPort} ${type} ${key}`;
-      })
-      .join('\n') + '\n';
+    const known =
+      hosts
+        .map((h) => {
+          const [type, key] = h.hostKeyPub.split(/\s+/);
+          return `[${h.address}]:${h.sshPort},[${h.name}]:${h.sshPort} ${type} ${key}`;
+        })
+        .join('\n') + '\n';
     writeFileSync(join(sshDir, 'known_hosts'), known);
     lab.ssh = { identityFile: join(sshDir, 'id_ed25519'), knownHostsFile: join(sshDir, 'known_hosts'), user: 'root' };
     // the ssh client that libvirtd runs for qemu+ssh:// (root's home is moved here inside the namespaces)
@@ -407,7 +490,10 @@ export async function startLab(opts = {}) {
       const script = `set -e\n${binds.map(([a, b]) => `mount --bind '${a}' '${b}'`).join('\n')}\nhostname ${h.name}\nexec /usr/sbin/libvirtd --listen --pid-file /run/libvirt/libvirtd.pid\n`;
       const out = openSync(join(h.dir, 'libvirtd.out'), 'w');
       // unshare execs sh, sh execs libvirtd: the child's pid is libvirtd's
-      const child = spawn('unshare', ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', script], { detached: true, stdio: ['ignore', out, out] });
+      const child = spawn('unshare', ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', script], {
+        detached: true,
+        stdio: ['ignore', out, out],
+      });
       closeSync(out);
       child.unref();
       h.libvirtdPid = child.pid;
@@ -416,16 +502,34 @@ export async function startLab(opts = {}) {
     for (const h of hosts) {
       await waitFor(() => existsSync(h.socket) || !alive(h.libvirtdPid), 15_000, `libvirtd on ${h.name}`).catch(() => {});
       if (!existsSync(h.socket)) {
-        const out = existsSync(join(h.dir, 'libvirtd.out')) ? readFileSync(join(h.dir, 'libvirtd.out'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+        const out = existsSync(join(h.dir, 'libvirtd.out'))
+          ? readFileSync(join(h.dir, 'libvirtd.out'), 'utf8').trim().split('\n').slice(-3).join(' | ')
+          : '';
         throw new LabUnavailable(`libvirtd for ${h.name} did not start: ${out || 'no output'}`);
       }
     }
     // sshd inside each host's namespaces (nsenter execs sshd, so the child's pid is sshd's)
     for (const h of hosts) {
-      const child = spawn('nsenter', ['-t', String(h.libvirtdPid), '-m', '-u', '--', '/usr/sbin/sshd', '-D', '-f', join(h.dir, 'sshd_config'), '-E', join(h.dir, 'sshd.log')], {
-        detached: true,
-        stdio: 'ignore',
-      });
+      const child = spawn(
+        'nsenter',
+        [
+          '-t',
+          String(h.libvirtdPid),
+          '-m',
+          '-u',
+          '--',
+          '/usr/sbin/sshd',
+          '-D',
+          '-f',
+          join(h.dir, 'sshd_config'),
+          '-E',
+          join(h.dir, 'sshd.log'),
+        ],
+        {
+          detached: true,
+          stdio: 'ignore',
+        },
+      );
       child.unref();
       h.sshdPid = child.pid;
       track(child.pid);
@@ -433,13 +537,19 @@ export async function startLab(opts = {}) {
     for (const h of hosts) {
       await waitFor(async () => (await tcpOpen(h.address, h.sshPort)) || !alive(h.sshdPid), 10_000, `sshd on ${h.name}`);
       if (!alive(h.sshdPid)) {
-        const l = existsSync(join(h.dir, 'sshd.log')) ? readFileSync(join(h.dir, 'sshd.log'), 'utf8').trim().split('\n').slice(-2).join(' | ') : '';
+        const l = existsSync(join(h.dir, 'sshd.log'))
+          ? readFileSync(join(h.dir, 'sshd.log'), 'utf8').trim().split('\n').slice(-2).join(' | ')
+          : '';
         throw new LabUnavailable(`sshd for ${h.name} exited: ${l}`);
       }
     }
     // the first QEMU use probes capabilities for seconds: do it now, on both hosts at once
     await Promise.all(
-      hosts.map((h) => run('virsh', ['-c', h.localUri, 'domcapabilities', '--emulatorbin', '/usr/bin/qemu-system-x86_64', '--virttype', 'qemu'], { timeoutMs: 60_000 })),
+      hosts.map((h) =>
+        run('virsh', ['-c', h.localUri, 'domcapabilities', '--emulatorbin', '/usr/bin/qemu-system-x86_64', '--virttype', 'qemu'], {
+          timeoutMs: 60_000,
+        }),
+      ),
     );
 
     lab.guestXml = domainXml({ kernel: guest.kernel, initrd: guest.initrd, consoleLog: lab.consoleLog, cmdline: opts.guestCmdline });

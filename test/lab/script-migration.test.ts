@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,15 @@ describe('billboard script on the two-host lab', () => {
 
     const events = lines.filter((l) => l.event).map((l) => l.event);
     const stages = events.filter((e) => e.type === 'stage' || e.type === 'end').map((e) => e.stage ?? e.state);
-    expect(stages).toEqual(['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation', 'completed']);
+    expect(stages).toEqual([
+      'pre-migration',
+      'reservation',
+      'iterative-pre-copy',
+      'stop-and-copy',
+      'commitment',
+      'activation',
+      'completed',
+    ]);
     const samples = events.filter((e) => e.type === 'progress').map((e) => e.stats);
     expect(samples.length).toBeGreaterThanOrEqual(3);
     expect(samples.every((s) => s.source !== 'simulated')).toBe(true);
@@ -80,7 +88,12 @@ describe('billboard script on the two-host lab', () => {
 
   it('isolate sets every link of the real QEMU domain down, read back from its XML, and is audited', { timeout: 120_000 }, async () => {
     const host = (await lab.guestTicks('lab-b')) !== null ? 'lab-b' : 'lab-a';
-    const r = await runBillboard(['script', '--json', '--config', config], t.env, `isolate ${lab.domain} --host ${host}\naudit --last 3\n`, 60_000);
+    const r = await runBillboard(
+      ['script', '--json', '--config', config],
+      t.env,
+      `isolate ${lab.domain} --host ${host}\naudit --last 3\n`,
+      60_000,
+    );
     const [isolate, audit] = r.json();
     expect(isolate.ok).toBe(true);
     const xml = await virshOn(lab.host(host), ['dumpxml', lab.uuid!]);

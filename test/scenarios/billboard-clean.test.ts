@@ -3,7 +3,10 @@ import { MAC, Scenario, U, approvedVm, beaconsEvery, scansEvery, type Dom, type 
 
 // "All clean" scenarios: normal life in a lab that must raise nothing at all (not even a finding that resolved).
 
-const HOSTS = [{ name: 'lab-a', up: true }, { name: 'lab-b', up: true }];
+const HOSTS = [
+  { name: 'lab-a', up: true },
+  { name: 'lab-b', up: true },
+];
 const WEB: Dom = { uuid: U(1), name: 'web', macs: [MAC(1)], ips: ['192.168.122.10'] };
 const DB: Dom = { uuid: U(2), name: 'db', macs: [MAC(2)], ips: ['192.168.122.20'] };
 const regs = () => [
@@ -22,7 +25,12 @@ describe('scenario: all clean', () => {
       ...beaconsEvery(2, 120, { uuid: DB.uuid, ips: DB.ips, from: '192.168.122.20' }),
     ]);
     s.expectClean();
-    expect(s.engine.snapshot().rows.map((r) => `${r.name}:${r.status}`).sort()).toEqual(['db:ok', 'web:ok']);
+    expect(
+      s.engine
+        .snapshot()
+        .rows.map((r) => `${r.name}:${r.status}`)
+        .sort(),
+    ).toEqual(['db:ok', 'web:ok']);
     expect(s.scanRequests).toEqual([]);
   });
 
@@ -44,7 +52,10 @@ describe('scenario: all clean', () => {
     ]);
     expect(statuses).toEqual(['migrating']);
     s.expectClean();
-    expect(s.engine.resolveVm('web')).toMatchObject({ status: 'ok', instances: [expect.objectContaining({ host: 'lab-b', state: 'running' })] });
+    expect(s.engine.resolveVm('web')).toMatchObject({
+      status: 'ok',
+      instances: [expect.objectContaining({ host: 'lab-b', state: 'running' })],
+    });
     expect(s.engine.bindingFor(WEB.uuid).homeHost).toBe('lab-b');
   });
 
@@ -86,7 +97,12 @@ describe('scenario: all clean', () => {
       ...beaconsEvery(2, 60, { uuid: DB.uuid, ips: DB.ips, from: '192.168.122.20' }),
     ]);
     s.expectClean();
-    expect(s.engine.resolveVm('web').instances.map((i) => `${i.host}:${i.state}`).sort()).toEqual(['lab-a:running', 'lab-b:shutoff']);
+    expect(
+      s.engine
+        .resolveVm('web')
+        .instances.map((i) => `${i.host}:${i.state}`)
+        .sort(),
+    ).toEqual(['lab-a:running', 'lab-b:shutoff']);
   });
 
   it('a DHCP IP change on one VM; later another VM gets its old address', async () => {
@@ -111,7 +127,13 @@ describe('scenario: all clean', () => {
       { at: 0, hosts: HOSTS },
       ...scansEvery(0, 60, 10, 'lab-a', [WEB]),
       ...scansEvery(0, 20, 10, 'lab-b', [DB]),
-      { at: 25, hosts: [{ name: 'lab-a', up: true }, { name: 'lab-b', up: false }] },
+      {
+        at: 25,
+        hosts: [
+          { name: 'lab-a', up: true },
+          { name: 'lab-b', up: false },
+        ],
+      },
       ...beaconsEvery(1, 60, { uuid: WEB.uuid, ips: WEB.ips, from: '192.168.122.10' }),
       ...beaconsEvery(2, 60, { uuid: DB.uuid, ips: DB.ips, from: '192.168.122.20' }),
     ]);

@@ -4,7 +4,11 @@ import { MAC, Scenario, T0, U, approvedVm, beaconsEvery, scansEvery, keyFor, typ
 // One scenario per finding code: timed scans + beacons through the real engine, asserting what is raised
 // (and that it resolves when the condition clears).
 
-const HOSTS = [{ name: 'lab-a', up: true }, { name: 'lab-b', up: true }, { name: 'lab-c', up: true }];
+const HOSTS = [
+  { name: 'lab-a', up: true },
+  { name: 'lab-b', up: true },
+  { name: 'lab-c', up: true },
+];
 const WEB: Dom = { uuid: U(1), name: 'web', macs: [MAC(1)], ips: ['192.168.122.10'] };
 const DB: Dom = { uuid: U(2), name: 'db', macs: [MAC(2)], ips: ['192.168.122.20'] };
 const regs = () => [
@@ -32,13 +36,19 @@ describe('scenario: one per finding code', () => {
     expect((raised.firstSeen - T0) / 1000).toBe(20);
     expect(raised.evidence).toContain('running on 2 hosts');
     expect(s.open()).toEqual([]);
-    expect(s.engine.findings(true).filter((f) => f.code === 'DUPLICATE_UUID').map((f) => f.state)).toEqual(['resolved']);
+    expect(
+      s.engine
+        .findings(true)
+        .filter((f) => f.code === 'DUPLICATE_UUID')
+        .map((f) => f.state),
+    ).toEqual(['resolved']);
   });
 
   it('DUPLICATE_UUID from beacons: two boot ids interleaving (a clone) is raised before any scan sees it, and triggers an active scan', async () => {
     const s = new Scenario({ registrations: regs() });
     const clone: Input[] = [];
-    for (let t = 23; t <= 33; t += 5) clone.push({ at: t, beacon: { uuid: WEB.uuid, bootId: 'clone-boot', from: '192.168.122.99', ips: ['192.168.122.99'] } });
+    for (let t = 23; t <= 33; t += 5)
+      clone.push({ at: t, beacon: { uuid: WEB.uuid, bootId: 'clone-boot', from: '192.168.122.99', ips: ['192.168.122.99'] } });
     await s.run([...healthy(35), ...clone]);
     const f = s.open('DUPLICATE_UUID')[0];
     expect(f).toMatchObject({ severity: 'critical', vm: WEB.uuid });
@@ -49,10 +59,13 @@ describe('scenario: one per finding code', () => {
     expect(s.engine.resolveVm('web').status).toBe('ghost');
   });
 
-  it('DUPLICATE_UUID from the listener\'s clone-suspect verdict', async () => {
+  it("DUPLICATE_UUID from the listener's clone-suspect verdict", async () => {
     const s = new Scenario({ registrations: regs() });
-    await s.run([...healthy(20), { at: 12, beacon: { uuid: WEB.uuid, verdict: 'clone-suspect', reason: 'boot ids a,b interleaving', bootId: 'b' } }]);
-    expect(s.events.some((e) => e.code === "DUPLICATE_UUID" && e.evidence.includes("boot ids a,b interleaving"))).toBe(true);
+    await s.run([
+      ...healthy(20),
+      { at: 12, beacon: { uuid: WEB.uuid, verdict: 'clone-suspect', reason: 'boot ids a,b interleaving', bootId: 'b' } },
+    ]);
+    expect(s.events.some((e) => e.code === 'DUPLICATE_UUID' && e.evidence.includes('boot ids a,b interleaving'))).toBe(true);
   });
 
   it('DUPLICATE_MAC: one MAC (any case) on live domains of two identities', async () => {
@@ -96,7 +109,12 @@ describe('scenario: one per finding code', () => {
     const open = s.open('UNREGISTERED');
     expect(open.map((f) => f.vm).sort()).toEqual([U(7), U(8)]);
     expect(s.store.registration(U(7))).toMatchObject({ state: 'pending', origin: 'scan', firstSeen: 'scan of lab-c' });
-    expect(s.store.registration(U(8))).toMatchObject({ state: 'pending', origin: 'beacon', firstSeen: 'beacon from 10.0.0.77', publicKey: keyFor(walkIn) });
+    expect(s.store.registration(U(8))).toMatchObject({
+      state: 'pending',
+      origin: 'beacon',
+      firstSeen: 'beacon from 10.0.0.77',
+      publicKey: keyFor(walkIn),
+    });
     expect(s.store.entries.filter((e) => e.action === 'request')).toHaveLength(2); // not once per scan / beacon
     expect(s.engine.resolveVm('stranger').status).toBe('pending');
     expect(s.scanRequests).toContainEqual(undefined); // unknown identity → active scan
@@ -120,19 +138,28 @@ describe('scenario: one per finding code', () => {
     expect(s.engine.resolveVm('db').status).toBe('suspect');
 
     // no more forgeries: the findings expire; then revoke web and its (validly signed) beacons are forged
-    await s.run(healthy(120).filter((i) => i.at > 30), 120);
+    await s.run(
+      healthy(120).filter((i) => i.at > 30),
+      120,
+    );
     expect(s.open('FORGED_BEACON')).toEqual([]);
     await s.store.decide(WEB.uuid, 'revoked', 'alice', 'key leaked');
     s.engine.registryChanged();
-    await s.run(healthy(140).filter((i) => i.at > 120), 140);
+    await s.run(
+      healthy(140).filter((i) => i.at > 120),
+      140,
+    );
     expect(s.open('FORGED_BEACON')[0]).toMatchObject({ vm: WEB.uuid });
     expect(s.open('FORGED_BEACON')[0].evidence).toContain('revoked');
     expect(s.engine.resolveVm('web').status).toBe('revoked');
   });
 
-  it('REPLAYED_BEACON: the listener\'s replay verdict', async () => {
+  it("REPLAYED_BEACON: the listener's replay verdict", async () => {
     const s = new Scenario({ registrations: regs() });
-    await s.run([...healthy(20), { at: 14, beacon: { uuid: WEB.uuid, verdict: 'replay', seq: 1, from: '10.6.6.6', reason: 'seq 1 not above 3' } }]);
+    await s.run([
+      ...healthy(20),
+      { at: 14, beacon: { uuid: WEB.uuid, verdict: 'replay', seq: 1, from: '10.6.6.6', reason: 'seq 1 not above 3' } },
+    ]);
     expect(s.open('REPLAYED_BEACON')[0]).toMatchObject({ severity: 'high', vm: WEB.uuid });
     expect(s.open('REPLAYED_BEACON')[0].evidence).toContain('seq 1 not above 3');
     expect(s.scanRequests).toContainEqual(['lab-a']); // the hosts that run it
@@ -140,7 +167,9 @@ describe('scenario: one per finding code', () => {
 
   it('SILENT: running per scan, no beacon for missedBeforeSilent intervals; not for agentless VMs; clears on the next beacon', async () => {
     const agentless = { uuid: U(3), name: 'printer', macs: [MAC(3)] };
-    const s = new Scenario({ registrations: [...regs(), approvedVm(U(3), 'printer', { macs: [MAC(3)], homeHost: 'lab-c', publicKey: undefined })] });
+    const s = new Scenario({
+      registrations: [...regs(), approvedVm(U(3), 'printer', { macs: [MAC(3)], homeHost: 'lab-c', publicKey: undefined })],
+    });
     const inputs = healthy(60, { c: () => [agentless] }).filter((i) => !(i.beacon?.uuid === WEB.uuid && i.at > 20));
     await s.run(inputs);
     expect(s.open().map((f) => `${f.code}:${f.vm}`)).toEqual([`SILENT:${WEB.uuid}`]);
@@ -186,7 +215,11 @@ describe('scenario: one per finding code', () => {
 
   it('DEFINITION_DRIFT: the definition hash changed since approval', async () => {
     const s = new Scenario({ registrations: regs() });
-    await s.run(healthy(30).map((i) => (i.scan?.host === 'lab-a' && i.at >= 20 ? { ...i, scan: { host: 'lab-a', domains: [{ ...WEB, memoryKiB: 4194304 }] } } : i)));
+    await s.run(
+      healthy(30).map((i) =>
+        i.scan?.host === 'lab-a' && i.at >= 20 ? { ...i, scan: { host: 'lab-a', domains: [{ ...WEB, memoryKiB: 4194304 }] } } : i,
+      ),
+    );
     expect(s.open().map((f) => f.code)).toEqual(['DEFINITION_DRIFT']);
     expect(s.open()[0].evidence).toContain('lab-a has');
   });

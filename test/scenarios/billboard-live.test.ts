@@ -20,14 +20,29 @@ const WEB = '7a000000-0000-4000-8000-00000000a001';
 const WALKIN = '7a000000-0000-4000-8000-00000000a002';
 const BOOT = '7a000000-0000-4000-8000-0000000000b1';
 const CLONE_BOOT = '7a000000-0000-4000-8000-0000000000b2';
-const dom = (uuid: string, name: string, mac: string): TestDomainSpec => ({ uuid, name, state: 'running', macs: [mac], memoryKiB: 262144, vcpus: 1 });
+const dom = (uuid: string, name: string, mac: string): TestDomainSpec => ({
+  uuid,
+  name,
+  state: 'running',
+  macs: [mac],
+  memoryKiB: 262144,
+  vcpus: 1,
+});
 
 function hostFile(name: string, domains: TestDomainSpec[]): string {
   const f = path.join(tmp, `${name}.xml`);
   fs.writeFileSync(f, testDriverXml(domains));
   return `test://${f}`;
 }
-const status = (name: string): HostStatus => ({ name, driver: 'libvirt', target: name, up: true, consecutiveFailures: 0, domains: 1, running: 1 });
+const status = (name: string): HostStatus => ({
+  name,
+  driver: 'libvirt',
+  target: name,
+  up: true,
+  consecutiveFailures: 0,
+  domains: 1,
+  running: 1,
+});
 
 describe('live: real agents + real listener + test-driver scans → engine', () => {
   const store = new FakeStore();
@@ -46,8 +61,28 @@ describe('live: real agents + real listener + test-driver scans → engine', () 
     return /public key:\s+(\S+)/.exec(out)![1]!;
   };
   const agent = (key: string, uuid: string, name: string, bootId: string, ip: string): void => {
-    const args = ['--to', `127.0.0.1:${port}`, '--key', path.join(tmp, key), '--uuid', uuid, '--name', name, '--boot-id', bootId,
-      '--ip', ip, '--os', 'test', '--interval', '0.3', '--count', '400', '--state', path.join(tmp, `${name}-${bootId}.seq`)];
+    const args = [
+      '--to',
+      `127.0.0.1:${port}`,
+      '--key',
+      path.join(tmp, key),
+      '--uuid',
+      uuid,
+      '--name',
+      name,
+      '--boot-id',
+      bootId,
+      '--ip',
+      ip,
+      '--os',
+      'test',
+      '--interval',
+      '0.3',
+      '--count',
+      '400',
+      '--state',
+      path.join(tmp, `${name}-${bootId}.seq`),
+    ];
     agents.push(spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' }));
   };
   const scan = async (name: string, uri: string): Promise<void> => {
@@ -58,7 +93,8 @@ describe('live: real agents + real listener + test-driver scans → engine', () 
   const until = async (what: string, pred: () => boolean, ms = 15_000): Promise<void> => {
     const end = Date.now() + ms;
     while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; findings: ${JSON.stringify(engine.findings().map((f) => f.evidence))}`);
+      if (Date.now() > end)
+        throw new Error(`timed out waiting for ${what}; findings: ${JSON.stringify(engine.findings().map((f) => f.evidence))}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

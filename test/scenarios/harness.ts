@@ -2,7 +2,16 @@ import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/billboard/engine.js';
 import { parseDomainXml } from '../../src/hosts/domain-xml.js';
 import { testDriverXml, type TestDomainSpec } from '../../src/demo/lab-xml.js';
-import type { BeaconEvent, BeaconVerdict, DomainInfo, Finding, FindingCode, HostStatus, Inventory, Registration } from '../../src/model/types.js';
+import type {
+  BeaconEvent,
+  BeaconVerdict,
+  DomainInfo,
+  Finding,
+  FindingCode,
+  HostStatus,
+  Inventory,
+  Registration,
+} from '../../src/model/types.js';
 import { FakeStore, approved } from '../helpers/fake-store.js';
 
 // Scenario harness: timed inputs (scans of libvirt test-driver domain XML parsed by the real hosts/ parser,
@@ -45,7 +54,17 @@ export interface Input {
   /** seconds since T0 */
   at: number;
   scan?: { host: string; domains: Dom[] };
-  beacon?: Partial<Omit<BeaconEvent, 'beacon'>> & { uuid: string; name?: string; bootId?: string; seq?: number; ips?: string[]; macs?: string[]; from?: string; verdict?: BeaconVerdict; publicKey?: string };
+  beacon?: Partial<Omit<BeaconEvent, 'beacon'>> & {
+    uuid: string;
+    name?: string;
+    bootId?: string;
+    seq?: number;
+    ips?: string[];
+    macs?: string[];
+    from?: string;
+    verdict?: BeaconVerdict;
+    publicKey?: string;
+  };
   hosts?: { name: string; up: boolean }[];
   do?: (s: Scenario) => void | Promise<void>;
 }
@@ -142,7 +161,15 @@ export class Scenario {
 }
 
 export function hostStatus(h: { name: string; up: boolean }): HostStatus {
-  return { name: h.name, driver: 'libvirt', target: `test:///${h.name}.xml`, up: h.up, consecutiveFailures: h.up ? 0 : 1, domains: 0, running: 0 };
+  return {
+    name: h.name,
+    driver: 'libvirt',
+    target: `test:///${h.name}.xml`,
+    up: h.up,
+    consecutiveFailures: h.up ? 0 : 1,
+    domains: 0,
+    running: 0,
+  };
 }
 
 export function inventory(host: string, domains: DomainInfo[], at: number): Inventory {
@@ -169,7 +196,8 @@ export function beaconsEvery(from: number, to: number, b: NonNullable<Input['bea
 /** scans of `host` every `every` seconds */
 export function scansEvery(from: number, to: number, every: number, host: string, domains: Dom[] | ((s: number) => Dom[])): Input[] {
   const out: Input[] = [];
-  for (let s = from; s <= to; s += every) out.push({ at: s, scan: { host, domains: typeof domains === 'function' ? domains(s) : domains } });
+  for (let s = from; s <= to; s += every)
+    out.push({ at: s, scan: { host, domains: typeof domains === 'function' ? domains(s) : domains } });
   return out;
 }
 

@@ -20,7 +20,18 @@ const NOW = 1_000_000;
 const UUID = '11111111-2222-4333-8444-555555555555';
 
 function inst(host: string, state: DomainState = 'running', extra: Partial<InstanceState> = {}): InstanceState {
-  return { host, state, name: 'web', macs: ['52:54:00:00:00:01'], ips: [], definitionHash: 'aaa', memoryKiB: 1, vcpus: 1, scannedAt: NOW, ...extra };
+  return {
+    host,
+    state,
+    name: 'web',
+    macs: ['52:54:00:00:00:01'],
+    ips: [],
+    definitionHash: 'aaa',
+    memoryKiB: 1,
+    vcpus: 1,
+    scannedAt: NOW,
+    ...extra,
+  };
 }
 function vm(instances: InstanceState[], extra: Partial<VmState> = {}): VmState {
   return { uuid: UUID, instances: new Map(instances.map((i) => [i.host, i])), claimedIps: [], activeMacs: [], ...extra };
@@ -37,12 +48,29 @@ function ctx(extra: Partial<DetectContext> = {}, down: string[] = []): DetectCon
     ...extra,
   };
 }
-const reg = (p: Partial<Registration> = {}): Registration => approved({ uuid: UUID, name: 'web', publicKey: 'AAAA', homeHost: 'a', definitionHash: 'aaa', ...p });
-const beacon = (at: number, since = at) => ({ at, receivedAt: at, from: '10.0.0.5', bootId: 'b1', seq: 1, ips: [], macs: [], os: '', keyFp: 'fp', name: 'web', since });
+const reg = (p: Partial<Registration> = {}): Registration =>
+  approved({ uuid: UUID, name: 'web', publicKey: 'AAAA', homeHost: 'a', definitionHash: 'aaa', ...p });
+const beacon = (at: number, since = at) => ({
+  at,
+  receivedAt: at,
+  from: '10.0.0.5',
+  bootId: 'b1',
+  seq: 1,
+  ips: [],
+  macs: [],
+  os: '',
+  keyFp: 'fp',
+  name: 'web',
+  since,
+});
 
 describe('DUPLICATE_UUID', () => {
   it('is critical when running on two hosts', () => {
-    expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx())).toMatchObject({ code: 'DUPLICATE_UUID', severity: 'critical', hosts: ['a', 'b'] });
+    expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx())).toMatchObject({
+      code: 'DUPLICATE_UUID',
+      severity: 'critical',
+      hosts: ['a', 'b'],
+    });
   });
   it('ignores a shut-off definition elsewhere and the pair of an open migration window; a down host counts as last scanned', () => {
     expect(duplicateUuid(vm([inst('a'), inst('b', 'shutoff')]), ctx())).toBeUndefined();
@@ -93,7 +121,9 @@ describe('SILENT', () => {
     expect(silent(running(), ctx({ registration: reg({ publicKey: undefined }) }))).toBeUndefined();
     expect(silent(vm([inst('a', 'paused')], { activeSince: 0 }), ctx({ registration: reg() }))).toBeUndefined();
     expect(silent(running(), ctx())).toBeUndefined();
-    expect(silent(running(), ctx({ registration: reg(), windows: [{ job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 }] }))).toBeUndefined();
+    expect(
+      silent(running(), ctx({ registration: reg(), windows: [{ job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 }] })),
+    ).toBeUndefined();
   });
   it('gives a VM that just started the full window', () => {
     expect(silent(vm([inst('a')], { activeSince: NOW - 5000 }), ctx({ registration: reg() }))).toBeUndefined();
@@ -118,16 +148,30 @@ describe('UNAUTHORIZED_MIGRATION', () => {
     expect(unauthorizedMigration(vm([inst('a'), inst('b')]), ctx({ registration: reg() }))).toBeUndefined();
     expect(unauthorizedMigration(vm([inst('b')]), ctx({ registration: reg({ state: 'pending' }) }))).toBeUndefined();
     expect(unauthorizedMigration(vm([inst('b')]), ctx({ registration: reg({ homeHost: undefined }) }))).toBeUndefined();
-    expect(unauthorizedMigration(vm([inst('b')]), ctx({ registration: reg(), lastMove: { job: 'J', uuid: UUID, source: 'a', destination: 'b', committedAt: 0 } }))).toBeUndefined();
-    expect(unauthorizedMigration(vm([inst('b')]), ctx({ registration: reg(), windows: [{ job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 }] }))).toBeUndefined();
+    expect(
+      unauthorizedMigration(
+        vm([inst('b')]),
+        ctx({ registration: reg(), lastMove: { job: 'J', uuid: UUID, source: 'a', destination: 'b', committedAt: 0 } }),
+      ),
+    ).toBeUndefined();
+    expect(
+      unauthorizedMigration(
+        vm([inst('b')]),
+        ctx({ registration: reg(), windows: [{ job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 }] }),
+      ),
+    ).toBeUndefined();
   });
 });
 
 describe('DEFINITION_DRIFT', () => {
   it('hash differs from the one bound at approval, on any host', () => {
-    expect(definitionDrift(vm([inst('a', 'shutoff', { definitionHash: 'bbb' })]), ctx({ registration: reg() }))).toMatchObject({ hosts: ['a'] });
+    expect(definitionDrift(vm([inst('a', 'shutoff', { definitionHash: 'bbb' })]), ctx({ registration: reg() }))).toMatchObject({
+      hosts: ['a'],
+    });
     expect(definitionDrift(vm([inst('a')]), ctx({ registration: reg() }))).toBeUndefined();
-    expect(definitionDrift(vm([inst('a', 'running', { definitionHash: 'bbb' })]), ctx({ registration: reg({ definitionHash: undefined }) }))).toBeUndefined();
+    expect(
+      definitionDrift(vm([inst('a', 'running', { definitionHash: 'bbb' })]), ctx({ registration: reg({ definitionHash: undefined }) })),
+    ).toBeUndefined();
   });
 });
 
@@ -140,7 +184,9 @@ describe('MIGRATION_GHOST', () => {
   it('still on the source per a scan made after commitment (not per an older scan)', () => {
     const committed = { ...w, committedAt: NOW - 10 };
     expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [committed] }))?.evidence).toContain('still running on source a');
-    expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [committed], scannedAt: (h) => (h === 'a' ? NOW - 20 : NOW) }))).toBeUndefined();
+    expect(
+      migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [committed], scannedAt: (h) => (h === 'a' ? NOW - 20 : NOW) })),
+    ).toBeUndefined();
     const move = { job: 'J', uuid: UUID, source: 'a', destination: 'b', committedAt: NOW - 10 };
     expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ lastMove: move }))).toBeDefined();
     expect(migrationGhost(vm([inst('b')]), ctx({ lastMove: move }))).toBeUndefined();
@@ -151,7 +197,10 @@ describe('DUPLICATE_MAC / IP_CONFLICT', () => {
   it('need two identities', () => {
     const a = { uuid: 'a', name: 'A', host: 'h1' };
     expect(duplicateMac('52:54:00:AA:00:01', [a, { ...a, host: 'h2' }])).toBeUndefined();
-    expect(duplicateMac('52:54:00:AA:00:01', [a, { uuid: 'b', name: 'B', host: 'h2' }])).toMatchObject({ key: 'DUPLICATE_MAC:52:54:00:aa:00:01', vm: '' });
+    expect(duplicateMac('52:54:00:AA:00:01', [a, { uuid: 'b', name: 'B', host: 'h2' }])).toMatchObject({
+      key: 'DUPLICATE_MAC:52:54:00:aa:00:01',
+      vm: '',
+    });
     const c = { uuid: 'a', name: 'A', source: 'beacon from x', hosts: ['h1'] };
     expect(ipConflict('10.0.0.1', [c], 0)).toBeUndefined();
     expect(ipConflict('10.0.0.1', [c, { ...c, uuid: 'b', name: 'B' }], 4)?.evidence).toContain('flip-flopped 4 times');

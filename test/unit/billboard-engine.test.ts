@@ -9,12 +9,37 @@ const U = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(1
 const KEY = (n: number): string => Buffer.alloc(32, n).toString('base64');
 
 function dom(n: number, extra: Partial<DomainInfo> = {}): DomainInfo {
-  return { uuid: U(n), name: `vm${n}`, state: 'running', vcpus: 1, memoryKiB: 1024, macs: [`52:54:00:00:00:${n.toString(16).padStart(2, '0')}`], interfaces: [], ips: [], disks: [], definitionHash: `hash${n}`, ...extra };
+  return {
+    uuid: U(n),
+    name: `vm${n}`,
+    state: 'running',
+    vcpus: 1,
+    memoryKiB: 1024,
+    macs: [`52:54:00:00:00:${n.toString(16).padStart(2, '0')}`],
+    interfaces: [],
+    ips: [],
+    disks: [],
+    definitionHash: `hash${n}`,
+    ...extra,
+  };
 }
 function ev(n: number, extra: Partial<BeaconEvent> = {}, b: Partial<BeaconEvent['beacon']> = {}): BeaconEvent {
   return {
     verdict: 'valid',
-    beacon: { v: 1, uuid: U(n), name: `vm${n}`, macs: [], ips: [], os: 'linux', hostname: `vm${n}`, bootId: 'boot', seq: 1, ts: T, keyFp: 'fp', ...b },
+    beacon: {
+      v: 1,
+      uuid: U(n),
+      name: `vm${n}`,
+      macs: [],
+      ips: [],
+      os: 'linux',
+      hostname: `vm${n}`,
+      bootId: 'boot',
+      seq: 1,
+      ts: T,
+      keyFp: 'fp',
+      ...b,
+    },
     publicKey: KEY(n),
     from: { address: `10.0.0.${n}`, port: 1 },
     receivedAt: T,
@@ -74,7 +99,12 @@ describe('Engine table and snapshots', () => {
 
   it('registered VMs appear even before they are seen; a host going down keeps its VMs', () => {
     const { engine } = make([reg(1), reg(2)]);
-    expect(engine.snapshot().rows.map((r) => r.status).sort()).toEqual(['stopped', 'stopped']);
+    expect(
+      engine
+        .snapshot()
+        .rows.map((r) => r.status)
+        .sort(),
+    ).toEqual(['stopped', 'stopped']);
     engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
     engine.hostStatuses([{ name: 'a', driver: 'libvirt', target: 'test:///a', up: false, consecutiveFailures: 3, domains: 1, running: 1 }]);
     expect(engine.resolveVm('vm1').instances).toHaveLength(1);
@@ -91,7 +121,7 @@ describe('Engine table and snapshots', () => {
     expect(engine.resolveVm('vm2').uuid).toBe(U(2));
   });
 
-  it('guest-supplied names cannot put escape sequences on the operator\'s terminal', () => {
+  it("guest-supplied names cannot put escape sequences on the operator's terminal", () => {
     const { engine } = make();
     engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: 'evil\u001b[2J\u0007', os: 'x\u009b\u202e' }));
     const row = engine.resolveVm(U(5));
@@ -99,7 +129,7 @@ describe('Engine table and snapshots', () => {
     expect(row.os).toBe('x\\x9b\\u202e'); // free text is shown escaped
   });
 
-  it('a beacon name that reads as another VM\'s UUID (or UUID prefix) is not taken as a name', () => {
+  it("a beacon name that reads as another VM's UUID (or UUID prefix) is not taken as a name", () => {
     const { engine } = make([reg(1)]);
     engine.ingestBeacon(ev(5, { verdict: 'unknown-key' }, { name: U(1) }));
     engine.ingestBeacon(ev(6, { verdict: 'unknown-key' }, { name: U(1).slice(0, 8) }));
@@ -108,7 +138,7 @@ describe('Engine table and snapshots', () => {
     expect(engine.resolveVm(U(1)).uuid).toBe(U(1));
   });
 
-  it('a domain a host names like another VM\'s UUID is shown in «», and its registration request gets a safe name', async () => {
+  it("a domain a host names like another VM's UUID is shown in «», and its registration request gets a safe name", async () => {
     const { engine, store } = make([reg(1)]);
     engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(7, { name: U(1) })] });
     expect(engine.resolveVm(U(7)).name).toBe(`«${U(1)}»`);
@@ -131,7 +161,12 @@ describe('Engine table and snapshots', () => {
     engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(9, { macs: ['52:54:00:00:00:09', '52:54:00:00:01:09'] })] });
     engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(9, { state: 'shutoff' })] });
     engine.ingestBeacon(ev(9, { verdict: 'unknown-key' }));
-    expect(engine.bindingFor(U(9))).toEqual({ definitionHash: 'hash9', homeHost: 'a', macs: ['52:54:00:00:00:09', '52:54:00:00:01:09'], publicKey: KEY(9) });
+    expect(engine.bindingFor(U(9))).toEqual({
+      definitionHash: 'hash9',
+      homeHost: 'a',
+      macs: ['52:54:00:00:00:09', '52:54:00:00:01:09'],
+      publicKey: KEY(9),
+    });
     expect(engine.lastBeacon(U(9))).toMatchObject({ bootId: 'boot', seq: 1 });
   });
 
@@ -216,7 +251,15 @@ describe('Engine findings lifecycle', () => {
 describe('Engine and hosts going down', () => {
   it('a clone on a host that goes down stays a finding (as last scanned) until a scan shows it gone', () => {
     const { engine } = make([reg(1)]);
-    const st = (name: string, up: boolean) => ({ name, driver: 'libvirt' as const, target: 'x', up, consecutiveFailures: up ? 0 : 1, domains: 1, running: 1 });
+    const st = (name: string, up: boolean) => ({
+      name,
+      driver: 'libvirt' as const,
+      target: 'x',
+      up,
+      consecutiveFailures: up ? 0 : 1,
+      domains: 1,
+      running: 1,
+    });
     engine.hostStatuses([st('a', true), st('b', true)]);
     engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1)] });
     engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [dom(1)] });
@@ -249,7 +292,12 @@ describe('Engine registration requests', () => {
     for (let i = 0; i < 3; i++) engine.ingestBeacon(ev(1, { verdict: 'unknown-key' }, { seq: i + 1 }));
     for (let n = 2; n < 40; n++) engine.ingestBeacon(ev(n, { verdict: 'unknown-key' }));
     await settle();
-    expect(store.registration(U(1))).toMatchObject({ state: 'pending', origin: 'beacon', publicKey: KEY(1), firstSeen: 'beacon from 10.0.0.1' });
+    expect(store.registration(U(1))).toMatchObject({
+      state: 'pending',
+      origin: 'beacon',
+      publicKey: KEY(1),
+      firstSeen: 'beacon from 10.0.0.1',
+    });
     expect(store.entries.filter((e) => e.action === 'request')).toHaveLength(10); // burst of 10 tokens
     expect(engine.resolveVm('vm1').status).toBe('pending');
   });
@@ -263,14 +311,19 @@ describe('Engine registration requests', () => {
     expect(store.regs.size).toBe(0);
     expect(engine.snapshot().rows.length).toBe(0);
     const open = engine.findings();
-    expect(open.map((f) => f.key).sort()).toEqual(['FORGED_BEACON:from:10.0.0.0', 'FORGED_BEACON:from:10.0.0.1', 'FORGED_BEACON:from:10.0.0.2']);
+    expect(open.map((f) => f.key).sort()).toEqual([
+      'FORGED_BEACON:from:10.0.0.0',
+      'FORGED_BEACON:from:10.0.0.1',
+      'FORGED_BEACON:from:10.0.0.2',
+    ]);
     expect(open.every((f) => f.evidenceSource === 'unauthenticated' && f.severity === 'medium' && f.vm === '')).toBe(true);
     expect(engine.untrustedCounters().forged).toBe(1999);
   });
 
   it('sources beyond the cap share one finding; counts are refreshed on tick; the finding ends with its window', async () => {
     const { engine, advance } = make([], { maxUntrustedSources: 4 });
-    for (let n = 1; n <= 1000; n++) engine.ingestBeacon(ev(n, { verdict: 'bad-signature', from: { address: `10.1.${n >> 8}.${n & 255}`, port: 1 } }));
+    for (let n = 1; n <= 1000; n++)
+      engine.ingestBeacon(ev(n, { verdict: 'bad-signature', from: { address: `10.1.${n >> 8}.${n & 255}`, port: 1 } }));
     expect(engine.findings()).toHaveLength(5);
     engine.tick();
     const other = engine.findings().find((f) => f.key === 'FORGED_BEACON:from:*')!;
@@ -371,7 +424,10 @@ describe('Engine enforcement policy', () => {
 
   it('one unauthenticated datagram never gets a VM stopped (bad signature, or a key of its own)', async () => {
     const calls: string[] = [];
-    const { engine } = make([reg(2, { state: 'pending' })], { enforcement: 'stop', enforce: async (a, u, h) => (calls.push(`${a}:${u}:${h}`), true) });
+    const { engine } = make([reg(2, { state: 'pending' })], {
+      enforcement: 'stop',
+      enforce: async (a, u, h) => (calls.push(`${a}:${u}:${h}`), true),
+    });
     engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom(1), dom(2)] });
     await settle();
     engine.ingestBeacon(ev(1, { verdict: 'bad-signature', publicKey: KEY(99) }));
@@ -380,7 +436,10 @@ describe('Engine enforcement policy', () => {
     engine.ingestBeacon(ev(2, { verdict: 'valid', publicKey: KEY(99) }, { keyFp: 'other', bootId: 'boot', seq: 3 }));
     await settle();
     const crit = engine.findings().filter((f) => f.severity === 'critical');
-    expect(crit.map((f) => `${f.code}:${f.evidenceSource}`).sort()).toEqual(['FORGED_BEACON:unauthenticated', 'FORGED_BEACON:unauthenticated']);
+    expect(crit.map((f) => `${f.code}:${f.evidenceSource}`).sort()).toEqual([
+      'FORGED_BEACON:unauthenticated',
+      'FORGED_BEACON:unauthenticated',
+    ]);
     expect(calls).toEqual([]);
   });
 

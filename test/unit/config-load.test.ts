@@ -47,7 +47,17 @@ const full = {
   beacon: { listen: '0.0.0.0:7447', intervalS: 2, missedBeforeSilent: 4, maxSkewS: 30 },
   scan: { intervalS: 10, timeoutS: 5, concurrency: 4 },
   hosts: [
-    { name: 'lab-a', driver: 'ssh', address: '10.0.0.11', port: 2222, user: 'ops', identityFile: 'id_ed25519', knownHostsFile: '~/.ssh/kh', libvirtUri: 'qemu:///system', migrationUri: 'qemu+ssh://ops@10.0.0.11:2222/system' },
+    {
+      name: 'lab-a',
+      driver: 'ssh',
+      address: '10.0.0.11',
+      port: 2222,
+      user: 'ops',
+      identityFile: 'id_ed25519',
+      knownHostsFile: '~/.ssh/kh',
+      libvirtUri: 'qemu:///system',
+      migrationUri: 'qemu+ssh://ops@10.0.0.11:2222/system',
+    },
     { name: 'lab-b', driver: 'libvirt', uri: 'test://hosts/b.xml' },
     { name: 'lab-c', driver: 'libvirt', uri: 'test:///default' },
     { name: 'lab-d', driver: 'libvirt', uri: 'qemu+ssh://root@10.0.0.12/system' },
@@ -114,11 +124,23 @@ describe('loadConfig: valid files', () => {
     expect(cfg.storePath).toBe(join(dir, 'xdg-data', 'billboard', 'store.db'));
     expect(cfg.logPath).toBe(join(dir, 'xdg-state', 'billboard', 'billboard.log'));
     const ssh = loadConfig(writeConfig({ hosts: [{ name: 'h', driver: 'ssh', address: 'h.example' }] }), env()).hosts[0]!;
-    expect(ssh).toMatchObject({ port: 22, user: 'root', libvirtUri: 'qemu:///system', knownHostsFile: join(dir, 'home', '.ssh/known_hosts') });
+    expect(ssh).toMatchObject({
+      port: 22,
+      user: 'root',
+      libvirtUri: 'qemu:///system',
+      knownHostsFile: join(dir, 'home', '.ssh/known_hosts'),
+    });
   });
 
   it('ignores "//" comment keys at any level', () => {
-    const cfg = loadConfig(writeConfig({ '//': 'top', store: { '// path': 'c', path: '/x/s.db' }, hosts: [{ '// h': 'c', name: 'h', driver: 'libvirt', uri: 'test:///default' }] }), env());
+    const cfg = loadConfig(
+      writeConfig({
+        '//': 'top',
+        store: { '// path': 'c', path: '/x/s.db' },
+        hosts: [{ '// h': 'c', name: 'h', driver: 'libvirt', uri: 'test:///default' }],
+      }),
+      env(),
+    );
     expect(cfg.storePath).toBe('/x/s.db');
     expect(cfg.hosts).toHaveLength(1);
   });
@@ -193,14 +215,19 @@ describe('loadConfig: mistakes are one line naming the field and the file', () =
 
   it('a bad enum, a bad HOST:PORT and a bad driver', () => {
     expect(configError(() => loadConfig(writeConfig({ policy: { enforcement: 'nuke' } }), env()))).toMatch(/policy\.enforcement: /);
-    expect(configError(() => loadConfig(writeConfig({ beacon: { listen: 'localhost' } }), env()))).toMatch(/beacon\.listen: expected HOST:PORT/);
+    expect(configError(() => loadConfig(writeConfig({ beacon: { listen: 'localhost' } }), env()))).toMatch(
+      /beacon\.listen: expected HOST:PORT/,
+    );
     expect(configError(() => loadConfig(writeConfig({ hosts: [{ name: 'a', driver: 'xen' }] }), env()))).toMatch(/hosts\[0\].*driver/);
   });
 
   it('migration defaults outside whole numbers within QEMU/libvirt limits (issue 21.3)', () => {
     for (const migration of [{ bandwidthMiBs: 1.5 }, { bandwidthMiBs: 1e300 }, { maxDowntimeMs: 2_000_001 }]) {
       const p = writeConfig({ migration });
-      expect(configError(() => loadConfig(p, env())), JSON.stringify(migration)).toMatch(new RegExp(`^${p}: migration: .*whole number from 1 to`));
+      expect(
+        configError(() => loadConfig(p, env())),
+        JSON.stringify(migration),
+      ).toMatch(new RegExp(`^${p}: migration: .*whole number from 1 to`));
     }
   });
 
@@ -210,7 +237,12 @@ describe('loadConfig: mistakes are one line naming the field and the file', () =
   });
 
   it('duplicate host names', () => {
-    const dup = { hosts: [{ name: 'a', driver: 'libvirt', uri: 'test:///default' }, { name: 'a', driver: 'libvirt', uri: 'test:///default' }] };
+    const dup = {
+      hosts: [
+        { name: 'a', driver: 'libvirt', uri: 'test:///default' },
+        { name: 'a', driver: 'libvirt', uri: 'test:///default' },
+      ],
+    };
     expect(configError(() => loadConfig(writeConfig(dup), env()))).toMatch(/hosts\[1\]\.name: duplicate host name "a"/);
   });
 

@@ -27,8 +27,30 @@ function minimalLine(spec: CommandSpec): string {
 // Every command of DESIGN.md's grammar, plus `tune` (retune a running migration: the convergence
 // suggestion). If one is added or removed the contract changed: update DESIGN.md and this list.
 const DESIGN_COMMANDS = [
-  'help', 'hosts', 'vms', 'show', 'scan', 'pending', 'findings', 'ack', 'register', 'approve', 'reject', 'revoke',
-  'stop', 'suspend', 'isolate', 'migrate', 'authorize', 'deny', 'jobs', 'watch', 'abort', 'audit', 'audit verify', 'wait',
+  'help',
+  'hosts',
+  'vms',
+  'show',
+  'scan',
+  'pending',
+  'findings',
+  'ack',
+  'register',
+  'approve',
+  'reject',
+  'revoke',
+  'stop',
+  'suspend',
+  'isolate',
+  'migrate',
+  'authorize',
+  'deny',
+  'jobs',
+  'watch',
+  'abort',
+  'audit',
+  'audit verify',
+  'wait',
   'tune',
 ];
 
@@ -83,7 +105,9 @@ describe('parseCommand: every command', () => {
   });
 
   it('parses the register line of the acceptance pipeline completely', () => {
-    const p = parseCommand('register web-01 --uuid 11111111-2222-3333-4444-555555555555 --mac 52:54:00:aa:bb:01 --mac 52:54:00:aa:bb:02 --os debian --host lab-a');
+    const p = parseCommand(
+      'register web-01 --uuid 11111111-2222-3333-4444-555555555555 --mac 52:54:00:aa:bb:01 --mac 52:54:00:aa:bb:02 --os debian --host lab-a',
+    );
     expect(p.spec.name).toBe('register');
     expect(p.args).toEqual(['web-01']);
     expect(p.flags).toEqual({
@@ -114,7 +138,21 @@ describe('parseCommand: every command', () => {
   });
 
   it('marks the deciding and acting commands as mutating and the looking ones as not', () => {
-    for (const n of ['register', 'approve', 'reject', 'revoke', 'ack', 'stop', 'suspend', 'isolate', 'migrate', 'authorize', 'deny', 'abort', 'tune']) {
+    for (const n of [
+      'register',
+      'approve',
+      'reject',
+      'revoke',
+      'ack',
+      'stop',
+      'suspend',
+      'isolate',
+      'migrate',
+      'authorize',
+      'deny',
+      'abort',
+      'tune',
+    ]) {
       expect(commandSpec(n)!.mutating, n).toBe(true);
     }
     for (const n of ['help', 'hosts', 'vms', 'show', 'scan', 'pending', 'findings', 'jobs', 'watch', 'audit', 'audit verify', 'wait']) {

@@ -66,7 +66,11 @@ describe('operator text at the grammar', () => {
 
   it('caps --os, --note and --reason at 256 characters', () => {
     expect(parseCommand(`approve web-01 --note "${'n'.repeat(256)}"`).flags.note).toHaveLength(256);
-    for (const line of [`approve web-01 --note ${'n'.repeat(257)}`, `reject x --reason ${'r'.repeat(300)}`, `register web-01 --uuid ${UUID} --os ${'o'.repeat(257)}`]) {
+    for (const line of [
+      `approve web-01 --note ${'n'.repeat(257)}`,
+      `reject x --reason ${'r'.repeat(300)}`,
+      `register web-01 --uuid ${UUID} --os ${'o'.repeat(257)}`,
+    ]) {
       const e = refused(line);
       expect(e.code).toBe('USAGE');
       expect(e.message).toMatch(/at most 256 characters/);
@@ -85,14 +89,19 @@ describe('operator text at the grammar', () => {
 
 describe('numbers: whole decimal numbers within the hypervisor limits', () => {
   it('--bandwidth and --max-downtime are integers from 1 to QEMU/libvirt limits', () => {
-    expect(parseCommand('tune M-1 --bandwidth 8796093022207 --max-downtime 2000000').flags).toEqual({ bandwidth: 8796093022207, 'max-downtime': 2000000 });
+    expect(parseCommand('tune M-1 --bandwidth 8796093022207 --max-downtime 2000000').flags).toEqual({
+      bandwidth: 8796093022207,
+      'max-downtime': 2000000,
+    });
     for (const bad of ['1e300', '1e+300', '1.5', '0x10', '0b1', '8796093022208', 'Infinity', '', ' ', '-1', '0']) {
       const e = refused(`tune M-1 --bandwidth "${bad}"`);
       expect(e.code, bad).toBe('USAGE');
       expect(e.message, bad).toMatch(/--bandwidth must be a whole number from 1 to 8796093022207/);
     }
     for (const bad of ['1e12', '2000001', '300.5']) {
-      expect(refused(`migrate web-01 --to b --max-downtime ${bad}`).message).toMatch(/--max-downtime must be a whole number from 1 to 2000000/);
+      expect(refused(`migrate web-01 --to b --max-downtime ${bad}`).message).toMatch(
+        /--max-downtime must be a whole number from 1 to 2000000/,
+      );
     }
   });
 });

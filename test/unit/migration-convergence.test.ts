@@ -12,19 +12,29 @@ describe('convergence estimate', () => {
   });
 
   it('detects non-convergence and suggests a bandwidth and a downtime that would converge', () => {
-    const input = { dirtyRateBps: 14 * MiB, bandwidthBps: 16 * MiB, remainingBytes: 20 * MiB, expectedDowntimeMs: 1250, maxDowntimeMs: 300 };
+    const input = {
+      dirtyRateBps: 14 * MiB,
+      bandwidthBps: 16 * MiB,
+      remainingBytes: 20 * MiB,
+      expectedDowntimeMs: 1250,
+      maxDowntimeMs: 300,
+    };
     const e = estimateConvergence(input);
     expect(e.converges).toBe(false);
     expect(e.advice).toMatch(/not converging/);
     expect(e.suggestedBandwidthMiBs).toBeGreaterThan(16);
     expect(e.suggestedMaxDowntimeMs).toBeGreaterThan(300);
     // applying either suggestion makes the estimate converge
-    expect(estimateConvergence({ ...input, bandwidthBps: e.suggestedBandwidthMiBs! * MiB, expectedDowntimeMs: undefined }).converges).toBe(true);
+    expect(estimateConvergence({ ...input, bandwidthBps: e.suggestedBandwidthMiBs! * MiB, expectedDowntimeMs: undefined }).converges).toBe(
+      true,
+    );
     expect(estimateConvergence({ ...input, maxDowntimeMs: e.suggestedMaxDowntimeMs! }).converges).toBe(true);
   });
 
   it('trusts libvirt when its expected downtime is already within the limit', () => {
-    expect(estimateConvergence({ dirtyRateBps: 20 * MiB, bandwidthBps: 16 * MiB, expectedDowntimeMs: 100, maxDowntimeMs: 300 }).converges).toBe(true);
+    expect(
+      estimateConvergence({ dirtyRateBps: 20 * MiB, bandwidthBps: 16 * MiB, expectedDowntimeMs: 100, maxDowntimeMs: 300 }).converges,
+    ).toBe(true);
   });
 
   it('does not guess before the first pass has measured a dirty rate', () => {
@@ -62,7 +72,13 @@ describe('pre-copy model (simulated mode)', () => {
     expect(s.phase).toBe('pre-copy');
     expect(s.iteration).toBeGreaterThan(3);
     const st = precopyStats(s, 0);
-    const e = estimateConvergence({ dirtyRateBps: st.dirtyRateBps, bandwidthBps: st.bandwidthBps, remainingBytes: st.memoryRemainingBytes, expectedDowntimeMs: st.expectedDowntimeMs, maxDowntimeMs: 300 });
+    const e = estimateConvergence({
+      dirtyRateBps: st.dirtyRateBps,
+      bandwidthBps: st.bandwidthBps,
+      remainingBytes: st.memoryRemainingBytes,
+      expectedDowntimeMs: st.expectedDowntimeMs,
+      maxDowntimeMs: 300,
+    });
     expect(e.converges).toBe(false);
     // the suggested bandwidth makes the model converge
     let s2 = startPrecopy(precopyParamsFor(131072, e.suggestedBandwidthMiBs, 300, 14));

@@ -97,8 +97,18 @@ describe('executors', () => {
     const s = setup();
     const held = new HeldExecutor();
     s.store.saved.push({
-      id: 'M-3', vm: UUID, vmName: 'web', source: 'a', destination: 'b', state: 'iterative-pre-copy', requestedBy: 'alice',
-      requestedAt: 1, authorizedAt: 2, transport: 'tunnelled', checks: [], stages: [{ stage: 'iterative-pre-copy', enteredAt: 3 }],
+      id: 'M-3',
+      vm: UUID,
+      vmName: 'web',
+      source: 'a',
+      destination: 'b',
+      state: 'iterative-pre-copy',
+      requestedBy: 'alice',
+      requestedAt: 1,
+      authorizedAt: 2,
+      transport: 'tunnelled',
+      checks: [],
+      stages: [{ stage: 'iterative-pre-copy', enteredAt: 3 }],
     });
     const m = manager(s, { executors: { libvirt: held } });
     await m.ready;
@@ -116,6 +126,9 @@ describe('restartOutcome', () => {
   it('anywhere else: failed, saying where the VM is', () => {
     expect(restartOutcome(job, true, false)).toMatchObject({ state: 'failed', detail: expect.stringMatching(/still runs on a/) });
     expect(restartOutcome(job, true, true)).toMatchObject({ state: 'failed', detail: expect.stringMatching(/runs on both a and b/) });
-    expect(restartOutcome(job, false, false)).toMatchObject({ state: 'failed', detail: expect.stringMatching(/not found running on a or b/) });
+    expect(restartOutcome(job, false, false)).toMatchObject({
+      state: 'failed',
+      detail: expect.stringMatching(/not found running on a or b/),
+    });
   });
 });

@@ -52,7 +52,12 @@ describe('authorize takes the transport from the policy in force (21.2)', () => 
     const migrates = s.drivers.get('a')!.calls.filter((c) => c.startsWith('migrate '));
     expect(migrates).toEqual(['migrate tls - qemu+ssh://root@b:22/system']);
     const entry = s.store.log.find((e) => e.action === 'migrate-authorize')!;
-    expect(entry.details).toMatchObject({ transport: 'tls', destUri: 'qemu+ssh://root@b:22/system', requestedTransport: 'direct', encrypted: true });
+    expect(entry.details).toMatchObject({
+      transport: 'tls',
+      destUri: 'qemu+ssh://root@b:22/system',
+      requestedTransport: 'direct',
+      encrypted: true,
+    });
   });
 });
 
@@ -61,7 +66,14 @@ describe('tune (21.3)', () => {
     const s = setup();
     const m = manager(s);
     const id = await running(s, m);
-    for (const t of [{ bandwidthMiBs: 1e300 }, { bandwidthMiBs: 1.5 }, { bandwidthMiBs: 8796093022208 }, { maxDowntimeMs: 1e12 }, { maxDowntimeMs: 0 }, { maxDowntimeMs: NaN }]) {
+    for (const t of [
+      { bandwidthMiBs: 1e300 },
+      { bandwidthMiBs: 1.5 },
+      { bandwidthMiBs: 8796093022208 },
+      { maxDowntimeMs: 1e12 },
+      { maxDowntimeMs: 0 },
+      { maxDowntimeMs: NaN },
+    ]) {
       await expect(m.tune(id, t, 'bob'), JSON.stringify(t)).rejects.toMatchObject({ code: 'USAGE' });
     }
     expect(s.drivers.get('a')!.calls.filter((c) => c.startsWith('set'))).toEqual([]);
@@ -72,7 +84,10 @@ describe('tune (21.3)', () => {
     const s = setup();
     const m = manager(s, { migration: { transport: 'tunnelled', requireDifferentAuthorizer: true, maxDowntimeMs: 300 } });
     const id = await running(s, m, 'alice', 'bob');
-    await expect(m.tune(id, { maxDowntimeMs: 5000 }, 'alice')).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringMatching(/another operator/) });
+    await expect(m.tune(id, { maxDowntimeMs: 5000 }, 'alice')).rejects.toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringMatching(/another operator/),
+    });
     expect(s.drivers.get('a')!.calls).not.toContain('setMaxDowntime 5000');
     expect(s.store.log.at(-1)).toMatchObject({ action: 'migrate-tune-refused', actor: 'alice' });
     // lowering it, or the bandwidth, is the requester's to do; raising it is the second operator's
@@ -92,7 +107,11 @@ describe('tune (21.3)', () => {
     await expect(m.tune(id, { bandwidthMiBs: 64, maxDowntimeMs: 900 }, 'bob')).rejects.toMatchObject({ code: 'HOST_ERROR' });
     const tunes = s.store.log.filter((e) => e.action.startsWith('migrate-tune'));
     expect(tunes.map((e) => e.action)).toEqual(['migrate-tune-failed']);
-    expect(tunes[0]!.details).toMatchObject({ applied: { bandwidthMiBs: 64 }, requested: { bandwidthMiBs: 64, maxDowntimeMs: 900 }, error: expect.stringMatching(/out of range/) });
+    expect(tunes[0]!.details).toMatchObject({
+      applied: { bandwidthMiBs: 64 },
+      requested: { bandwidthMiBs: 64, maxDowntimeMs: 900 },
+      error: expect.stringMatching(/out of range/),
+    });
     expect(m.job(id).bandwidthMiBs).toBe(64);
     expect(m.job(id).maxDowntimeMs).not.toBe(900);
     d.setMaxDowntime = async () => {};
@@ -120,7 +139,11 @@ describe('activation: the destination only, and a beacon from its instance (21.9
   });
 
   it('a keyed VM activates only on a beacon from an address of its instance on the destination', async () => {
-    for (const [from, want, claims] of [['10.0.0.66', 'failed', []], ['10.0.0.7', 'completed', []], ['192.168.122.1', 'completed', ['10.0.0.7']]] as const) {
+    for (const [from, want, claims] of [
+      ['10.0.0.66', 'failed', []],
+      ['10.0.0.7', 'completed', []],
+      ['192.168.122.1', 'completed', ['10.0.0.7']],
+    ] as const) {
       const s = setup();
       s.store.regs.get(UUID)!.keyFp = 'SHA256:k';
       s.world.ips.set('b', ['10.0.0.7']);

@@ -76,7 +76,11 @@ describe('MigrationManager stage machine', () => {
     const watching = m.watch(req.id, (e) => evs.push(e));
     await m.authorize(req.id, 'alice');
     await watching;
-    const remaining = evs.flatMap((e) => (e.type === 'progress' && e.stats.memoryRemainingBytes !== undefined && e.stats.type !== 'completed' ? [e.stats.memoryRemainingBytes] : []));
+    const remaining = evs.flatMap((e) =>
+      e.type === 'progress' && e.stats.memoryRemainingBytes !== undefined && e.stats.type !== 'completed'
+        ? [e.stats.memoryRemainingBytes]
+        : [],
+    );
     expect(remaining.some((r, i) => i > 0 && r > remaining[i - 1])).toBe(true);
   });
 
@@ -85,7 +89,10 @@ describe('MigrationManager stage machine', () => {
     s.engine.registration = 'pending';
     s.store.regs.get(UUID)!.state = 'pending';
     const m = manager(s);
-    await expect(m.request('web', 'a', {}, 'alice')).rejects.toMatchObject({ code: 'REFUSED', message: expect.stringMatching(/registration is pending.*a is the source/) });
+    await expect(m.request('web', 'a', {}, 'alice')).rejects.toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringMatching(/registration is pending.*a is the source/),
+    });
     expect(s.store.log.at(-1)?.action).toBe('migrate-refused');
     expect(m.jobs()).toHaveLength(0);
   });
@@ -210,8 +217,18 @@ describe('MigrationManager stage machine', () => {
   it('closes honestly, after a restart, a job that was running: it looks where the VM is', async () => {
     const s = setup();
     const stale: MigrationJob = {
-      id: 'M-7', vm: UUID, vmName: 'web', source: 'a', destination: 'b', state: 'iterative-pre-copy', requestedBy: 'alice',
-      requestedAt: 1, authorizedAt: 2, transport: 'tunnelled', checks: [], stages: [{ stage: 'iterative-pre-copy', enteredAt: 3 }],
+      id: 'M-7',
+      vm: UUID,
+      vmName: 'web',
+      source: 'a',
+      destination: 'b',
+      state: 'iterative-pre-copy',
+      requestedBy: 'alice',
+      requestedAt: 1,
+      authorizedAt: 2,
+      transport: 'tunnelled',
+      checks: [],
+      stages: [{ stage: 'iterative-pre-copy', enteredAt: 3 }],
     };
     s.store.saved.push(stale);
     const m = manager(s);
@@ -229,7 +246,10 @@ describe('MigrationManager stage machine', () => {
     const s = setup();
     const m = manager(s);
     const c = await m.choices('web');
-    expect(c.map((x) => [x.host, x.ok])).toEqual([['b', true], ['c', true]]);
+    expect(c.map((x) => [x.host, x.ok])).toEqual([
+      ['b', true],
+      ['c', true],
+    ]);
     expect(c[0].checks.find((k) => k.name === 'memory')?.detail).toMatch(/MiB free/);
   });
 

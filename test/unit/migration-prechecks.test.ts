@@ -19,12 +19,24 @@ function facts(p: Partial<PrecheckFacts> = {}): PrecheckFacts {
     ...p,
   };
 }
-const failed = (f: PrecheckFacts) => runPrechecks(f).filter((c) => !c.ok).map((c) => c.name);
+const failed = (f: PrecheckFacts) =>
+  runPrechecks(f)
+    .filter((c) => !c.ok)
+    .map((c) => c.name);
 
 describe('pre-migration checks', () => {
   it('all pass for an approved VM on one host going to a healthy peer over ssh', () => {
     const checks = runPrechecks(facts());
-    expect(checks.map((c) => c.name)).toEqual(['vm-approved', 'no-critical-findings', 'source', 'destination', 'memory', 'cpu-arch', 'local-devices', 'transport']);
+    expect(checks.map((c) => c.name)).toEqual([
+      'vm-approved',
+      'no-critical-findings',
+      'source',
+      'destination',
+      'memory',
+      'cpu-arch',
+      'local-devices',
+      'transport',
+    ]);
     expect(checks.every((c) => c.ok)).toBe(true);
   });
 
@@ -35,9 +47,13 @@ describe('pre-migration checks', () => {
     expect(failed(facts({ runningOn: ['a', 'c'] }))).toContain('source');
     expect(failed(facts({ destination: 'a' }))).toEqual(['destination']);
     expect(failed(facts({ destinationConfigured: false }))).toContain('destination');
-    expect(failed(facts({ destinationStatus: { ...facts().destinationStatus!, up: false, lastError: 'connection refused' } }))).toEqual(['destination']);
+    expect(failed(facts({ destinationStatus: { ...facts().destinationStatus!, up: false, lastError: 'connection refused' } }))).toEqual([
+      'destination',
+    ]);
     expect(failed(facts({ destinationNode: { cpus: 2, arch: 'x86_64', memoryKiB: 1 << 20, freeMemoryKiB: 1000 } }))).toEqual(['memory']);
-    expect(failed(facts({ destinationNode: { cpus: 2, arch: 'aarch64', memoryKiB: 1 << 22, freeMemoryKiB: 1 << 21 } }))).toEqual(['cpu-arch']);
+    expect(failed(facts({ destinationNode: { cpus: 2, arch: 'aarch64', memoryKiB: 1 << 22, freeMemoryKiB: 1 << 21 } }))).toEqual([
+      'cpu-arch',
+    ]);
     expect(failed(facts({ domain: { ...domain(), localOnlyDevices: ['hostdev 0000:01:00.0'] } }))).toEqual(['local-devices']);
     const plain = runPrechecks(facts({ destUri: 'qemu+tcp://b/system' })).find((c) => c.name === 'transport')!;
     expect(plain.ok).toBe(false);

@@ -8,7 +8,14 @@ function chain(n: number): AuditEntry[] {
   const out: AuditEntry[] = [];
   for (let i = 0; i < n; i++) {
     out.push(
-      nextEntry(out[out.length - 1], i % 2 ? 'alice' : 'bob', ['register', 'approve', 'stop'][i % 3]!, `vm-${i}`, { n: i, note: `x${i}` }, 1_700_000_000_000 + i * 1000),
+      nextEntry(
+        out[out.length - 1],
+        i % 2 ? 'alice' : 'bob',
+        ['register', 'approve', 'stop'][i % 3]!,
+        `vm-${i}`,
+        { n: i, note: `x${i}` },
+        1_700_000_000_000 + i * 1000,
+      ),
     );
   }
   return out;
@@ -31,7 +38,15 @@ describe('entry hash', () => {
     const e = nextEntry(undefined, 'root', 'register', '1111', { name: 'web-01' }, Date.UTC(2026, 0, 1));
     const expected = createHash('sha256')
       .update(
-        canonicalJson({ seq: 1, time: '2026-01-01T00:00:00.000Z', actor: 'root', action: 'register', target: '1111', details: { name: 'web-01' }, prevHash: GENESIS }),
+        canonicalJson({
+          seq: 1,
+          time: '2026-01-01T00:00:00.000Z',
+          actor: 'root',
+          action: 'register',
+          target: '1111',
+          details: { name: 'web-01' },
+          prevHash: GENESIS,
+        }),
       )
       .digest('hex');
     expect(e.hash).toBe(expected);

@@ -8,10 +8,26 @@ function doc(n: number): StoreDoc {
   const registrations: Registration[] = [];
   const audit: AuditEntry[] = [];
   for (let i = 0; i < n; i++) {
-    registrations.push({ uuid: `${i}`.padStart(8, '0') + '-0000-4000-8000-000000000000', name: `vm-${i}\nwith "newline", comma,`, macs: ['52:54:00:00:00:01'], state: 'pending', origin: 'operator', createdAt: i, createdBy: 'ü-user' });
+    registrations.push({
+      uuid: `${i}`.padStart(8, '0') + '-0000-4000-8000-000000000000',
+      name: `vm-${i}\nwith "newline", comma,`,
+      macs: ['52:54:00:00:00:01'],
+      state: 'pending',
+      origin: 'operator',
+      createdAt: i,
+      createdBy: 'ü-user',
+    });
     audit.push(nextEntry(audit[audit.length - 1], 'ü-user', 'register', registrations[i]!.uuid, { note: 'a,\nb' }, i));
   }
-  return { format: 1, createdAt: '2026-01-01T00:00:00.000Z', registrations, audit: AuditTrail.of(audit, parseAuditLine), findings: [{ id: 'F-1' } as never], jobs: [], beacons: new Map([['00000000-0000-4000-8000-000000000000', { bootId: 'b', seq: 7, at: 1 }]]) };
+  return {
+    format: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    registrations,
+    audit: AuditTrail.of(audit, parseAuditLine),
+    findings: [{ id: 'F-1' } as never],
+    jobs: [],
+    beacons: new Map([['00000000-0000-4000-8000-000000000000', { bootId: 'b', seq: 7, at: 1 }]]),
+  };
 }
 const plainJson = (d: StoreDoc) => JSON.parse(JSON.stringify(docToJson(d)));
 

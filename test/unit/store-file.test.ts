@@ -101,7 +101,7 @@ describe('store file', () => {
     const { file, key, params } = await journal(3);
     const snapEnd = SNAP_BODY + snapshotPlain.length;
     const cut: Buffer[] = [];
-    for (let at = snapEnd; at < file.length; ) {
+    for (let at = snapEnd; at < file.length;) {
       const len = file.readUInt32BE(at);
       cut.push(file.subarray(at, at + CHANGE_HEAD + len));
       at += CHANGE_HEAD + len;
@@ -188,7 +188,7 @@ describe('store file', () => {
     }
   });
 
-  it('the high bit of a change\'s length flipped is STORE_AUTH naming the change, not a torn tail that drops it', async () => {
+  it("the high bit of a change's length flipped is STORE_AUTH naming the change, not a torn tail that drops it", async () => {
     const { file, key } = await journal(3, keyfile);
     const second = SNAP_BODY + snapshotPlain.length + CHANGE_HEAD + changePlain(1).length;
     const bad = Buffer.from(file);
@@ -252,7 +252,13 @@ describe('store file', () => {
 
   it('refuses scrypt parameters that would take gigabytes or minutes, before deriving anything', async () => {
     const { file } = await journal(0, keyfile);
-    for (const [i, v] of [[10, 0], [10, 200], [11, 0], [11, 9], [9, 21]] as const) {
+    for (const [i, v] of [
+      [10, 0],
+      [10, 200],
+      [11, 0],
+      [11, 9],
+      [9, 21],
+    ] as const) {
       const bad = Buffer.from(file);
       bad[i] = v;
       expect(await codeOf(() => readParams(bad, 'x')), `byte ${i} = ${v}`).toBe('STORE_OPEN');

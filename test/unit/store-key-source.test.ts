@@ -89,7 +89,9 @@ describe('key source', () => {
       const p = file(`open-${mode.toString(8)}.key`, key, mode);
       const e = failure(() => keySourceFrom({}, p));
       expect(e.code).toBe('STORE_OPEN');
-      expect(e.message).toBe(`store.keyFile ${p} has mode 0${mode.toString(8)}: a key must not be accessible by group or others (chmod 600 ${p})`);
+      expect(e.message).toBe(
+        `store.keyFile ${p} has mode 0${mode.toString(8)}: a key must not be accessible by group or others (chmod 600 ${p})`,
+      );
     }
     for (const mode of [0o600, 0o400]) expect(keySourceFrom({}, file(`ok-${mode.toString(8)}.key`, key, mode))?.kind).toBe('keyfile');
   });

@@ -42,7 +42,9 @@ describe('log file', () => {
     const foreign = join(root, 'foreign.log');
     writeFileSync(foreign, '', { mode: 0o644 });
     chownSync(foreign, 4242, 4242);
-    expect(() => fileLogger(foreign, 'info')).toThrow(expect.objectContaining({ code: 'CONFIG', message: expect.stringMatching(/owned by uid 4242/) }));
+    expect(() => fileLogger(foreign, 'info')).toThrow(
+      expect.objectContaining({ code: 'CONFIG', message: expect.stringMatching(/owned by uid 4242/) }),
+    );
     expect(mode(foreign)).toBe(0o644);
     const target = join(root, 'target');
     writeFileSync(target, 'keep');

@@ -17,7 +17,21 @@ describe('read-only open', () => {
     const path = join(root, 'a', 'store.db');
     const w = await createStore(path, key);
     await w.register({ uuid: U1, name: 'web-01', origin: 'operator' }, 'alice');
-    await w.saveFindings([{ id: 'F-1', key: 'k', code: 'SILENT', severity: 'low', vm: U1, hosts: [], evidence: 'e', firstSeen: 1, lastSeen: 1, count: 1, state: 'open' }]);
+    await w.saveFindings([
+      {
+        id: 'F-1',
+        key: 'k',
+        code: 'SILENT',
+        severity: 'low',
+        vm: U1,
+        hosts: [],
+        evidence: 'e',
+        firstSeen: 1,
+        lastSeen: 1,
+        count: 1,
+        state: 'open',
+      },
+    ]);
     // a change cut short at the end: a writer would cut it off before its next append; a reader leaves it
     appendFileSync(path, Buffer.from([0, 0, 0, 9, 1, 2, 3]));
     const lockBefore = readFileSync(`${path}.lock`, 'utf8');

@@ -17,7 +17,7 @@ const WEB = 'aaaa0000-1111-4222-8333-444444444444';
 const ROGUE = 'bbbb0000-1111-4222-8333-444444444444';
 
 describe('resolveRegistration', () => {
-  it('a rogue named like another VM\'s short UUID is AMBIGUOUS, naming both, never silently one of them', async () => {
+  it("a rogue named like another VM's short UUID is AMBIGUOUS, naming both, never silently one of them", async () => {
     const s = await fresh();
     await s.register({ uuid: DB, name: 'db-01', origin: 'operator' }, 'a');
     await s.register({ uuid: ROGUE, name: '3f2a', origin: 'beacon' }, 'beacon');
@@ -63,7 +63,9 @@ describe('resolveRegistration', () => {
     await s.register({ uuid: WEB, name: 'web-01', origin: 'operator' }, 'a');
     await s.register({ uuid: 'aaaa1111-1111-4222-8333-444444444444', name: 'web-02', origin: 'operator' }, 'a');
     expect(s.resolveRegistration('aaaa0').name).toBe('web-01');
-    expect(() => s.resolveRegistration('aaaa')).toThrow(expect.objectContaining({ code: 'AMBIGUOUS', message: expect.stringMatching(/web-01 .*web-02/) }));
+    expect(() => s.resolveRegistration('aaaa')).toThrow(
+      expect.objectContaining({ code: 'AMBIGUOUS', message: expect.stringMatching(/web-01 .*web-02/) }),
+    );
     await s.close();
   });
 });

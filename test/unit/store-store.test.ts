@@ -42,13 +42,19 @@ describe('Store', () => {
     const path = freshPath();
     await (await createStore(path, key)).close();
     await expect(createStore(path, key)).rejects.toMatchObject({ code: 'STORE_EXISTS' });
-    await expect(openStore(freshPath(), key)).rejects.toMatchObject({ code: 'STORE_OPEN', message: expect.stringMatching(/billboard init/) });
+    await expect(openStore(freshPath(), key)).rejects.toMatchObject({
+      code: 'STORE_OPEN',
+      message: expect.stringMatching(/billboard init/),
+    });
   });
 
   it('one writer: a second open of the same store is refused naming the holder, and allowed after close', async () => {
     const path = freshPath();
     const s = await createStore(path, key);
-    await expect(openStore(path, key)).rejects.toMatchObject({ code: 'STORE_LOCKED', message: expect.stringContaining(`pid ${process.pid}`) });
+    await expect(openStore(path, key)).rejects.toMatchObject({
+      code: 'STORE_LOCKED',
+      message: expect.stringContaining(`pid ${process.pid}`),
+    });
     await s.close();
     const t = await openStore(path, key);
     await t.close();
@@ -83,7 +89,10 @@ describe('Store', () => {
     await expect(s.register({ uuid: U1, name: 'again', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(s.register({ uuid: U2, name: 'web-01', origin: 'operator' }, 'a')).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(s.decide(U1, 'revoked', 'a')).resolves.toMatchObject({ state: 'revoked' });
-    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/cannot approve "web-01": it is revoked/) });
+    await expect(s.decide(U1, 'approved', 'a')).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/cannot approve "web-01": it is revoked/),
+    });
     await expect(s.decide(U2, 'approved', 'a')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(s.auditLog().map((e) => e.action)).toEqual(['register', 'revoke']);
     await s.close();
@@ -153,7 +162,12 @@ describe('Store', () => {
     const again = await openStore(path, key);
     expect(again.registrations()).toHaveLength(40);
     expect(again.registration('00000003-0000-4000-8000-000000000000')!.state).toBe('approved');
-    expect(again.auditLog().map((e) => e.target).slice(-4)).toEqual(['F-1', '00000003-0000-4000-8000-000000000000', 'F-2', 'F-3']);
+    expect(
+      again
+        .auditLog()
+        .map((e) => e.target)
+        .slice(-4),
+    ).toEqual(['F-1', '00000003-0000-4000-8000-000000000000', 'F-2', 'F-3']);
     expect(again.verifyAudit()).toMatchObject({ ok: true, entries: 44 });
     await again.close();
   });
@@ -206,7 +220,17 @@ describe('Store', () => {
   it('keeps findings and jobs across a reopen (not audited)', async () => {
     const path = freshPath();
     const s = await createStore(path, key);
-    const f = { id: 'F-1', code: 'SILENT', severity: 'medium', vm: U1, hosts: ['lab-a'], evidence: 'e', firstSeen: 1, lastSeen: 2, state: 'open' };
+    const f = {
+      id: 'F-1',
+      code: 'SILENT',
+      severity: 'medium',
+      vm: U1,
+      hosts: ['lab-a'],
+      evidence: 'e',
+      firstSeen: 1,
+      lastSeen: 2,
+      state: 'open',
+    };
     await s.saveFindings([f as never]);
     await s.saveJob({ id: 'J-1', vmName: 'web-01' } as never);
     await s.saveJob({ id: 'J-1', vmName: 'web-01', state: 'denied' } as never);
