@@ -11,7 +11,7 @@ import { BeaconListener, type RegisteredKey } from '../../src/beacon/listener.js
 import * as wire from '../../src/beacon/wire.js';
 import type { BeaconEvent } from '../../src/model/types.js';
 import { createStore, openStore } from '../../src/store/store.js';
-import type { KeySource } from '../../src/store/key-source.js';
+import type { KeySource } from '../../src/store/crypto.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'beacon-hardening-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -64,11 +64,11 @@ describe('libvirt driver on test:/// hosts', () => {
 
   it('has no migration job on the test driver: jobStats is a clear host error or null', async () => {
     const r = await a.jobs.jobStats(WEB1).then(
-      (v) => ({ ok: true, v }),
-      (e) => ({ ok: false, e }),
+      (v) => ({ ok: true as const, v }),
+      (e: { code: string }) => ({ ok: false as const, e }),
     );
     if (r.ok) expect(r.v).toBeNull();
-    else expect((r as { e: { code: string } }).e.code).toMatch(/HOST_ERROR|UNSUPPORTED/);
+    else expect(r.e.code).toMatch(/HOST_ERROR|UNSUPPORTED/);
   });
 
   it("migrate (through the local virsh): the test driver refuses with virsh's reason, or, when virsh 9.0 hangs on that, the guard kills it", async () => {

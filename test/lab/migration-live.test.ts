@@ -63,35 +63,30 @@ async function run(to: string, bandwidthMiBs: number, onEvent?: (e: MigrationEve
 }
 
 describe('lab: live migration through the console code', () => {
-  it(
-    'migrates tiny lab-a → lab-b under a 32 MiB/s cap, stage by stage, and it keeps ticking on lab-b',
-    { timeout: 120_000 },
-    async () => {
-      expect(await lab.guestTicks('lab-a')).not.toBeNull();
-      const { events, done } = await run('lab-b', 32);
-      const job: MigrationJob = await done;
-      expect(job.state, job.error).toBe('completed');
-      const stages = events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage);
-      expect(stages).toEqual(['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation']);
-      expect(events.at(-1)).toMatchObject({ type: 'end', state: 'completed' });
-      const samples = events.filter((e): e is Extract<MigrationEvent, { type: 'progress' }> => e.type === 'progress');
-      const iterations = Math.max(...samples.map((s) => s.stats.iteration ?? 0));
-      expect(iterations).toBeGreaterThanOrEqual(2);
-      expect(samples.filter((s) => s.stats.iteration !== undefined).length).toBeGreaterThanOrEqual(4);
-      expect(job.lastStats?.totalDowntimeMs).toBeGreaterThan(0);
-      expect(job.lastStats?.totalDowntimeMs).toBeLessThan(5000); // a pause (54-291 ms measured), not a cold move
-      expect(job.result).toMatch(/agentless/);
-      // destination runs it and the guest keeps ticking there; the source is discharged (not even defined)
-      await lab.waitTicking('lab-b', 3);
-      expect(await lab.guestTicks('lab-a')).toBeNull();
-      await expect(virshOn(lab.host('lab-a'), ['dominfo', 'tiny'])).rejects.toThrow(/failed to get domain|not found/i);
-      expect(engine.calls).toEqual([`begin ${job.id}`, `commit ${job.id}`, `end ${job.id} completed`]);
-      expect(store.auditLog().map((e) => e.action)).toEqual(
-        expect.arrayContaining(['migrate-request', 'migrate-authorize', 'migrate-completed']),
-      );
-    },
-    120_000,
-  );
+  it('migrates tiny lab-a → lab-b under a 32 MiB/s cap, stage by stage, and it keeps ticking on lab-b', { timeout: 120_000 }, async () => {
+    expect(await lab.guestTicks('lab-a')).not.toBeNull();
+    const { events, done } = await run('lab-b', 32);
+    const job: MigrationJob = await done;
+    expect(job.state, job.error).toBe('completed');
+    const stages = events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage);
+    expect(stages).toEqual(['pre-migration', 'reservation', 'iterative-pre-copy', 'stop-and-copy', 'commitment', 'activation']);
+    expect(events.at(-1)).toMatchObject({ type: 'end', state: 'completed' });
+    const samples = events.filter((e): e is Extract<MigrationEvent, { type: 'progress' }> => e.type === 'progress');
+    const iterations = Math.max(...samples.map((s) => s.stats.iteration ?? 0));
+    expect(iterations).toBeGreaterThanOrEqual(2);
+    expect(samples.filter((s) => s.stats.iteration !== undefined).length).toBeGreaterThanOrEqual(4);
+    expect(job.lastStats?.totalDowntimeMs).toBeGreaterThan(0);
+    expect(job.lastStats?.totalDowntimeMs).toBeLessThan(5000); // a pause (54-291 ms measured), not a cold move
+    expect(job.result).toMatch(/agentless/);
+    // destination runs it and the guest keeps ticking there; the source is discharged (not even defined)
+    await lab.waitTicking('lab-b', 3);
+    expect(await lab.guestTicks('lab-a')).toBeNull();
+    await expect(virshOn(lab.host('lab-a'), ['dominfo', 'tiny'])).rejects.toThrow(/failed to get domain|not found/i);
+    expect(engine.calls).toEqual([`begin ${job.id}`, `commit ${job.id}`, `end ${job.id} completed`]);
+    expect(store.auditLog().map((e) => e.action)).toEqual(
+      expect.arrayContaining(['migrate-request', 'migrate-authorize', 'migrate-completed']),
+    );
+  });
 
   it(
     'detects a non-converging migration, and abort keeps the guest running on the source',

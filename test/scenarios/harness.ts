@@ -54,7 +54,7 @@ export interface Input {
   /** seconds since T0 */
   at: number;
   scan?: { host: string; domains: Dom[] };
-  beacon?: Partial<Omit<BeaconEvent, 'beacon'>> & {
+  beacon?: Partial<Omit<BeaconEvent, 'beacon' | 'from'>> & {
     uuid: string;
     name?: string;
     bootId?: string;

@@ -80,7 +80,7 @@ describe('DUPLICATE_UUID', () => {
     expect(duplicateUuid(vm([inst('a'), inst('c')]), ctx({ windows: [w] }))).toBeDefined();
   });
   it('counts a recent clone incident from beacons, not an old one', () => {
-    const clone = { at: NOW - 1000, from: '10.0.0.9', reason: 'two boots', count: 2 };
+    const clone = { at: NOW - 1000, from: '10.0.0.9', reason: 'two boots', count: 2, authenticated: false };
     expect(duplicateUuid(vm([inst('a')], { clone }), ctx())?.evidence).toContain('two boots');
     expect(duplicateUuid(vm([inst('a')], { clone: { ...clone, at: NOW - 60_000 } }), ctx())).toBeUndefined();
   });
@@ -102,7 +102,7 @@ describe('UNREGISTERED', () => {
 
 describe('FORGED_BEACON / REPLAYED_BEACON', () => {
   it('last while the incident is recent', () => {
-    const inc = { at: NOW - 5000, from: '10.6.6.6', reason: 'bad signature', count: 3 };
+    const inc = { at: NOW - 5000, from: '10.6.6.6', reason: 'bad signature', count: 3, authenticated: false };
     expect(forgedBeacon(vm([], { forged: inc }), ctx())).toMatchObject({ severity: 'critical' });
     expect(forgedBeacon(vm([], { forged: { ...inc, at: NOW - 31_000 } }), ctx())).toBeUndefined();
     expect(replayedBeacon(vm([inst('a')], { replayed: inc }), ctx())).toMatchObject({ severity: 'high', hosts: ['a'] });
