@@ -10,7 +10,7 @@ import { Console } from '../../src/console/console.js';
 import type { ConsoleContext } from '../../src/console/context.js';
 import type { ResolvedConfig } from '../../src/model/config.js';
 import { MIGRATION_STAGES, type MigrationJob } from '../../src/model/types.js';
-import { FakeStore } from '../helpers/fake-store.js';
+import { FakeStore } from './fake-store.js';
 import { buildLab, LAB_HOSTS, LAB_START, labDomains, nextBeacon, prng, type Lab, type LabVm } from './fake-lab.js';
 import { FakeMigrations, type FakeMigrationEngine } from './fake-migrations.js';
 import { FakeScanner } from './fake-scanner.js';

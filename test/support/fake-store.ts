@@ -4,9 +4,10 @@ import type { AuditEntry, Finding, MigrationJob, Registration, RegistrationState
 import type { AuditVerdict, BeaconMark, NewRegistration, StoreApi } from '../../src/store/api.js';
 
 /**
- * In-memory StoreApi for unit and scenario tests of the engine (no encryption, no disk). Keeps the same
- * contracts that matter to callers: CONFLICT on a duplicate register or an impossible transition, NOT_FOUND /
- * AMBIGUOUS on resolve, an audit entry per audited mutation. `failAudit` / `failSave` simulate a broken disk.
+ * The one in-memory StoreApi of the tests (no encryption, no disk): the engine's unit and scenario tests, the
+ * migration tests and the fake console use it. Keeps the same contracts that matter to callers: CONFLICT on a
+ * duplicate register or an impossible transition, NOT_FOUND / AMBIGUOUS on resolve, approval binding what it is
+ * given, an audit entry per audited mutation. `failAudit` / `failSave` simulate a broken disk.
  */
 export class FakeStore implements StoreApi {
   readonly path = ':memory:';
@@ -66,7 +67,13 @@ export class FakeStore implements StoreApi {
     this.regs.set(r.uuid, r);
     return r;
   }
-  async decide(uuid: string, to: Exclude<RegistrationState, 'pending'>, actor: string, reason?: string): Promise<Registration> {
+  async decide(
+    uuid: string,
+    to: Exclude<RegistrationState, 'pending'>,
+    actor: string,
+    reason?: string,
+    bind?: Partial<Pick<Registration, 'publicKey' | 'macs' | 'definitionHash' | 'homeHost' | 'os'>>,
+  ): Promise<Registration> {
     const cur = this.regs.get(uuid);
     if (!cur) throw new BillboardError('NOT_FOUND', `no registration ${uuid}`);
     const ok =
@@ -74,8 +81,17 @@ export class FakeStore implements StoreApi {
       (to === 'rejected' && cur.state === 'pending') ||
       (to === 'revoked' && cur.state === 'approved');
     if (!ok) throw new BillboardError('CONFLICT', `cannot ${to} a ${cur.state} registration`);
-    await this.audit(actor, to === 'approved' ? 'approve' : to === 'rejected' ? 'reject' : 'revoke', uuid, { reason });
-    const r = { ...cur, state: to, decidedAt: this.clock(), decidedBy: actor, reason };
+    // as the real store: what approval binds (empty values bind nothing), audited with the registration's name
+    const bound = Object.fromEntries(Object.entries(bind ?? {}).filter(([, v]) => v !== undefined && !(Array.isArray(v) && !v.length)));
+    const action = to === 'approved' ? 'approve' : to === 'rejected' ? 'reject' : 'revoke';
+    await this.audit(actor, action, uuid, {
+      name: cur.name,
+      from: cur.state,
+      ...(reason ? { reason } : {}),
+      ...(Object.keys(bound).length ? { bound } : {}),
+    });
+    const r: Registration = { ...cur, ...bound, state: to, decidedAt: this.clock(), decidedBy: actor, reason };
+    if (bound.publicKey) r.keyFp = keyFingerprint(bound.publicKey as string);
     this.regs.set(uuid, r);
     return r;
   }

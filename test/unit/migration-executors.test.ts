@@ -96,7 +96,7 @@ describe('executors', () => {
   it('a job a previous process left running is stopped through its own executor, then ends by where the VM is', async () => {
     const s = setup();
     const held = new HeldExecutor();
-    s.store.saved.push({
+    s.store.jobList.push({
       id: 'M-3',
       vm: UUID,
       vmName: 'web',

@@ -1,5 +1,5 @@
 // Fakes for the migration unit tests: a tiny lab of fake hosts (where each VM runs), a fake engine reading
-// it, a fake host driver whose `migrate` plays a scripted libvirt job, and an in-memory StoreApi.
+// it, a fake host driver whose `migrate` plays a scripted libvirt job, and the shared in-memory store.
 import { BillboardError } from '../../src/model/errors.js';
 import type { HostConfig } from '../../src/model/config.js';
 import type { HostDriver } from '../../src/model/host-driver.js';
@@ -10,12 +10,10 @@ import type {
   HostStatus,
   JobStats,
   MigrateOptions,
-  MigrationJob,
   NodeInfo,
-  Registration,
   VmRow,
 } from '../../src/model/types.js';
-import type { StoreApi, NewRegistration } from '../../src/store/api.js';
+import { approved, FakeStore } from '../support/fake-store.js';
 import type { MigrationEngineHooks, MigrationHosts } from '../../src/migration/hooks.js';
 
 export const UUID = '11111111-2222-4333-8444-555555555555';
@@ -189,70 +187,11 @@ export function fakeHosts(world: FakeWorld, drivers: Map<string, FakeDriver>, co
   };
 }
 
-export class MemStore implements StoreApi {
-  readonly path = ':memory:';
-  regs = new Map<string, Registration>();
-  log: AuditEntry[] = [];
-  saved: MigrationJob[] = [];
-  constructor(jobs: MigrationJob[] = []) {
-    this.saved = jobs;
+/** The tests' one in-memory store (test/support/fake-store.ts); `log` is its audit trail, as these tests call it. */
+export class MemStore extends FakeStore {
+  get log(): AuditEntry[] {
+    return this.entries;
   }
-  registrations() {
-    return [...this.regs.values()];
-  }
-  registration(uuid: string) {
-    return this.regs.get(uuid);
-  }
-  resolveRegistration(ref: string): Registration {
-    const r = [...this.regs.values()].find((x) => x.name === ref || x.uuid === ref);
-    if (!r) throw new BillboardError('NOT_FOUND', ref);
-    return r;
-  }
-  async register(reg: NewRegistration, actor: string): Promise<Registration> {
-    const r: Registration = { macs: [], ...reg, state: 'pending', createdAt: Date.now(), createdBy: actor };
-    this.regs.set(r.uuid, r);
-    return r;
-  }
-  async decide(uuid: string, to: Registration['state'], actor: string) {
-    const r = this.regs.get(uuid)!;
-    r.state = to;
-    r.decidedBy = actor;
-    return r;
-  }
-  async updateRegistration(uuid: string, patch: Partial<Registration>, actor: string, action: string) {
-    const r = this.regs.get(uuid);
-    if (!r) throw new BillboardError('NOT_FOUND', uuid);
-    Object.assign(r, patch);
-    await this.audit(actor, action, uuid, patch as Record<string, unknown>);
-    return r;
-  }
-  async audit(actor: string, action: string, target: string, details: Record<string, unknown> = {}) {
-    const e: AuditEntry = { seq: this.log.length + 1, time: new Date().toISOString(), actor, action, target, details, prevHash: '', hash: '' };
-    this.log.push(e);
-    return e;
-  }
-  auditLog() {
-    return this.log;
-  }
-  verifyAudit() {
-    return { ok: true as const, entries: this.log.length, head: '' };
-  }
-  findings() {
-    return [];
-  }
-  async saveFindings() {}
-  jobs() {
-    return this.saved;
-  }
-  async saveJob(job: MigrationJob) {
-    const i = this.saved.findIndex((j) => j.id === job.id);
-    if (i >= 0) this.saved[i] = job;
-    else this.saved.push(job);
-  }
-  stats() {
-    return { registrations: this.regs.size, auditEntries: this.log.length, bytes: 0, lastWriteMs: 0 };
-  }
-  async close() {}
 }
 
 /** a world with `web` running on host a, and the manager's collaborators */
@@ -262,7 +201,6 @@ export function setup(hosts = ['a', 'b', 'c']) {
   const drivers = new Map(hosts.map((h) => [h, new FakeDriver(h, world)]));
   const engine = new FakeEngine(world);
   const store = new MemStore();
-  void store.register({ uuid: UUID, name: 'web', origin: 'operator' }, 'alice');
-  store.regs.get(UUID)!.state = 'approved';
+  store.regs.set(UUID, approved({ uuid: UUID, name: 'web' }));
   return { world, drivers, engine, store, hosts: fakeHosts(world, drivers) };
 }

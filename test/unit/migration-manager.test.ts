@@ -64,7 +64,7 @@ describe('MigrationManager stage machine', () => {
     expect(s.engine.calls).toEqual([`begin ${req.id}`, `commit ${req.id}`, `end ${req.id} completed`]);
     expect(s.store.log.map((e) => e.action)).toEqual(['migrate-request', 'migrate-authorize', 'migrate-home', 'migrate-completed']);
     expect(s.store.regs.get(UUID)!.homeHost).toBe('b');
-    expect(s.store.saved.find((j) => j.id === req.id)?.state).toBe('completed');
+    expect(s.store.jobList.find((j) => j.id === req.id)?.state).toBe('completed');
   });
 
   it('streams live samples whose progress may go backwards when a new pass starts', async () => {
@@ -230,7 +230,7 @@ describe('MigrationManager stage machine', () => {
       checks: [],
       stages: [{ stage: 'iterative-pre-copy', enteredAt: 3 }],
     };
-    s.store.saved.push(stale);
+    s.store.jobList.push(stale);
     const m = manager(s);
     await m.ready;
     const job = m.job('M-7' as string);

@@ -105,7 +105,9 @@ describe('tui views', () => {
     const uuid = m.api.pending().find((r) => r.name === 'new-01')!.uuid;
     await m.press('2', 'a', 'y', '6');
     const rows = m.lines().filter((l) => /^\W*\d+ 20\d\d-/.test(l.trim().replace(/^>\s*/, '')));
-    expect(rows[0]).toMatch(new RegExp(`alice\\s+approve\\s+${uuid.slice(0, 8)}`)); // the store audits by UUID
+    // the store audits by UUID, with the name in the details
+    expect(rows[0]).toMatch(new RegExp(`alice\\s+approve\\s+${uuid.slice(0, 8)}`));
+    expect(rows[0]).toContain('"name":"new-01"');
   });
 
   it('NO_COLOR: the active tab is bracketed instead of coloured', async () => {
