@@ -49,5 +49,3 @@ export function openLogFile(path: string, uid = process.getuid?.()): number {
     throw new BillboardError('CONFIG', `cannot use log file ${path}: ${errorLine(e)}`);
   }
 }
-
-export const silentLogger = (): Logger => pino({ level: 'silent' });

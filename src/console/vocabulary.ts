@@ -55,10 +55,6 @@ export const COMMANDS: readonly Command[] = [
 
 export const VOCABULARY = grammar.vocabularyOf(COMMANDS);
 
-export function commandOf(name: string): Command | undefined {
-  return VOCABULARY.get(name);
-}
-
 export function parseCommand(line: string): grammar.ParsedCommand<Command> {
   return grammar.parseCommand(line, VOCABULARY);
 }

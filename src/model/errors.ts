@@ -36,10 +36,6 @@ export class BillboardError extends Error {
   }
 }
 
-export function isBillboardError(e: unknown): e is BillboardError {
-  return e instanceof BillboardError;
-}
-
 /** One line for a user, whatever was thrown. */
 export function errorLine(e: unknown): string {
   if (e instanceof Error) return e.message.split('\n')[0] ?? String(e);

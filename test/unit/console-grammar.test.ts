@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BillboardError } from '../../src/model/errors.js';
 import { commandWord, tokenize, usage, type CommandSpec } from '../../src/console/grammar.js';
-import { commandOf as commandSpec, COMMANDS, complete, helpText, isMutatingLine, parseCommand } from '../../src/console/vocabulary.js';
+import { COMMANDS, complete, helpText, isMutatingLine, parseCommand, VOCABULARY } from '../../src/console/vocabulary.js';
+
+const commandSpec = (name: string) => VOCABULARY.get(name);
 
 /** The error a parse raises, so tests can assert its code and message. */
 function parseError(line: string): BillboardError {
