@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const tiers = [
+  { name: 'lint', command: ['npm', 'run', 'lint', '--silent'], what: 'types (src and tests), ESLint (layers, sizes), Prettier' },
   { name: 'unit', dirs: ['test/unit', 'test/scenarios'], what: 'pure logic and components (fakes allowed)' },
   { name: 'integration', dirs: ['test/integration'], what: 'libvirt test driver, real sshd on loopback, real UDP, real processes' },
   { name: 'e2e', dirs: ['test/e2e'], what: 'the real bin/billboard in tmux' },
@@ -19,6 +20,17 @@ const hasTests = (d) => existsSync(d) && readdirSync(d, { recursive: true }).som
 
 for (const t of tiers) {
   if (only.length && !only.includes(t.name)) continue;
+  if (t.command) {
+    process.stdout.write(`\n━━━ tier ${t.name}: ${t.what}\n`);
+    const t0 = Date.now();
+    const r = spawnSync(t.command[0], t.command.slice(1), { stdio: 'inherit' });
+    results.push({
+      tier: t.name,
+      status: r.status === 0 ? 'passed' : `FAILED (exit ${r.status ?? r.signal})`,
+      seconds: Math.round((Date.now() - t0) / 1000),
+    });
+    continue;
+  }
   const dirs = t.dirs.filter(hasTests);
   process.stdout.write(`\n━━━ tier ${t.name}: ${t.what}\n`);
   if (!dirs.length) {
