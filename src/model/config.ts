@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema } from './alerts-config.js';
 
 // The config contract of DESIGN.md. Every object is strict: an unknown key is an error that names it.
 // Paths here are as written; cli/config-load resolves `~` and relative paths against the file's folder.
@@ -79,6 +80,7 @@ export const configSchema = z
       .strict()
       .default({ intervalS: 30, timeoutS: 15, concurrency: 8 }),
     hosts: z.array(hostSchema).default([]),
+    alerts: alertsSchema,
     migration: z
       .object({
         bandwidthMiBs: z.number().positive().optional(),
