@@ -165,8 +165,8 @@ export class Engine extends EventEmitter {
       touched,
     );
     if (fullScanMoved) this.fullScanMoved(now);
-    // Migration checks depend on scan times, not only on changes.
-    for (const uuid of this.migrations.watchedBy(host)) touched.add(uuid);
+    // Migration checks depend on scan times, not only on changes (and a scan may discharge a migration's source).
+    for (const uuid of this.migrations.scanned(host, now, (u) => this.vms.get(u))) touched.add(uuid);
     for (const uuid of touched) this.refreshVm(uuid, now);
     this.publish();
   }

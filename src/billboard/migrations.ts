@@ -1,11 +1,14 @@
-import type { CompletedMove, MigrationWindow } from './state.js';
+import { ACTIVE_STATES, type CompletedMove, type MigrationWindow, type VmState } from './state.js';
 
 const NO_WINDOWS: readonly MigrationWindow[] = Object.freeze([]);
 
 /**
  * What the migration manager told the engine to expect: open windows (the VM may be live on source and destination)
- * and the last completed move per identity (the destination is an authorized place; a leftover on the source is a
- * ghost until a scan shows it discharged).
+ * and the last completed move per identity (the destination is an authorized place for it).
+ *
+ * After commitment the source must be discharged: until a scan made after the commit shows it no longer running
+ * there, a live instance on the source is a MIGRATION_GHOST. That first scan closes the ghost window for good (a
+ * later return to the source is a migration of its own: UNAUTHORIZED_MIGRATION, or DUPLICATE_UUID if live on both).
  */
 export class MigrationWatch {
   private readonly windows = new Map<string, MigrationWindow>();
@@ -28,9 +31,38 @@ export class MigrationWatch {
     if (!w) return undefined;
     this.windows.delete(job);
     if (outcome === 'completed') {
-      this.moves.set(w.uuid, { job: w.job, uuid: w.uuid, source: w.source, destination: w.destination, committedAt: w.committedAt ?? now });
+      const { job: id, uuid, source, destination, committedAt = now, dischargedAt } = w;
+      this.moves.set(w.uuid, { job: id, uuid, source, destination, committedAt, ...(dischargedAt !== undefined ? { dischargedAt } : {}) });
     }
     return w.uuid;
+  }
+
+  /**
+   * A scan of `host` ingested at `now` (after the table took it in): every committed window or move away from `host`
+   * whose identity is not live there now is discharged. @returns the identities whose migration checks depend on
+   * this scan (open windows, and moves away from `host` that were still waiting for it)
+   */
+  scanned(host: string, now: number, vmOf: (uuid: string) => Readonly<VmState> | undefined): string[] {
+    const runsThere = (uuid: string): boolean => {
+      const state = vmOf(uuid)?.instances.get(host)?.state;
+      return state !== undefined && ACTIVE_STATES.has(state);
+    };
+    const waiting = (m: MigrationWindow | CompletedMove): boolean =>
+      m.source === host && m.committedAt !== undefined && m.dischargedAt === undefined;
+    const discharge = (m: MigrationWindow | CompletedMove): void => {
+      if (now > m.committedAt! && !runsThere(m.uuid)) m.dischargedAt = now;
+    };
+    const out: string[] = [];
+    for (const w of this.windows.values()) {
+      if (waiting(w)) discharge(w);
+      out.push(w.uuid);
+    }
+    for (const m of this.moves.values()) {
+      if (!waiting(m)) continue;
+      discharge(m);
+      out.push(m.uuid);
+    }
+    return out;
   }
 
   windowsOf(uuid: string): readonly MigrationWindow[] {
@@ -45,13 +77,6 @@ export class MigrationWatch {
 
   lastMove(uuid: string): CompletedMove | undefined {
     return this.moves.size ? this.moves.get(uuid) : undefined;
-  }
-
-  /** identities whose migration checks depend on a scan of `host` (any open window, and moves away from it) */
-  watchedBy(host: string): string[] {
-    const out = [...this.windows.values()].map((w) => w.uuid);
-    for (const m of this.moves.values()) if (m.source === host) out.push(m.uuid);
-    return out;
   }
 
   forget(uuid: string): void {

@@ -65,15 +65,22 @@ export interface MigrationWindow {
   destination: string;
   startedAt: number;
   committedAt?: number;
+  /** engine time of the first scan after commitment that showed the source no longer running it (the ghost window closed) */
+  dischargedAt?: number;
 }
 
-/** A completed migration, remembered so the move is not "unauthorized" and a leftover on the source is a ghost. */
+/**
+ * A completed migration, remembered so the move is not "unauthorized", and, until a scan shows the source
+ * discharged, a leftover on the source is a ghost.
+ */
 export interface CompletedMove {
   job: string;
   uuid: string;
   source: string;
   destination: string;
   committedAt: number;
+  /** as in MigrationWindow: once set, a later appearance on the source is no ghost of this move */
+  dischargedAt?: number;
 }
 
 /** Everything besides the VM itself that a per-VM detector may look at. */

@@ -191,6 +191,18 @@ describe('MIGRATION_GHOST', () => {
     expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ lastMove: move }))).toBeDefined();
     expect(migrationGhost(vm([inst('b')]), ctx({ lastMove: move }))).toBeUndefined();
   });
+  it('not once a scan after commitment showed the source discharged: a return there is another finding', () => {
+    const move = { job: 'J', uuid: UUID, source: 'a', destination: 'b', committedAt: NOW - 10, dischargedAt: NOW - 5 };
+    expect(migrationGhost(vm([inst('a'), inst('b', 'shutoff')]), ctx({ lastMove: move }))).toBeUndefined();
+    const open = { ...w, committedAt: NOW - 10, dischargedAt: NOW - 5 };
+    expect(migrationGhost(vm([inst('a'), inst('b')]), ctx({ windows: [open] }))).toBeUndefined();
+    expect(duplicateUuid(vm([inst('a'), inst('b')]), ctx({ windows: [open] }))).toMatchObject({ code: 'DUPLICATE_UUID' });
+    const r = reg({ homeHost: 'b' });
+    expect(unauthorizedMigration(vm([inst('a'), inst('b', 'shutoff')]), ctx({ registration: r, lastMove: move }))).toMatchObject({
+      hosts: ['a'],
+    });
+    expect(unauthorizedMigration(vm([inst('a')]), ctx({ registration: r, windows: [open] }))).toMatchObject({ hosts: ['a'] });
+  });
 });
 
 describe('DUPLICATE_MAC / IP_CONFLICT', () => {

@@ -3,8 +3,9 @@ import { anyActive, displayName, type FindingDraft, type VmDetector } from '../s
 /**
  * DUPLICATE_UUID (critical): the same identity live on two hosts at once, or its beacons coming from two boot ids
  * that interleave (a clone). A shut-off definition elsewhere is not a ghost; a migration's source + destination
- * pair is expected while its window is open. A host that went down keeps counting with what it last reported:
- * losing sight of a clone is not the clone going away (the finding stays until a scan shows it gone).
+ * pair is expected while its window is open, until a scan after commitment showed the source discharged. A host
+ * that went down keeps counting with what it last reported: losing sight of a clone is not the clone going away
+ * (the finding stays until a scan shows it gone).
  * Evidence: 'scan' when hosts show it twice; else the interleaving boot ids, 'authenticated' only when they came
  * under the registered key (anyone can sign two boot ids under a key of their own).
  */
@@ -13,7 +14,9 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
   const name = displayName(vm, ctx.registration);
   const hosts = [...new Set(anyActive(vm).map((i) => i.host))].sort();
   const down = hosts.filter((h) => !ctx.hostUp(h));
-  const explainedByMigration = hosts.length === 2 && ctx.windows.some((w) => hosts.includes(w.source) && hosts.includes(w.destination));
+  const explainedByMigration =
+    hosts.length === 2 &&
+    ctx.windows.some((w) => w.dischargedAt === undefined && hosts.includes(w.source) && hosts.includes(w.destination));
   const parts: string[] = [];
   const byScan = hosts.length >= 2 && !explainedByMigration;
   if (byScan) {

@@ -2,7 +2,8 @@ import { currentActive, displayName, type VmDetector } from '../state.js';
 
 /**
  * UNAUTHORIZED_MIGRATION (high): an approved VM bound to a home host runs elsewhere (and not at home) with no
- * migration window covering that host and no completed migration that took it there.
+ * migration window covering that host and no completed migration that took it there. A window's source stops
+ * covering it once a scan after commitment showed it discharged there (coming back is a move of its own).
  */
 export const unauthorizedMigration: VmDetector = (vm, ctx) => {
   const reg = ctx.registration;
@@ -11,7 +12,8 @@ export const unauthorizedMigration: VmDetector = (vm, ctx) => {
   if (home && vm.instances.size === 1) return undefined; // the common case: at home, nowhere else
   const hosts = [...new Set(currentActive(vm, ctx).map((i) => i.host))];
   if (hosts.length === 0 || hosts.includes(reg.homeHost)) return undefined;
-  const covered = (h: string): boolean => ctx.windows.some((w) => w.source === h || w.destination === h) || ctx.lastMove?.destination === h;
+  const covered = (h: string): boolean =>
+    ctx.windows.some((w) => (w.source === h && w.dischargedAt === undefined) || w.destination === h) || ctx.lastMove?.destination === h;
   const elsewhere = hosts.filter((h) => !covered(h)).sort();
   if (elsewhere.length === 0) return undefined;
   const name = displayName(vm, reg);
