@@ -96,9 +96,8 @@ function osOf(dom: Node): { os?: string; arch?: string } {
   const meta = dom.metadata as Node | undefined;
   const lo = meta?.libosinfo as Node | undefined;
   const id = attr(lo?.os, 'id');
-  if (id) return { os: osFromLibosinfoId(id), arch };
-  const t = text(type);
-  return { os: t, arch };
+  // <os><type> (hvm, xen, exe) is the guest ABI, not an operating system: without libosinfo metadata the OS is unknown
+  return { os: id ? osFromLibosinfoId(id) : undefined, arch };
 }
 
 /** Disk paths: file, block device, network name, or pool/volume. */
@@ -199,11 +198,19 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
 }
 
 // ─── definition hash ──────────────────────────────────────────────────────────────────────────────
-// What changes with run state, not with the definition, is stripped, so that the same definition
-// hashes the same running or shut off, before and after a restart or migration, isolated or not.
+// The hash is of a normal form that is the same for the live XML (dumpxml of a running domain) and the inactive
+// XML (dumpxml --inactive, or a shut-off domain) of one definition, before and after a restart or a migration,
+// isolated or not: what libvirt fills in or changes when it starts a domain is left out. What an edit changes
+// (memory, vCPUs, disks, NICs, passthrough devices, boot, the CPU topology) stays in.
 
+/** elements that only the running domain has, or that change with run state */
 const VOLATILE_ELEMENTS = new Set(['alias', 'seclabel', 'currentMemory', 'resource', 'backingStore']);
-const VOLATILE_ATTRS_ANYWHERE = new Set(['@port', '@autoport', '@tlsPort', '@websocket', '@tty', '@portid', '@index']);
+const VOLATILE_ATTRS_ANYWHERE = new Set(['@port', '@autoport', '@tlsPort', '@websocket', '@tty', '@portid', '@index', '@primary']);
+/**
+ * Of <cpu>, only what the definition fixes: libvirt expands the rest at start (check='none' becomes 'full' with the
+ * features QEMU required; host-model becomes a custom model of this host's CPU).
+ */
+const CPU_KEPT = new Set(['topology', 'numa', 'cache']);
 
 function strip(n: unknown, parentTag: string, key: string): unknown {
   if (Array.isArray(n)) return n.map((x) => strip(x, parentTag, key));
@@ -214,6 +221,8 @@ function strip(n: unknown, parentTag: string, key: string): unknown {
     if (VOLATILE_ELEMENTS.has(k)) continue;
     if (VOLATILE_ATTRS_ANYWHERE.has(k)) continue;
     if (key === 'domain' && k === '@id') continue; // <domain id='N'> only while running
+    if (key === 'cpu' && !CPU_KEPT.has(k)) continue;
+    if (parentTag === 'devices' && k === 'address') continue; // guest bus slots, some assigned at start (not hostdev sources)
     if ((key === 'domain' && k === 'uuid') || (key === 'mac' && k === '@address')) {
       out[k] = typeof v === 'string' ? v.toLowerCase() : v; // same identity whatever the case
       continue;
@@ -225,12 +234,19 @@ function strip(n: unknown, parentTag: string, key: string): unknown {
       continue;
     }
     if ((key === 'serial' || key === 'console' || key === 'channel') && o['@type'] === 'pty' && k === 'source') continue;
+    if (key === 'channel' && o['@type'] === 'unix' && k === 'source' && v && typeof v === 'object') {
+      const { ['@path']: _p, ...rest } = v as Node; // generated at start when the definition names none
+      out[k] = strip(rest, key, k);
+      continue;
+    }
     if (key === 'channel' && k === 'target' && v && typeof v === 'object') {
       const { ['@state']: _s, ...rest } = v as Node; // connected/disconnected agent
       out[k] = strip(rest, key, k);
       continue;
     }
-    out[k] = strip(v, key, k);
+    const kept = strip(v, key, k);
+    if (k === 'cpu' && kept && typeof kept === 'object' && Object.keys(kept).length === 0) continue; // <cpu> with nothing fixed
+    out[k] = kept;
   }
   return out;
 }

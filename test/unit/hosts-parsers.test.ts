@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { definitionHash, DomainXmlError, osFromLibosinfoId, parseDomainXml } from '../../src/hosts/domain-xml.js';
 import { parseBatch, splitBatch, TruncatedOutputError } from '../../src/hosts/virsh/batch.js';
 import { checkHostKey, hostFieldMatches, parseKnownHosts, sshFingerprint } from '../../src/hosts/ssh/known-hosts.js';
@@ -106,6 +107,44 @@ describe('domain XML', () => {
     expect(definitionHash(INACTIVE.replace("<memory unit='MiB'>1024", "<memory unit='MiB'>2048"))).not.toBe(base);
     expect(definitionHash(INACTIVE.replace('52:54:00:0a:00:02', '52:54:00:0a:00:09'))).not.toBe(base);
     expect(definitionHash(INACTIVE.replace('web-1.qcow2', 'evil.qcow2'))).not.toBe(base);
+  });
+
+  // Recorded from the lab (test/lab/record-xml-fixtures.mjs): tiny running on lab-a (live and inactive XML), after an
+  // authorized migration to lab-b (live and inactive), and after a bare migration back (transient and live on lab-a,
+  // a shut-off copy left on lab-b). One definition throughout: libvirt expands the CPU at start (check='full', the
+  // features it required), adds aliases, the resource partition, the dynamic seclabel and the domain id.
+  const LAB = (f: string) => readFileSync(new URL(`../fixtures/hosts/lab/${f}.xml`, import.meta.url), 'utf8');
+  const LAB_XML = ['lab-a-running-live', 'lab-a-running-inactive', 'lab-b-running-live', 'lab-b-running-inactive', 'lab-a-transient-live'];
+
+  it('hashes the live and the inactive XML of one definition the same (recorded from the lab)', () => {
+    const shutoff = definitionHash(LAB('lab-b-shutoff'));
+    for (const f of LAB_XML) expect([f, definitionHash(LAB(f))]).toEqual([f, shutoff]);
+    // a definition without <cpu> hashes as one whose <cpu> fixes nothing; a topology is kept
+    const noCpu = LAB('lab-b-shutoff').replace(/<cpu[\s\S]*?<\/cpu>/, '');
+    expect(definitionHash(noCpu)).toBe(shutoff);
+    expect(definitionHash(LAB('lab-b-shutoff').replace('</cpu>', "<topology sockets='1' cores='2' threads='1'/></cpu>"))).not.toBe(shutoff);
+  });
+
+  it('changes the hash on a virsh edit of the shut-off copy: memory, a new disk, a new NIC, a new kernel command line', () => {
+    const xml = LAB('lab-b-shutoff');
+    const base = definitionHash(xml);
+    const memory = xml.replace(/131072</g, '262144<');
+    const disk = xml.replace(
+      '<controller',
+      "<disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='vda' bus='virtio'/></disk><controller",
+    );
+    const nic = xml.replace(
+      '<memballoon',
+      "<interface type='user'><mac address='52:54:00:b1:11:02'/><model type='e1000'/></interface><memballoon",
+    );
+    const cmdline = xml.replace('panic=-1', 'panic=-1 init=/bin/sh');
+    for (const edited of [memory, disk, nic, cmdline]) expect(definitionHash(edited)).not.toBe(base);
+  });
+
+  it('takes the OS from libosinfo metadata only: <os><type> (hvm) is not an operating system', () => {
+    expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).os).toBeUndefined();
+    expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).arch).toBe('x86_64');
+    expect(parseDomainXml(LIVE, { state: 'running' }).os).toBe('debian12');
   });
 
   it('rejects malformed or incomplete XML with one line', () => {
