@@ -51,6 +51,12 @@ export interface BeaconListenerOptions {
   recvBufferSize?: number;
   /** REKEY answers per destination address; default 100/s, burst 200 */
   rekeyRate?: RateLimit;
+  /**
+   * Signatures of identities the registry does not hold, across all sources; default 2000/s, burst 4000. Anyone can
+   * send those from as many addresses as they like, and each costs a verification: past this rate they are counted
+   * as rate-limited unverified, so registered identities keep the verify workers.
+   */
+  unknownRate?: RateLimit;
 }
 
 /** A registration's key, and whether the operator approved it: only approved identities get sessions. */
@@ -114,6 +120,7 @@ export class BeaconListener extends EventEmitter {
   private pool: VerifyPool | undefined;
   private readonly limiter: SourceRateLimiter;
   private readonly rekeyLimiter: SourceRateLimiter;
+  private readonly unknownLimiter: SourceRateLimiter;
   private readonly tracker: IdentityTracker;
   private readonly marks: ReplayMarks | undefined;
   private readonly sessions = new Map<string, Session>();
@@ -133,6 +140,7 @@ export class BeaconListener extends EventEmitter {
     super();
     this.limiter = new SourceRateLimiter(opts.rateLimit ?? { perSecond: 1000, burst: 2000 });
     this.rekeyLimiter = new SourceRateLimiter(opts.rekeyRate ?? { perSecond: 100, burst: 200 }, 4096);
+    this.unknownLimiter = new SourceRateLimiter(opts.unknownRate ?? { perSecond: 2000, burst: 4000 }, 1);
     this.tracker = new IdentityTracker({ maxSkewMs: opts.maxSkewMs, maxIdentities: opts.maxIdentities });
     this.marks = opts.marks && new ReplayMarks(opts.marks, this.tracker, opts.marksEveryMs ?? 1000, opts.log);
     this.c = { received: 0, sessionMiss: 0, rekeyLimited: 0, late: 0, handshakes: 0 } as typeof this.c;
@@ -220,6 +228,10 @@ export class BeaconListener extends EventEmitter {
 
   private onSigned(d: Extract<Decoded, { type: 'signed' }>, msg: Buffer, from: dgram.RemoteInfo, now: number, arrival: number): void {
     const publicKey = d.publicKey.toString('base64');
+    if (this.opts.keyLookup(d.payload.uuid) === undefined && !this.unknownLimiter.take('*', now)) {
+      this.c['rate-limited']++;
+      return;
+    }
     const existing = this.sessions.get(this.sessionIndex.get(`${d.payload.uuid} ${publicKey}`) ?? '');
     const wantSession =
       d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && this.lookup(d.payload.uuid, publicKey).approved;
