@@ -105,6 +105,10 @@ export class Controller {
   private readonly listeners = new Set<() => void>();
   private readonly history: string[] = [];
   private busy = 0;
+  /** the row under a cursor that has not moved yet (by id), so it stays put when rows move */
+  private pinned: Partial<Record<ViewId, string>> = {};
+  /** the list and index of the last frame drawn */
+  private shown: { view: ViewId; list: readonly object[]; index: number } | undefined;
   private readonly ui: ActionUi & { readOnly(): boolean };
   quit: (code: number) => void = () => {};
 
@@ -137,6 +141,9 @@ export class Controller {
   };
 
   private set(patch: Partial<UiState>): void {
+    // a new list (another view, filter or sort) is not the drawn one until the next frame
+    if (patch.view !== undefined || patch.filters || patch.sorts) this.shown = undefined;
+    if (patch.filters) this.pinned = {};
     this.state = { ...this.state, ...patch, seq: this.state.seq + 1 };
     for (const l of this.listeners) l();
   }
@@ -161,32 +168,55 @@ export class Controller {
     const list = this.list(view);
     const c = this.state.cursors[view];
     const def = VIEWS[view];
+    const id = c.id ?? this.pinned[view];
     let index = c.index;
-    if (c.id !== undefined) {
+    if (id !== undefined) {
       const at = list[index];
-      if (!at || def.rowId(at) !== c.id) {
-        const found = list.findIndex((it) => def.rowId(it) === c.id);
+      if (!at || def.rowId(at) !== id) {
+        const found = list.findIndex((it) => def.rowId(it) === id);
         if (found >= 0) index = found;
       }
     }
     index = Math.max(0, Math.min(index, list.length - 1));
     const h = tableHeight(this.state.rows, view);
     const offset = Math.max(0, Math.min(c.offset, index, Math.max(0, list.length - h)), index - h + 1);
-    return { index, offset, id: c.id, list };
+    return { index, offset, id, list };
+  }
+
+  /**
+   * The cursor as the frame being drawn shows it. Keys act on what was drawn (the highlighted row), not on a
+   * newer list that no one has seen yet; and the row first shown under the cursor stays under it when rows move.
+   */
+  frameCursor(): Cursor & { list: readonly object[] } {
+    const view = this.state.view;
+    const c = this.cursor(view);
+    const item = c.list[c.index];
+    if (item && this.state.cursors[view].id === undefined) this.pinned[view] = VIEWS[view].rowId(item);
+    this.shown = { view, list: c.list, index: c.index };
+    return c;
+  }
+
+  /** the list and index keys act on: the drawn frame's, else the current list's */
+  private current(): { list: readonly object[]; index: number } {
+    const s = this.shown;
+    return s && s.view === this.state.view ? s : this.cursor();
   }
 
   selected<T extends object>(): T | undefined {
-    const c = this.cursor();
+    const c = this.current();
     return c.list[c.index] as T | undefined;
   }
 
   private moveTo(index: number): void {
     const view = this.state.view;
-    const { list, offset } = this.cursor();
+    const { list } = this.current();
+    const { offset } = this.cursor();
     const i = Math.max(0, Math.min(index, list.length - 1));
     const h = tableHeight(this.state.rows, view);
     const off = i < offset ? i : i >= offset + h ? i - h + 1 : offset;
     const item = list[i];
+    // keys in one chunk (a paste, tmux) arrive before the next frame: the next one acts from here
+    if (this.shown?.view === view) this.shown = { view, list, index: i };
     this.set({ cursors: { ...this.state.cursors, [view]: { index: i, offset: off, id: item ? VIEWS[view].rowId(item) : undefined } } });
   }
 
@@ -241,7 +271,7 @@ export class Controller {
   /** what the global keys move and open */
   private readonly nav: Nav = {
     move: (delta) => {
-      const { index } = this.cursor();
+      const { index } = this.current();
       const h = tableHeight(this.state.rows, this.state.view);
       const to = { 'page-down': index + h, 'page-up': index - h, first: 0, last: Number.MAX_SAFE_INTEGER } as const;
       this.moveTo(typeof delta === 'number' ? index + delta : to[delta]);

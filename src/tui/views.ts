@@ -9,6 +9,7 @@ import {
   type Registration,
   type VmRow,
 } from '../model/types.js';
+import { LIVE_STATES } from '../model/domain-states.js';
 import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
 import type { RowFilter } from './filter.js';
 import { SortedList } from './sorted-list.js';
@@ -49,20 +50,40 @@ interface Formatted {
 
 const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** ids like F-9 and F-10 in number order (a plain string order puts F-10 first); other ids as strings */
+export function cmpId(a: string, b: string): number {
+  const ma = /^(.*?)(\d+)$/.exec(a);
+  const mb = ma && /^(.*?)(\d+)$/.exec(b);
+  if (ma && mb && ma[1] === mb[1]) return Number(ma[2]) - Number(mb[2]) || cmpStr(a, b);
+  return cmpStr(a, b);
+}
+
+/** worst open severity first (none last), then more open findings first */
+const worst = (r: VmRow) => (r.worstSeverity ? SEVERITY_ORDER[r.worstSeverity] : 9);
+
 // the host sort compares this string ~n log n times per full sort: computed once per row object
 const hostsCache = new WeakMap<VmRow, string>();
 function hostsOf(r: VmRow): string {
   let h = hostsCache.get(r);
-  if (h === undefined) hostsCache.set(r, (h = r.instances.map((i) => i.host).join(',')));
+  if (h === undefined) hostsCache.set(r, (h = hostsText(r)));
   return h;
+}
+
+/** where it runs; a copy that is only defined there (shut off) is no such place and comes after, apart */
+function hostsText(r: VmRow): string {
+  const live = r.instances.filter((i) => LIVE_STATES.has(i.state)).map((i) => i.host);
+  const off = r.instances.filter((i) => !LIVE_STATES.has(i.state)).map((i) => i.host);
+  return [live.join(','), off.length ? `(off: ${off.join(',')})` : ''].filter(Boolean).join(' ');
 }
 
 function flag(tone: Tone, migrating = false): string {
   return tone === 'red' ? '!' : tone === 'yellow' ? '?' : tone === 'dim' ? '~' : migrating ? '»' : ' ';
 }
 
+const liveCount = (r: VmRow): number => r.instances.filter((i) => LIVE_STATES.has(i.state)).length;
+
 export function vmTone(r: VmRow): Tone {
-  if (r.status === 'ghost' || r.status === 'suspect' || r.instances.length > 1 || r.status === 'rejected' || r.status === 'revoked')
+  if (r.status === 'ghost' || r.status === 'suspect' || liveCount(r) > 1 || r.status === 'rejected' || r.status === 'revoked')
     return 'red';
   if (r.status === 'unregistered' || r.status === 'pending') return 'yellow';
   if (r.status === 'silent' || r.status === 'stopped') return 'dim';
@@ -79,7 +100,7 @@ const billboard: ViewDef<VmRow> = {
     { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
     { title: 'HOST(S)', min: 7, flex: 1, get: hostsOf },
     { title: 'IPS', min: 10, flex: 2, get: (r) => r.ips.join(',') },
-    { title: 'OS', min: 6, flex: 1, get: (r) => r.os ?? r.lastBeacon?.os ?? '-' },
+    { title: 'OS', min: 6, flex: 1, get: (r) => r.os || r.lastBeacon?.os || '' },
     { title: 'STATE', min: 8, flex: 1, get: (r) => r.status },
     { title: 'BEACON', min: 6, right: true, live: (r, now) => (r.lastBeacon ? age(now - r.lastBeacon.at) : 'never') },
     { title: 'FIND', min: 4, right: true, get: (r) => (r.openFindings ? String(r.openFindings) : '') },
@@ -89,7 +110,7 @@ const billboard: ViewDef<VmRow> = {
   tone: vmTone,
   sorts: [
     { name: 'name', cmp: (a, b) => cmpStr(a.name, b.name) },
-    { name: 'findings', cmp: (a, b) => b.openFindings - a.openFindings || cmpStr(a.name, b.name) },
+    { name: 'findings', cmp: (a, b) => worst(a) - worst(b) || b.openFindings - a.openFindings || cmpStr(a.name, b.name) },
     { name: 'host', cmp: (a, b) => cmpStr(hostsOf(a), hostsOf(b)) || cmpStr(a.name, b.name) },
     { name: 'beacon', cmp: (a, b) => (b.lastBeacon?.at ?? 0) - (a.lastBeacon?.at ?? 0) || cmpStr(a.name, b.name) },
     { name: 'state', cmp: (a, b) => cmpStr(a.status, b.status) || cmpStr(a.name, b.name) },
@@ -169,7 +190,7 @@ const findings: ViewDef<Finding> = {
       cmp: (a, b) =>
         (a.state === 'open' ? 0 : 1) - (b.state === 'open' ? 0 : 1) ||
         SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-        b.lastSeen - a.lastSeen,
+        b.firstSeen - a.firstSeen,
     },
     { name: 'age', cmp: (a, b) => a.firstSeen - b.firstSeen },
     { name: 'code', cmp: (a, b) => cmpStr(a.code, b.code) },
@@ -373,8 +394,8 @@ const lists = new Map<ViewId, ListState>();
 /** a view's sort as a total order: ties fall back to the row id, so an incremental merge equals a full sort */
 export function totalOrder<T extends object>(view: ViewDef<T>, sort: number): (a: T, b: T) => number {
   const s = view.sorts[sort % view.sorts.length];
-  if (!s) return (a, b) => cmpStr(view.rowId(a), view.rowId(b));
-  return (a, b) => s.cmp(a, b) || cmpStr(view.rowId(a), view.rowId(b));
+  if (!s) return (a, b) => cmpId(view.rowId(a), view.rowId(b));
+  return (a, b) => s.cmp(a, b) || cmpId(view.rowId(a), view.rowId(b));
 }
 
 /** the rows of a view after its filter and sort; unchanged rows are not re-sorted between snapshots */

@@ -156,8 +156,10 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
 
   it('c acknowledges a finding', async () => {
     m = await mount();
-    await m.press('3', 'c');
-    expect(m.api.commands).toEqual(['ack F-1']);
+    await m.press('3');
+    const id = /^> (F-\d+)/.exec(m.lines().find((l) => l.startsWith('> ')) ?? '')?.[1];
+    await m.press('c');
+    expect(m.api.commands).toEqual([`ack ${id}`]);
   });
 
   it('A authorizes, D asks a reason and denies, X aborts after confirmation, t applies the suggestion', async () => {

@@ -45,7 +45,7 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
   // one line short of the terminal: a frame as tall as the screen makes Ink clear the terminal on each redraw
   const bodyH = rows - 1 - 2 - 2;
   const view = VIEWS[ui.view];
-  const cur = ctl.cursor();
+  const cur = ctl.frameCursor();
 
   return (
     <Box flexDirection="column" width={width} height={rows - 1}>
