@@ -83,8 +83,7 @@ function flag(tone: Tone, migrating = false): string {
 const liveCount = (r: VmRow): number => r.instances.filter((i) => LIVE_STATES.has(i.state)).length;
 
 export function vmTone(r: VmRow): Tone {
-  if (r.status === 'ghost' || r.status === 'suspect' || liveCount(r) > 1 || r.status === 'rejected' || r.status === 'revoked')
-    return 'red';
+  if (r.status === 'ghost' || r.status === 'suspect' || liveCount(r) > 1 || r.status === 'rejected' || r.status === 'revoked') return 'red';
   if (r.status === 'unregistered' || r.status === 'pending') return 'yellow';
   if (r.status === 'silent' || r.status === 'stopped') return 'dim';
   return undefined;
