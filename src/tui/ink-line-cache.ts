@@ -152,11 +152,6 @@ export interface InkCaches {
 
 let active: InkCaches | undefined;
 
-/** the shared caches when the patch is in place (tests and the bench read its counters) */
-export function inkCaches(): InkCaches | undefined {
-  return active;
-}
-
 function isCaches(c: unknown): c is OutputCachesLike & object {
   return typeof c === 'object' && c !== null && KINDS.every((k) => typeof (c as Record<string, unknown>)[k] === 'function');
 }
@@ -218,16 +213,16 @@ function install(Output: OutputClass): InkCaches | undefined {
 }
 
 /** install the shared caches into Ink's Output (idempotent; false when Ink's internals are not the expected ones) */
-export async function installInkLineCache(): Promise<boolean> {
-  if (active) return true;
+export async function installInkLineCache(): Promise<InkCaches | undefined> {
+  if (active) return active;
   let Output: OutputClass | undefined;
   try {
     const url = new URL('./output.js', import.meta.resolve('ink'));
     Output = ((await import(url.href)) as { default?: OutputClass }).default;
   } catch {
-    return false;
+    return undefined;
   }
-  if (typeof Output !== 'function' || typeof Output.prototype?.get !== 'function') return false;
+  if (typeof Output !== 'function' || typeof Output.prototype?.get !== 'function') return undefined;
   active = Output.prototype.__billboardLineCache ?? install(Output);
-  return active !== undefined;
+  return active;
 }

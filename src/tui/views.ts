@@ -413,8 +413,3 @@ export function visibleItems<T extends object>(
   }
   return st.list.update(items) as readonly T[];
 }
-
-/** how the current list of a view was last maintained (bench and tests) */
-export function listStats(view: ViewId): SortedList<object>['stats'] | undefined {
-  return lists.get(view)?.list.stats;
-}
