@@ -55,6 +55,8 @@ interface Run {
   abortBy?: string;
   committed: boolean;
   done: Promise<void>;
+  /** the source's definition hash at authorization: the approval moves with it (Verifier.afterCommit) */
+  sourceDefinition?: string;
 }
 
 export interface MigrationChoice {
@@ -248,7 +250,7 @@ export class MigrationManager extends EventEmitter {
     job.authorizedBy = actor;
     job.authorizedAt = this.now();
     this.engine.beginMigration({ job: job.id, uuid: job.vm, source: job.source, destination: job.destination });
-    this.start(job, destUri, actor);
+    this.start(job, destUri, actor, row.instances.find((i) => i.host === job.source)?.definitionHash);
     return structuredClone(job);
   }
 
@@ -359,8 +361,8 @@ export class MigrationManager extends EventEmitter {
   // ── execution ────────────────────────────────────────────────────────────────────────────────
 
   /** the job enters reservation and its executor starts; the verification that follows ends it */
-  private start(job: MigrationJob, destUri: string, actor: string): void {
-    const run: Run = { job, destUri, closing: new AbortController(), committed: false, done: Promise.resolve() };
+  private start(job: MigrationJob, destUri: string, actor: string, sourceDefinition?: string): void {
+    const run: Run = { job, destUri, closing: new AbortController(), committed: false, done: Promise.resolve(), sourceDefinition };
     this.runs.set(job.id, run);
     this.journal.enter(job, 'reservation', `authorized by ${actor}; reserving ${job.destination}`);
     run.execution = this.executorOf(job).start(this.executionRun(run));
@@ -375,7 +377,7 @@ export class MigrationManager extends EventEmitter {
     if (end.kind === 'closed') return;
     if (end.kind === 'aborted') return this.verifier.afterAbort(job, run.abortBy ?? 'an operator');
     if (end.kind === 'failed') return this.verifier.afterFailure(job, end.reason);
-    await this.verifier.afterCommit(job, end, () => (run.committed = true));
+    await this.verifier.afterCommit(job, end, () => (run.committed = true), run.sourceDefinition);
   }
 
   private executionRun(run: Run): ExecutionRun {

@@ -27,8 +27,16 @@ export interface VerifierOptions {
 export class Verifier {
   constructor(private readonly options: VerifierOptions) {}
 
-  /** `committed` marks the job past commitment (nothing to abort, nothing to tune) */
-  async afterCommit(job: MigrationJob, end: Extract<ExecutionEnd, { kind: 'committed' }>, committed: () => void): Promise<void> {
+  /**
+   * `committed` marks the job past commitment (nothing to abort, nothing to tune); `sourceDefinition` is the
+   * source's definition hash at authorization (the approval moves with it to the destination's)
+   */
+  async afterCommit(
+    job: MigrationJob,
+    end: Extract<ExecutionEnd, { kind: 'committed' }>,
+    committed: () => void,
+    sourceDefinition?: string,
+  ): Promise<void> {
     const { engine, journal } = this.options;
     const baseline = engine.lastBeacon(job.vm);
     const commitAt = this.options.now();
@@ -49,7 +57,7 @@ export class Verifier {
     if (seen.verdict === 'pending') return this.afterFailure(job, `not verified on ${job.destination} in time: ${seen.why}`);
     if (seen.verdict === 'failed') return this.afterFailure(job, seen.why);
     await this.options.store
-      .updateRegistration(job.vm, { homeHost: job.destination }, SYSTEM, 'migrate-home')
+      .updateRegistration(job.vm, { homeHost: job.destination, ...this.carriedDefinition(job, sourceDefinition) }, SYSTEM, 'migrate-home')
       .catch((e) => this.info(job, `home host not updated: ${errorLine(e)}`));
     job.result = seen.evidence;
     const downtimeMs = await end.downtimeMs;
@@ -98,7 +106,27 @@ export class Verifier {
     return last.seen;
   }
 
+  /**
+   * The approval moves with the VM: the destination's definition (as its host renders it) is bound in place of the
+   * source's, if the source's was the approved one. A definition that had drifted before the move stays drifted.
+   */
+  private carriedDefinition(job: MigrationJob, sourceDefinition: string | undefined): { definitionHash?: string } {
+    const bound = this.options.store.registration(job.vm)?.definitionHash;
+    const destination = definitionOn(this.options.engine, job.vm, job.destination);
+    if (!bound || sourceDefinition !== bound || !destination || destination === bound) return {};
+    return { definitionHash: destination };
+  }
+
   private info(job: MigrationJob, message: string): void {
     this.options.log?.info({ job: job.id }, message);
+  }
+}
+
+/** the definition hash of the VM's instance on `host` as last scanned (undefined when unknown there) */
+function definitionOn(engine: MigrationEngineHooks, vm: string, host: string): string | undefined {
+  try {
+    return engine.resolveVm(vm).instances.find((i) => i.host === host)?.definitionHash || undefined;
+  } catch {
+    return undefined;
   }
 }
