@@ -5,6 +5,7 @@ import type { ConsoleApi } from '../console/api.js';
 import { parseFilter, type RowFilter } from './filter.js';
 import { globalKey, type ActionUi, type Nav } from './keymap.js';
 import { VIEW_KEYS } from './view-keys.js';
+import { helpLines } from './help.js';
 import type { TuiStore } from './store.js';
 import { VIEW_ORDER, VIEWS, visibleItems, type ViewId } from './views.js';
 
@@ -35,11 +36,13 @@ export interface PickOption {
   refuse?: string;
   /** ask before running */
   confirm?: string;
+  /** run instead of `line` when chosen (a further step, e.g. a typed confirmation) */
+  choose?: () => void;
 }
 
 export type Mode =
   | { kind: 'normal' }
-  | { kind: 'help' }
+  | { kind: 'help'; scroll: number }
   | { kind: 'detail' }
   | { kind: 'output'; title: string; lines: string[]; scroll: number }
   | {
@@ -49,7 +52,7 @@ export type Mode =
       text: string;
       completions: string[];
       historyAt: number;
-      build?: (text: string) => string;
+      build?: (text: string) => string | undefined;
     }
   | { kind: 'confirm'; question: string; line: string }
   | { kind: 'pick'; title: string; options: PickOption[]; index: number };
@@ -248,13 +251,15 @@ export class Controller {
       case 'pick':
         return this.pickKey(mode, input, key);
       case 'help':
-        if (input === 'q') return this.quit(0);
-        return this.set({ mode: { kind: 'normal' } });
-      case 'output':
-        if (key.downArrow || input === 'j')
-          return this.set({ mode: { ...mode, scroll: Math.min(mode.scroll + 1, Math.max(0, mode.lines.length - 1)) } });
+      case 'output': {
+        // a pop-up that any key closes passes that key on: `S` then `6` scans, then switches to Audit
+        const len = mode.kind === 'output' ? mode.lines.length : helpLines(this.state.view, this.state.readOnly).length;
+        if (key.downArrow || input === 'j') return this.set({ mode: { ...mode, scroll: Math.min(mode.scroll + 1, Math.max(0, len - 1)) } });
         if (key.upArrow || input === 'k') return this.set({ mode: { ...mode, scroll: Math.max(0, mode.scroll - 1) } });
-        return this.set({ mode: { kind: 'normal' } });
+        this.set({ mode: { kind: 'normal' } });
+        if (key.escape || key.return || (mode.kind === 'output' && input === 'q') || (mode.kind === 'help' && input === '?')) return;
+        break;
+      }
       case 'detail':
         if (key.escape || key.return || input === 'q') return this.set({ mode: { kind: 'normal' } });
         break; // other keys act as in normal mode (move, actions) with the detail still open
@@ -265,7 +270,9 @@ export class Controller {
   private normalKey(input: string, key: KeyInfo): void {
     const global = globalKey(input, key);
     if (global) return global.g.run(this.nav, global.input);
-    VIEW_KEYS[this.state.view].press(input, this.selected(), this.ui);
+    if (VIEW_KEYS[this.state.view].press(input, this.selected(), this.ui)) return;
+    if (input.length === 1 && input >= ' ' && input !== ' ')
+      this.status(`${input}: not a key in the ${VIEWS[this.state.view].title} view (? lists them)`, 'info');
   }
 
   /** what the global keys move and open */
@@ -283,7 +290,7 @@ export class Controller {
         this.set({ filters: { ...this.state.filters, [view]: undefined }, status: { text: 'filter cleared', kind: 'info' } });
     },
     switchView: (n) => this.switchView(VIEW_ORDER[n - 1]!),
-    openHelp: () => this.set({ mode: { kind: 'help' } }),
+    openHelp: () => this.set({ mode: { kind: 'help', scroll: 0 } }),
     openFilter: () =>
       this.set({
         mode: {
@@ -376,7 +383,10 @@ export class Controller {
       void this.runLine(line);
       return;
     }
-    if (mode.build) void this.runLine(mode.build(mode.text.trim()));
+    if (!mode.build) return;
+    const line = mode.build(mode.text.trim());
+    if (line === undefined) return this.status('cancelled: the answer did not match', 'info');
+    void this.runLine(line);
   }
 
   private pickKey(mode: Extract<Mode, { kind: 'pick' }>, input: string, key: KeyInfo): void {
@@ -386,6 +396,10 @@ export class Controller {
     if (!key.return) return;
     const opt = mode.options[mode.index];
     if (!opt) return;
+    if (opt.choose) {
+      this.set({ mode: { kind: 'normal' } });
+      return opt.choose();
+    }
     if (!opt.line) return this.status(opt.refuse ?? `${opt.label}: cannot be chosen`, 'error');
     if (opt.confirm) return this.set({ mode: { kind: 'confirm', question: opt.confirm, line: opt.line } });
     this.set({ mode: { kind: 'normal' } });

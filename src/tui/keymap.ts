@@ -16,7 +16,12 @@ export interface KeyDoc {
   short?: string;
   /** changes something: hidden from hints and refused in read-only mode */
   mutating?: boolean;
+  /** disrupts a running VM or job (power-off, network cut, abort): an uppercase key that always asks first */
+  danger?: boolean;
 }
+
+/** the convention the help states for disruptive keys */
+export const DANGER_RULE = 'uppercase keys marked ! disrupt a running VM or job (power-off, network cut, abort) and always ask first';
 
 /** What an action may do to the console's UI: every action ends as grammar lines through run(). */
 export interface ActionUi {
@@ -24,7 +29,8 @@ export interface ActionUi {
   data(): TuiData;
   run(line: string): Promise<void>;
   confirm(question: string, line: string): void;
-  prompt(label: string, build: (text: string) => string): void;
+  /** build returns the line to run, or undefined to refuse the answer (nothing runs) */
+  prompt(label: string, build: (text: string) => string | undefined): void;
   pick(title: string, options: PickOption[], index?: number): void;
   status(text: string, kind?: 'info' | 'error' | 'busy'): void;
 }
@@ -161,8 +167,23 @@ export function globalKey(input: string, key: KeyFlags): { g: GlobalKey; input: 
   return g ? { g, input: named } : undefined;
 }
 
-/** the hint bar's entries for a view: view keys first, then the global ones; read-only drops mutating keys */
-export function hints(view: readonly KeyDoc[], readOnly: boolean): string[] {
+/**
+ * the hint bar for a view in `width` columns: view keys first, then the global ones; read-only drops mutating keys.
+ * `? help` and `q quit` are always there: what does not fit goes from the middle.
+ */
+export function hints(view: readonly KeyDoc[], readOnly: boolean, width = Infinity): string {
   const label = (k: KeyDoc) => `${k.key} ${k.short ?? k.help.split(/[ (:]/)[0]}`;
-  return [...view.filter((k) => k.hint && !(readOnly && k.mutating)).map(label), ...GLOBAL_KEYS.filter((k) => k.hint).map(label)];
+  const keep = GLOBAL_KEYS.filter((k) => k.key === '?' || k.key === 'q').map(label);
+  const rest = [
+    ...view.filter((k) => k.hint && !(readOnly && k.mutating)),
+    ...GLOBAL_KEYS.filter((k) => k.hint && k.key !== '?' && k.key !== 'q'),
+  ].map(label);
+  const out: string[] = [];
+  let used = keep.join('  ').length;
+  for (const h of rest) {
+    if (used + h.length + 2 > width) break;
+    out.push(h);
+    used += h.length + 2;
+  }
+  return [...out, ...keep].join('  ');
 }

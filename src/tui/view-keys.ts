@@ -21,8 +21,8 @@ export const VIEW_KEYS: Record<ViewId, ViewKeys> = {
   billboard: viewKeys(isVmRow, [
     approveKey<VmRow>('approve the VM registration (shows the key it binds, asks y/N)', (r) => r.uuid),
     rejectKey<VmRow>('reject the VM registration (asks a reason)', (r) => r.uuid),
-    isolateKey<VmRow>('isolate the VM on its host (asks which host when it runs on several)', vmTarget),
-    stopKey<VmRow>('stop (hard power-off) the VM on a host (asks to confirm)', vmTarget),
+    isolateKey<VmRow>("isolate: cut off the VM's network on a host (asks y/N; which host when it runs on several)", vmTarget),
+    stopKey<VmRow>('stop: HARD power-off (virsh destroy) on a host (asks y/N; the home copy of a twin needs its host typed)', vmTarget),
     migrateKey<VmRow>('migrate: pick a destination, each shown with its pre-check results', (r) => r.uuid),
   ]),
   pending: viewKeys(isRegistration, [
@@ -31,8 +31,8 @@ export const VIEW_KEYS: Record<ViewId, ViewKeys> = {
   ]),
   findings: viewKeys(isFinding, [
     { key: 'c', short: 'ack', help: 'acknowledge the finding', mutating: true, hint: true, run: (f, ui) => ui.run(`ack ${f.id}`) },
-    isolateKey<Finding>("isolate the finding's VM", findingTarget),
-    stopKey<Finding>("stop (hard power-off) the finding's VM (asks to confirm)", findingTarget),
+    isolateKey<Finding>("isolate: cut off the finding's VM's network on a host (asks y/N)", findingTarget),
+    stopKey<Finding>("stop: HARD power-off of the finding's VM on a host (asks y/N)", findingTarget),
   ]),
   migrations: viewKeys(isJob, JOB_KEYS),
   hosts: viewKeys(isHost, [

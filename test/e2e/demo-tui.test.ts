@@ -72,7 +72,7 @@ describe('billboard demo in a real terminal', () => {
     await t.waitText(/awaits authorization|awaiting-authorization/);
     await t.keys('4');
     await t.waitText('web-01');
-    await t.keys('A');
+    await t.keys('a');
     const done = await t.waitFor((s) => /completed/.test(s) && /simulated/i.test(s), 'the simulated migration to complete', 60_000);
     expect(done).toMatch(/web-01/);
     // the table row follows the job, not only the panel below it; and still does after switching views

@@ -69,10 +69,10 @@ describe('tui navigation keys', () => {
     m = await mount({ cols: 120, rows: 40 });
     await m.press('4', '?');
     const f = m.frame();
-    for (const k of ['A ', 'D ', 'X ', 't ', 'j/k', 'PgUp/PgDn', 'g/G', 'enter', '/ ', ': ', 's ', 'q ctrl-c'])
+    for (const k of ['a ', 'd ', 'X ', 't ', 'j/k', 'PgUp/PgDn', 'g/G', 'enter', '/ ', ': ', 's ', 'q ctrl-c'])
       expect(f).toContain(`  ${k}`);
     expect(f).toContain('Migrations keys:');
-    await m.press('x');
+    await m.press(KEY.esc);
     expect(m.frame()).not.toContain('Migrations keys:');
   });
 
@@ -113,25 +113,77 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
     expect(m.api.commands).toEqual([`reject ${reg.uuid} --reason "unknown owner"`]);
   });
 
-  it('i isolates on the only host; on a duplicate it asks which host', async () => {
+  it('I isolates after y/N on the only host; on a twin it asks which host, marks the home copy and preselects the other', async () => {
     m = await mount();
-    await m.press('j', 'i');
+    await m.press('j', 'I');
+    expect(m.frame()).toContain(`isolate db-01 (${uuidOf('db-01').slice(0, 8)}) on lab-a: cut off its network`);
+    expect(m.api.commands).toEqual([]);
+    await m.press('y');
     expect(m.api.commands).toEqual([`isolate ${uuidOf('db-01')} --host lab-a`]);
-    await m.press('k', 'i');
+    await m.press('k', 'I');
+    await tick(30);
     expect(m.frame()).toContain(`isolate clone-01 (${uuidOf('clone-01').slice(0, 8)}) on which host?`);
-    await m.press('j', KEY.enter);
-    expect(m.api.commands[1]).toBe(`isolate ${uuidOf('clone-01')} --host lab-b`);
+    expect(m.frame()).toMatch(/ {2}✓ lab-a {2}\(home: the registered copy\)/);
+    expect(m.frame()).toMatch(/> ✓ lab-b {2}\(copy\)/);
+    await m.press(KEY.enter, 'y');
+    expect(m.api.commands.at(-1)).toBe(`isolate ${uuidOf('clone-01')} --host lab-b`);
   });
 
-  it('x stops only after confirmation', async () => {
-    m = await mount();
-    await m.press('j', 'x');
-    expect(m.frame()).toContain(`stop db-01 (${uuidOf('db-01').slice(0, 8)}) on lab-a? (y/N)`);
+  it('X on a twin preselects the copy; the home copy takes typing its host name', async () => {
+    m = await mount({ cols: 120 });
+    await m.press('X');
+    await tick(30);
+    await m.press(KEY.enter);
+    expect(m.frame()).toContain(`stop clone-01 (${uuidOf('clone-01').slice(0, 8)}) on lab-b: hard power-off`);
+    await m.press('y');
+    expect(m.api.commands.at(-1)).toBe(`stop ${uuidOf('clone-01')} --host lab-b`);
+    const before = m.api.commands.length;
+    await m.press('X');
+    await tick(30);
+    await m.press('k', KEY.enter);
+    expect(m.frame()).toContain('stop the HOME copy of clone-01');
+    await m.press('y', KEY.enter);
+    expect(status(m)).toContain('cancelled');
+    expect(m.api.commands.filter((c) => c.startsWith('stop')).length).toBe(1);
+    await m.press('X');
+    await tick(30);
+    await m.press('k', KEY.enter);
+    await m.type('lab-a');
+    await m.press(KEY.enter);
+    expect(m.api.commands.slice(before).filter((c) => c.startsWith('stop'))).toEqual([`stop ${uuidOf('clone-01')} --host lab-a`]);
+  });
+
+  it('X stops (a hard power-off, said so) only after confirmation', async () => {
+    m = await mount({ cols: 120 });
+    await m.press('j', 'X');
+    expect(m.frame()).toContain(`stop db-01 (${uuidOf('db-01').slice(0, 8)}) on lab-a: hard power-off (virsh destroy`);
     await m.press('n');
     expect(m.api.commands).toEqual([]);
     expect(status(m)).toContain('cancelled');
-    await m.press('x', 'y');
+    await m.press('X', 'y');
     expect(m.api.commands).toEqual([`stop ${uuidOf('db-01')} --host lab-a`]);
+  });
+
+  it('r on an approved VM points to revoke without asking; a on an approved VM says so', async () => {
+    m = await mount({ cols: 200 });
+    await m.press('j', 'r');
+    expect(status(m)).toContain(
+      `db-01 (${uuidOf('db-01').slice(0, 8)}) is approved: reject is for requests; to withdraw the approval type :revoke`,
+    );
+    expect(m.frame()).not.toContain('reason:');
+    await m.press('a');
+    expect(status(m)).toContain('is already approved');
+    expect(m.api.commands).toEqual([]);
+  });
+
+  it('the keys of a finished job refuse before asking', async () => {
+    m = await mount({ cols: 160 });
+    await m.press('4', 'G', 'X');
+    expect(status(m)).toMatch(/M-1 is completed: nothing to abort/);
+    await m.press('d');
+    expect(status(m)).toMatch(/M-1 is completed: only a job awaiting authorization can be denied/);
+    expect(m.frame()).not.toContain('reason:');
+    expect(m.api.commands).toEqual([]);
   });
 
   it('m shows each destination with its pre-checks and refuses one that failed', async () => {
@@ -162,9 +214,9 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
     expect(m.api.commands).toEqual([`ack ${id}`]);
   });
 
-  it('A authorizes, D asks a reason and denies, X aborts after confirmation, t applies the suggestion', async () => {
+  it('a authorizes, d asks a reason and denies, X aborts after confirmation, t applies the suggestion', async () => {
     m = await mount();
-    await m.press('4', 'A');
+    await m.press('4', 'a');
     expect(m.api.commands).toEqual(['authorize M-3']);
     await m.press('j', 't');
     expect(m.api.commands[1]).toMatch(/^tune M-2 --bandwidth \d+ --max-downtime \d+$/);
@@ -173,10 +225,6 @@ describe('tui action keys build grammar lines, aimed by UUID', () => {
     expect(m.frame()).toContain('abort M-2 (db-01 lab-a → lab-b)? (y/N)');
     await m.press('y');
     expect(m.api.commands[2]).toBe('abort M-2');
-    await m.press('D');
-    await m.press(KEY.enter);
-    expect(m.api.commands[3]).toBe('deny M-2');
-    expect(status(m)).toMatch(/✗ CONFLICT: M-2 is aborted: only a job awaiting authorization can be denied/);
   });
 });
 
@@ -229,10 +277,10 @@ describe('tui read-only', () => {
     m = await mount({ uiReadOnly: true });
     expect(m.lines()[0]).toContain('[READ-ONLY]');
     for (const [view, keys] of [
-      ['1', ['a', 'r', 'i', 'x', 'm']],
+      ['1', ['a', 'r', 'I', 'X', 'm']],
       ['2', ['a', 'r']],
-      ['3', ['c', 'i', 'x']],
-      ['4', ['A', 'D', 'X', 't']],
+      ['3', ['c', 'I', 'X']],
+      ['4', ['a', 'd', 'X', 't']],
     ] as const) {
       await m.press(view);
       const hints = m.lines()[m.lines().length - 2]!;
@@ -257,5 +305,31 @@ describe('tui read-only', () => {
     await m.press('2', 'a');
     expect(m.api.commands).toEqual([]);
     expect(status(m)).toMatch(/read-only/);
+  });
+});
+
+describe('tui pop-ups and unbound keys', () => {
+  it('a pop-up that any key closes passes a view key through; esc only closes', async () => {
+    m = await mount({ cols: 100, rows: 30 });
+    await m.press(':');
+    await m.type('help');
+    await m.press(KEY.enter);
+    expect(m.frame()).toContain(':help');
+    await m.press('3');
+    expect(m.frame()).not.toContain(':help');
+    expect(m.lines()[1]).toMatch(/\[?3 Findings/);
+    expect(m.frame()).toMatch(/^[> ] F-\d+/m);
+    await m.press('?');
+    expect(m.frame()).toContain('Findings keys:');
+    await m.press(KEY.esc);
+    expect(m.frame()).not.toContain('Findings keys:');
+    await m.press('?', '5');
+    expect(m.frame()).toContain('LAST ERROR');
+  });
+
+  it('an unbound key says so', async () => {
+    m = await mount();
+    await m.press('z');
+    expect(status(m)).toContain('z: not a key in the Billboard view (? lists them)');
   });
 });

@@ -16,7 +16,10 @@ describe('tui layout', () => {
     expect(lines[0]).toMatch(/hosts 2 up 1 down\s+VMs 24\s+pending 2\s+findings C2 H1 M2 L2/);
     expect(lines[1]).toContain('1 Billboard');
     expect(m.frame()).toContain('── details');
-    expect(m.frame()).toMatch(/a approve\s+r reject\s+i isolate\s+x stop\s+m migrate/);
+    const hints = lines[lines.length - 2]!;
+    expect(hints).toMatch(/a approve\s+r reject\s+I isolate\s+X stop/);
+    // the way out and the way to help never scroll off
+    expect(hints).toMatch(/\? help\s+q quit$/);
   });
 
   it('redraws on resize', async () => {

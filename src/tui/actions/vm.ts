@@ -1,8 +1,11 @@
 import type { ActionUi, KeyBinding } from '../keymap.js';
+import type { PickOption } from '../controller.js';
 import { quoteArg, vmLabel } from './vm-ref.js';
 
-// Acting on a VM instance from a row: isolate, stop (hard power-off) and migrate. The row gives the VM's UUID and
-// the hosts it runs on; the grammar line names the UUID and the host.
+// Acting on a VM instance from a row: isolate, stop (a hard power-off) and migrate. The row gives the VM's UUID and
+// the hosts it runs on; the grammar line names the UUID and the host. Both disruptive keys are uppercase and ask
+// first; on a VM that runs twice the picker marks the home (registered) copy, preselects the other one, and
+// powering off the home copy takes typing its host's name.
 
 export interface VmTarget {
   uuid: string | undefined;
@@ -10,35 +13,64 @@ export interface VmTarget {
   hosts: string[];
 }
 
-function hostAction<T>(action: 'isolate' | 'stop', key: string, help: string, target: (row: T, ui: ActionUi) => VmTarget): KeyBinding<T> {
+type HostVerb = 'isolate' | 'stop';
+
+const WHAT: Record<HostVerb, string> = {
+  stop: 'hard power-off (virsh destroy: no guest shutdown)',
+  isolate: 'cut off its network (links down; it keeps running)',
+};
+
+/** the host the VM's registration calls home (`show`'s registration), when it has one */
+async function homeHostOf(ui: ActionUi, uuid: string): Promise<string | undefined> {
+  try {
+    const r = await ui.api.run(`show ${uuid}`);
+    if (!r.ok) return undefined;
+    const reg = (r.data as { registrationDetail?: { homeHost?: string; state?: string } | null }).registrationDetail;
+    return reg?.state === 'approved' ? reg.homeHost : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hostAction<T>(verb: HostVerb, key: string, help: string, target: (row: T, ui: ActionUi) => VmTarget): KeyBinding<T> {
   return {
     key,
-    short: action,
+    short: verb,
     help,
     mutating: true,
     hint: true,
-    run(row, ui) {
+    danger: true,
+    async run(row, ui) {
       const t = target(row, ui);
       if (!t.uuid) return ui.status('this finding is not about one VM', 'error');
       const uuid = t.uuid;
       const label = vmLabel(ui, uuid, t.name);
-      if (!t.hosts.length) return ui.status(`${label} is not running on any host`, 'error');
-      const lineFor = (h: string) => `${action} ${uuid} --host ${quoteArg(h)}`;
-      const confirm = action === 'stop' ? (h: string) => `stop ${label} on ${h}? (y/N)` : undefined;
-      if (t.hosts.length === 1) {
-        const h = t.hosts[0]!;
-        return confirm ? ui.confirm(confirm(h), lineFor(h)) : void ui.run(lineFor(h));
-      }
-      ui.pick(
-        `${action} ${label} on which host?`,
-        t.hosts.map((h) => ({ label: h, ok: true, detail: [], line: lineFor(h), confirm: confirm?.(h) })),
+      if (!t.hosts.length) return ui.status(`${label} is not running on any host: nothing to ${verb}`, 'error');
+      const lineFor = (h: string) => `${verb} ${uuid} --host ${quoteArg(h)}`;
+      const ask = (h: string) => `${verb} ${label} on ${h}: ${WHAT[verb]}? (y/N)`;
+      if (t.hosts.length === 1) return ui.confirm(ask(t.hosts[0]!), lineFor(t.hosts[0]!));
+      const home = await homeHostOf(ui, uuid);
+      const options: PickOption[] = t.hosts.map((h) =>
+        h === home
+          ? {
+              label: `${h}  (home: the registered copy)`,
+              ok: true,
+              detail: [`${h} is ${label}'s home host: this is most likely the real VM.`, `${verb}: ${WHAT[verb]}`],
+              choose: () =>
+                ui.prompt(`${verb} the HOME copy of ${label} on ${h}? type ${h} to confirm: `, (text) =>
+                  text === h ? lineFor(h) : undefined,
+                ),
+            }
+          : { label: `${h}${home ? '  (copy)' : ''}`, ok: true, detail: [`${verb}: ${WHAT[verb]}`], line: lineFor(h), confirm: ask(h) },
       );
+      const other = home ? t.hosts.findIndex((h) => h !== home) : 0;
+      ui.pick(`${verb} ${label} on which host?`, options, Math.max(0, other));
     },
   };
 }
 
-export const isolateKey = <T>(help: string, target: (row: T, ui: ActionUi) => VmTarget) => hostAction('isolate', 'i', help, target);
-export const stopKey = <T>(help: string, target: (row: T, ui: ActionUi) => VmTarget) => hostAction('stop', 'x', help, target);
+export const isolateKey = <T>(help: string, target: (row: T, ui: ActionUi) => VmTarget) => hostAction('isolate', 'I', help, target);
+export const stopKey = <T>(help: string, target: (row: T, ui: ActionUi) => VmTarget) => hostAction('stop', 'X', help, target);
 
 /** migrate: pick a destination, each shown with its pre-check results; a failed one cannot be chosen */
 export function migrateKey<T>(help: string, uuidOf: (row: T) => string): KeyBinding<T> {
@@ -76,13 +108,8 @@ export function migrateKey<T>(help: string, uuidOf: (row: T) => string): KeyBind
           ),
         );
       } catch (e) {
-        ui.status(oneLine(e), 'error');
+        ui.status(e instanceof Error ? e.message : String(e), 'error');
       }
     },
   };
-}
-
-export function oneLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0] ?? m;
 }

@@ -26,7 +26,8 @@ export interface BodyProps {
 export function Body(p: BodyProps) {
   const { ui, width, height, theme } = p;
   const mode = ui.mode;
-  if (mode.kind === 'help') return <HelpOverlay view={ui.view} readOnly={ui.readOnly} height={height} width={width} theme={theme} />;
+  if (mode.kind === 'help')
+    return <HelpOverlay view={ui.view} readOnly={ui.readOnly} scroll={mode.scroll} height={height} width={width} theme={theme} />;
   if (mode.kind === 'output') return <OutputOverlay mode={mode} height={height} width={width} theme={theme} />;
   if (mode.kind === 'pick') return <PickOverlay mode={mode} height={height} width={width} theme={theme} />;
   return mode.kind === 'detail' ? <DetailBody {...p} /> : <ListBody {...p} />;

@@ -36,7 +36,7 @@ export const BottomBar = memo(function BottomBar(p: {
   } else {
     top = (
       <Text wrap="truncate" {...theme.dim}>
-        {hints(VIEW_KEYS[p.view].docs, p.readOnly).join('  ')}
+        {hints(VIEW_KEYS[p.view].docs, p.readOnly, p.width)}
       </Text>
     );
   }

@@ -3,38 +3,32 @@
 import React from 'react';
 import { Box, Text } from 'ink';
 import type { Mode } from '../controller.js';
-import { GLOBAL_KEYS, type KeyDoc } from '../keymap.js';
-import { VIEW_KEYS } from '../view-keys.js';
+import { helpLines } from '../help.js';
 import type { Theme } from '../theme.js';
-import { VIEWS, type ViewId } from '../views.js';
-import { fit } from '../format.js';
+import type { ViewId } from '../views.js';
 
-function keyLine(k: KeyDoc, readOnly: boolean): string {
-  const off = readOnly && k.mutating ? '  (disabled: read-only)' : '';
-  return `  ${fit(k.label ?? k.key, 12)} ${k.help}${off}`;
-}
-
-export function HelpOverlay(p: { view: ViewId; readOnly: boolean; height: number; width: number; theme: Theme }) {
-  const lines = [
-    `${VIEWS[p.view].title} keys:`,
-    ...VIEW_KEYS[p.view].docs.map((k) => keyLine(k, p.readOnly)),
-    'everywhere:',
-    ...GLOBAL_KEYS.map((k) => keyLine(k, false)),
-    'any key closes this help',
-  ];
+export function HelpOverlay(p: { view: ViewId; readOnly: boolean; scroll: number; height: number; width: number; theme: Theme }) {
+  const lines = helpLines(p.view, p.readOnly);
+  const shown = lines.slice(p.scroll, p.scroll + p.height - 1);
+  const more = lines.length > p.height - 1 ? 'j/k scroll, ' : '';
   return (
     <Box flexDirection="column" height={p.height} width={p.width}>
-      {lines.slice(0, p.height).map((l, i) => (
+      {shown.map((l, i) => (
         <Text key={i} wrap="truncate" {...(l.endsWith(':') ? p.theme.title : l.includes('(disabled') ? p.theme.dim : {})}>
           {l}
         </Text>
       ))}
+      <Text wrap="truncate" {...p.theme.dim}>
+        {`${more}esc closes this help; any other key closes it and does its job`}
+      </Text>
     </Box>
   );
 }
 
 export function OutputOverlay(p: { mode: Extract<Mode, { kind: 'output' }>; height: number; width: number; theme: Theme }) {
   const body = p.mode.lines.slice(p.mode.scroll, p.mode.scroll + p.height - 2);
+  const n = p.mode.lines.length;
+  const range = n > p.height - 2 ? `lines ${p.mode.scroll + 1}-${Math.min(n, p.mode.scroll + p.height - 2)} of ${n}, j/k scroll, ` : '';
   return (
     <Box flexDirection="column" height={p.height} width={p.width}>
       <Text wrap="truncate" {...p.theme.title}>{`:${p.mode.title}`}</Text>
@@ -43,7 +37,9 @@ export function OutputOverlay(p: { mode: Extract<Mode, { kind: 'output' }>; heig
           {l}
         </Text>
       ))}
-      <Text {...p.theme.dim}>j/k scroll, any other key closes</Text>
+      <Text wrap="truncate" {...p.theme.dim}>
+        {`${range}esc closes; any other key closes and does its job`}
+      </Text>
     </Box>
   );
 }
