@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../model/config.js';
 import type { StoreApi } from '../store/api.js';
 import type { ConsoleEvent } from './api.js';
+import type { AlertService } from './health.js';
 import type { CommandSpec, ParsedCommand } from './grammar.js';
 import type { EngineService, MigrationService, ScannerService } from './services.js';
 
@@ -15,6 +16,8 @@ export interface ConsoleContext {
   engine?: EngineService;
   scanner?: ScannerService;
   migrations?: MigrationService;
+  /** alert sinks and the session's health (`alerts test`, `health`) */
+  alerts?: AlertService;
   log: Logger;
   now: () => number;
 }

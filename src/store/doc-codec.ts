@@ -98,11 +98,6 @@ export function marksFrom(x: unknown): Map<string, BeaconMark> {
   return out;
 }
 
-/** Plain-JSON form of a document: what the file holds (tools, tests). */
-export function docToJson(doc: StoreDoc): object {
-  return { ...doc, audit: doc.audit.slice(), beacons: Object.fromEntries(doc.beacons ?? []) };
-}
-
 /** A document from its plain-JSON form (any layout), audit entries as given. */
 export function docFromJson(json: unknown): StoreDoc {
   const doc = json as Omit<StoreDoc, 'audit'> & { audit: AuditEntry[] };

@@ -223,8 +223,3 @@ function readChangesV2(file: Buffer, key: Buffer, path: string, generation: Buff
   }
   return { changes, end: at };
 }
-
-/** A new file with `plain` as its snapshot and no changes (tools and tests that rewrite a store). */
-export async function sealFile(plain: Buffer, key: Buffer, params: KdfParams): Promise<Buffer> {
-  return Buffer.concat(await sealSnapshot([plain], key, params, randomBytes(16)));
-}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKey, readParams } from '../../src/store/crypto.js';
 import { encodeDoc } from '../../src/store/doc-codec.js';
 import { readDocument } from '../../src/store/journal-adapter.js';
-import { sealFile } from '../../src/store/store-file.js';
+import { sealFile } from '../support/store-files.js';
 import { PASSPHRASE, requireDist, runBillboard, tempLab, type TempLab } from './script-harness.js';
 
 const labs: TempLab[] = [];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { nextEntry } from '../../src/store/audit-chain.js';
 import { AuditTrail } from '../../src/store/audit-trail.js';
-import { decodeDoc, docToJson, encodeDoc, parseAuditLine, type StoreDoc } from '../../src/store/doc-codec.js';
+import { decodeDoc, encodeDoc, parseAuditLine, type StoreDoc } from '../../src/store/doc-codec.js';
+import { docToJson } from '../support/store-files.js';
 import type { AuditEntry, Registration } from '../../src/model/types.js';
 
 function doc(n: number): StoreDoc {

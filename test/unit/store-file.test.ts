@@ -2,7 +2,8 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BillboardError } from '../../src/model/errors.js';
 import { deriveKey, newKdfParams, readParams, type KdfParams, type KeySource } from '../../src/store/crypto.js';
-import { openFile, sealChange, sealFile, sealSnapshot } from '../../src/store/store-file.js';
+import { openFile, sealChange, sealSnapshot } from '../../src/store/store-file.js';
+import { sealFile } from '../support/store-files.js';
 
 // The documented layout (store-file.ts): kdf header 28 | generation 16 | iv 12 | length 8 | tag 16 | snapshot,
 // then changes: length 4 | check 16 | iv 12 | tag 16 | ciphertext.
