@@ -14,6 +14,7 @@ export function toInstance(host: string, d: DomainInfo, now: number): InstanceSt
     memoryKiB: d.memoryKiB,
     vcpus: d.vcpus,
     scannedAt: now,
+    ...(d.os ? { os: d.os } : {}),
   });
 }
 
@@ -25,6 +26,7 @@ export function sameAsDomain(a: InstanceState, d: DomainInfo): boolean {
     a.definitionHash === d.definitionHash &&
     a.memoryKiB === d.memoryKiB &&
     a.vcpus === d.vcpus &&
+    a.os === d.os &&
     sameList(a.macs, d.macs) &&
     sameList(a.ips, d.ips)
   );

@@ -106,7 +106,9 @@ export function buildRow(vm: Readonly<VmState>, reg: Registration | undefined, f
       ? { at: b.receivedAt, from: b.from, bootId: b.bootId, seq: b.seq, ips: b.ips, macs: b.macs, os: b.os, keyFp: b.keyFp }
       : undefined,
     registration: reg?.state,
-    os: b?.os || reg?.os,
+    // what the guest says, else its definition's libosinfo id, else what the operator registered (a scan's request
+    // only copied the scan, which the instances now say)
+    os: b?.os || [...vm.instances.values()].find((i) => i.os)?.os || (reg?.origin === 'scan' ? undefined : reg?.os),
     // shown: what it claims; an agent that reports no address still has the ones its hosts see
     ips: vm.claimedIps.length ? vm.claimedIps : [...new Set(instances.filter((i) => ACTIVE_STATES.has(i.state)).flatMap((i) => i.ips))],
     openFindings: findings.length,

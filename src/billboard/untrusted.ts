@@ -1,4 +1,5 @@
 import { at, type FindingDraft } from './state.js';
+import { shortIds } from '../model/short-ids.js';
 
 /**
  * Beacons that prove nothing about an identity nobody tracks — a bad signature or a replay for a UUID with no
@@ -156,9 +157,10 @@ export function isSourceKey(key: string): boolean {
  */
 export function untrustedSourceDraft(key: string, t: Readonly<SourceTally>): FindingDraft {
   const n = t.identities.size;
-  const ids = `${n >= SAMPLE_CAP ? `at least ${n}` : n} identit${n === 1 ? 'y' : 'ies'} (${[...t.identities]
-    .slice(0, 3)
-    .map((u) => u.slice(0, 8))
+  const sample = [...t.identities].slice(0, 3);
+  const short = shortIds(sample);
+  const ids = `${n >= SAMPLE_CAP ? `at least ${n}` : n} identit${n === 1 ? 'y' : 'ies'} (${sample
+    .map((u) => short.get(u.toLowerCase()))
     .join(', ')}${n > 3 ? ', …' : ''})`;
   const src = t.from === '*' ? `${t.sources.size >= SAMPLE_CAP ? 'at least ' : ''}${t.sources.size} other source addresses` : t.from;
   const what =

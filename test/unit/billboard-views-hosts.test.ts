@@ -1,8 +1,10 @@
 // The Billboard view's HOST(S), OS and tone for a row with a shut-off copy (issue 19): a shut-off definition is not
 // a place the VM runs, so it is shown apart and never makes the row look like it runs twice.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/billboard/engine.js';
 import { VIEWS, formatted, vmTone } from '../../src/tui/views.js';
-import type { DomainState, VmRow, VmStatus } from '../../src/model/types.js';
+import type { DomainInfo, DomainState, Registration, VmRow, VmStatus } from '../../src/model/types.js';
+import { FakeStore, approved } from '../helpers/fake-store.js';
 
 const inst = (host: string, state: DomainState) => ({
   host,
@@ -47,5 +49,44 @@ describe('Billboard OS', () => {
   it('is what beacons or libosinfo say, else blank', () => {
     expect(cell(row([inst('lab-a', 'running')], 'ok', 'debian12'), 'OS')).toBe('debian12');
     expect(cell(row([inst('lab-a', 'running')]), 'OS')).toBe('');
+  });
+});
+
+describe('the row OS for an agentless VM', () => {
+  const engines: Engine[] = [];
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.close();
+  });
+  const UUID = '1bfa9ca7-06c5-4bd5-b67f-ba1ba639e932';
+  function engineWith(reg: Partial<Registration>) {
+    const store = new FakeStore({ registrations: [approved({ uuid: UUID, name: 'tiny', ...reg })] });
+    const engine = new Engine({ store, beaconIntervalS: 5, missedBeforeSilent: 3, enforcement: 'ask', requestScan: () => {} });
+    engines.push(engine);
+    return engine;
+  }
+  const domain = (os?: string): DomainInfo => ({
+    uuid: UUID,
+    name: 'tiny',
+    state: 'running',
+    vcpus: 1,
+    memoryKiB: 1,
+    macs: [],
+    interfaces: [],
+    ips: [],
+    disks: [],
+    definitionHash: 'd',
+    ...(os ? { os } : {}),
+  });
+  it("is the libosinfo id its host's definition carries, else blank: never the <os><type> a scan request once recorded", () => {
+    const e = engineWith({ origin: 'scan', os: 'hvm' });
+    e.ingestInventory({ host: 'lab-a', at: 0, durationMs: 1, domains: [domain()] });
+    expect(e.resolveVm('tiny').os).toBeUndefined();
+    e.ingestInventory({ host: 'lab-a', at: 1, durationMs: 1, domains: [domain('debian12')] });
+    expect(e.resolveVm('tiny').os).toBe('debian12');
+  });
+  it('an OS the operator registered still shows', () => {
+    const e = engineWith({ origin: 'operator', os: 'openbsd7' });
+    e.ingestInventory({ host: 'lab-a', at: 0, durationMs: 1, domains: [domain()] });
+    expect(e.resolveVm('tiny').os).toBe('openbsd7');
   });
 });

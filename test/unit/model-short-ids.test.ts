@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shortIds } from '../../src/model/short-ids.js';
 import { ipConflict, duplicateMac } from '../../src/billboard/detectors/index.js';
+import { untrustedSourceDraft } from '../../src/billboard/untrusted.js';
 
 const A = '11111111-2222-4333-8444-555555555555';
 const B = '11111111-9999-4333-8444-555555555555';
@@ -36,5 +37,20 @@ describe('short UUIDs in evidence are unique among the VMs shown', () => {
       { uuid: B, name: 'vm2', host: 'h2' },
     ]);
     expect(f?.evidence).toContain('vm1 (11111111-2) on h1, vm2 (11111111-9) on h2');
+  });
+});
+
+describe('short UUIDs in a source tally', () => {
+  it('the sample of identities a source claimed reads as distinct UUIDs', () => {
+    const d = untrustedSourceDraft('FORGED_BEACON:from:10.0.0.9', {
+      kind: 'forged',
+      from: '10.0.0.9',
+      firstAt: 0,
+      lastAt: 0,
+      datagrams: 2,
+      identities: new Set([A, B]),
+      sources: new Set(),
+    });
+    expect(d.evidence).toContain('2 identities (11111111-2, 11111111-9)');
   });
 });
