@@ -98,6 +98,14 @@ export interface ParsedCommand<T extends CommandSpec = CommandSpec> {
   flags: Record<string, string | number | boolean | string[]>;
 }
 
+/** Commands named by two words (`audit verify`, `alerts test`): the first word, and the second it takes. */
+const TWO_WORDS: Readonly<Record<string, string>> = { audit: 'verify', alerts: 'test' };
+
+function twoWordName(words: readonly string[]): string | undefined {
+  const w = words[0];
+  return w !== undefined && Object.hasOwn(TWO_WORDS, w) && TWO_WORDS[w] === words[1] ? `${w} ${words[1]}` : undefined;
+}
+
 /** The command name of a line without parsing the rest ("" for blank); used for error lines. */
 export function commandWord(line: string): string {
   let words: string[];
@@ -106,16 +114,15 @@ export function commandWord(line: string): string {
   } catch {
     words = line.trim().split(/\s+/);
   }
-  if (words[0] === 'audit' && words[1] === 'verify') return 'audit verify';
-  return words[0] ?? '';
+  return twoWordName(words) ?? words[0] ?? '';
 }
 
 export function parseCommand<T extends CommandSpec>(line: string, vocab: Vocabulary<T>): ParsedCommand<T> {
   const words = tokenize(line);
   if (!words.length) throw new BillboardError('USAGE', 'empty command');
   refuseControls(words);
-  const two = words[0] === 'audit' && words[1] === 'verify';
-  const spec = vocab.get(two ? 'audit verify' : words[0]!);
+  const two = twoWordName(words);
+  const spec = vocab.get(two ?? words[0]!);
   const rest = words.slice(two ? 2 : 1);
   if (!spec) {
     const near = vocab.list.map((c) => c.name).filter((n) => n.startsWith(words[0]!.slice(0, 2)));
@@ -262,10 +269,10 @@ export function complete(partial: string, vocab: Vocabulary): string[] {
   const words = partial.split(/\s+/);
   if (words.length <= 1) return vocab.list.map((c) => c.name).filter((n) => n.startsWith(words[0] ?? ''));
   const last = words[words.length - 1]!;
-  const name = words[0] === 'audit' && words[1] === 'verify' ? 'audit verify' : words[0]!;
-  const spec = vocab.get(name);
+  const second = Object.hasOwn(TWO_WORDS, words[0]!) ? TWO_WORDS[words[0]!] : undefined;
+  if (second !== undefined && words.length === 2) return [second].filter((v) => v.startsWith(last));
+  const spec = vocab.get(twoWordName(words) ?? words[0]!);
   if (!spec) return [];
-  if (words[0] === 'audit' && words.length === 2) return ['verify'].filter((v) => v.startsWith(last));
   if (last.startsWith('-') || last === '') {
     return Object.keys(spec.flags)
       .map((f) => `--${f}`)

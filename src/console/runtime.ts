@@ -13,6 +13,7 @@ import { requireKeySource } from '../store/key-source.js';
 import { Console } from './console.js';
 import { readOnlyView } from './read-only-store.js';
 import type { ConsoleContext } from './context.js';
+import { SessionAlerts } from './session-alerts.js';
 
 export interface RuntimeOptions {
   config: ResolvedConfig;
@@ -41,6 +42,8 @@ export interface Runtime {
   scanner: Scanner;
   listener: BeaconListener;
   migrations: MigrationManager;
+  /** alert sinks, the store's write watch and health (`health`, `alerts test`, the metrics) */
+  alerts: SessionAlerts;
   /** where the beacon listener actually listens (port 0 in the config picks a free one) */
   beaconAddress: { address: string; port: number };
   close(): Promise<void>;
@@ -58,7 +61,7 @@ export interface Runtime {
  * The engine, with policy enforcement wired to the host drivers: the request is on disk before the host is touched
  * (no log, no action), approval is checked again right before acting, and the engine audits the outcome.
  */
-function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, readOnlyStore: boolean): Engine {
+function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, readOnlyStore: boolean, alerts: SessionAlerts): Engine {
   const { config, log } = opts;
   return new Engine({
     store,
@@ -72,7 +75,12 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
       await store.audit('policy', `${action}-requested`, uuid, { host, reason });
       if (!stillWarranted()) return false;
       const d = scanner.driver(host);
-      await (action === 'stop' ? d.stop(uuid) : d.isolate(uuid));
+      const told = { action, uuid, vmName: store.registration(uuid)?.name, host, reason };
+      await (action === 'stop' ? d.stop(uuid) : d.isolate(uuid)).catch((e: unknown) => {
+        alerts.enforcement({ ...told, result: 'failed', error: (e as Error).message });
+        throw e;
+      });
+      alerts.enforcement({ ...told, result: 'ok' });
       void scanner.scan([host]).catch(() => {});
       return true;
     },
@@ -133,6 +141,18 @@ function beaconListener(opts: RuntimeOptions, store: StoreApi, engine: Engine): 
   return listener;
 }
 
+/** Start the beacon listener; while it runs it counts as up in `health` and /healthz. */
+async function startListener(listener: BeaconListener, alerts: SessionAlerts, cleanups: (() => Promise<unknown>)[]) {
+  const address = await listener.start();
+  let listening = true;
+  alerts.sessionHealth.addListener('beacon', () => ({ up: listening, detail: `udp ${address.address}:${address.port}` }));
+  cleanups.push(async () => {
+    listening = false;
+    await listener.stop();
+  });
+  return address;
+}
+
 /** The store, as the session may use it: a read-only session opens it without the writer lock and writes nothing. */
 async function openSessionStore(opts: RuntimeOptions): Promise<{ store: StoreApi; readOnlyStore: boolean }> {
   const key = requireKeySource(opts.env ?? process.env, opts.config.store.keyFile);
@@ -144,8 +164,11 @@ async function openSessionStore(opts: RuntimeOptions): Promise<{ store: StoreApi
 
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const { config, log } = opts;
-  const { store, readOnlyStore } = await openSessionStore(opts);
-  const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+  const opened = await openSessionStore(opts);
+  const { readOnlyStore } = opened;
+  const alerts = new SessionAlerts(config, readOnlyStore, log);
+  const store = alerts.storeWatch.wrap(opened.store);
+  const cleanups: (() => Promise<unknown>)[] = [() => store.close(), () => alerts.close()];
   const closeAll = async () => {
     for (const c of cleanups.reverse()) await c().catch((e) => log.warn({ err: String(e) }, 'shutdown step failed'));
   };
@@ -161,7 +184,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       ...drivers,
     });
 
-    const engine = startEngine(opts, store, scanner, readOnlyStore);
+    const engine = startEngine(opts, store, scanner, readOnlyStore, alerts);
     cleanups.push(() => engine.close());
     scanner.on('inventory', (inv) => engine.ingestInventory(inv));
     scanner.on('status', () => engine.hostStatuses(scanner.statuses()));
@@ -169,8 +192,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     cleanups.push(() => scanner.stop());
 
     const listener = beaconListener(opts, store, engine);
-    const beaconAddress = await listener.start();
-    cleanups.push(() => listener.stop());
+    const beaconAddress = await startListener(listener, alerts, cleanups);
     const ticker = startTicker(listener, engine);
     cleanups.push(async () => clearInterval(ticker));
 
@@ -188,6 +210,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       log,
     });
     cleanups.push(() => migrations.close());
+    alerts.wire({ engine, scanner, migrations });
 
     const ctx: ConsoleContext = {
       actor: opts.actor,
@@ -198,6 +221,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       engine,
       scanner,
       migrations,
+      alerts,
       log,
       now: Date.now,
     };
@@ -211,7 +235,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await migrations.ready;
 
     let closed: Promise<void> | undefined;
-    return { ctx, console, engine, scanner, listener, migrations, beaconAddress, close: () => (closed ??= closeAll()) };
+    return { ctx, console, engine, scanner, listener, migrations, alerts, beaconAddress, close: () => (closed ??= closeAll()) };
   } catch (e) {
     await closeAll();
     if (e instanceof BillboardError) throw e;

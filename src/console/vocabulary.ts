@@ -1,6 +1,8 @@
+import { alertsTest } from './commands/alerts.js';
 import { audit, auditVerify } from './commands/audit.js';
 import { wait } from './commands/basic.js';
 import { ack, findings, show, vms } from './commands/billboard.js';
+import { health } from './commands/health.js';
 import { hosts, isolate, scan, stop, suspend } from './commands/hosts.js';
 import { abort, authorize, deny, jobs, migrate, tune, watch } from './commands/migration.js';
 import { approve, pending, register, reject, revoke } from './commands/registry.js';
@@ -50,6 +52,8 @@ export const COMMANDS: readonly Command[] = [
   abort,
   audit,
   auditVerify,
+  alertsTest,
+  health,
   wait,
 ];
 

@@ -8,7 +8,7 @@ import { Engine } from '../../src/billboard/engine.js';
 import type { CommandResult, ConsoleEvent } from '../../src/console/api.js';
 import { Console } from '../../src/console/console.js';
 import type { ConsoleContext } from '../../src/console/context.js';
-import type { ResolvedConfig } from '../../src/model/config.js';
+import { configSchema, type ResolvedConfig } from '../../src/model/config.js';
 import { MIGRATION_STAGES, type MigrationJob } from '../../src/model/types.js';
 import { FakeStore } from './fake-store.js';
 import { buildLab, LAB_HOSTS, LAB_START, labDomains, nextBeacon, prng, type Lab, type LabVm } from './fake-lab.js';
@@ -212,19 +212,17 @@ export async function createFakeConsole(opts: FakeConsoleOptions = {}): Promise<
   return fake;
 }
 
-/** The lab's config as cli/config-load would resolve it (written out: the schema's parser is not needed here). */
+/** The lab's config as cli/config-load would resolve it: the schema fills every default. */
 function labConfig(): ResolvedConfig {
-  return {
-    store: {},
+  const config = configSchema.parse({
     log: { level: 'silent' },
     beacon: { listen: '127.0.0.1:7447', intervalS: BEACON_INTERVAL_S, missedBeforeSilent: MISSED_BEFORE_SILENT, maxSkewS: 120 },
     scan: { intervalS: 30, timeoutS: 15, concurrency: 8 },
     hosts: LAB_HOSTS.map((h) => h.config),
     migration: { transport: 'tls', requireDifferentAuthorizer: false },
     policy: { enforcement: 'ask' },
-    storePath: ':memory:',
-    logPath: '/dev/null',
-  };
+  });
+  return { ...config, storePath: ':memory:', logPath: '/dev/null' };
 }
 
 /** M-1 done an hour ago, M-2 (db-01) in a pre-copy that does not converge, M-3 (web-02) awaiting authorization. */

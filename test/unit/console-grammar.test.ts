@@ -54,6 +54,8 @@ const DESIGN_COMMANDS = [
   'audit verify',
   'wait',
   'tune',
+  'alerts test',
+  'health',
 ];
 
 describe('tokenize', () => {
@@ -275,8 +277,16 @@ describe('complete', () => {
   it('completes command names from a prefix', () => {
     expect(complete('')).toEqual(COMMANDS.map((c) => c.name));
     expect(complete('ap')).toEqual(['approve']);
-    expect(complete('a').sort()).toEqual(['abort', 'ack', 'approve', 'audit', 'audit verify', 'authorize'].sort());
+    expect(complete('a').sort()).toEqual(['abort', 'ack', 'alerts test', 'approve', 'audit', 'audit verify', 'authorize'].sort());
     expect(complete('zz')).toEqual([]);
+  });
+
+  it('knows the second word of two-word commands', () => {
+    expect(complete('alerts ')).toEqual(['test']);
+    expect(complete('alerts t')).toEqual(['test']);
+    expect(complete('audit v')).toEqual(['verify']);
+    expect(parseCommand('alerts test pager').args).toEqual(['pager']);
+    expect(() => parseCommand('alerts')).toThrow(/unknown command "alerts"/);
   });
 
   it('completes "audit v" to verify', () => {

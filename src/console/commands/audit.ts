@@ -53,6 +53,7 @@ export const auditVerify = command({
     }
     const v = ctx.store.verifyAudit();
     if (!v.ok) {
+      ctx.alerts?.auditFailed(`entry #${v.brokenAt}: ${v.reason}`, `broken:${v.brokenAt}`);
       throw new BillboardError('AUDIT_BROKEN', `audit chain broken at entry #${v.brokenAt}: ${v.reason}`, { brokenAt: v.brokenAt });
     }
     const intact = `audit chain intact: ${v.entries} entries, head ${v.head}`;
@@ -65,6 +66,10 @@ export const auditVerify = command({
     const log = ctx.store.auditLog();
     const i = log.findIndex((e) => e.hash === witness);
     if (i < 0) {
+      ctx.alerts?.auditFailed(
+        `the witnessed head ${witness.slice(0, 16)}… is not in the chain (rolled back or replaced)`,
+        `head:${witness}`,
+      );
       throw new BillboardError(
         'AUDIT_HEAD_MISMATCH',
         `the witnessed head ${witness.slice(0, 16)}… is not in the audit chain ` +
