@@ -16,6 +16,7 @@ export function xdgPaths(env: NodeJS.ProcessEnv = process.env) {
     config: join(config, 'billboard', 'config.json'),
     store: join(data, 'billboard', 'store.db'),
     log: join(state, 'billboard', 'billboard.log'),
+    hostKey: join(data, 'billboard', 'ssh_host_ed25519_key'),
   };
 }
 
@@ -115,7 +116,13 @@ export function resolveConfig(cfg: Config, file: string | undefined, env: NodeJS
       ...(cfg.store.path ? { path: p(cfg.store.path) } : {}),
       ...(cfg.store.keyFile ? { keyFile: p(cfg.store.keyFile) } : {}),
     },
+    client: {
+      ...(cfg.client.connect ? { connect: cfg.client.connect } : {}),
+      ...(cfg.client.identityFile ? { identityFile: p(cfg.client.identityFile) } : {}),
+      ...(cfg.client.knownHostsFile ? { knownHostsFile: p(cfg.client.knownHostsFile) } : {}),
+    },
     ...(file ? { file } : {}),
+    hostKeyPath: cfg.serve.hostKeyFile ? p(cfg.serve.hostKeyFile) : xdg.hostKey,
     storePath: cfg.store.path ? p(cfg.store.path) : xdg.store,
     logPath: cfg.log.path ? p(cfg.log.path) : xdg.log,
   };

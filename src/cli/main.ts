@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
@@ -7,6 +8,10 @@ import { requireKeySource } from '../store/key-source.js';
 import { loadConfig } from './config-load.js';
 import { fileLogger } from './logger.js';
 import { runScript, type ScriptControl } from './script.js';
+import { runConsoleChild, runScriptAttached, runTuiAttached } from './attach.js';
+import { connectTarget, type ConnectFlags, type ConnectTarget } from './connect.js';
+import { addServeCommand } from './serve.js';
+import { ensureHostKey } from '../serve/host-key.js';
 
 const VERSION = '0.1.0';
 
@@ -18,10 +23,19 @@ function defaultActor(): string {
   }
 }
 
-interface CommonOpts {
+interface CommonOpts extends ConnectFlags {
   config?: string;
   actor?: string;
   readOnly?: boolean;
+}
+
+/** attached (--connect, or client.connect in the config) or embedded (undefined); --actor is refused when attached */
+function attachTarget(opts: CommonOpts): ConnectTarget | undefined {
+  const t = connectTarget(opts, loadConfig(opts.config));
+  if (t && opts.actor !== undefined) {
+    throw new BillboardError('USAGE', '--actor is refused when attached: the service records the operator you attach as');
+  }
+  return t;
 }
 
 function fail(e: unknown): number {
@@ -102,11 +116,20 @@ Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.
   addConsoleCommands(program, out);
   addScriptCommand(program, out);
   addInitCommand(program, out);
+  addServeCommand(program, out);
+  program.command('__console-child', { hidden: true }).action(async () => {
+    out.code = await runConsoleChild().catch((e) => fail(e));
+  });
   return program;
 }
 
 const configOpt = () => new Option('-c, --config <file>', 'config file (default: $XDG_CONFIG_HOME/billboard/config.json)');
-const actorOpt = () => new Option('--actor <name>', 'who is acting, for the audit log (default: your OS user)');
+const actorOpt = () => new Option('--actor <name>', 'who is acting, for the audit log (default: your OS user; embedded only)');
+const connectOpts = (c: Command) =>
+  c
+    .addOption(new Option('--connect <target>', 'attach to a `billboard serve`: [USER@]HOST[:PORT] (default port 7448)'))
+    .addOption(new Option('--identity <file>', 'private key for --connect (default: ssh-agent)'))
+    .addOption(new Option('--known-hosts <file>', "known_hosts holding the service's key (default ~/.ssh/known_hosts)"));
 
 /** `tui` (the default) and `demo`: the interactive console, on the configured lab or on the embedded demo lab */
 function addConsoleCommands(program: Command, out: { code: number }): void {
@@ -115,10 +138,10 @@ function addConsoleCommands(program: Command, out: { code: number }): void {
     .description('the interactive console (default)')
     .addOption(configOpt())
     .addOption(actorOpt())
-    .option('--read-only', 'look, never touch: every mutating key and command is refused')
-    .action(async (opts: CommonOpts) => {
-      out.code = await runInteractive(opts);
-    });
+    .option('--read-only', 'look, never touch: every mutating key and command is refused');
+  connectOpts(program.commands.at(-1)!).action(async (opts: CommonOpts) => {
+    out.code = await runInteractive(opts);
+  });
 
   program
     .command('demo')
@@ -138,7 +161,8 @@ function addScriptCommand(program: Command, out: { code: number }): void {
     .option('--json', 'print exactly one JSON line per command: {"command","ok","data"|"error"}')
     .option('--demo', 'run against the embedded demo lab instead of the config')
     .option('--stop-on-error', 'stop at the first failing command')
-    .option('--read-only', 'refuse every mutating command')
+    .option('--read-only', 'refuse every mutating command');
+  connectOpts(program.commands.at(-1)!)
     .addHelpText(
       'after',
       `
@@ -152,6 +176,17 @@ it to end so that its outcome is recorded, and says so on stderr; a second Ctrl-
 stays on its source) and the next start records how it ended.`,
     )
     .action(async (opts: CommonOpts & { json?: boolean; demo?: boolean; stopOnError?: boolean }) => {
+      let target: ConnectTarget | undefined;
+      try {
+        target = opts.demo ? undefined : attachTarget(opts);
+      } catch (e) {
+        out.code = fail(e);
+        return;
+      }
+      if (target) {
+        out.code = await runScriptAttached(target, { json: !!opts.json, stopOnError: !!opts.stopOnError, readOnly: !!opts.readOnly });
+        return;
+      }
       const control: ScriptControl = {};
       const body = (rt: Runtime) =>
         runScript(rt, {
@@ -171,12 +206,20 @@ stays on its source) and the next start records how it ended.`,
 function addInitCommand(program: Command, out: { code: number }): void {
   program
     .command('init')
-    .description('create the encrypted store (refuses to overwrite an existing one)')
+    .description("create the encrypted store (refuses to overwrite an existing one) and the service's SSH host key")
     .addOption(configOpt())
     .action(async (opts: CommonOpts) => {
       try {
         const config = loadConfig(opts.config);
         const key = requireKeySource(process.env, config.store.keyFile);
+        const hostKey = await ensureHostKey(config.hostKeyPath!);
+        const fp = `${hostKey.fingerprint} (${hostKey.publicLine.split(' ')[0]})`;
+        process.stdout.write(`${hostKey.created ? 'created' : 'kept'} service host key ${config.hostKeyPath}: ${fp}\n`);
+        if (hostKey.created && existsSync(config.storePath)) {
+          process.stdout.write(`kept the existing store ${config.storePath}\n`);
+          out.code = 0;
+          return;
+        }
         const store = await createStore(config.storePath, key);
         await store.audit(opts.actor ?? defaultActor(), 'init', config.storePath, {});
         await store.close();
@@ -200,11 +243,14 @@ function requireTerminal(): void {
 }
 
 async function runInteractive(opts: CommonOpts): Promise<number> {
+  let target: ConnectTarget | undefined;
   try {
     requireTerminal();
+    target = attachTarget(opts);
   } catch (e) {
     return fail(e);
   }
+  if (target) return runTuiAttached(target, { readOnly: !!opts.readOnly });
   // load the TUI (Ink, React: the slowest imports) while the runtime starts, not after it
   const tui = import('../tui/app.js');
   tui.catch(() => {});

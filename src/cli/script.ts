@@ -1,5 +1,5 @@
-import type { CommandResult, ConsoleEvent } from '../console/api.js';
-import type { Runtime } from '../console/runtime.js';
+import type { CommandResult, ConsoleApi, ConsoleEvent } from '../console/api.js';
+import type { MigrationService } from '../console/services.js';
 import { safeText } from '../model/text.js';
 import type { MigrationJob } from '../model/types.js';
 import { boundedLines, MAX_LINE_BYTES } from './script-lines.js';
@@ -20,6 +20,14 @@ export interface ScriptOptions {
   out: (s: string) => void;
   err: (s: string) => void;
   control?: ScriptControl;
+  /** at the end of input, wait for running migrations (default true); a service keeps them running, so it does not */
+  settle?: boolean;
+}
+
+/** what a script runs against: an embedded runtime, or an operator's session in the service */
+export interface ScriptTarget {
+  console: Pick<ConsoleApi, 'run' | 'jobs'>;
+  migrations: Pick<MigrationService, 'watch'>;
 }
 
 /** the exit code of a script stopped by a signal */
@@ -28,7 +36,7 @@ export const INTERRUPTED = 130;
 const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted', 'denied']);
 
 /** authorized and not ended: closing the session now would cut the job off from the store */
-function runningJobs(rt: Runtime): MigrationJob[] {
+function runningJobs(rt: ScriptTarget): MigrationJob[] {
   return rt.console.jobs().filter((j) => !ENDED.has(j.state) && j.state !== 'awaiting-authorization');
 }
 
@@ -42,7 +50,7 @@ function runningJobs(rt: Runtime): MigrationJob[] {
  * which cancels what still runs (the VM stays on its source) and leaves the outcome to the next start's recovery.
  * Returns the exit code: 0 all commands ok and every awaited migration completed, 1 otherwise, 130 on a signal.
  */
-export async function runScript(rt: Runtime, opts: ScriptOptions): Promise<number> {
+export async function runScript(rt: ScriptTarget, opts: ScriptOptions): Promise<number> {
   let failed = false;
   let interrupted = false;
   let waiting = false;
@@ -86,13 +94,14 @@ export async function runScript(rt: Runtime, opts: ScriptOptions): Promise<numbe
     void lines.return?.(undefined);
   }
   waiting = true;
+  if (opts.settle === false) return failed ? 1 : 0;
   const settled = await settleJobs(rt, interrupted ? 'interrupted' : 'input ended', opts.err);
   if (interrupted) return INTERRUPTED;
   return failed || !settled ? 1 : 0;
 }
 
 /** Wait for every running migration to end; true when each completed. */
-async function settleJobs(rt: Runtime, why: string, err: (s: string) => void): Promise<boolean> {
+async function settleJobs(rt: ScriptTarget, why: string, err: (s: string) => void): Promise<boolean> {
   const jobs = runningJobs(rt);
   if (!jobs.length) return true;
   const list = jobs.map((j) => `${j.id} (${safeText(j.vmName, 64)} ${j.source} → ${j.destination}, ${j.state})`).join(', ');

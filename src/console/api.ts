@@ -20,6 +20,8 @@ export interface ConsoleApi {
   snapshot(): BillboardSnapshot;
   jobs(): readonly MigrationJob[];
   pending(): readonly Registration[];
+  /** one VM's registration, any state (its home host, key, who decided); optional: a remote console may not offer it */
+  registration?(uuid: string): Registration | undefined;
   auditLog(last?: number): readonly AuditEntry[];
   /** pre-checks of migrating VM to each other host, for the destination picker */
   migrationChoices(vmRef: string): Promise<{ host: string; ok: boolean; checks: PreCheck[] }[]>;
@@ -31,4 +33,6 @@ export interface ConsoleApi {
   help(command?: string): string;
   /** true for commands that change something (refused in read-only mode) */
   isMutating(line: string): boolean;
+  /** the header's words on where this console runs: "embedded", or who is attached to which service */
+  attachment?(): string;
 }

@@ -52,6 +52,10 @@ export class Console implements ConsoleApi {
     return pendingRows(this.ctx.store.registrations());
   }
 
+  registration(uuid: string): Registration | undefined {
+    return this.ctx.store.registration(uuid);
+  }
+
   auditLog(last?: number): readonly AuditEntry[] {
     return this.ctx.store.auditLog(last);
   }
@@ -80,6 +84,10 @@ export class Console implements ConsoleApi {
 
   isMutating(line: string): boolean {
     return isMutatingLine(line);
+  }
+
+  attachment(): string {
+    return this.ctx.role ? `${this.ctx.actor} (${this.ctx.role})` : 'embedded';
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ResolvedConfig } from '../model/config.js';
+import type { ResolvedConfig, Role } from '../model/config.js';
 import type { StoreApi } from '../store/api.js';
 import type { ConsoleEvent } from './api.js';
 import type { AlertService } from './health.js';
@@ -9,6 +9,8 @@ import type { EngineService, MigrationService, ScannerService } from './services
 /** What a command handler may use. Subsystems are optional: a command whose subsystem is absent answers NOT_AVAILABLE. */
 export interface ConsoleContext {
   actor: string;
+  /** an operator attached to the service: what their role allows (console/permissions.ts); absent when embedded */
+  role?: Role;
   readOnly: boolean;
   mode: 'script' | 'tui';
   config: ResolvedConfig;

@@ -5,6 +5,7 @@ import { safeText } from '../model/text.js';
 import { safeLines } from './format.js';
 import { commandWord, echo } from './grammar.js';
 import { parseCommand } from './vocabulary.js';
+import { permissionProblem } from './permissions.js';
 /** an error line's longest form: messages quote references and host errors, which an outsider may make huge */
 const MAX_ERROR_CHARS = 512;
 
@@ -21,6 +22,8 @@ export async function runLine(
   const command = echo(commandWord(line));
   try {
     const cmd = parseCommand(line);
+    const denied = permissionProblem(ctx.role, cmd.spec);
+    if (denied) throw new BillboardError('PERMISSION', `${cmd.spec.name}: ${denied} (${ctx.actor} is ${ctx.role})`);
     if (cmd.spec.mutating && ctx.readOnly) {
       throw new BillboardError('READ_ONLY', `${cmd.spec.name} changes state; this session is read-only`);
     }

@@ -52,24 +52,57 @@ export class Scanner extends EventEmitter {
   constructor(opts: ScannerOptions) {
     super();
     this.opts = opts;
-    const make = opts.createDriver ?? ((h: HostConfig) => createDriver(h, opts.log, { commandTimeoutMs: opts.timeoutMs }));
-    for (const h of opts.hosts) {
-      this.hosts.set(h.name, {
-        cfg: h,
-        driver: make(h),
-        dueAt: 0,
-        status: {
-          name: h.name,
-          driver: h.driver,
-          target: h.driver === 'ssh' ? `${h.address}:${h.port}` : h.uri,
-          up: false,
-          unknown: true,
-          consecutiveFailures: 0,
-          domains: 0,
-          running: 0,
-        },
-      });
+    for (const h of opts.hosts) this.hosts.set(h.name, this.newState(h));
+  }
+
+  private newState(h: HostConfig): HostState {
+    const make = this.opts.createDriver ?? ((c: HostConfig) => createDriver(c, this.opts.log, { commandTimeoutMs: this.opts.timeoutMs }));
+    return {
+      cfg: h,
+      driver: make(h),
+      dueAt: 0,
+      status: {
+        name: h.name,
+        driver: h.driver,
+        target: h.driver === 'ssh' ? `${h.address}:${h.port}` : h.uri,
+        up: false,
+        unknown: true,
+        consecutiveFailures: 0,
+        domains: 0,
+        running: 0,
+      },
+    };
+  }
+
+  /**
+   * Replace the host list (the service's config reload): new hosts are scanned at once, removed ones have their
+   * driver closed, a host whose config changed gets a fresh driver. Hosts left as they were keep their state.
+   */
+  async setHosts(configs: HostConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = new Map(configs.map((h) => [h.name, h]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    const closing: HostState[] = [];
+    for (const [name, h] of this.hosts) {
+      const cfg = next.get(name);
+      if (!cfg) removed.push(name);
+      else if (JSON.stringify(cfg) !== JSON.stringify(h.cfg)) changed.push(name);
+      else continue;
+      closing.push(h);
+      this.hosts.delete(name);
     }
+    for (const [name, cfg] of next) {
+      if (this.hosts.has(name)) continue;
+      if (!changed.includes(name)) added.push(name);
+      this.hosts.set(name, this.newState(cfg));
+    }
+    for (const h of closing) await h.driver.close().catch(() => undefined);
+    if (added.length || removed.length || changed.length) {
+      this.emit('status');
+      this.tick();
+    }
+    return { added, removed, changed };
   }
 
   /** Periodic scans; the first one now. */
@@ -197,7 +230,8 @@ export class Scanner extends EventEmitter {
     };
     h.dueAt = at + this.opts.intervalMs;
     if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
-    if (!this.stopped) {
+    // a host removed (or replaced) by setHosts while its scan ran reports nothing
+    if (!this.stopped && this.hosts.get(name) === h) {
       this.emit('inventory', inv);
       this.emit('status', { ...h.status });
     }
@@ -227,7 +261,7 @@ export class Scanner extends EventEmitter {
     // a dead or hung connection is dropped so the retry starts fresh
     if (err.code === 'HOST_DOWN' || err.code === 'TIMEOUT') await h.driver.close().catch(() => undefined);
     this.opts.log?.warn?.({ host: name, err: err.message, failures, retryInMs: delay }, 'host scan failed');
-    if (!this.stopped) {
+    if (!this.stopped && this.hosts.get(name) === h) {
       this.emit('status', { ...h.status });
       if (wasUp) this.emit('host-down', name, err.message);
     }

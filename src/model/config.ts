@@ -45,6 +45,32 @@ const libvirtHost = z
 
 export const hostSchema = z.discriminatedUnion('driver', [sshHost, libvirtHost]);
 
+/** What an operator may do (console/permissions.ts): viewer reads, operator runs the grammar but the admin-only
+ *  commands, admin everything, host only asks admission (`admit`). */
+export const ROLES = ['viewer', 'operator', 'admin', 'host'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** one OpenSSH public key line: "TYPE BASE64 [comment]" */
+const publicKeyLine = z
+  .string()
+  .max(16384)
+  .regex(
+    /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/,
+    'expected an OpenSSH public key line, e.g. "ssh-ed25519 AAAA… alice@laptop"',
+  );
+
+const operator = z
+  .object({
+    name: hostName,
+    role: z.enum(ROLES),
+    keys: z.array(publicKeyLine).min(1),
+  })
+  .strict();
+
+const connectTarget = z
+  .string()
+  .regex(/^([A-Za-z0-9][A-Za-z0-9._-]*@)?[^\s@:]+(:\d{1,5})?$/, 'expected [USER@]HOST[:PORT], e.g. "alice@console:7448"');
+
 export const configSchema = z
   .object({
     store: z
@@ -97,6 +123,27 @@ export const configSchema = z
       })
       .strict()
       .default({ enforcement: 'ask' }),
+    serve: z
+      .object({
+        /** TCP HOST:PORT of the service's SSH endpoint */
+        listen: hostPort.default('127.0.0.1:7448'),
+        /** the service's SSH host key (default $XDG_DATA_HOME/billboard/ssh_host_ed25519_key); `init` creates it */
+        hostKeyFile: z.string().min(1).optional(),
+        /** Prometheus metrics endpoint: off, or HOST:PORT */
+        metrics: z.union([z.literal('off'), hostPort]).default('off'),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:7448', metrics: 'off' }),
+    operators: z.array(operator).default([]),
+    client: z
+      .object({
+        /** attach to this service by default: [USER@]HOST[:PORT] */
+        connect: connectTarget.optional(),
+        identityFile: z.string().min(1).optional(),
+        knownHostsFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -107,12 +154,31 @@ export const configSchema = z
       }
       seen.add(h.name);
     });
+    const names = new Set<string>();
+    const keys = new Map<string, string>();
+    cfg.operators.forEach((o, i) => {
+      if (names.has(o.name)) ctx.addIssue({ code: 'custom', path: ['operators', i, 'name'], message: `duplicate operator "${o.name}"` });
+      names.add(o.name);
+      o.keys.forEach((k, j) => {
+        const blob = k.split(' ')[1]!;
+        const other = keys.get(blob);
+        if (other !== undefined && other !== o.name) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['operators', i, 'keys', j],
+            message: `this key is also ${other}'s: one key, one operator`,
+          });
+        }
+        keys.set(blob, o.name);
+      });
+    });
   });
 
 export type Config = z.infer<typeof configSchema>;
 export type HostConfig = z.infer<typeof hostSchema>;
 export type SshHostConfig = z.infer<typeof sshHost>;
 export type LibvirtHostConfig = z.infer<typeof libvirtHost>;
+export type OperatorConfig = z.infer<typeof operator>;
 
 /** A loaded config plus where things live (all paths absolute). */
 export interface ResolvedConfig extends Config {
@@ -120,6 +186,8 @@ export interface ResolvedConfig extends Config {
   file?: string;
   storePath: string;
   logPath: string;
+  /** the service's SSH host key file (absolute; config-load always sets it) */
+  hostKeyPath?: string;
 }
 
 /** The libvirt URI by which other hosts reach `h` as a migration destination. */

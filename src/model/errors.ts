@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'AMBIGUOUS'
   | 'NOT_AVAILABLE'
   | 'READ_ONLY'
+  | 'PERMISSION'
   | 'CONFLICT'
   | 'REFUSED'
   | 'HOST_ERROR'

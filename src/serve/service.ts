@@ -1,0 +1,203 @@
+import type { Logger } from 'pino';
+import type ssh2 from 'ssh2';
+import { Console } from '../console/console.js';
+import { startRuntime, type Runtime } from '../console/runtime.js';
+import type { ResolvedConfig } from '../model/config.js';
+import { errorLine } from '../model/errors.js';
+import { Feed } from './feed.js';
+import { loadHostKey } from './host-key.js';
+import { OperatorDirectory, type Operator } from './operators.js';
+import { runSession, type SessionDeps, type ScriptRunner } from './sessions.js';
+import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
+
+// `billboard serve`: what an embedded session runs (listener, scans, engine, migrations, the store as its only
+// writer), standing, with an SSH endpoint where operators attach under their own keys. SIGHUP reloads the config
+// (reload()): hosts and operators change without a restart, the change is audited, a bad file changes nothing.
+
+export interface ServiceOptions {
+  config: ResolvedConfig;
+  log: Logger;
+  /** read the config file again (SIGHUP); throws a one-line error when it is not valid */
+  reloadConfig: () => ResolvedConfig;
+  /** `script` over an exec channel: the CLI's runner */
+  runScript: ScriptRunner;
+  /** argv that starts a console child for an `ssh -t` session ([node, bin/billboard.js, '__console-child']) */
+  consoleChild: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Service {
+  runtime: Runtime;
+  ssh: SshEndpoint;
+  reload(): Promise<{ ok: true; summary: string } | { ok: false; error: string }>;
+  close(): Promise<void>;
+}
+
+/** connections at once (operators, scripts, hooks): enough for a lab, bounded for a flood */
+const MAX_CONNECTIONS = 256;
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { log } = opts;
+  const hostKey = await loadHostKey(opts.config.hostKeyPath!);
+  let directory = new OperatorDirectory(opts.config.operators);
+  const runtime = await startRuntime({
+    config: opts.config,
+    actor: 'service',
+    readOnly: false,
+    mode: 'script',
+    log,
+    createStore: false,
+    env: opts.env,
+  });
+  const attached = new Map<ssh2.Connection, Operator>();
+  const feed = serviceFeed(runtime, attached);
+  const deps: SessionDeps = {
+    runtime,
+    feed,
+    log,
+    runScript: opts.runScript,
+    consoleChild: opts.consoleChild,
+    console: (op, readOnly) => new Console({ ...runtime.ctx, actor: op.name, role: op.role, readOnly }),
+  };
+  let ssh: SshEndpoint;
+  try {
+    ssh = await startSshEndpoint({
+      listen: opts.config.serve.listen,
+      hostKey: hostKey.privateKey,
+      operators: () => directory,
+      log,
+      maxConnections: MAX_CONNECTIONS,
+      onClient: (op, conn) => {
+        attached.set(conn, op);
+        feed.poke();
+        conn.on('close', () => {
+          attached.delete(conn);
+          feed.poke();
+          log.info({ operator: op.name }, 'operator detached');
+        });
+      },
+      onSession: (op, req) => runSession(op, req, deps),
+    });
+  } catch (e) {
+    await runtime.close();
+    throw e;
+  }
+  log.info(
+    {
+      ssh: `${ssh.address.address}:${ssh.address.port}`,
+      beacons: runtime.beaconAddress,
+      hostKey: hostKey.fingerprint,
+      operators: opts.config.operators.length,
+    },
+    'service started',
+  );
+
+  const reload = () =>
+    reloadService({
+      runtime,
+      attached,
+      feed,
+      log,
+      reloadConfig: opts.reloadConfig,
+      directory: () => directory,
+      setDirectory: (d) => (directory = d),
+    });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const conn of attached.keys()) conn.end();
+      feed.close();
+      await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000))]);
+      await runtime.close();
+    })());
+  return { runtime, ssh, reload, close };
+}
+
+interface ReloadDeps {
+  runtime: Runtime;
+  attached: Map<ssh2.Connection, Operator>;
+  feed: Feed;
+  log: Logger;
+  reloadConfig: () => ResolvedConfig;
+  directory: () => OperatorDirectory;
+  setDirectory: (d: OperatorDirectory) => void;
+}
+
+/** SIGHUP: read the config again; hosts and operators change in place, the change is audited, a bad file changes nothing */
+async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string } | { ok: false; error: string }> {
+  const { runtime, log } = d;
+  let next: ResolvedConfig;
+  let nextDirectory: OperatorDirectory;
+  try {
+    next = d.reloadConfig();
+    nextDirectory = new OperatorDirectory(next.operators);
+  } catch (e) {
+    const error = errorLine(e);
+    log.error({ err: error }, 'config reload refused: keeping the running config');
+    return { ok: false, error };
+  }
+  const cur = runtime.ctx.config;
+  const hosts = await runtime.scanner.setHosts(next.hosts);
+  cur.hosts = next.hosts;
+  runtime.engine.hostStatuses(runtime.scanner.statuses());
+  const ops = operatorChanges(d.directory(), nextDirectory);
+  d.setDirectory(nextDirectory);
+  cur.operators = next.operators;
+  // a removed operator, or one whose role or keys changed, is detached: they attach again under the new config
+  for (const [conn, op] of d.attached) if (ops.removed.includes(op.name) || ops.changed.includes(op.name)) conn.end();
+  const restart = restartOnly(cur, next);
+  const details = { hosts, operators: ops, ...(restart.length ? { needRestart: restart } : {}) };
+  await runtime.ctx.store.audit('service', 'config-reloaded', next.file ?? '(defaults)', details);
+  if (hosts.added.length || hosts.changed.length) void runtime.scanner.scan([...hosts.added, ...hosts.changed]).catch(() => {});
+  d.feed.poke();
+  const summary = describeReload(hosts, ops, restart);
+  log.info({ ...details }, `config reloaded: ${summary}`);
+  return { ok: true, summary };
+}
+
+/** the feed of attached consoles, poked whenever the service's console sees a change */
+function serviceFeed(runtime: Runtime, attached: Map<ssh2.Connection, Operator>): Feed {
+  const c = runtime.console;
+  const feed = new Feed({
+    snapshot: () => c.snapshot(),
+    jobs: () => c.jobs(),
+    pending: () => c.pending(),
+    auditLog: (n) => c.auditLog(n),
+    attached: () => [...new Set([...attached.values()].map((o) => o.name))].sort(),
+  });
+  c.subscribe(() => feed.poke());
+  return feed;
+}
+
+function operatorChanges(a: OperatorDirectory, b: OperatorDirectory) {
+  const before = a.summary();
+  const after = b.summary();
+  return {
+    added: [...after.keys()].filter((n) => !before.has(n)),
+    removed: [...before.keys()].filter((n) => !after.has(n)),
+    changed: [...after.keys()].filter((n) => before.has(n) && before.get(n) !== after.get(n)),
+  };
+}
+
+/** settings a reload does not apply (they need a restart): named, so the operator knows */
+function restartOnly(cur: ResolvedConfig, next: ResolvedConfig): string[] {
+  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'policy', 'serve'] as const;
+  return keys.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]));
+}
+
+function describeReload(
+  h: { added: string[]; removed: string[]; changed: string[] },
+  o: { added: string[]; removed: string[]; changed: string[] },
+  restart: string[],
+): string {
+  const part = (what: string, x: { added: string[]; removed: string[]; changed: string[] }) =>
+    [
+      x.added.length ? `${what} added ${x.added.join(', ')}` : '',
+      x.removed.length ? `${what} removed ${x.removed.join(', ')}` : '',
+      x.changed.length ? `${what} changed ${x.changed.join(', ')}` : '',
+    ].filter(Boolean);
+  const parts = [...part('hosts', h), ...part('operators', o)];
+  if (restart.length) parts.push(`${restart.join(', ')} changed: applied on the next restart`);
+  return parts.join('; ') || 'no change';
+}
