@@ -94,11 +94,20 @@ export class ExecSink implements Sink {
         resolve({ ok, ms: Date.now() - t0, detail: safeText(`${detail}${ok ? '' : tail}`, 256) });
       };
       let killer: NodeJS.Timeout | undefined;
-      const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv(), shell: false, detached: false });
+      // its own process group, so a timeout also ends what the command started (a script's sleep, a curl)
+      const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: childEnv(), shell: false, detached: true });
+      const signal = (sig: NodeJS.Signals): void => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, sig);
+        } catch {
+          child.kill(sig);
+        }
+      };
       const timer = setTimeout(() => {
         timedOut = true;
-        child.kill('SIGTERM');
-        killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+        signal('SIGTERM');
+        killer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
+        killer.unref();
       }, this.cfg.timeoutS * 1000);
       const keep = (b: Buffer): void => {
         if (output.length < MAX_OUTPUT) output += b.toString('utf8', 0, Math.min(b.length, MAX_OUTPUT - output.length));
@@ -107,11 +116,16 @@ export class ExecSink implements Sink {
       child.stderr.on('data', keep);
       child.stdin.on('error', () => undefined); // a command that exits without reading its stdin is not an error
       child.on('error', (e) => finish(false, `could not run ${file}: ${errorLine(e)}`));
-      child.on('close', (code, signal) => {
-        if (timedOut) return finish(false, `timed out after ${this.cfg.timeoutS} s (killed)`);
-        if (code === 0) return finish(true, 'exit 0');
-        finish(false, signal ? `killed by ${signal}` : `exit ${code}`);
-      });
+      // 'exit', not 'close': something the command left running in the background may hold its output open
+      child.on('exit', (code, sig) =>
+        setImmediate(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          if (timedOut) return finish(false, `timed out after ${this.cfg.timeoutS} s (killed)`);
+          if (code === 0) return finish(true, 'exit 0');
+          finish(false, sig ? `killed by ${sig}` : `exit ${code}`);
+        }),
+      );
       child.stdin.end(body + '\n');
     });
   }

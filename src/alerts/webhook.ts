@@ -17,6 +17,16 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** fetch refuses a URL with credentials: `http://user:pass@host/` becomes the URL and a basic authorization header */
+function splitCredentials(raw: string): { url: string; auth: Record<string, string> } {
+  const u = new URL(raw);
+  if (!u.username && !u.password) return { url: raw, auth: {} };
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), auth: { authorization: `Basic ${basic}` } };
+}
+
 /**
  * An HTTP POST of one JSON document per message. One message is in flight at a time, so the receiver sees them in
  * order; a failed attempt (a network error, a timeout, a 5xx, 408 or 429) is retried with a doubling backoff, a
@@ -30,6 +40,8 @@ export class WebhookSink implements Sink {
   private closed = false;
   private wake: (() => void) | undefined;
   private readonly headers: Record<string, string>;
+  /** the URL without its credentials (they travel as basic authentication) */
+  private readonly url: string;
 
   constructor(
     readonly name: string,
@@ -38,7 +50,9 @@ export class WebhookSink implements Sink {
     private readonly backoffBaseMs = BACKOFF_BASE_MS,
   ) {
     this.state = new SinkState(cfg.queue);
-    this.headers = { 'content-type': 'application/json', 'user-agent': 'billboard-alerts', ...cfg.headers };
+    const { url, auth } = splitCredentials(cfg.url);
+    this.url = url;
+    this.headers = { 'content-type': 'application/json', 'user-agent': 'billboard-alerts', ...auth, ...cfg.headers };
   }
 
   deliver(msg: AlertMessage): void {
@@ -109,7 +123,7 @@ export class WebhookSink implements Sink {
   }
 
   private async post(body: string): Promise<number> {
-    const res = await fetch(this.cfg.url, {
+    const res = await fetch(this.url, {
       method: 'POST',
       headers: this.headers,
       body,
