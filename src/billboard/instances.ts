@@ -11,6 +11,7 @@ export function toInstance(host: string, d: DomainInfo, now: number): InstanceSt
     macs: d.macs.map((m) => m.toLowerCase()),
     ips: d.ips,
     definitionHash: d.definitionHash,
+    ...(d.legacyDefinitionHash ? { legacyDefinitionHash: d.legacyDefinitionHash } : {}),
     memoryKiB: d.memoryKiB,
     vcpus: d.vcpus,
     scannedAt: now,

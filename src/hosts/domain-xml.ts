@@ -189,6 +189,7 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
     ips: allIps,
     disks: disksOf(devices),
     definitionHash: hashTree(dom),
+    legacyDefinitionHash: hashTree(dom, 1),
   };
   if (os) info.os = safeText(os);
   if (arch) info.arch = safeText(arch, 64);
@@ -212,17 +213,18 @@ const VOLATILE_ATTRS_ANYWHERE = new Set(['@port', '@autoport', '@tlsPort', '@web
  */
 const CPU_KEPT = new Set(['topology', 'numa', 'cache']);
 
-function strip(n: unknown, parentTag: string, key: string): unknown {
-  if (Array.isArray(n)) return n.map((x) => strip(x, parentTag, key));
+/** @param form 2 (current) leaves out what libvirt expands at start; 1 is the first form, kept to match old bindings */
+function strip(n: unknown, parentTag: string, key: string, form: 1 | 2 = 2): unknown {
+  if (Array.isArray(n)) return n.map((x) => strip(x, parentTag, key, form));
   if (!n || typeof n !== 'object') return n;
   const o = n as Node;
   const out: Node = {};
   for (const [k, v] of Object.entries(o)) {
     if (VOLATILE_ELEMENTS.has(k)) continue;
-    if (VOLATILE_ATTRS_ANYWHERE.has(k)) continue;
+    if (VOLATILE_ATTRS_ANYWHERE.has(k) && (form === 2 || k !== '@primary')) continue;
     if (key === 'domain' && k === '@id') continue; // <domain id='N'> only while running
-    if (key === 'cpu' && !CPU_KEPT.has(k)) continue;
-    if (parentTag === 'devices' && k === 'address') continue; // guest bus slots, some assigned at start (not hostdev sources)
+    if (form === 2 && key === 'cpu' && !CPU_KEPT.has(k)) continue;
+    if (form === 2 && parentTag === 'devices' && k === 'address') continue; // guest bus slots, some assigned at start
     if ((key === 'domain' && k === 'uuid') || (key === 'mac' && k === '@address')) {
       out[k] = typeof v === 'string' ? v.toLowerCase() : v; // same identity whatever the case
       continue;
@@ -230,22 +232,22 @@ function strip(n: unknown, parentTag: string, key: string): unknown {
     if (key === 'interface' && (k === 'target' || k === 'link')) continue; // tap names; link state is enforcement
     if (key === 'interface' && k === 'source' && v && typeof v === 'object') {
       const { ['@bridge']: _b, ...rest } = v as Node; // filled in at start for type='network'
-      out[k] = o['@type'] === 'network' ? strip(rest, key, k) : strip(v, key, k);
+      out[k] = o['@type'] === 'network' ? strip(rest, key, k, form) : strip(v, key, k, form);
       continue;
     }
     if ((key === 'serial' || key === 'console' || key === 'channel') && o['@type'] === 'pty' && k === 'source') continue;
-    if (key === 'channel' && o['@type'] === 'unix' && k === 'source' && v && typeof v === 'object') {
+    if (form === 2 && key === 'channel' && o['@type'] === 'unix' && k === 'source' && v && typeof v === 'object') {
       const { ['@path']: _p, ...rest } = v as Node; // generated at start when the definition names none
-      out[k] = strip(rest, key, k);
+      out[k] = strip(rest, key, k, form);
       continue;
     }
     if (key === 'channel' && k === 'target' && v && typeof v === 'object') {
       const { ['@state']: _s, ...rest } = v as Node; // connected/disconnected agent
-      out[k] = strip(rest, key, k);
+      out[k] = strip(rest, key, k, form);
       continue;
     }
-    const kept = strip(v, key, k);
-    if (k === 'cpu' && kept && typeof kept === 'object' && Object.keys(kept).length === 0) continue; // <cpu> with nothing fixed
+    const kept = strip(v, key, k, form);
+    if (form === 2 && k === 'cpu' && kept && typeof kept === 'object' && Object.keys(kept).length === 0) continue; // nothing fixed
     out[k] = kept;
   }
   return out;
@@ -260,9 +262,9 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-function hashTree(dom: Node): string {
+function hashTree(dom: Node, form: 1 | 2 = 2): string {
   return createHash('sha256')
-    .update(canonicalJson(strip(dom, '', 'domain')))
+    .update(canonicalJson(strip(dom, '', 'domain', form)))
     .digest('hex');
 }
 

@@ -34,6 +34,9 @@ export interface DomainInfo {
   disks: string[];
   /** SHA-256 hex of the normalized domain XML (volatile parts stripped) */
   definitionHash: string;
+  /** the same under the first normal form (which kept <cpu> expansions and device addresses): approvals made before
+   *  the current form bound this one, and still match a definition nobody changed */
+  legacyDefinitionHash?: string;
   /** true when the domain has devices that cannot migrate (host passthrough, local-only) */
   localOnlyDevices?: string[];
   persistent?: boolean;
@@ -327,6 +330,8 @@ export interface VmInstance {
   macs: string[];
   ips: string[];
   definitionHash: string;
+  /** see DomainInfo.legacyDefinitionHash */
+  legacyDefinitionHash?: string;
   memoryKiB: number;
   vcpus: number;
 }

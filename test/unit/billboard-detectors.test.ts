@@ -173,6 +173,14 @@ describe('DEFINITION_DRIFT', () => {
       definitionDrift(vm([inst('a', 'running', { definitionHash: 'bbb' })]), ctx({ registration: reg({ definitionHash: undefined }) })),
     ).toBeUndefined();
   });
+
+  it('a hash bound under the first normal form still matches an unchanged definition (no drift on upgrade)', () => {
+    const bound = reg().definitionHash!;
+    const unchanged = inst('a', 'running', { definitionHash: 'new-form', legacyDefinitionHash: bound });
+    expect(definitionDrift(vm([unchanged]), ctx({ registration: reg() }))).toBeUndefined();
+    const edited = inst('a', 'running', { definitionHash: 'new-form', legacyDefinitionHash: 'other' });
+    expect(definitionDrift(vm([edited]), ctx({ registration: reg() }))).toMatchObject({ hosts: ['a'] });
+  });
 });
 
 describe('MIGRATION_GHOST', () => {

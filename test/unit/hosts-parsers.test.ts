@@ -141,6 +141,16 @@ describe('domain XML', () => {
     for (const edited of [memory, disk, nic, cmdline]) expect(definitionHash(edited)).not.toBe(base);
   });
 
+  it('also hashes under the first normal form, so approvals bound before the current one still match (upgrade path)', () => {
+    // values the first form (commit 6c64d35's definitionHash) gave for these recorded definitions
+    expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).legacyDefinitionHash).toBe(
+      '68e72aa100b931c46478107460335eb79e5c7a63cd1c2f55a7e6a0eb13198396',
+    );
+    expect(parseDomainXml(LAB('lab-b-shutoff'), { state: 'shutoff' }).legacyDefinitionHash).toBe(
+      'e7779c0cb5bf98a019242b5f413dd6659295f449bbc7558d20849177abceab70',
+    );
+  });
+
   it('takes the OS from libosinfo metadata only: <os><type> (hvm) is not an operating system', () => {
     expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).os).toBeUndefined();
     expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).arch).toBe('x86_64');
