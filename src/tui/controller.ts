@@ -3,25 +3,18 @@
 // grammar sent through ConsoleApi.run, the same path `script` uses. React only renders getState().
 import type { ConsoleApi } from '../console/api.js';
 import { parseFilter, type RowFilter } from './filter.js';
-import { globalKey, type ActionUi, type Nav } from './keymap.js';
+import { globalKey, type ActionUi, type KeyFlags, type Nav } from './keymap.js';
 import { VIEW_KEYS } from './view-keys.js';
 import { helpLines } from './help.js';
+import { completeValue } from './complete.js';
+import { wrapLines } from './format.js';
 import type { TuiStore } from './store.js';
 import { VIEW_ORDER, VIEWS, visibleItems, type ViewId } from './views.js';
 
-/** the subset of Ink's Key this needs (keeps the controller testable without Ink) */
-export interface KeyInfo {
-  upArrow?: boolean;
-  downArrow?: boolean;
+/** the subset of Ink's Key this needs (keeps the controller testable without Ink): the global keys' flags, and more */
+export interface KeyInfo extends KeyFlags {
   leftArrow?: boolean;
   rightArrow?: boolean;
-  pageUp?: boolean;
-  pageDown?: boolean;
-  home?: boolean;
-  end?: boolean;
-  return?: boolean;
-  escape?: boolean;
-  ctrl?: boolean;
   tab?: boolean;
   backspace?: boolean;
   delete?: boolean;
@@ -83,15 +76,6 @@ export interface UiState {
 
 const HISTORY_MAX = 100;
 const perView = <T>(f: () => T): Record<ViewId, T> => Object.fromEntries(VIEW_ORDER.map((v) => [v, f()])) as Record<ViewId, T>;
-
-/** a value safe inside a grammar line (double quotes group words) */
-export function quoteArg(s: string): string {
-  const t = s
-    .replace(/"/g, "'")
-    .replace(/[\r\n]+/g, ' ')
-    .trim();
-  return /\s/.test(t) || t === '' ? `"${t}"` : t;
-}
 
 /** how tall the table is for a terminal of `rows` lines in `view` (header 2, column titles 1, detail, hints, status) */
 export function tableHeight(rows: number, view: ViewId): number {
@@ -309,10 +293,21 @@ export class Controller {
       const n = (this.state.sorts[view] + 1) % VIEWS[view].sorts.length;
       this.set({ sorts: { ...this.state.sorts, [view]: n }, status: { text: `sorted by ${VIEWS[view].sorts[n]!.name}`, kind: 'info' } });
     },
+    showMessage: () => {
+      const st = this.state.status;
+      if (!st) return this.status('no message to show');
+      const lines = wrapLines(st.text.split('\n'), this.state.cols - 2);
+      this.set({ mode: { kind: 'output', title: st.kind === 'error' ? 'error' : 'message', lines, scroll: 0 } });
+    },
     quit: () => this.quit(0),
   };
 
   /** what a view's key may do: ask, pick, prompt, and run grammar lines */
+  /** the header's words on where this console runs (ConsoleApi.attachment; "embedded" when the api has none) */
+  session(): string {
+    return this.api.attachment?.() ?? 'embedded';
+  }
+
   private makeUi(): ActionUi & { readOnly(): boolean } {
     return {
       api: this.api,
@@ -348,20 +343,17 @@ export class Controller {
   private complete(mode: Extract<Mode, { kind: 'prompt' }>): void {
     let cands: string[];
     try {
-      cands = this.api.complete(mode.text);
+      cands = completeValue(mode.text, this.store.getState()) ?? this.api.complete(mode.text);
     } catch {
       cands = [];
     }
     if (!cands.length) return this.set({ mode: { ...mode, completions: [] }, status: { text: 'no completion', kind: 'info' } });
-    const lastSpace = mode.text.lastIndexOf(' ');
-    const head = mode.text.slice(0, lastSpace + 1);
-    const last = mode.text.slice(lastSpace + 1);
+    const head = mode.text.slice(0, mode.text.lastIndexOf(' ') + 1);
     // candidates may be whole lines (start with the text) or words for the last word
-    const asLines = cands.map((c) => (c.startsWith(mode.text) && (c.length > mode.text.length || !last) ? c : head + c));
+    const asLines = cands.map((c) => (c.startsWith(mode.text) && mode.text !== head ? c : head + c));
     let common = asLines[0]!;
     for (const c of asLines) while (!c.startsWith(common)) common = common.slice(0, -1);
     const text = asLines.length === 1 ? common + ' ' : common.length > mode.text.length ? common : mode.text;
-    void last;
     this.set({ mode: { ...mode, text, completions: asLines.length > 1 ? cands : [] } });
   }
 
@@ -422,12 +414,12 @@ export class Controller {
       if (r.ok) {
         const text = r.text ?? `${r.command}: ok`;
         const lines = text.split('\n');
-        if (lines.length > 2)
+        if (lines.length > 1)
           this.set({ mode: { kind: 'output', title: line, lines, scroll: 0 }, status: { text: `${line}: ok`, kind: 'info' } });
         else this.status(lines.join(' '), 'info');
       } else this.status(`${r.error.code}: ${r.error.message}`, 'error');
     } catch (e) {
-      this.status(oneLine(e), 'error');
+      this.status(e instanceof Error ? e.message : String(e), 'error');
     } finally {
       this.busy--;
       this.store.publishNow();
@@ -437,9 +429,4 @@ export class Controller {
   isBusy(): boolean {
     return this.busy > 0;
   }
-}
-
-function oneLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0] ?? m;
 }

@@ -1,6 +1,8 @@
-// The `/` filter: a case-insensitive regex over a row's text; a leading `!` keeps the rows that do NOT match.
+// The `/` filter: a case-insensitive regex tried on each of a row's fields (name, UUID, hosts, …; never the marks
+// or the padding), so `^db` means "a field starts with db"; a leading `!` keeps the rows where NO field matches.
 
-export type RowFilter = { ok: true; source: string; test: (text: string) => boolean } | { ok: false; source: string; error: string };
+export type RowFilter =
+  { ok: true; source: string; test: (fields: readonly string[]) => boolean } | { ok: false; source: string; error: string };
 
 export function parseFilter(source: string): RowFilter {
   const invert = source.startsWith('!');
@@ -16,5 +18,6 @@ export function parseFilter(source: string): RowFilter {
       error: `invalid filter /${body}/: ${e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e)}`,
     };
   }
-  return { ok: true, source, test: invert ? (t) => !re.test(t) : (t) => re.test(t) };
+  const any = (fields: readonly string[]) => fields.some((f) => re.test(f));
+  return { ok: true, source, test: invert ? (f) => !any(f) : any };
 }

@@ -84,3 +84,23 @@ export function clockTime(iso: string): string {
   const t = iso.indexOf('T');
   return t < 0 ? iso : iso.slice(0, 10) + ' ' + iso.slice(t + 1, t + 9);
 }
+
+/** lines wrapped to `width` columns, breaking at spaces where it can; a wrapped part is indented under its line */
+export function wrapLines(lines: readonly string[], width: number, indent = 4): string[] {
+  const out: string[] = [];
+  const w = Math.max(8, width);
+  for (const line of lines) {
+    let rest = line;
+    let first = true;
+    while (rest.length > (first ? w : w - indent)) {
+      const room = first ? w : w - indent;
+      let cut = rest.lastIndexOf(' ', room);
+      if (cut < room / 2) cut = room;
+      out.push((first ? '' : ' '.repeat(indent)) + rest.slice(0, cut).trimEnd());
+      rest = rest.slice(cut).trimStart();
+      first = false;
+    }
+    out.push((first ? '' : ' '.repeat(indent)) + rest);
+  }
+  return out;
+}

@@ -70,6 +70,8 @@ export interface Nav {
   openHelp(): void;
   openFilter(): void;
   openPalette(): void;
+  /** the status line's message in full (an error longer than the line) */
+  showMessage(): void;
   cycleSort(): void;
   quit(): void;
 }
@@ -129,7 +131,7 @@ export const GLOBAL_KEYS: readonly GlobalKey[] = [
   {
     key: '/',
     short: 'filter',
-    help: 'filter rows by regex (leading ! inverts; empty clears)',
+    help: 'filter: a regex tried on each field (name, UUID, host, IP, state…; ^ anchors a field; leading ! inverts; empty clears)',
     hint: true,
     matches: (i) => i === '/',
     run: (n) => n.openFilter(),
@@ -143,6 +145,7 @@ export const GLOBAL_KEYS: readonly GlobalKey[] = [
     run: (n) => n.openPalette(),
   },
   { key: 's', short: 'sort', help: 'cycle the sort order', hint: true, matches: (i) => i === 's', run: (n) => n.cycleSort() },
+  { key: 'e', help: 'the last message in full (when the status line cut it)', matches: (i) => i === 'e', run: (n) => n.showMessage() },
   { key: 'esc', help: 'clear the filter / close an overlay', matches: (_i, k) => !!k.escape, run: (n) => n.escape() },
   { key: '?', short: 'help', help: 'this help', hint: true, matches: (i) => i === '?', run: (n) => n.openHelp() },
   { key: 'q', short: 'quit', label: 'q ctrl-c', help: 'quit', hint: true, matches: (i) => i === 'q', run: (n) => n.quit() },

@@ -21,8 +21,10 @@ export type Tone = 'red' | 'yellow' | 'dim' | 'green' | 'cyan' | undefined;
 
 export interface Column<T> {
   title: string;
-  /** minimum width; extra width is shared by flex weight */
+  /** minimum width; extra width goes to the flexible columns that need it */
   min: number;
+  /** never cut (a twin's hosts): at least as wide as its widest visible cell */
+  whole?: boolean;
   flex?: number;
   right?: boolean;
   /** static text, cached per row object */
@@ -41,11 +43,14 @@ export interface ViewDef<T extends object> {
   tone(item: T): Tone;
   sorts: { name: string; cmp: (a: T, b: T) => number }[];
   detail(item: T, d: TuiData): string[];
+  /** fields `/` searches beyond the columns' texts (e.g. the full UUID behind a short one) */
+  search?: (item: T) => string[];
 }
 
 interface Formatted {
   cells: string[];
-  search: string;
+  /** what `/` searches: each field on its own (the columns' texts but the marks, and the row id in full) */
+  fields: string[];
 }
 
 const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -89,6 +94,43 @@ export function vmTone(r: VmRow): Tone {
   return undefined;
 }
 
+/** a VM in full; for a VM on two hosts: which copy is the registered one, and what to do about the other */
+function vmDetail(r: VmRow, d: TuiData): string[] {
+  const home = r.registration === 'approved' ? d.registration(r.uuid)?.homeHost : undefined;
+  const twin = r.instances.length > 1;
+  const mark = (h: string) => (!twin || !home ? '' : h === home ? ' [HOME: the registered copy]' : ' [COPY: not the registered one]');
+  const copies = r.instances.filter((i) => i.host !== home).map((i) => i.host);
+  const open = d.snapshot.findings.filter((f) => f.vm === r.uuid && f.state === 'open');
+  return [
+    `${r.name}  ${r.uuid}  status ${r.status}  registration ${r.registration ?? 'none'}${home ? `  home ${home}` : ''}`,
+    ...(r.instances.length
+      ? r.instances.map(
+          (i) =>
+            `  on ${i.host}${mark(i.host)}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, ` +
+            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`,
+        )
+      : ['  not running on any host']),
+    r.lastBeacon
+      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, ` +
+        `boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
+      : r.registration === 'approved' && !d.registration(r.uuid)?.keyFp
+        ? '  agentless: known to scans only'
+        : '  no beacon yet',
+    ...open.map((f) => `  ${f.id} ${f.code} (${f.severity}): ${evidenceRest(f)}`),
+    ...(twin && home && copies.length
+      ? [`  next: stop the copy on ${copies.join(', ')} (X, pick ${copies[0]}), or isolate it (I) to keep it for a look`]
+      : twin
+        ? ['  next: find which copy is real (show it on each host), then stop the other (X)']
+        : []),
+  ];
+}
+
+/** a VM that never beaconed but is fine is agentless (known to scans only); "never" is for one that should have */
+function beaconAge(r: VmRow, now: number): string {
+  if (r.lastBeacon) return age(now - r.lastBeacon.at);
+  return r.status === 'ok' || r.status === 'stopped' || r.status === 'migrating' ? 'agentless' : 'never';
+}
+
 const billboard: ViewDef<VmRow> = {
   id: 'billboard',
   key: '1',
@@ -97,15 +139,16 @@ const billboard: ViewDef<VmRow> = {
     { title: ' ', min: 1, get: (r) => flag(vmTone(r), r.status === 'migrating') },
     { title: 'NAME', min: 10, flex: 2, get: (r) => r.name },
     { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
-    { title: 'HOST(S)', min: 7, flex: 1, get: hostsOf },
+    { title: 'HOST(S)', min: 7, flex: 1, whole: true, get: hostsOf },
     { title: 'IPS', min: 10, flex: 2, get: (r) => r.ips.join(',') },
     { title: 'OS', min: 6, flex: 1, get: (r) => r.os || r.lastBeacon?.os || '' },
     { title: 'STATE', min: 8, flex: 1, get: (r) => r.status },
-    { title: 'BEACON', min: 6, right: true, live: (r, now) => (r.lastBeacon ? age(now - r.lastBeacon.at) : 'never') },
+    { title: 'BEACON', min: 9, right: true, live: beaconAge },
     { title: 'FIND', min: 4, right: true, get: (r) => (r.openFindings ? String(r.openFindings) : '') },
   ],
   items: (d) => d.snapshot.rows,
   rowId: (r) => r.uuid,
+  search: (r) => [...r.instances.map((i) => i.host), ...r.ips],
   tone: vmTone,
   sorts: [
     { name: 'name', cmp: (a, b) => cmpStr(a.name, b.name) },
@@ -114,21 +157,7 @@ const billboard: ViewDef<VmRow> = {
     { name: 'beacon', cmp: (a, b) => (b.lastBeacon?.at ?? 0) - (a.lastBeacon?.at ?? 0) || cmpStr(a.name, b.name) },
     { name: 'state', cmp: (a, b) => cmpStr(a.status, b.status) || cmpStr(a.name, b.name) },
   ],
-  detail: (r, d) => [
-    `${r.name}  ${r.uuid}  status ${r.status}  registration ${r.registration ?? 'none'}`,
-    ...(r.instances.length
-      ? r.instances.map(
-          (i) =>
-            `  on ${i.host}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, ` +
-            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`,
-        )
-      : ['  not running on any host']),
-    r.lastBeacon
-      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, ` +
-        `boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
-      : '  no beacon',
-    `  findings open: ${r.openFindings}${r.worstSeverity ? ` (worst ${r.worstSeverity})` : ''}`,
-  ],
+  detail: (r, d) => vmDetail(r, d),
 };
 
 const pending: ViewDef<Registration> = {
@@ -158,6 +187,13 @@ const pending: ViewDef<Registration> = {
   ],
 };
 
+/** the evidence without what the row already shows (the VM's name and UUID it starts with) */
+export function evidenceRest(f: Finding): string {
+  const lead = `${f.vmName ?? ''} (${f.vm})`;
+  if (!f.vm || !f.evidence.startsWith(lead)) return f.evidence;
+  return f.evidence.slice(lead.length).replace(/^:?\s+/, '');
+}
+
 const SEV_SHORT = { critical: 'CRIT', high: 'HIGH', medium: 'MED', low: 'LOW' } as const;
 const findings: ViewDef<Finding> = {
   id: 'findings',
@@ -168,13 +204,14 @@ const findings: ViewDef<Finding> = {
     { title: 'SEV', min: 4, get: (f) => SEV_SHORT[f.severity] },
     { title: 'CODE', min: 14, flex: 1, get: (f) => f.code },
     { title: 'VM', min: 8, flex: 1, get: (f) => f.vmName ?? (f.vm ? shortUuid(f.vm) : '-') },
-    { title: 'HOSTS', min: 7, flex: 1, get: (f) => f.hosts.join(',') || '-' },
-    { title: 'EVIDENCE', min: 12, flex: 4, get: (f) => f.evidence },
+    { title: 'HOSTS', min: 7, flex: 1, whole: true, get: (f) => f.hosts.join(',') || '-' },
+    { title: 'EVIDENCE', min: 12, flex: 4, get: evidenceRest },
     { title: 'AGE', min: 4, right: true, live: (f, now) => age(now - f.firstSeen) },
     { title: 'STATE', min: 8, get: (f) => f.state },
   ],
   items: (d) => d.snapshot.findings,
   rowId: (f) => f.id,
+  search: (f) => [...f.hosts, f.vm, f.evidence],
   tone: (f) =>
     f.state !== 'open'
       ? 'dim'
@@ -321,48 +358,58 @@ export function formatted<T extends object>(view: ViewDef<T>, item: T): Formatte
   let f = cache.get(item);
   if (!f) {
     const cells = view.columns.map((c) => (c.get ? c.get(item) : ''));
-    // search text starts at the first real cell, so /^web/ means "name starts with web"
-    f = {
-      cells,
-      search:
-        cells
-          .map((c) => c.trim())
-          .filter(Boolean)
-          .join(' ') +
-        ' ' +
-        view.rowId(item),
-    };
+    const fields = cells.filter((c, i) => view.columns[i]!.title.trim() !== '' && c !== '');
+    f = { cells, fields: [...fields, ...(view.search?.(item) ?? []), view.rowId(item)] };
     cache.set(item, f);
   }
   return f;
 }
 
-/** column widths for the available width: minimums first, the rest shared by flex */
-export function columnWidths<T extends object>(view: ViewDef<T>, width: number): number[] {
-  const gaps = view.columns.length - 1;
-  const mins = view.columns.map((c) => c.min);
-  let spare = width - gaps - mins.reduce((a, b) => a + b, 0);
-  const flexTotal = view.columns.reduce((a, c) => a + (c.flex ?? 0), 0);
+/**
+ * column widths for the available width: minimums first (a `whole` column's minimum is its widest visible cell),
+ * then spare width to the flexible columns whose visible cells need it (the smallest needs first, so one long
+ * column cannot starve the others); what is left after every cell fits is shared by flex weight. Too narrow:
+ * flexible columns shrink from the right, down to 3.
+ */
+export function columnWidths<T extends object>(view: ViewDef<T>, width: number, rows: readonly T[] = []): number[] {
+  const cols = view.columns;
+  const natural = cols.map((c, i) => {
+    let n = c.min;
+    if (c.get) for (const r of rows) n = Math.max(n, formatted(view, r).cells[i]!.length);
+    return n;
+  });
+  const mins = cols.map((c, i) => (c.whole ? Math.min(natural[i]!, 40) : c.min));
+  let spare = width - (cols.length - 1) - mins.reduce((a, b) => a + b, 0);
+  const flexTotal = cols.reduce((a, c) => a + (c.flex ?? 0), 0);
   if (spare <= 0 || flexTotal === 0) {
-    // too narrow: shrink the flexible columns from the right, down to 3 cells
     const w = mins.slice();
-    for (let i = w.length - 1; i >= 0 && spare < 0; i--) {
-      if (!view.columns[i]!.flex) continue;
-      const cut = Math.min(w[i]! - 3, -spare);
-      w[i]! -= cut;
-      spare += cut;
-    }
+    for (const pass of [false, true])
+      for (let i = w.length - 1; i >= 0 && spare < 0; i--) {
+        if (!cols[i]!.flex || !!cols[i]!.whole !== pass) continue;
+        const cut = Math.max(0, Math.min(w[i]! - 3, -spare));
+        w[i]! -= cut;
+        spare += cut;
+      }
     return w;
   }
-  let given = 0;
-  const w = view.columns.map((c, i) => {
-    const extra = Math.floor((spare * (c.flex ?? 0)) / flexTotal);
-    given += extra;
-    return mins[i]! + extra;
+  // water-filling: the columns that need little get all of it, the widest need shares what is left
+  const need = cols.map((c, i) => (c.flex ? Math.max(0, natural[i]! - mins[i]!) : 0));
+  const w = mins.slice();
+  const needy = need.map((n, i) => [n, i] as const).filter(([n]) => n > 0);
+  needy.sort((a, b) => a[0] - b[0]);
+  needy.forEach(([n, i], k) => {
+    const give = Math.min(n, Math.floor(spare / (needy.length - k)));
+    w[i]! += give;
+    spare -= give;
   });
-  // leftover cells go to the first flexible column
-  const first = view.columns.findIndex((c) => c.flex);
-  if (first >= 0) w[first]! += spare - given;
+  if (spare <= 0) return w;
+  let given = 0;
+  cols.forEach((c, i) => {
+    const extra = Math.floor((spare * (c.flex ?? 0)) / flexTotal);
+    w[i]! += extra;
+    given += extra;
+  });
+  w[cols.findIndex((c) => c.flex)]! += spare - given;
   return w;
 }
 
@@ -407,7 +454,7 @@ export function visibleItems<T extends object>(
   const key = filter && filter.ok ? filter.source : '';
   let st = lists.get(view.id);
   if (!st || st.filter !== key || st.sort !== sort) {
-    const keep = filter && filter.ok && key ? (it: T) => filter.test(formatted(view, it).search) : undefined;
+    const keep = filter && filter.ok && key ? (it: T) => filter.test(formatted(view, it).fields) : undefined;
     st = { filter: key, sort, list: new SortedList<T>(totalOrder(view, sort), keep) as unknown as SortedList<object> };
     lists.set(view.id, st);
   }

@@ -122,7 +122,7 @@ describe('visibleItems over live snapshots', () => {
           const live = api.snapshot().rows as readonly VmRow[];
           const rows = perm.map((i) => live[i]!);
           const got = visibleItems(view, rows, filter, sort);
-          const keep = filter && filter.ok ? rows.filter((r) => filter.test(formatted(view, r).search)) : rows.slice();
+          const keep = filter && filter.ok ? rows.filter((r) => filter.test(formatted(view, r).fields)) : rows.slice();
           const expected = keep.sort(totalOrder(view, sort));
           expect(got.map((r) => r.uuid)).toEqual(expected.map((r) => r.uuid));
           expect(got.every((r, i) => r === expected[i])).toBe(true); // the current objects, never stale ones

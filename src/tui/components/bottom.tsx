@@ -51,9 +51,15 @@ export const BottomBar = memo(function BottomBar(p: {
         </Text>
       ) : (
         <Text wrap="truncate" {...(st?.kind === 'error' ? theme.error : st?.kind === 'busy' ? theme.busy : {})}>
-          {st ? (st.kind === 'error' ? `✗ ${st.text}` : st.text) : ' '}
+          {st ? statusText(st, p.width) : ' '}
         </Text>
       )}
     </Box>
   );
 });
+
+/** the status line: one line; a message that does not fit says how to read it whole */
+function statusText(st: Status, width: number): string {
+  const text = (st.kind === 'error' ? '✗ ' : '') + st.text.replace(/\s*\n\s*/g, ' ⏎ ');
+  return text.length <= width ? text : text.slice(0, Math.max(10, width - 15)) + '… (e: in full)';
+}

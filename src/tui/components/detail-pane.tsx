@@ -1,6 +1,7 @@
-// The selected row's details under the table (or full-height after enter).
+// The selected row's details under the table (or full-height after enter), wrapped to the width.
 import React, { memo } from 'react';
 import { Box, Text } from 'ink';
+import { wrapLines } from '../format.js';
 import type { Theme } from '../theme.js';
 
 type DetailProps = { lines: string[]; height: number; width: number; theme: Theme; title?: string };
@@ -15,7 +16,10 @@ const same = (a: DetailProps, b: DetailProps) =>
   a.lines.every((l, i) => l === b.lines[i]);
 
 export const DetailPane = memo(function DetailPane(p: DetailProps) {
-  const shown = p.lines.slice(0, p.height);
+  // the "why" is never cut: lines wrap, and what does not fit says so
+  const all = wrapLines(p.lines, p.width);
+  const shown =
+    all.length > p.height ? [...all.slice(0, p.height - 1), `… ${all.length - p.height + 1} more lines (enter shows all)`] : all;
   return (
     <Box flexDirection="column" width={p.width} height={p.height + 1}>
       <Text wrap="truncate" {...p.theme.dim}>

@@ -104,15 +104,7 @@ export function MigrationPanel(p: MigrationPanelProps) {
       {fit('bandwidth', 12)}
       <Text {...theme.tone('green')}>{sparkline(bw, sparkW, top)}</Text>
     </Text>,
-    conv ? (
-      <Text key="c" wrap="truncate" {...(conv.converges ? theme.tone('green') : theme.tone('yellow'))}>
-        {`${conv.converges ? '✓ converges' : '✗ does not converge'}: ${conv.advice}`}
-      </Text>
-    ) : (
-      <Text key="c" wrap="truncate" {...theme.dim}>
-        no convergence estimate yet
-      </Text>
-    ),
+    <Convergence key="c" conv={conv} expectedMs={st?.expectedDowntimeMs} maxMs={job.maxDowntimeMs} theme={theme} />,
   ];
   if (suggestion)
     lines.push(
@@ -126,6 +118,35 @@ export function MigrationPanel(p: MigrationPanelProps) {
       {rule}
       {lines.slice(0, p.height)}
     </Box>
+  );
+}
+
+/**
+ * The convergence line. A check mark only for an estimate that rests on a measurement and agrees with the
+ * numbers shown: "not measured yet" is unknown, and an expected downtime over the maximum is not converging.
+ */
+function Convergence(p: { conv: MigrationJob['convergence']; expectedMs?: number; maxMs?: number; theme: Theme }) {
+  const { conv, theme } = p;
+  if (!conv)
+    return (
+      <Text wrap="truncate" {...theme.dim}>
+        no convergence estimate yet
+      </Text>
+    );
+  const unknown = /not measured|measured yet|unknown/i.test(conv.advice);
+  const over = p.expectedMs !== undefined && p.maxMs !== undefined && p.expectedMs > p.maxMs;
+  const [mark, tone] = !conv.converges
+    ? ['✗ does not converge', 'yellow' as const]
+    : unknown || over
+      ? [
+          `? convergence unknown${over ? ` (expected downtime ${Math.round(p.expectedMs!)} ms > max ${p.maxMs} ms)` : ''}`,
+          'yellow' as const,
+        ]
+      : ['✓ converges', 'green' as const];
+  return (
+    <Text wrap="truncate" {...theme.tone(tone)}>
+      {`${mark}: ${conv.advice}`}
+    </Text>
   );
 }
 

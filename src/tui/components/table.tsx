@@ -26,8 +26,8 @@ export interface TableProps {
 }
 
 export const Table = memo(function Table(p: TableProps) {
-  const widths = columnWidths(p.view, p.width - 2);
   const end = Math.min(p.list.length, p.offset + p.height);
+  const widths = columnWidths(p.view, p.width - 2, p.list.slice(p.offset, end));
   const lines: React.ReactNode[] = [];
   for (let i = p.offset; i < end; i++) {
     const item = p.list[i]!;
