@@ -52,7 +52,7 @@ export async function runTuiAttached(t: ConnectTarget, o: { readOnly: boolean })
   tui.catch(() => {});
   const remote = new RemoteConsole({
     connect: () => openApi(t, o.readOnly),
-    target: `${t.host}:${t.port}`,
+    target: `service ${t.host}:${t.port}`,
     reconnect: true,
   });
   try {

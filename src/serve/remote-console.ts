@@ -151,7 +151,7 @@ export class RemoteConsole implements ConsoleApi {
     if (this.status === 'closed') return `${who} · disconnected from ${this.opts.target}`;
     if (this.status === 'connecting') return `connecting to ${this.opts.target}…`;
     const again = Date.now() - this.reconnectedAt < 15_000 ? ' · reconnected' : '';
-    return `${who}@${this.opts.target}${again} · attached: ${this.state.attached.join(', ') || '-'}`;
+    return `${who} on ${this.opts.target}${again} · attached: ${this.state.attached.join(', ') || '-'}`;
   }
 
   async run(line: string, onEvent?: (ev: ConsoleEvent) => void): Promise<CommandResult> {

@@ -139,7 +139,7 @@ function consoleSession(op: Operator, req: SessionRequest, deps: SessionDeps): v
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       TERM: /^[A-Za-z0-9._-]{1,64}$/.test(pty.term) ? pty.term : 'xterm',
       BILLBOARD_CONSOLE_SIZE: `${pty.cols}x${pty.rows}`,
-      BILLBOARD_CONSOLE_TARGET: `${op.name} on the service`,
+      BILLBOARD_CONSOLE_TARGET: `service ${deps.runtime.ctx.config.serve.listen}`,
       ...(process.env.NO_COLOR ? { NO_COLOR: process.env.NO_COLOR } : {}),
     },
   });

@@ -162,6 +162,7 @@ describe('loadConfig: default locations (XDG)', () => {
       config: join(home, '.config/billboard/config.json'),
       store: join(home, '.local/share/billboard/store.db'),
       log: join(home, '.local/state/billboard/billboard.log'),
+      hostKey: join(home, '.local/share/billboard/ssh_host_ed25519_key'),
     });
   });
 

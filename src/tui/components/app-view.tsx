@@ -56,6 +56,7 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
         filter={ui.filters[ui.view]?.source}
         position={position(cur.list.length, cur.offset, tableHeight(rows, ui.view))}
         readOnly={ui.readOnly}
+        session={ctl.session()}
         theme={theme}
         width={width}
       />

@@ -13,6 +13,8 @@ export interface HeaderProps {
   /** "1-27 of 40" */
   position: string;
   readOnly: boolean;
+  /** where this console runs: "embedded", or who is attached to which service (ConsoleApi.attachment) */
+  session?: string;
   theme: Theme;
   width: number;
 }
@@ -65,6 +67,7 @@ export const Header = memo(function Header(p: HeaderProps) {
       <Text wrap="truncate">
         <Text {...t.title}>billboard</Text>
         {p.readOnly ? <Text {...t.busy}>{' [READ-ONLY]'}</Text> : null}
+        {p.session ? <Text {...(/reconnecting|disconnected/.test(p.session) ? t.error : t.dim)}>{` ${p.session}`}</Text> : null}
         {'  hosts '}
         <Text>{sum.up} up</Text> <Text {...(sum.down ? t.error : t.dim)}>{sum.down} down</Text>
         {`  VMs ${sum.vms}  pending `}
