@@ -56,8 +56,8 @@ export interface AlertEvent {
 
 /** The document a sink sends: `{type, at, console, finding|job|host, summary}` plus what the type adds. */
 export function payloadOf(ev: AlertEvent, consoleName: string): Record<string, unknown> {
-  const { at, code: _code, ...rest } = ev;
-  return { ...rest, type: ev.type, at: new Date(at).toISOString(), console: consoleName, summary: ev.summary };
+  const { type, at, code: _code, summary, ...rest } = ev;
+  return { type, at: new Date(at).toISOString(), console: consoleName, ...rest, summary };
 }
 
 /** whether `s` is at least as severe as `min` */
