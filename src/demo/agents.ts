@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { newKeyPair } from '../beacon/wire.js';
 import { childEnv } from '../model/child-env.js';
 import type { DemoVm } from './cast.js';
+import { demoIp } from './lab.js';
 
 const AGENT_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'billboard-beacon.js');
 
@@ -30,6 +31,8 @@ export function makeKey(dir: string, name: string): AgentKey {
  */
 export class DemoAgents {
   private readonly procs = new Map<string, ChildProcess>();
+  /** the host and VM each agent runs in (a forger runs in none) */
+  private readonly where = new Map<string, { host: string; uuid: string }>();
   private readonly killAll = () => {
     for (const p of this.procs.values()) {
       try {
@@ -48,7 +51,7 @@ export class DemoAgents {
     process.on('exit', this.killAll);
   }
 
-  start(id: string, v: DemoVm, key: AgentKey, o: { bootId?: string; count?: number } = {}): void {
+  start(id: string, v: DemoVm, key: AgentKey, o: { bootId?: string; count?: number; host?: string } = {}): void {
     const args = [
       AGENT_BIN,
       '--to',
@@ -72,19 +75,32 @@ export class DemoAgents {
       // a safety net: even if everything else failed, an orphaned agent stops by itself after an hour
       '--count',
       String(o.count ?? Math.ceil(3600 / this.intervalS)),
-      ...v.macs.flatMap((m) => ['--mac', m]),
+      ...v.macs.flatMap((m) => ['--mac', m, '--ip', demoIp(m)]),
     ];
     const p = spawn(process.execPath, args, { stdio: 'ignore', env: childEnv() });
     p.on('exit', () => {
       if (this.procs.get(id) === p) this.procs.delete(id);
     });
     this.procs.set(id, p);
+    if (o.host) this.where.set(id, { host: o.host, uuid: v.uuid });
+    else this.where.delete(id);
+  }
+
+  /** a VM migrated: the agent inside it is now on `to` */
+  moved(uuid: string, from: string, to: string): void {
+    for (const w of this.where.values()) if (w.host === from && w.uuid === uuid) w.host = to;
+  }
+
+  /** a VM stopped or was cut off on a host: the agent inside it goes with it */
+  stopIn(host: string, uuid: string): void {
+    for (const [id, w] of this.where) if (w.host === host && w.uuid === uuid) this.stop(id);
   }
 
   /** the agent falls silent (as if its guest hung) */
   stop(id: string): void {
     this.procs.get(id)?.kill('SIGKILL');
     this.procs.delete(id);
+    this.where.delete(id);
   }
 
   async stopAll(): Promise<void> {

@@ -77,7 +77,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     const keys = await writeBaseline(rt, dir);
     agents = new DemoAgents(dir, `127.0.0.1:${rt.beaconAddress.port}`, INTERVAL_S);
-    for (const v of DEMO_VMS) if (v.agent && v.state === 'running') agents.start(v.name, v, keys.get(v.name)!);
+    const a = agents;
+    lab.onDown = (host, uuid) => a.stopIn(host, uuid);
+    lab.onMoved = (uuid, from, to) => a.moved(uuid, from, to);
+    for (const v of DEMO_VMS) if (v.agent && v.state === 'running') agents.start(v.name, v, keys.get(v.name)!, { host: v.host });
     scheduleIncidents({ dir, lab, rt, agents, keys, timers });
 
     opts.note?.(`demo lab in ${dir}: hosts lab-a, lab-b, lab-c (libvirt test driver); beacons on 127.0.0.1:${rt.beaconAddress.port}`);
@@ -140,7 +143,7 @@ function scheduleIncidents({ dir, lab, rt, agents, keys, timers }: DemoScene): v
   // An unregistered VM appears on lab-c, beaconing with a key nobody approved.
   at(TIMELINE.unregisteredAtMs, async () => {
     await lab.start('lab-c', INTRUDER);
-    agents.start(INTRUDER.name, INTRUDER, makeKey(dir, INTRUDER.name));
+    agents.start(INTRUDER.name, INTRUDER, makeKey(dir, INTRUDER.name), { host: 'lab-c' });
     void rt.scanner.scan(['lab-c']).catch(() => {});
   });
   // cache-01's agent falls silent while its domain keeps running.
@@ -149,7 +152,7 @@ function scheduleIncidents({ dir, lab, rt, agents, keys, timers }: DemoScene): v
   at(TIMELINE.cloneAtMs, async () => {
     const db = byName('db-01');
     await lab.start('lab-b', db);
-    agents.start('db-01-clone', db, keys.get('db-01')!);
+    agents.start('db-01-clone', db, keys.get('db-01')!, { host: 'lab-b' });
   });
   // Someone beacons as web-02 with a key of their own.
   at(TIMELINE.forgedAtMs, () => agents.start('forger', byName('web-02'), makeKey(dir, 'forger')));

@@ -4,7 +4,7 @@ import { createDriver } from '../hosts/factory.js';
 import { testDriverXml, type TestDomainSpec } from './lab-xml.js';
 import type { HostConfig } from '../model/config.js';
 import type { HostDriver } from '../model/host-driver.js';
-import type { DomainState } from '../model/types.js';
+import type { DomainInfo, DomainState } from '../model/types.js';
 import { DEMO_HOSTS, type DemoHost, type DemoVm } from './cast.js';
 
 /**
@@ -16,6 +16,12 @@ import { DEMO_HOSTS, type DemoHost, type DemoVm } from './cast.js';
 export class DemoLab {
   private readonly domains = new Map<DemoHost, TestDomainSpec[]>();
   private readonly drivers = new Map<string, HostDriver>();
+  /** `host/uuid` of domains whose links are down (isolated): they run, but nothing leaves them */
+  private readonly isolated = new Set<string>();
+  /** told when a domain stops, or is cut off, on a host: its agent goes with it */
+  onDown: (host: string, uuid: string) => void = () => {};
+  /** told when a migration moved a domain: its agent moves with it */
+  onMoved: (uuid: string, from: string, to: string) => void = () => {};
 
   constructor(
     readonly dir: string,
@@ -37,31 +43,54 @@ export class DemoLab {
   /** Scanner's createDriver: real libvirt drivers whose enforcement also updates the model. */
   createDriver = (h: HostConfig): HostDriver => {
     const inner = createDriver(h);
+    const host = h.name as DemoHost;
     const setState = async (uuid: string, state: DomainState, act: () => Promise<void>) => {
       await act();
-      await this.update(h.name as DemoHost, (ds) => ds.map((d) => (d.uuid === uuid ? { ...d, state } : d)));
+      await this.update(host, (ds) => ds.map((d) => (d.uuid === uuid ? { ...d, state } : d)));
+      if (state !== 'running') this.onDown(host, uuid);
     };
     const d: HostDriver = {
       name: inner.name,
       kind: inner.kind,
       connect: () => inner.connect(),
       close: () => inner.close(),
-      scanAll: () => inner.scanAll(),
-      inventory: () => inner.inventory(),
+      scanAll: async () => {
+        const r = await inner.scanAll();
+        return { ...r, domains: r.domains.map((x) => this.asSeen(host, x)) };
+      },
+      inventory: async () => (await inner.inventory()).map((x) => this.asSeen(host, x)),
       nodeInfo: () => inner.nodeInfo(),
       domainXml: (u) => inner.domainXml(u),
       stop: (u) => setState(u, 'shutoff', () => inner.stop(u)),
       suspend: (u) => setState(u, 'paused', () => inner.suspend(u)),
       resume: (u) => setState(u, 'running', () => inner.resume(u)),
-      isolate: (u) => inner.isolate(u),
+      isolate: (u) => this.isolate(host, u, () => inner.domainXml(u)),
       jobs: inner.jobs,
     };
     this.drivers.set(h.name, inner);
     return d;
   };
 
+  /**
+   * Isolation as the real drivers do it (every interface's link set down; the domain keeps running), on the
+   * model: the test driver has no link state. The VM's agent can no longer reach anyone, so it stops.
+   */
+  private async isolate(host: DemoHost, uuid: string, check: () => Promise<string>): Promise<void> {
+    await check(); // the domain exists on this host (the driver's own error otherwise)
+    this.isolated.add(`${host}/${uuid}`);
+    this.onDown(host, uuid);
+  }
+
+  /** a domain as the demo's network shows it: addresses follow the MAC (DHCP by MAC), links down when isolated */
+  private asSeen(host: DemoHost, d: DomainInfo): DomainInfo {
+    const down = this.isolated.has(`${host}/${d.uuid}`);
+    const interfaces = d.interfaces.map((i) => ({ ...i, ips: [demoIp(i.mac)], ...(down ? { link: 'down' as const } : {}) }));
+    return { ...d, interfaces, ips: d.state === 'running' ? interfaces.flatMap((i) => i.ips) : [] };
+  }
+
   /** a VM starts on a host (a new domain, or a clone of an existing identity) */
   start(host: DemoHost, v: DemoVm): Promise<void> {
+    this.isolated.delete(`${host}/${v.uuid}`);
     return this.update(host, (ds) => [...ds.filter((d) => d.uuid !== v.uuid), spec({ ...v, state: 'running' })]);
   }
 
@@ -71,6 +100,8 @@ export class DemoLab {
     const d = src?.find((x) => x.uuid === uuid);
     if (!d || !this.domains.has(to as DemoHost)) throw new Error(`demo lab: ${uuid} is not on ${from}`);
     await this.update(from as DemoHost, (ds) => ds.filter((x) => x.uuid !== uuid));
+    this.isolated.delete(`${from}/${uuid}`);
+    this.onMoved(uuid, from, to);
     await this.update(to as DemoHost, (ds) => [...ds.filter((x) => x.uuid !== uuid), { ...d, state: 'running' }]);
   }
 
@@ -96,4 +127,9 @@ export class DemoLab {
 
 function spec(v: DemoVm): TestDomainSpec {
   return { uuid: v.uuid, name: v.name, state: v.state, macs: v.macs, memoryKiB: v.memoryKiB, vcpus: v.vcpus, os: v.os };
+}
+
+/** the address the demo's DHCP gives a MAC: the same on every host, so a VM keeps its address when it moves */
+export function demoIp(mac: string): string {
+  return `10.0.0.${parseInt(mac.split(':').pop() ?? '0', 16) || 1}`;
 }
