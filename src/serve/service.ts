@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../model/config.js';
 import { errorLine } from '../model/errors.js';
 import { Feed } from './feed.js';
 import { loadHostKey } from './host-key.js';
+import { startMetrics, type MetricsServer } from './metrics/index.js';
 import { OperatorDirectory, type Operator } from './operators.js';
 import { runSession, type SessionDeps, type ScriptRunner } from './sessions.js';
 import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
@@ -40,6 +41,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { log } = opts;
   const hostKey = await loadHostKey(opts.config.hostKeyPath!);
   let directory = new OperatorDirectory(opts.config.operators);
+  // the service is the writer of a store `init` made: a missing one is an error, not a new empty store
   const runtime = await startRuntime({
     config: opts.config,
     actor: 'service',
@@ -82,15 +84,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     await runtime.close();
     throw e;
   }
-  log.info(
-    {
-      ssh: `${ssh.address.address}:${ssh.address.port}`,
-      beacons: runtime.beaconAddress,
-      hostKey: hostKey.fingerprint,
-      operators: opts.config.operators.length,
-    },
-    'service started',
-  );
+  const metrics = await serviceMetrics(opts.config, runtime, attached).catch(async (e: unknown) => {
+    await ssh.close();
+    await runtime.close();
+    throw e;
+  });
+  logStarted(log, ssh, runtime, hostKey.fingerprint, opts.config.operators.length);
 
   const reload = () =>
     reloadService({
@@ -109,9 +108,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       for (const conn of attached.keys()) conn.end();
       feed.close();
       await Promise.race([ssh.close(), new Promise((r) => setTimeout(r, 2000))]);
+      await metrics?.close();
       await runtime.close();
     })());
   return { runtime, ssh, reload, close };
+}
+
+function logStarted(log: Logger, ssh: SshEndpoint, runtime: Runtime, hostKey: string, operators: number): void {
+  const at = `${ssh.address.address}:${ssh.address.port}`;
+  log.info({ ssh: at, beacons: runtime.beaconAddress, hostKey, operators }, 'service started');
 }
 
 interface ReloadDeps {
@@ -154,6 +159,16 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
   const summary = describeReload(hosts, ops, restart);
   log.info({ ...details }, `config reloaded: ${summary}`);
   return { ok: true, summary };
+}
+
+/** `serve.metrics`: /metrics and /healthz, when the config asks for them */
+async function serviceMetrics(
+  config: ResolvedConfig,
+  runtime: Runtime,
+  attached: Map<ssh2.Connection, Operator>,
+): Promise<MetricsServer | undefined> {
+  if (config.serve.metrics === 'off') return undefined;
+  return startMetrics(config.serve.metrics, { runtime, attachedOperators: () => new Set([...attached.values()].map((o) => o.name)).size });
 }
 
 /** the feed of attached consoles, poked whenever the service's console sees a change */
