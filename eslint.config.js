@@ -8,7 +8,15 @@ import tseslint from 'typescript-eslint';
  * The layers of DESIGN.md, bottom first: a folder may import its own layer's files and the layers below it,
  * never above. demo/ sits on top (the entry hands it to the CLI).
  */
-const LAYERS = [['model'], ['beacon', 'hosts', 'store', 'alerts'], ['billboard', 'migration'], ['console'], ['serve', 'tui'], ['cli'], ['demo']];
+const LAYERS = [
+  ['model'],
+  ['beacon', 'hosts', 'store', 'alerts'],
+  ['billboard', 'migration'],
+  ['console'],
+  ['serve', 'tui'],
+  ['cli'],
+  ['demo'],
+];
 const ALL = LAYERS.flat();
 
 /** no-restricted-imports for the files of `dir`: every folder above its layer, and test code */

@@ -3,16 +3,7 @@
 import { BillboardError } from '../../src/model/errors.js';
 import type { HostConfig } from '../../src/model/config.js';
 import type { HostDriver } from '../../src/model/host-driver.js';
-import type {
-  AuditEntry,
-  DomainInfo,
-  Finding,
-  HostStatus,
-  JobStats,
-  MigrateOptions,
-  NodeInfo,
-  VmRow,
-} from '../../src/model/types.js';
+import type { AuditEntry, DomainInfo, Finding, HostStatus, JobStats, MigrateOptions, NodeInfo, VmRow } from '../../src/model/types.js';
 import { approved, FakeStore } from '../support/fake-store.js';
 import type { MigrationEngineHooks, MigrationHosts } from '../../src/migration/hooks.js';
 
@@ -35,7 +26,19 @@ export class FakeWorld {
 }
 
 export function domain(uuid = UUID): DomainInfo {
-  return { uuid, name: 'web', state: 'running', vcpus: 1, memoryKiB: 131072, macs: [], interfaces: [], ips: [], arch: 'x86_64', disks: [], definitionHash: 'h' };
+  return {
+    uuid,
+    name: 'web',
+    state: 'running',
+    vcpus: 1,
+    memoryKiB: 131072,
+    macs: [],
+    interfaces: [],
+    ips: [],
+    arch: 'x86_64',
+    disks: [],
+    definitionHash: 'h',
+  };
 }
 
 const node: NodeInfo = { cpus: 2, arch: 'x86_64', memoryKiB: 8 << 20, freeMemoryKiB: 4 << 20 };
@@ -93,7 +96,13 @@ export class FakeDriver implements HostDriver {
         this.job = undefined;
         if (this.script.fail) return reject(new BillboardError('HOST_ERROR', `${this.name}: ${this.script.fail}`));
         this.world.move(uuid, this.name, dest);
-        this.completed = { at: Date.now(), type: 'completed', totalDowntimeMs: this.script.downtimeMs ?? 42, iteration: 4, source: 'libvirt' };
+        this.completed = {
+          at: Date.now(),
+          type: 'completed',
+          totalDowntimeMs: this.script.downtimeMs ?? 42,
+          iteration: 4,
+          source: 'libvirt',
+        };
         resolve();
       };
       t = setTimeout(finish, this.script.durationMs);
@@ -136,8 +145,26 @@ export class FakeEngine implements MigrationEngineHooks {
   row(): VmRow {
     const instances = this.world.hosts
       .filter((h) => this.world.running.get(h)!.has(UUID))
-      .map((host) => ({ host, state: 'running' as const, name: 'web', macs: [], ips: this.world.ips.get(host) ?? [], definitionHash: 'h', memoryKiB: 131072, vcpus: 1 }));
-    return { uuid: UUID, name: 'web', instances, ips: [], openFindings: 0, status: 'ok', registration: this.registration, lastBeacon: this.world.beacon };
+      .map((host) => ({
+        host,
+        state: 'running' as const,
+        name: 'web',
+        macs: [],
+        ips: this.world.ips.get(host) ?? [],
+        definitionHash: 'h',
+        memoryKiB: 131072,
+        vcpus: 1,
+      }));
+    return {
+      uuid: UUID,
+      name: 'web',
+      instances,
+      ips: [],
+      openFindings: 0,
+      status: 'ok',
+      registration: this.registration,
+      lastBeacon: this.world.beacon,
+    };
   }
   resolveVm(ref: string): VmRow {
     if (ref === 'web' || ref === UUID || UUID.startsWith(ref)) return this.row();
@@ -174,11 +201,16 @@ export class FakeEngine implements MigrationEngineHooks {
 export function fakeHosts(world: FakeWorld, drivers: Map<string, FakeDriver>, configs?: HostConfig[]): MigrationHosts {
   const cfgs: HostConfig[] =
     configs ??
-    world.hosts.map((name) => ({ name, driver: 'ssh', address: name, port: 22, user: 'root', knownHostsFile: '/k', libvirtUri: 'qemu:///system' }) as HostConfig);
+    world.hosts.map(
+      (name) =>
+        ({ name, driver: 'ssh', address: name, port: 22, user: 'root', knownHostsFile: '/k', libvirtUri: 'qemu:///system' }) as HostConfig,
+    );
   return {
     configs: () => cfgs,
     status: (h): HostStatus | undefined =>
-      cfgs.some((c) => c.name === h) ? { name: h, driver: 'ssh', target: h, up: true, consecutiveFailures: 0, domains: 1, running: 1, node } : undefined,
+      cfgs.some((c) => c.name === h)
+        ? { name: h, driver: 'ssh', target: h, up: true, consecutiveFailures: 0, domains: 1, running: 1, node }
+        : undefined,
     driver: (h) => {
       const d = drivers.get(h);
       if (!d) throw new BillboardError('NOT_FOUND', `no host ${h}`);
