@@ -1,6 +1,6 @@
 // The TUI's data store, outside React: it turns the console's unthrottled change notifications into at most one
 // published state per `intervalMs` (10 Hz by default), plus a slow clock tick so ages keep moving while nothing
-// changes. React reads it through useSyncExternalStore (see use-tui-data.ts); nothing here renders.
+// changes. React reads it through useSyncExternalStore (see hooks.ts); nothing here renders.
 import type { ConsoleApi } from '../console/api.js';
 import type { AuditEntry, BillboardSnapshot, JobStats, MigrationJob, Registration } from '../model/types.js';
 
