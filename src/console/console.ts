@@ -1,7 +1,7 @@
 import { NO_BEACON_COUNTERS, type AuditEntry, type BillboardSnapshot, type MigrationJob, type Registration } from '../model/types.js';
 import type { CommandResult, ConsoleApi, ConsoleEvent } from './api.js';
 import type { ConsoleContext } from './context.js';
-import { pendingRows } from './commands/registry.js';
+import { pendingRows } from './commands/registrations.js';
 import { runLine } from './dispatch.js';
 import { complete, helpText, isMutatingLine } from './vocabulary.js';
 

@@ -5,7 +5,7 @@ import { ack, findings, show, vms } from './commands/billboard.js';
 import { health } from './commands/health.js';
 import { hosts, isolate, scan, stop, suspend } from './commands/hosts.js';
 import { abort, authorize, deny, jobs, migrate, tune, watch } from './commands/migration.js';
-import { approve, pending, register, reject, revoke } from './commands/registry.js';
+import { approve, pending, register, reject, revoke } from './commands/registrations.js';
 import { command, type Command } from './context.js';
 import * as grammar from './grammar.js';
 
