@@ -120,9 +120,22 @@ export const configSchema = z
     policy: z
       .object({
         enforcement: z.enum(['ask', 'isolate', 'stop']).default('ask'),
+        /** the hosts' admission hooks (docs/admission.md): off answers yes, audit answers yes and records what enforce refuses */
+        admission: z.enum(['off', 'audit', 'enforce']).default('off'),
       })
       .strict()
-      .default({ enforcement: 'ask' }),
+      .default({ enforcement: 'ask', admission: 'off' }),
+    admission: z
+      .object({
+        /** what a host's hook does when the service does not answer within timeoutS (written into its conf) */
+        unreachable: z.enum(['allow', 'deny']).default('deny'),
+        /** how long a hook waits for the service, seconds (libvirt waits on the hook) */
+        timeoutS: z.number().int().min(1).max(60).default(3),
+        /** sha256 of hooks installed as /etc/libvirt/hooks/qemu besides contrib/billboard-admit (a chaining wrapper) */
+        hookSha256: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 in hex')).default([]),
+      })
+      .strict()
+      .default({ unreachable: 'deny', timeoutS: 3, hookSha256: [] }),
     serve: z
       .object({
         /** TCP HOST:PORT of the service's SSH endpoint */

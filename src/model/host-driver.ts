@@ -1,9 +1,10 @@
-import type { DomainInfo, JobStats, MigrateOptions, NodeInfo } from './types.js';
+import type { AdmissionHookSeen, DomainInfo, JobStats, MigrateOptions, NodeInfo } from './types.js';
 
-/** One scan of a host: its domains, and its node info when the host told it. */
+/** One scan of a host: its domains, and its node info and admission hook when the host told them. */
 export interface HostScan {
   domains: DomainInfo[];
   node?: NodeInfo;
+  admissionHook?: AdmissionHookSeen;
 }
 
 /**
@@ -33,6 +34,22 @@ export interface HostDriver {
 
   /** the migration hooks (used by migration/) */
   readonly jobs: JobControl;
+
+  /** one domain as a scan reports it, or null when the host has none with that UUID (absent: scan the whole host) */
+  scanDomain?(uuid: string): Promise<DomainInfo | null>;
+  /** open the host's domain event stream (`virsh event --all --loop`); absent when the driver has none */
+  openEvents?(): Promise<EventChannel>;
+  /** why this host's events cannot reach the console (it is then polled only), or undefined */
+  readonly eventsUnavailable?: string;
+}
+
+/** A running domain event stream: virsh's text as it arrives, until it ends. */
+export interface EventChannel {
+  onData(cb: (text: string) => void): void;
+  /** once, when the stream ended: why, in one line */
+  onEnd(cb: (why: string) => void): void;
+  /** end it (and whatever runs it); onEnd follows */
+  close(): void;
 }
 
 /**

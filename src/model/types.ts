@@ -57,7 +57,18 @@ export interface Inventory {
   durationMs: number;
   domains: DomainInfo[];
   node?: NodeInfo;
+  /** a rescan of these domains alone after their events (the others are the last full scan's) */
+  targeted?: string[];
+  /** the host's admission hook as the scan found it (absent: the driver cannot tell) */
+  admissionHook?: AdmissionHookSeen;
 }
+
+/**
+ * /etc/libvirt/hooks/qemu on a host: its sha256 when present and executable; 'missing' (no file), 'not-executable'
+ * (libvirt skips it), or 'unknown' (a driver or host that cannot tell: a libvirt-driver or test:/// host, an
+ * unreadable file). Only the first two are evidence of a bypass.
+ */
+export type AdmissionHookSeen = { state: 'present'; sha256: string } | { state: 'missing' | 'not-executable' | 'unknown'; detail?: string };
 
 export interface HostStatus {
   name: string;
@@ -75,6 +86,17 @@ export interface HostStatus {
   domains: number;
   running: number;
   node?: NodeInfo;
+  /** the host's domain event stream: on (flowing), off (down, restarting), or unavailable (polled only; eventsNote says why) */
+  events?: 'on' | 'off' | 'unavailable';
+  eventsNote?: string;
+  eventsReceived?: number;
+  lastEventAt?: number;
+  /** the last event, one line */
+  lastEvent?: string;
+  /** times the stream was restarted after it dropped */
+  streamRestarts?: number;
+  /** the poll interval in force (slower while events flow) */
+  pollIntervalMs?: number;
 }
 
 // ─── Migration job stats (hosts/ reads them, migration/ interprets) ────────────────────────────
@@ -185,7 +207,7 @@ export interface Registration {
   definitionHash?: string;
   state: RegistrationState;
   /** where the request came from */
-  origin: 'operator' | 'beacon' | 'scan';
+  origin: 'operator' | 'beacon' | 'scan' | 'admission';
   /** where/what first saw it, e.g. "beacon from 10.0.0.5" or "scan of lab-b" */
   firstSeen?: string;
   createdAt: number;
@@ -222,6 +244,7 @@ export const FINDING_CODES = [
   'UNAUTHORIZED_MIGRATION',
   'DEFINITION_DRIFT',
   'MIGRATION_GHOST',
+  'ADMISSION_BYPASSED',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
