@@ -36,14 +36,23 @@ export function serveApi(stream: Duplex, api: ConsoleApi, feed: Feed, hello: Omi
     opts.onDrop(why);
     stream.destroy();
   };
+  // The whole state comes first and may alone pass maxBuffer (a big lab's is megabytes): what is left of it unread
+  // is not held against the budget, so a console is dropped for deltas it does not read, not for attaching.
+  let written = 0;
+  let stateEnd = 0;
   const write = (line: string) => {
     if (!open) return;
-    if (stream.writableLength > opts.maxBuffer) return drop(`more than ${opts.maxBuffer} bytes unread: dropped`);
+    const unreadState = Math.max(0, stateEnd - (written - stream.writableLength));
+    if (stream.writableLength - unreadState > opts.maxBuffer) return drop(`more than ${opts.maxBuffer} bytes unread: dropped`);
+    written += Buffer.byteLength(line) + 1;
     stream.write(line + '\n');
   };
   const send = (m: object) => write(JSON.stringify(m));
   send({ t: 'hello', ...hello });
-  const unsubscribe = feed.subscribe(write);
+  const unsubscribe = feed.subscribe((line) => {
+    write(line);
+    stateEnd ||= written;
+  });
   const close = () => {
     open = false;
     unsubscribe();
