@@ -13,10 +13,10 @@ class SlowPeer extends Duplex {
   private held: [Buffer, () => void][] = [];
   private text = '';
   readonly state = new FeedState();
-  _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this.held.push([chunk, cb]);
   }
-  _read(): void {}
+  override _read(): void {}
   /** the peer reads everything written so far, and applies the feed's messages */
   readAll(): void {
     // each callback lets the stream hand over its next buffered chunk: read until nothing is left
