@@ -29,3 +29,20 @@ export const SSH_MAX_QUEUED = 1024;
 export const SCAN_BACKOFF_BASE_MS = 1000;
 /** …up to this, or the scan interval when that is longer */
 export const SCAN_BACKOFF_MAX_MS = 60_000;
+
+/** the poll interval while a host's event stream flows (the safety net's pace; never shorter than scan.intervalS) */
+export const EVENTS_POLL_INTERVAL_MS = 300_000;
+/** an event stream open this long without ending counts as subscribed (virsh prints nothing when it is) */
+export const EVENT_SETTLE_MS = 1000;
+/** an event block waiting for more fields is complete after this much quiet */
+export const EVENT_QUIET_MS = 50;
+/** first restart delay after an event stream ended; doubles per failure… */
+export const EVENT_RESTART_BASE_MS = 1000;
+/** …up to this */
+export const EVENT_RESTART_MAX_MS = 60_000;
+/** lifecycle events are gathered this long after the last one before their rescan runs… */
+export const EVENT_RESCAN_DEBOUNCE_MS = 100;
+/** …but never longer than this after the first one (a storm still gets rescanned) */
+export const EVENT_RESCAN_MAX_DELAY_MS = 2000;
+/** more domains than this named by one batch of events: the whole host is rescanned */
+export const EVENT_TARGETED_MAX = 16;

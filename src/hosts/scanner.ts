@@ -3,14 +3,19 @@ import type { HostConfig } from '../model/config.js';
 import { BillboardError, errorLine } from '../model/errors.js';
 import type { HostDriver, HostScan } from '../model/host-driver.js';
 import type { HostStatus, Inventory } from '../model/types.js';
-import { SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } from './defaults.js';
+import { EVENTS_POLL_INTERVAL_MS, SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } from './defaults.js';
 import { asHostError, timeoutError } from './errors.js';
+import { eventStatus, mergeTargeted, type TargetedFound } from './events/targeted.js';
+import { HostEvents, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
 import { createDriver } from './factory.js';
 import type { Logger } from './logger.js';
 
 // Active scans: every host on its own schedule (intervalMs after its last scan), at most `concurrency`
 // at once, each bounded by timeoutMs. A failing host is marked down with the reason and retried with
 // exponential backoff; it never delays the others. Emits 'inventory', 'status', 'host-down'.
+// Hosts whose driver streams domain events (events/) are also rescanned as soon as a lifecycle event names one of
+// their domains (that domain alone when the driver can), fully after every (re)connect of the stream, and polled
+// at eventsIntervalMs while the stream flows. Emits 'domain-event' (HostDomainEvent) for every event.
 
 export interface ScannerOptions {
   hosts: HostConfig[];
@@ -23,6 +28,12 @@ export interface ScannerOptions {
   backoffBaseMs?: number;
   /** longest retry delay */
   backoffMaxMs?: number;
+  /** follow hosts' domain event streams (default true) */
+  events?: boolean;
+  /** the poll interval while a host's events flow (default EVENTS_POLL_INTERVAL_MS, never below intervalMs) */
+  eventsIntervalMs?: number;
+  /** the event streams' timings (tests) */
+  eventOptions?: Partial<Pick<HostEventsOptions, 'debounceMs' | 'maxDelayMs' | 'targetedMax' | 'stream'>>;
 }
 
 export interface ScanResult {
@@ -38,6 +49,10 @@ interface HostState {
   status: HostStatus;
   inflight?: Promise<ScanResult>;
   dueAt: number;
+  events?: HostEvents;
+  /** the last inventory reported (a targeted rescan updates it) */
+  last?: Inventory;
+  statusTimer?: NodeJS.Timeout;
 }
 
 export class Scanner extends EventEmitter {
@@ -57,9 +72,10 @@ export class Scanner extends EventEmitter {
 
   private newState(h: HostConfig): HostState {
     const make = this.opts.createDriver ?? ((c: HostConfig) => createDriver(c, this.opts.log, { commandTimeoutMs: this.opts.timeoutMs }));
-    return {
+    const driver = make(h);
+    const state: HostState = {
       cfg: h,
-      driver: make(h),
+      driver,
       dueAt: 0,
       status: {
         name: h.name,
@@ -72,6 +88,47 @@ export class Scanner extends EventEmitter {
         running: 0,
       },
     };
+    const open = driver.openEvents?.bind(driver);
+    if (open && !driver.eventsUnavailable && this.opts.events !== false) state.events = this.hostEvents(state, open);
+    return state;
+  }
+
+  private hostEvents(h: HostState, open: NonNullable<HostDriver['openEvents']>): HostEvents {
+    const ev = new HostEvents({
+      host: h.cfg.name,
+      open,
+      rescan: (r) => this.eventRescan(h, r),
+      log: this.opts.log,
+      ...this.opts.eventOptions,
+    });
+    ev.on('domain-event', (e) => this.emit('domain-event', e));
+    ev.on('change', () => this.eventsChanged(h));
+    return ev;
+  }
+
+  /** the stream's state moved: a dropped stream brings the poll back to intervalMs; status at most every 250 ms */
+  private eventsChanged(h: HostState): void {
+    if (!h.events?.stream.stats.up && h.status.lastScanAt !== undefined && h.status.consecutiveFailures === 0) {
+      const due = h.status.lastScanAt + this.opts.intervalMs;
+      if (due < h.dueAt) {
+        h.dueAt = due;
+        this.tick();
+      }
+    }
+    h.statusTimer ??= setTimeout(() => {
+      h.statusTimer = undefined;
+      if (!this.stopped && this.hosts.get(h.cfg.name) === h) this.emit('status', this.status(h));
+    }, 250);
+  }
+
+  /** the poll interval for a host now */
+  private pollInterval(h: HostState): number {
+    if (!h.events?.stream.stats.up) return this.opts.intervalMs;
+    return Math.max(this.opts.intervalMs, this.opts.eventsIntervalMs ?? EVENTS_POLL_INTERVAL_MS);
+  }
+
+  private status(h: HostState): HostStatus {
+    return { ...h.status, ...eventStatus(h.driver, h.events?.stream.stats, this.pollInterval(h)) };
   }
 
   /**
@@ -95,9 +152,14 @@ export class Scanner extends EventEmitter {
     for (const [name, cfg] of next) {
       if (this.hosts.has(name)) continue;
       if (!changed.includes(name)) added.push(name);
-      this.hosts.set(name, this.newState(cfg));
+      const h = this.newState(cfg);
+      this.hosts.set(name, h);
+      if (this.running) h.events?.start();
     }
-    for (const h of closing) await h.driver.close().catch(() => undefined);
+    for (const h of closing) {
+      this.stopEvents(h);
+      await h.driver.close().catch(() => undefined);
+    }
     if (added.length || removed.length || changed.length) {
       this.emit('status');
       this.tick();
@@ -110,8 +172,17 @@ export class Scanner extends EventEmitter {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
-    for (const h of this.hosts.values()) h.dueAt = 0;
+    for (const h of this.hosts.values()) {
+      h.dueAt = 0;
+      h.events?.start();
+    }
     this.tick();
+  }
+
+  private stopEvents(h: HostState): void {
+    h.events?.stop();
+    clearTimeout(h.statusTimer);
+    h.statusTimer = undefined;
   }
 
   /** Stop scanning and close every driver; leaves no timers. */
@@ -121,6 +192,7 @@ export class Scanner extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const inflight = [...this.hosts.values()].map((h) => h.inflight).filter(Boolean);
+    for (const h of this.hosts.values()) this.stopEvents(h);
     for (const h of this.hosts.values()) {
       await h.driver.close().catch((e) => this.opts.log?.warn?.({ host: h.cfg.name, err: errorLine(e) }, 'close failed'));
     }
@@ -148,7 +220,7 @@ export class Scanner extends EventEmitter {
   }
 
   statuses(): HostStatus[] {
-    return [...this.hosts.values()].map((h) => ({ ...h.status, node: h.status.node ? { ...h.status.node } : undefined }));
+    return [...this.hosts.values()].map((h) => ({ ...this.status(h), node: h.status.node ? { ...h.status.node } : undefined }));
   }
 
   driver(host: string): HostDriver {
@@ -187,6 +259,61 @@ export class Scanner extends EventEmitter {
     });
     h.inflight = p;
     return p;
+  }
+
+  /**
+   * The rescan a host's events asked for, after any scan in flight (which may have started before the events). The
+   * named domains alone when the driver can scan one and the host has a last inventory to merge them into; the
+   * whole host otherwise, and when a domain no longer has the name its event gave (another domain took it).
+   */
+  private async eventRescan(h: HostState, r: RescanRequest): Promise<void> {
+    while (h.inflight) await h.inflight;
+    if (!this.running || this.hosts.get(h.cfg.name) !== h) return;
+    this.opts.log?.debug?.({ host: h.cfg.name, reason: r.reason, full: r.full, domains: r.targets.size }, 'event rescan');
+    if (r.full || !h.last || !h.status.up || !h.driver.scanDomain) {
+      await this.scanHost(h);
+      return;
+    }
+    const p = this.runTargeted(h, r.targets)
+      .then((res) => res ?? this.runScan(h))
+      .finally(() => {
+        h.inflight = undefined;
+        this.tick();
+      });
+    h.inflight = p;
+    await p;
+  }
+
+  /** Scan the targets alone and report the last inventory with them updated; undefined: scan the whole host. */
+  private async runTargeted(h: HostState, targets: Map<string, string>): Promise<ScanResult | undefined> {
+    await this.slot();
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    let found: TargetedFound[];
+    try {
+      const work = Promise.all([...targets].map(async ([uuid, name]) => ({ uuid, name, info: await h.driver.scanDomain!(uuid) })));
+      work.catch(() => undefined);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timeoutError(h.cfg.name, 'scan', this.opts.timeoutMs)), this.opts.timeoutMs);
+      });
+      found = await Promise.race([work, timeout]);
+    } catch {
+      return undefined; // the whole scan says what is wrong with the host
+    } finally {
+      clearTimeout(timer);
+      this.release();
+    }
+    const inv = mergeTargeted(h.last!, found, started);
+    if (!inv) return undefined;
+    for (const f of found) h.events?.names.set(f.uuid, f.info?.name);
+    h.last = inv;
+    const running = inv.domains.filter((d) => d.state === 'running').length;
+    h.status = { ...h.status, lastScanAt: inv.at, lastScanMs: inv.durationMs, domains: inv.domains.length, running };
+    if (!this.stopped && this.hosts.get(h.cfg.name) === h) {
+      this.emit('inventory', inv);
+      this.emit('status', this.status(h));
+    }
+    return { host: h.cfg.name, ok: true, inventory: inv };
   }
 
   private async runScan(h: HostState): Promise<ScanResult> {
@@ -228,12 +355,14 @@ export class Scanner extends EventEmitter {
       running: domains.filter((d) => d.state === 'running').length,
       node: node ?? h.status.node,
     };
-    h.dueAt = at + this.opts.intervalMs;
+    h.dueAt = at + this.pollInterval(h);
+    h.last = inv;
+    h.events?.names.replace(domains);
     if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
     // a host removed (or replaced) by setHosts while its scan ran reports nothing
     if (!this.stopped && this.hosts.get(name) === h) {
       this.emit('inventory', inv);
-      this.emit('status', { ...h.status });
+      this.emit('status', this.status(h));
     }
     return { host: name, ok: true, inventory: inv };
   }
@@ -262,7 +391,7 @@ export class Scanner extends EventEmitter {
     if (err.code === 'HOST_DOWN' || err.code === 'TIMEOUT') await h.driver.close().catch(() => undefined);
     this.opts.log?.warn?.({ host: name, err: err.message, failures, retryInMs: delay }, 'host scan failed');
     if (!this.stopped && this.hosts.get(name) === h) {
-      this.emit('status', { ...h.status });
+      this.emit('status', this.status(h));
       if (wasUp) this.emit('host-down', name, err.message);
     }
     return { host: name, ok: false, error: err.message };

@@ -1,10 +1,11 @@
 import type { LibvirtHostConfig } from '../../model/config.js';
 import { BillboardError } from '../../model/errors.js';
-import type { HostDriver, HostScan } from '../../model/host-driver.js';
+import type { EventChannel, HostDriver, HostScan } from '../../model/host-driver.js';
 import { safeText } from '../../model/text.js';
 import type { DomainInfo, NodeInfo } from '../../model/types.js';
-import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS } from '../defaults.js';
+import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS, VIRSH } from '../defaults.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { openLocalEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SharedStart } from '../shared-start.js';
@@ -120,6 +121,16 @@ export class LibvirtDriver implements HostDriver {
     const hv = this.hv ?? (await this.opening.current?.catch(() => undefined));
     this.hv = undefined;
     if (hv) await hv.connectClose().catch(() => undefined);
+  }
+
+  /** the binding has no events: a local `virsh -c URI event` child streams them (events/channel.ts) */
+  openEvents(): Promise<EventChannel> {
+    return openLocalEventChannel(this.opts.virshPath ?? VIRSH, this.uri);
+  }
+
+  /** the test driver's events stay inside the process that made them (here, the binding's connection) */
+  get eventsUnavailable(): string | undefined {
+    return isTestUri(this.uri) ? 'test:/// driver: its events never leave the process, polled only' : undefined;
   }
 
   private virsh(args: string[], o: VirshRunOptions = {}): Promise<string> {

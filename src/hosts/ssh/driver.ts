@@ -1,6 +1,6 @@
 import type { SshHostConfig } from '../../model/config.js';
 import type { BillboardError } from '../../model/errors.js';
-import type { HostDriver, HostScan } from '../../model/host-driver.js';
+import type { EventChannel, HostDriver, HostScan } from '../../model/host-driver.js';
 import type { DomainInfo, NodeInfo } from '../../model/types.js';
 import {
   COMMAND_TIMEOUT_MS,
@@ -11,6 +11,7 @@ import {
   VIRSH,
 } from '../defaults.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { openSshEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -339,6 +340,26 @@ export class SshDriver implements HostDriver {
     } catch (e) {
       throw hostError('HOST_ERROR', this.name, (e as Error).message);
     }
+  }
+
+  /** one domain as a scan reports it (an event's targeted rescan); null when the host has none with that UUID */
+  async scanDomain(uuid: string): Promise<DomainInfo | null> {
+    try {
+      return await this.domain(uuid);
+    } catch (e) {
+      if ((e as BillboardError).code === 'NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  /** the host's domain events: one more long-lived channel on this connection (events/channel.ts) */
+  openEvents(): Promise<EventChannel> {
+    return openSshEventChannel(this.conn, this.virsh, this.uri);
+  }
+
+  /** the test driver's events stay inside the virsh process that made them: another virsh never sees them */
+  get eventsUnavailable(): string | undefined {
+    return isTestUri(this.uri) ? 'test:/// driver: its events never leave the process, polled only' : undefined;
   }
 
   async stop(uuid: string): Promise<void> {

@@ -1,0 +1,47 @@
+import type { HostDriver } from '../../model/host-driver.js';
+import type { DomainInfo, HostStatus, Inventory } from '../../model/types.js';
+import type { EventStreamStats } from './stream.js';
+
+// Pure helpers of the scanner's event side: a targeted rescan folded into the host's last inventory, and a host's
+// event stream as HostStatus fields.
+
+/** one domain a targeted rescan looked at: what the event called it, and what the host has now (null: none) */
+export interface TargetedFound {
+  uuid: string;
+  name: string;
+  info: DomainInfo | null;
+}
+
+/**
+ * The last inventory with the targets replaced (or removed, when the host has them no longer). Undefined when a
+ * target answers to another name than its event gave, or when that name is another domain's now: the names moved
+ * under the events, and only a whole scan says which domain is which.
+ */
+export function mergeTargeted(last: Inventory, found: TargetedFound[], started: number, at = Date.now()): Inventory | undefined {
+  const byUuid = new Map(last.domains.map((d) => [d.uuid, d]));
+  for (const f of found) {
+    if (f.info && f.info.name !== f.name) return undefined;
+    const other = last.domains.find((d) => d.name === f.name && d.uuid !== f.uuid);
+    if (f.info && other && !found.some((g) => g.uuid === other.uuid)) return undefined;
+    if (f.info) byUuid.set(f.uuid, f.info);
+    else byUuid.delete(f.uuid);
+  }
+  return { ...last, at, durationMs: at - started, domains: [...byUuid.values()], targeted: found.map((f) => f.uuid) };
+}
+
+/** the event fields of a host's status: its stream's, or why it has none */
+export function eventStatus(driver: HostDriver, stats: EventStreamStats | undefined, pollIntervalMs: number): Partial<HostStatus> {
+  if (stats) {
+    return {
+      events: stats.up ? 'on' : 'off',
+      eventsNote: stats.up ? undefined : stats.lastError,
+      eventsReceived: stats.received,
+      lastEventAt: stats.lastEventAt,
+      lastEvent: stats.lastEvent,
+      streamRestarts: stats.restarts,
+      pollIntervalMs,
+    };
+  }
+  if (driver.eventsUnavailable) return { events: 'unavailable', eventsNote: driver.eventsUnavailable, pollIntervalMs };
+  return {};
+}
