@@ -1,3 +1,4 @@
+import { admit } from './commands/admit.js';
 import { alertsTest } from './commands/alerts.js';
 import { audit, auditVerify } from './commands/audit.js';
 import { wait } from './commands/basic.js';
@@ -52,6 +53,7 @@ export const COMMANDS: readonly Command[] = [
   abort,
   audit,
   auditVerify,
+  admit,
   alertsTest,
   health,
   wait,

@@ -6,6 +6,7 @@ import type { ConsoleApi } from '../console/api.js';
 import type { Console } from '../console/console.js';
 import type { Runtime } from '../console/runtime.js';
 import type { MigrationService } from '../console/services.js';
+import { admitSession } from './admit-session.js';
 import { serveApi } from './api-session.js';
 import type { Feed } from './feed.js';
 import type { Operator } from './operators.js';
@@ -68,6 +69,7 @@ export function runSession(op: Operator, req: SessionRequest, deps: SessionDeps)
   const flags = new Set(words.slice(1));
   const known = words[0] === 'script' ? ['--json', '--stop-on-error', '--read-only'] : ['--read-only'];
   const unknown = [...flags].find((f) => !known.includes(f));
+  if (words[0] === 'admit') return admitSession(op, channel, req.command ?? '', deps);
   if (words[0] !== 'script' && words[0] !== 'api') return refuse(channel, `unknown command "${words[0] ?? ''}": ${USAGE}`);
   if (unknown)
     return refuse(channel, `${words[0]}: unknown option ${unknown}${unknown === '--actor' ? ' (the actor is who you attached as)' : ''}`);

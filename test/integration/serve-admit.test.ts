@@ -1,0 +1,145 @@
+// `admit` through a real `billboard serve` over OpenSSH with `host` role keys: what a host's admission hook asks
+// (contrib/billboard-admit), answered by exit status with the reason on stderr, every decision audited.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDriverXml } from '../../src/demo/lab-xml.js';
+import { testUri } from '../helpers/libvirt-fixtures.js';
+import { requireDist, uuidFor } from './script-harness.js';
+import { serveLab, until, type ServeLab } from './serve-harness.js';
+
+requireDist();
+
+const WEB = uuidFor(1);
+const BUILD = uuidFor(2);
+const CLONE_NAME = 'web-01-copy';
+
+/** a lab with lab-a running web-01 and lab-b empty (libvirt test driver), admission under `policy` */
+async function admissionLab(policy: 'audit' | 'enforce'): Promise<ServeLab> {
+  const lab0 = await serveLab({ alice: 'admin', 'host-lab-a': 'host', 'host-lab-b': 'host' });
+  const a = join(lab0.dir, 'lab-a.xml');
+  const b = join(lab0.dir, 'lab-b.xml');
+  const web = { uuid: WEB, name: 'web-01', state: 'running' as const, macs: ['52:54:00:00:00:01'], memoryKiB: 65536, vcpus: 1 };
+  writeFileSync(a, testDriverXml([web]));
+  writeFileSync(b, testDriverXml([]));
+  lab0.writeConfig({
+    ...lab0.config,
+    hosts: [
+      { name: 'lab-a', driver: 'libvirt', uri: testUri(a) },
+      { name: 'lab-b', driver: 'libvirt', uri: testUri(b) },
+    ],
+    policy: { admission: policy },
+  });
+  await lab0.start();
+  await until(async () => {
+    const r = await lab0.ssh('alice', 'script --json', 'vms\n');
+    return (r.json()[0]?.data as any[] | undefined)?.some((v) => v.uuid === WEB && v.instances.length === 1);
+  }, 'the first scan of lab-a');
+  return lab0;
+}
+
+const admit = (lab: ServeLab, as: string, args: string) => lab.ssh(as, `admit ${args}`);
+
+describe('admit over SSH (policy enforce)', () => {
+  let lab: ServeLab;
+  beforeAll(async () => {
+    lab = await admissionLab('enforce');
+  }, 90_000);
+  afterAll(async () => {
+    await lab?.stop('SIGKILL');
+    lab?.cleanup();
+  });
+
+  it('an unknown domain is refused with the reason, becomes a pending request, and the retry after approve succeeds', async () => {
+    const ask = `--host lab-a --op prepare --uuid ${BUILD} --name build-07 --mac 52:54:00:00:00:07`;
+    const no = await admit(lab, 'host-lab-a', ask);
+    expect(no.code).toBe(1);
+    expect(no.stderr).toContain("lab-a's admin tried to start build-07");
+    expect(no.stdout).toBe('');
+    const pending = (await lab.ssh('alice', 'script --json', 'pending\n')).json()[0]!.data as any[];
+    expect(pending.find((p) => p.uuid === BUILD)).toMatchObject({
+      name: 'build-07',
+      origin: 'admission',
+      homeHost: 'lab-a',
+      macs: ['52:54:00:00:00:07'],
+      firstSeen: "lab-a's admin tried to start build-07",
+    });
+    // a second refusal does not open a second request
+    expect((await admit(lab, 'host-lab-a', ask)).stderr).toContain('registration pending operator approval');
+    expect((await lab.ssh('alice', 'script --json', `approve ${BUILD}\n`)).json()[0]).toMatchObject({ ok: true });
+    const yes = await admit(lab, 'host-lab-a', ask);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stdout).toContain('home host lab-a');
+  });
+
+  it('refuses a UUID running elsewhere and a bare migration; a host key asks only for its own host', async () => {
+    expect((await lab.ssh('alice', 'script --json', `approve ${WEB}\n`)).json()[0]).toMatchObject({ ok: true });
+    const clone = await admit(lab, 'host-lab-b', `--host lab-b --op prepare --uuid ${WEB} --name ${CLONE_NAME}`);
+    expect(clone.code).toBe(1);
+    expect(clone.stderr).toContain('already running on lab-a');
+    const bare = await admit(lab, 'host-lab-b', `--host lab-b --op migrate --uuid ${WEB} --name web-01`);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('no authorized migration job moves it to lab-b');
+    const spoof = await admit(lab, 'host-lab-b', `--host lab-a --op prepare --uuid ${WEB} --name web-01`);
+    expect(spoof.code).toBe(1);
+    expect(spoof.stderr).toContain('host-lab-b may ask only for its own host, not lab-a');
+  });
+
+  it('only the host role runs admit, and the host role runs nothing else', async () => {
+    const asAdmin = await admit(lab, 'alice', `--host lab-a --op prepare --uuid ${WEB}`);
+    expect(asAdmin.code).toBe(2);
+    expect(asAdmin.stderr).toContain('only the host role runs admit');
+    const r = await lab.ssh('host-lab-a', 'script --json', 'vms\n');
+    expect(r.json()[0]).toMatchObject({ ok: false, error: { code: 'PERMISSION' } });
+    const usage = await admit(lab, 'host-lab-a', '--host lab-a --op start --uuid nope');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--op is one of prepare, migrate, restore');
+  });
+
+  it('hostile names reach the decision as data; control characters are refused before any decision', async () => {
+    const r = await admit(lab, 'host-lab-a', `--host lab-a --op prepare --uuid ${uuidFor(3)} --name '$(rm -rf /)"x'"'"'; ls'`);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`tried to start $(rm -rf /)"x'; ls (${uuidFor(3)})`);
+    const pending = (await lab.ssh('alice', 'script --json', 'pending\n')).json()[0]!.data as any[];
+    // a name the registry refuses becomes vm-<uuid prefix>
+    expect(pending.find((p) => p.uuid === uuidFor(3))?.name).toBe(`vm-${uuidFor(3).slice(0, 8)}`);
+    const esc = await admit(lab, 'host-lab-a', `--host lab-a --op prepare --uuid ${uuidFor(4)} --name 'a\u001b[2J'`);
+    expect(esc.code).toBe(2);
+    expect(esc.stderr).toContain('commands take no control characters');
+  });
+
+  it('audits every decision with the operator as actor', async () => {
+    const audit = (await lab.ssh('alice', 'script --json', 'audit --last 200\n')).json()[0]!.data as any[];
+    const admits = audit.filter((e) => e.action === 'admit');
+    expect(admits.length).toBeGreaterThanOrEqual(6);
+    expect(admits.find((e) => e.target === BUILD && e.details.answer === 'yes')).toMatchObject({
+      actor: 'host-lab-a',
+      details: { host: 'lab-a', op: 'prepare', policy: 'enforce', rule: 'home-host' },
+    });
+    expect(admits.find((e) => e.details.rule === 'unauthorized-migration')).toMatchObject({
+      actor: 'host-lab-b',
+      details: { answer: 'no' },
+    });
+  });
+});
+
+describe('admit over SSH (policy audit)', () => {
+  let lab: ServeLab;
+  beforeAll(async () => {
+    lab = await admissionLab('audit');
+  }, 90_000);
+  afterAll(async () => {
+    await lab?.stop('SIGKILL');
+    lab?.cleanup();
+  });
+
+  it('answers yes, and the audit log names what enforce would have refused', async () => {
+    const r = await admit(lab, 'host-lab-b', `--host lab-b --op prepare --uuid ${WEB} --name ${CLONE_NAME}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('policy audit: allowed anyway');
+    const audit = (await lab.ssh('alice', 'script --json', 'audit --last 20\n')).json()[0]!.data as any[];
+    expect(audit.find((e) => e.action === 'admit')).toMatchObject({
+      details: { answer: 'yes', wouldRefuse: true, policy: 'audit' },
+    });
+  });
+});
