@@ -35,7 +35,12 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
   // same object unless something it shows changed (busy counters at most twice a second)
   const counters = useRef<{ c?: HeaderCounters; at: number; seq: number }>({ at: 0, seq: -1 });
   if (counters.current.seq !== data.seq) {
-    const next = nextCounters(counters.current.c, summarize(data.snapshot, data.pending.length), counters.current.at, data.now);
+    const next = nextCounters(
+      counters.current.c,
+      steadyRate(counters.current.c, summarize(data.snapshot, data.pending.length)),
+      counters.current.at,
+      data.now,
+    );
     if (next !== counters.current.c) counters.current = { c: next, at: data.now, seq: data.seq };
     else counters.current.seq = data.seq;
   }
@@ -64,6 +69,16 @@ export function App({ ctl, store, noColor, onQuit }: AppProps) {
       <BottomBar mode={ui.mode} view={ui.view} readOnly={ui.readOnly} status={ui.status} width={width} theme={theme} />
     </Box>
   );
+}
+
+/**
+ * beacons/s as shown: a per-second count jitters by one or two around a steady rate (4 agents every 2 s give 1-3);
+ * the header moves only when the rate really moved (more than 1, and more than a tenth), so an idle lab redraws nothing
+ */
+function steadyRate(prev: HeaderCounters | undefined, next: HeaderCounters): HeaderCounters {
+  if (!prev) return next;
+  const d = Math.abs(next.perSecond - prev.perSecond);
+  return d > 1 && d > prev.perSecond / 10 ? next : { ...next, perSecond: prev.perSecond };
 }
 
 function position(n: number, offset: number, h: number): string {
