@@ -70,8 +70,8 @@ export async function runTuiAttached(t: ConnectTarget, o: { readOnly: boolean })
 }
 
 /** fd 3: the api stream; fd 4: the client's terminal size; stdin/stdout: the SSH channel (its client has the pty) */
-export async function runConsoleChild(): Promise<number> {
-  const [cols, rows] = (process.env.BILLBOARD_CONSOLE_SIZE ?? '80x24').split('x').map(Number);
+export async function runConsoleChild(opts: { size: string; target: string }): Promise<number> {
+  const [cols, rows] = opts.size.split('x').map(Number);
   const stdout = process.stdout as NodeJS.WriteStream & { columns: number; rows: number };
   const stdin = process.stdin as NodeJS.ReadStream;
   // the SSH client's terminal is the TTY: this side has pipes, so it says it is one and writes as a terminal expects
@@ -93,7 +93,7 @@ export async function runConsoleChild(): Promise<number> {
   const api: Duplex = new Socket({ fd: 3, readable: true, writable: true });
   const remote = new RemoteConsole({
     connect: async () => api,
-    target: process.env.BILLBOARD_CONSOLE_TARGET ?? 'service',
+    target: opts.target,
     reconnect: false,
     onFatal: () => process.exit(0),
   });

@@ -117,9 +117,13 @@ Exit codes: 0 all good, 1 a command failed, 2 usage, config or store-open error.
   addScriptCommand(program, out);
   addInitCommand(program, out);
   addServeCommand(program, out);
-  program.command('__console-child', { hidden: true }).action(async () => {
-    out.code = await runConsoleChild().catch((e) => fail(e));
-  });
+  program
+    .command('__console-child', { hidden: true })
+    .option('--size <COLSxROWS>', 'the SSH client terminal size', '80x24')
+    .option('--target <text>', 'what the header names as the service', 'service')
+    .action(async (opts: { size: string; target: string }) => {
+      out.code = await runConsoleChild(opts).catch((e) => fail(e));
+    });
   return program;
 }
 

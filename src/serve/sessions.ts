@@ -1,3 +1,4 @@
+import { childEnv } from '../model/child-env.js';
 import { spawn } from 'node:child_process';
 import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -135,15 +136,14 @@ function consoleSession(op: Operator, req: SessionRequest, deps: SessionDeps): v
   const channel = req.channel;
   const pty = req.pty!;
   const [cmd, ...args] = deps.consoleChild;
-  const child = spawn(cmd!, args, {
+  // the child gets a minimal environment (never the service's, which holds the store key) and its settings as argv
+  const size = `--size=${pty.cols}x${pty.rows}`;
+  const target = `--target=service ${deps.runtime.ctx.config.serve.listen}`;
+  const term = /^[A-Za-z0-9._-]{1,64}$/.test(pty.term) ? pty.term : 'xterm';
+  const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.NO_COLOR ? { NO_COLOR: process.env.NO_COLOR } : {}) };
+  const child = spawn(cmd!, [...args, size, target], {
     stdio: ['pipe', 'pipe', 'ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      TERM: /^[A-Za-z0-9._-]{1,64}$/.test(pty.term) ? pty.term : 'xterm',
-      BILLBOARD_CONSOLE_SIZE: `${pty.cols}x${pty.rows}`,
-      BILLBOARD_CONSOLE_TARGET: `service ${deps.runtime.ctx.config.serve.listen}`,
-      ...(process.env.NO_COLOR ? { NO_COLOR: process.env.NO_COLOR } : {}),
-    },
+    env: childEnv({ TERM: term }, base),
   });
   const con = deps.console(op, false);
   const unsubscribe = con.subscribe(() => deps.feed.poke());

@@ -14,6 +14,8 @@ async function logOnce(path: string): Promise<void> {
   const log = fileLogger(path, 'info');
   log.info({ vm: 'web-01' }, 'hello');
   await new Promise<void>((r) => log.flush(() => r()));
+  // the destination writes asynchronously (sync: false): wait for the line, not for a flush that may come first
+  for (let i = 0; i < 200 && !readFileSync(path, 'utf8').includes('hello'); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('log file', () => {
