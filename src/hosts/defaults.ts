@@ -41,7 +41,7 @@ export const EVENT_RESTART_BASE_MS = 1000;
 /** …up to this */
 export const EVENT_RESTART_MAX_MS = 60_000;
 /** lifecycle events are gathered this long after the last one before their rescan runs… */
-export const EVENT_RESCAN_DEBOUNCE_MS = 100;
+export const EVENT_RESCAN_DEBOUNCE_MS = 250;
 /** …but never longer than this after the first one (a storm still gets rescanned) */
 export const EVENT_RESCAN_MAX_DELAY_MS = 2000;
 /** more domains than this named by one batch of events: the whole host is rescanned */
