@@ -281,7 +281,8 @@ export class Controller {
           kind: 'prompt',
           purpose: 'filter',
           label: '/',
-          text: this.state.filters[this.state.view]?.source ?? '',
+          // a fresh filter each time (the current one is in the header; esc clears it)
+          text: '',
           completions: [],
           historyAt: -1,
         },
@@ -334,6 +335,9 @@ export class Controller {
       return this.set({ mode: { ...mode, historyAt: at, text: this.history[at] ?? '', completions: [] } });
     }
     if (mode.purpose === 'command' && key.tab) return this.complete(mode);
+    // ctrl-u clears the line, ctrl-w the last word (as in a shell)
+    if (key.ctrl && input === 'u') return this.set({ mode: { ...mode, text: '', completions: [] } });
+    if (key.ctrl && input === 'w') return this.set({ mode: { ...mode, text: mode.text.replace(/\S*\s*$/, ''), completions: [] } });
     if (key.ctrl || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.pageUp || key.pageDown) return;
     // pasted text may arrive in one chunk; keep printable characters only
     const printable = input.replace(/[\x00-\x1f\x7f]/g, '');

@@ -333,3 +333,19 @@ describe('tui pop-ups and unbound keys', () => {
     expect(status(m)).toContain('z: not a key in the Billboard view (? lists them)');
   });
 });
+
+describe('tui prompt editing', () => {
+  it('the filter prompt opens empty; ctrl-w deletes a word, ctrl-u the line', async () => {
+    m = await mount({ cols: 120, rows: 40 });
+    await m.press('/');
+    await m.type('^web');
+    await m.press(KEY.enter, '/');
+    const prompt = () => m!.lines()[m!.lines().length - 2] ?? '';
+    expect(prompt()).toMatch(/^\/_?\s*$/);
+    await m.type('db 01');
+    await m.press('\x17');
+    expect(prompt()).toMatch(/^\/db\s*_?\s*$/);
+    await m.press('\x15');
+    expect(prompt()).toMatch(/^\/_?\s*$/);
+  });
+});

@@ -75,6 +75,7 @@ function ListBody({ ui, data, cursor, rows, width, height, theme }: BodyProps) {
         width={width}
         now={data.now}
         theme={theme}
+        emptyText={emptyText(ui, data)}
       />
       {ui.view === 'migrations' ? (
         <MigrationPanel
@@ -90,4 +91,12 @@ function ListBody({ ui, data, cursor, rows, width, height, theme }: BodyProps) {
       )}
     </Box>
   );
+}
+
+/** an empty lab says how to add hosts; a filter that hides everything says so */
+function emptyText(ui: UiState, data: TuiData): string | undefined {
+  if (ui.filters[ui.view]) return '(no rows match the filter; esc clears it)';
+  if (!data.snapshot.hosts.length && (ui.view === 'billboard' || ui.view === 'hosts'))
+    return '(no hosts: add them under "hosts" in the config file (see config.example.json), then restart)';
+  return undefined;
 }

@@ -23,6 +23,8 @@ export interface TableProps {
   width: number;
   now: number;
   theme: Theme;
+  /** what an empty table says */
+  emptyText?: string;
 }
 
 export const Table = memo(function Table(p: TableProps) {
@@ -45,8 +47,7 @@ export const Table = memo(function Table(p: TableProps) {
   if (p.list.length === 0)
     lines.push(
       <Text key="empty" {...p.theme.dim}>
-        {' '}
-        (no rows)
+        {` ${p.emptyText ?? '(no rows)'}`}
       </Text>,
     );
   return (
