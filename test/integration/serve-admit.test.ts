@@ -1,10 +1,11 @@
 // `admit` through a real `billboard serve` over OpenSSH with `host` role keys: what a host's admission hook asks
 // (contrib/billboard-admit), answered by exit status with the reason on stderr, every decision audited.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDriverXml } from '../../src/demo/lab-xml.js';
 import { testUri } from '../helpers/libvirt-fixtures.js';
+import { domainXml, hookBin, runHook, writeHookConf, type HookConf } from '../support/admit-hook.js';
 import { requireDist, uuidFor } from './script-harness.js';
 import { serveLab, until, type ServeLab } from './serve-harness.js';
 
@@ -120,6 +121,41 @@ describe('admit over SSH (policy enforce)', () => {
       actor: 'host-lab-b',
       details: { answer: 'no' },
     });
+  });
+
+  it('contrib/billboard-admit asks it over real OpenSSH: the reason reaches stderr; unknown key and a stopped service obey UNREACHABLE', async () => {
+    const bin = hookBin(join(lab.dir, 'hookbin'), 'real');
+    const base: HookConf = {
+      TARGET: `host-lab-a@127.0.0.1:${lab.port}`,
+      IDENTITY: lab.keys['host-lab-a']!.file,
+      KNOWN_HOSTS: lab.knownHosts,
+      HOST: 'lab-a',
+      UNREACHABLE: 'deny',
+      TIMEOUT: 3,
+    };
+    const conf = (c: Partial<HookConf>) => writeHookConf(join(lab.dir, 'hook.conf'), { ...base, ...c });
+    const xml = domainXml({ uuid: uuidFor(5), nameXml: 'ghost-&apos;05', macs: ['52:54:00:00:00:05'] });
+    const no = await runHook({ bin, conf: conf({}), xml });
+    expect(no.code, no.stderr).toBe(1);
+    expect(no.stderr).toBe(
+      `billboard refused: lab-a's admin tried to start ghost-'05 (${uuidFor(5)}): unknown to billboard; ` +
+        'a registration request awaits the operator (retry after approve)\n',
+    );
+    const yes = await runHook({ bin, conf: conf({}), xml: domainXml({ uuid: BUILD, nameXml: 'build-07' }) });
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stdout).toBe('');
+    const emptyKnown = join(lab.dir, 'empty_known_hosts');
+    writeFileSync(emptyKnown, '');
+    const unknownKey = await runHook({ bin, conf: conf({ KNOWN_HOSTS: emptyKnown }), xml });
+    expect(unknownKey.code).toBe(1);
+    expect(unknownKey.stderr).toContain('could not be asked');
+    expect(await runHook({ bin, conf: conf({ KNOWN_HOSTS: emptyKnown, UNREACHABLE: 'allow' }), xml })).toMatchObject({ code: 0 });
+    await lab.stop();
+    const down = await runHook({ bin, conf: conf({}), xml });
+    expect(down.code).toBe(1);
+    expect(down.ms).toBeLessThan(5_000);
+    expect(await runHook({ bin, conf: conf({ UNREACHABLE: 'allow' }), xml })).toMatchObject({ code: 0 });
+    expect(readFileSync(bin.syslog, 'utf8')).toMatch(/billboard unreachable .*allowed ghost-'05/);
   });
 });
 
