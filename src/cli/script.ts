@@ -145,7 +145,7 @@ function printResult(r: CommandResult & { text?: string }, lineNo: number, opts:
     // a line refused before it was parsed says "line N …" itself
     opts.err(
       r.command
-        ? `line ${lineNo}: ${r.command}: ${r.error.message}\n`
+        ? `line ${lineNo}: ${r.error.message.startsWith(`${r.command}: `) ? '' : `${r.command}: `}${r.error.message}\n`
         : `${r.error.message.startsWith('line ') ? '' : `line ${lineNo}: `}${r.error.message}\n`,
     );
   }
