@@ -39,8 +39,8 @@ describe('billboard demo in a real terminal', () => {
     // every redraw replaces the frame in place: no ghost of an earlier header or hint bar left on screen
     // (a capture can land mid-redraw, so wait for a whole frame; a ghost would still show up as a second copy)
     await new Promise((r) => setTimeout(r, 3000));
-    const settled = await t.waitFor((s) => /^billboard {2}hosts/m.test(s) && /\? help {2}q quit/.test(s), 'a whole frame');
-    expect(settled.match(/^billboard {2}hosts/gm)).toHaveLength(1);
+    const settled = await t.waitFor((s) => /^billboard\b.* {2}hosts \d/m.test(s) && /\? help {2}q quit/.test(s), 'a whole frame');
+    expect(settled.match(/^billboard\b.* {2}hosts \d/gm)).toHaveLength(1);
     expect(settled.match(/\? help {2}q quit/g)).toHaveLength(1);
 
     await t.keys('2');
