@@ -24,7 +24,8 @@ afterAll(() => labs.forEach((l) => l.cleanup()));
 async function initialized(): Promise<TempLab> {
   const l = tempLab();
   labs.push(l);
-  expect((await runBillboard(['init'], l.env)).code).toBe(0);
+  const init = await runBillboard(['init'], l.env);
+  expect(init.code, init.stderr).toBe(0);
   return l;
 }
 
