@@ -293,6 +293,8 @@ const hosts: ViewDef<HostStatus> = {
     { title: 'SCAN', min: 5, right: true, live: (h, now) => (h.lastScanAt ? age(now - h.lastScanAt) : '-') },
     { title: 'MS', min: 5, right: true, get: (h) => (h.lastScanMs === undefined ? '-' : String(h.lastScanMs)) },
     { title: 'FAILS', min: 5, right: true, get: (h) => String(h.consecutiveFailures) },
+    { title: 'EVENTS', min: 6, get: (h) => (h.events === 'unavailable' ? 'poll' : h.events === 'off' ? 'OFF' : (h.events ?? '-')) },
+    { title: 'EVS', min: 4, right: true, get: (h) => (h.eventsReceived === undefined ? '-' : String(h.eventsReceived)) },
     { title: 'LAST ERROR', min: 10, flex: 2, get: (h) => h.lastError ?? '' },
   ],
   items: (d) => d.snapshot.hosts,
@@ -308,6 +310,7 @@ const hosts: ViewDef<HostStatus> = {
     `  last scan ${h.lastScanAt ? `${age(d.now - h.lastScanAt)} ago in ${h.lastScanMs ?? '-'} ms` : 'never'}, ` +
       `${h.consecutiveFailures} consecutive failures${h.nextRetryAt ? `, retry in ${age(h.nextRetryAt - d.now)}` : ''}`,
     ...(h.lastError ? [`  error: ${h.lastError}`] : []),
+    ...hostEventLines(h, d.now),
     ...(h.node
       ? [
           `  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ` +
@@ -316,6 +319,19 @@ const hosts: ViewDef<HostStatus> = {
       : []),
   ],
 };
+
+/** a host's event stream in its details: on/off, events received, the last one, restarts, and the poll in force */
+function hostEventLines(h: HostStatus, now: number): string[] {
+  if (!h.events) return [];
+  const poll = h.pollIntervalMs === undefined ? '' : `; polled every ${age(h.pollIntervalMs)}`;
+  if (h.events === 'unavailable') return [`  events: none (${h.eventsNote ?? 'this host cannot stream them'})${poll}`];
+  const last = h.lastEventAt ? `, last ${age(now - h.lastEventAt)} ago: ${h.lastEvent ?? ''}` : '';
+  const restarts = `${h.streamRestarts ?? 0} stream restart${h.streamRestarts === 1 ? '' : 's'}`;
+  return [
+    `  events ${h.events}: ${h.eventsReceived ?? 0} received${last}, ${restarts}${poll}`,
+    ...(h.events === 'off' && h.eventsNote ? [`  event stream: ${h.eventsNote}`] : []),
+  ];
+}
 
 const audit: ViewDef<AuditEntry> = {
   id: 'audit',

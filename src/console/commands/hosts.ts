@@ -1,4 +1,5 @@
 import { BillboardError, errorLine } from '../../model/errors.js';
+import type { HostStatus } from '../../model/types.js';
 import { host, VM } from '../grammar.js';
 import { command, type Handler } from '../context.js';
 import type { ConsoleContext } from '../context.js';
@@ -10,14 +11,29 @@ export const hosts = command({
   args: [],
   flags: {},
   mutating: false,
-  summary: 'lab hosts: up/down, last scan, domains, free memory',
+  summary: 'lab hosts: up/down, last scan, domains, free memory, domain events and the poll in force',
   examples: ['hosts'],
   run: async (_cmd, ctx) => {
     const list = needScanner(ctx).statuses();
     const now = ctx.now();
     const text = list.length
       ? table(
-          ['HOST', 'DRIVER', 'TARGET', 'STATE', 'DOMAINS', 'RUNNING', 'FREE MEM', 'LAST SCAN', 'ERROR'],
+          [
+            'HOST',
+            'DRIVER',
+            'TARGET',
+            'STATE',
+            'DOMAINS',
+            'RUNNING',
+            'FREE MEM',
+            'LAST SCAN',
+            'EVENTS',
+            'RCVD',
+            'LAST EVENT',
+            'RESTARTS',
+            'POLL',
+            'ERROR',
+          ],
           list.map((h) => [
             h.name,
             h.driver,
@@ -27,13 +43,24 @@ export const hosts = command({
             h.running,
             h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB` : '-',
             h.lastScanAt ? `${age(h.lastScanAt, now)} ago` : '-',
+            h.events === 'unavailable' ? 'polled only' : (h.events ?? '-'),
+            h.eventsReceived ?? '-',
+            h.lastEventAt ? `${age(h.lastEventAt, now)} ago` : '-',
+            h.streamRestarts ?? '-',
+            h.pollIntervalMs ? `${Math.round(h.pollIntervalMs / 1000)} s` : '-',
             h.lastError ?? '',
           ]),
-        )
+        ) + eventNotes(list)
       : 'no hosts configured (add hosts[] to the config)';
     return { data: list, text };
   },
 });
+
+/** why a host has no event stream, or why its stream is down, one line each under the table */
+function eventNotes(list: readonly HostStatus[]): string {
+  const notes = list.filter((h) => h.eventsNote && h.events !== 'on').map((h) => `${h.name}: events ${h.events}: ${h.eventsNote}`);
+  return notes.length ? `\n${notes.join('\n')}` : '';
+}
 
 export const scan = command({
   name: 'scan',
