@@ -34,7 +34,7 @@ const list: HostStatus[] = [
 describe('event state shown to the operator', () => {
   it('hosts: events on/off/polled only, received, last event, restarts, the poll in force, and why a host has none', async () => {
     const ctx = { scanner: { statuses: () => list }, now: () => NOW } as unknown as ConsoleContext;
-    const r = await hostsCommand.run({ name: 'hosts', args: [], flags: {} } as never, ctx);
+    const r = await hostsCommand.run({ name: 'hosts', args: [], flags: {} } as never, ctx, () => undefined);
     const lines = r.text!.split('\n');
     expect(lines[0]).toMatch(/EVENTS\s+RCVD\s+LAST EVENT\s+RESTARTS\s+POLL/);
     expect(lines[1]).toMatch(/lab-a .* on\s+42\s+3s ago\s+1\s+300 s/);
