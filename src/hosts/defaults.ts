@@ -20,7 +20,7 @@ export const SSH_CONNECT_TIMEOUT_MS = 10_000;
 export const SSH_KEEPALIVE_INTERVAL_MS = 5_000;
 /** keepalives unanswered before the connection counts as lost */
 export const SSH_KEEPALIVE_COUNT_MAX = 3;
-/** exec channels at once on one connection (sshd's MaxSessions is 10; a persistent session needs one more) */
+/** exec channels at once on one connection (sshd's MaxSessions is 10: the persistent session and the event stream need one each) */
 export const SSH_MAX_CHANNELS = 8;
 /** commands waiting for a channel before more are refused */
 export const SSH_MAX_QUEUED = 1024;
