@@ -40,6 +40,8 @@ export interface EngineOptions {
   maxBeaconOnlyPerSource?: number;
   /** pending registration requests that beacons opened, in total */
   maxBeaconRequests?: number;
+  /** sha256 values a host's /etc/libvirt/hooks/qemu may have (ADMISSION_BYPASSED otherwise); undefined: admission off */
+  admissionHooks?: readonly string[];
   /** source addresses tallied one by one for unauthenticated junk (the rest share one finding) */
   maxUntrustedSources?: number;
 }

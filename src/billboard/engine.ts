@@ -43,12 +43,11 @@ export type { EngineLog, EngineOptions } from './engine-options.js';
 /**
  * The Billboard: joins beacons, scans and the registry into one live table and findings.
  *
- * Everything is synchronous and incremental: an ingest touches only the identities (and MACs / IPs) it changed,
- * runs the per-VM detectors on those, and replaces their immutable rows; snapshot() reuses the frozen object until
- * the version moves. Emits 'change' (version, coalesced per event-loop turn) and 'finding' (Finding, synchronously
- * on raise / update / ack / resolve). The engine orchestrates; its indexes each live in their own file: the rows
- * (rows.ts), MAC/IP claims (claims.ts), deadlines (deadlines.ts), finding subjects (subjects.ts), enforcement
- * (enforcement.ts), registration requests (requests.ts) and source tallies (untrusted.ts).
+ * Everything is synchronous and incremental: an ingest touches only the identities (and MACs / IPs) it changed, runs the per-VM detectors
+ * on those, and replaces their immutable rows; snapshot() reuses the frozen object until the version moves. Emits 'change' (version,
+ * coalesced per event-loop turn) and 'finding' (Finding, synchronously on raise / update / ack / resolve). The engine orchestrates; its
+ * parts live in their own files: rows (rows.ts), MAC/IP claims (claims.ts), deadlines (deadlines.ts), finding subjects (subjects.ts),
+ * enforcement (enforcement.ts), registration requests (requests.ts), source tallies (untrusted.ts), admission hooks (admission-hooks.ts).
  *
  * Wiring (console): listener 'beacon' → ingestBeacon, listener keyLookup → knownKey, scanner 'inventory' →
  * ingestInventory, scanner statuses → hostStatuses, every second beaconCounters + tick. Approve / reject / revoke /
@@ -159,6 +158,7 @@ export class Engine extends EventEmitter {
       this.requests.request(uuid, { uuid, name: d.name, macs, os: d.os, origin: 'scan', firstSeen: `scan of ${host}` });
     }
     const { previous, fullScanMoved } = this.hosts.recordInventory(host, now, seen);
+    this.ledger.hostScanned(inv, now);
     this.vms.dropFromHost(
       host,
       [...(previous ?? [])].filter((uuid) => !seen.has(uuid)),

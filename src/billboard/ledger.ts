@@ -1,6 +1,7 @@
 import { BillboardError } from '../model/errors.js';
-import type { Finding } from '../model/types.js';
+import type { Finding, Inventory } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
+import { judgeAdmissionHook } from './admission-hooks.js';
 import { DEFAULT_MAX_UNTRUSTED_SOURCES, type EngineLog, type EngineOptions } from './engine-options.js';
 import { Enforcer } from './enforcement.js';
 import { FindingBook } from './findings.js';
@@ -18,6 +19,8 @@ export interface LedgerDeps {
   maxUntrustedSources: number;
   enforcement: EngineOptions['enforcement'];
   enforce: EngineOptions['enforce'];
+  /** the admission hooks a host may have (EngineOptions.admissionHooks) */
+  acceptedHooks?: readonly string[];
   /** a VM's findings changed: its row must be rebuilt */
   rowChanged(uuid: string): void;
   /** hosts where the identity is live and the host is up (where enforcement acts) */
@@ -39,6 +42,7 @@ export class FindingLedger {
   private readonly tallies: UntrustedTallies;
   private readonly enforcer: Enforcer;
   private readonly store: StoreApi;
+  private readonly acceptedHooks?: readonly string[];
 
   /** the engine's ledger, as its options say; `hooks` are what the ledger asks of the engine */
   static forEngine(
@@ -48,12 +52,19 @@ export class FindingLedger {
     hooks: Pick<LedgerDeps, 'rowChanged' | 'liveHosts' | 'closed' | 'changed' | 'emit'>,
   ): FindingLedger {
     const maxUntrustedSources = opts.maxUntrustedSources ?? DEFAULT_MAX_UNTRUSTED_SOURCES;
-    const base = { store: opts.store, log: opts.log, enforcement: opts.enforcement, enforce: opts.enforce };
+    const base = {
+      store: opts.store,
+      log: opts.log,
+      enforcement: opts.enforcement,
+      enforce: opts.enforce,
+      acceptedHooks: opts.admissionHooks,
+    };
     return new FindingLedger({ ...base, ...hooks, now, incidentWindowMs, maxUntrustedSources });
   }
 
   constructor(d: LedgerDeps) {
     this.store = d.store;
+    this.acceptedHooks = d.acceptedHooks;
     this.subjects = new FindingSubjects(d.rowChanged);
     this.tallies = new UntrustedTallies(d.incidentWindowMs, d.maxUntrustedSources);
     this.enforcer = new Enforcer({
@@ -136,6 +147,11 @@ export class FindingLedger {
     if (f.state === 'resolved') throw new BillboardError('CONFLICT', `finding ${f.id} is already resolved`);
     await this.store.audit(actor, 'ack', f.id, { code: f.code, vm: f.vm, ...(note ? { note } : {}) });
     return this.book.ack(f.id, actor, note);
+  }
+
+  /** a scan's word on its host's admission hook: ADMISSION_BYPASSED raised or resolved (admission-hooks.ts) */
+  hostScanned(inv: Inventory, now: number): void {
+    judgeAdmissionHook(this, inv, this.acceptedHooks, now);
   }
 
   hasSubject(subject: string): boolean {

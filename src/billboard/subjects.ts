@@ -107,5 +107,6 @@ export function subjectOf(f: Finding): string {
   if (enf >= 0) return `enf:${f.key.slice(0, enf)}`;
   if (f.code === 'DUPLICATE_MAC') return `mac:${f.key.slice('DUPLICATE_MAC:'.length)}`;
   if (f.code === 'IP_CONFLICT') return `ip:${f.key.slice('IP_CONFLICT:'.length)}`;
+  if (f.code === 'ADMISSION_BYPASSED') return `host:${f.key.slice('ADMISSION_BYPASSED:'.length)}`;
   return `vm:${f.vm}`;
 }

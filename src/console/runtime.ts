@@ -14,6 +14,7 @@ import { Console } from './console.js';
 import { readOnlyView } from './read-only-store.js';
 import type { ConsoleContext } from './context.js';
 import { SessionAlerts } from './session-alerts.js';
+import { acceptedAdmissionHooks } from './admission-hooks.js';
 
 export interface RuntimeOptions {
   config: ResolvedConfig;
@@ -68,6 +69,7 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
     beaconIntervalS: config.beacon.intervalS,
     missedBeforeSilent: config.beacon.missedBeforeSilent,
     enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
+    admissionHooks: acceptedAdmissionHooks(config, (msg) => log.warn(msg)),
     readOnly: readOnlyStore,
     requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
     enforce: async (action, uuid, host, reason, stillWarranted) => {

@@ -336,11 +336,12 @@ export class Scanner extends EventEmitter {
   }
 
   /** The host answered: it is up, and scanned again intervalMs from now. */
-  private scanned(h: HostState, started: number, { domains, node }: HostScan): ScanResult {
+  private scanned(h: HostState, started: number, { domains, node, admissionHook }: HostScan): ScanResult {
     const name = h.cfg.name;
     const at = Date.now();
     const inv: Inventory = { host: name, at, durationMs: at - started, domains };
     if (node) inv.node = node;
+    if (admissionHook) inv.admissionHook = admissionHook;
     const wasDown = !h.status.up && !h.status.unknown;
     h.status = {
       ...h.status,

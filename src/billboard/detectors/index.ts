@@ -9,6 +9,7 @@ import { silent } from './silent.js';
 import { unauthorizedMigration } from './unauthorized-migration.js';
 import { unregistered } from './unregistered.js';
 
+export { admissionBypassed } from './admission-bypassed.js';
 export { duplicateMac, type MacClaim } from './duplicate-mac.js';
 export { ipConflict, type IpClaim } from './ip-conflict.js';
 

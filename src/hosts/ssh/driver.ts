@@ -39,6 +39,7 @@ import {
 } from '../virsh/migrate-guard.js';
 import { SessionGoneError, sessionLine, type Segment, type VirshSession } from '../virsh/session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
+import { probeHook } from './admission-hook.js';
 import { SshConnection } from './connection.js';
 import { SessionKeeper } from './session-keeper.js';
 
@@ -235,14 +236,16 @@ export class SshDriver implements HostDriver {
     return { virsh: this.virsh, uri: this.uri, uuid };
   }
 
-  /** Inventory and node info: two requests on the session, or one exec. */
-  scanAll(): Promise<HostScan> {
-    return this.viaSession(
+  /** Inventory and node info (two requests on the session, or one exec), and beside them the admission hook's hash. */
+  async scanAll(): Promise<HostScan> {
+    const hook = isTestUri(this.uri) ? undefined : probeHook(this.conn, this.timeoutMs);
+    const scan = await this.viaSession(
       'scan',
       this.timeoutMs,
       (s, deadline, label) => this.scanSession(s, deadline, label),
       (left) => this.scanExec(left),
     );
+    return { ...scan, admissionHook: (await hook) ?? { state: 'unknown', detail: 'a test:/// host has no hooks' } };
   }
 
   private async scanSession(s: VirshSession, deadline: number, label: number): Promise<HostScan> {

@@ -1,0 +1,59 @@
+// The scan's look at a host's admission hook, over a real sshd: missing, not executable, present (its sha256), and
+// 'unknown' for a test:/// host, whose scan never asks.
+import { createHash } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseHookProbe, probeHook } from '../../src/hosts/ssh/admission-hook.js';
+import { SshDriver } from '../../src/hosts/ssh/driver.js';
+import type { SshHostConfig } from '../../src/model/config.js';
+import { fixtureUri } from '../helpers/libvirt-fixtures.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+let sshd: Sshd;
+let driver: SshDriver;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  const h: SshHostConfig = {
+    name: 'lab-ssh',
+    driver: 'ssh',
+    address: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.identityFile,
+    knownHostsFile: sshd.knownHostsFile,
+    libvirtUri: fixtureUri('host-a'),
+  };
+  driver = new SshDriver(h, {});
+}, 60_000);
+afterAll(async () => {
+  await driver?.close();
+  await sshd?.stop();
+});
+
+describe('the admission hook probe', () => {
+  it('reads missing, not executable and present (sha256) over ssh', async () => {
+    const hook = join(sshd.dir, 'qemu');
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'missing' });
+    writeFileSync(hook, '#!/bin/sh\nexit 0\n');
+    chmodSync(hook, 0o644);
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'not-executable' });
+    chmodSync(hook, 0o755);
+    const sha256 = createHash('sha256').update('#!/bin/sh\nexit 0\n').digest('hex');
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256 });
+  });
+
+  it("a test:/// host's scan reports the hook unknown without asking", async () => {
+    const scan = await driver.scanAll();
+    expect(scan.domains.length).toBeGreaterThan(0);
+    expect(scan.admissionHook).toMatchObject({ state: 'unknown' });
+  });
+
+  it('anything but a hash or a known word is unknown; a path is never taken from outside', () => {
+    expect(parseHookProbe('')).toMatchObject({ state: 'unknown' });
+    expect(parseHookProbe('garbage\n')).toMatchObject({ state: 'unknown' });
+    expect(parseHookProbe(`${'a'.repeat(64)}\n`)).toEqual({ state: 'present', sha256: 'a'.repeat(64) });
+    return expect(probeHook(driver.conn, 5000, '/tmp/x; rm -rf /')).resolves.toMatchObject({ state: 'unknown' });
+  });
+});
