@@ -13,8 +13,11 @@ export interface ListDelta {
   add?: [number, Obj][];
   /** [id, patch]: a patch's null field is a removed field; {$: {…}} is a patch of a sub-object */
   patch?: [number, Obj][];
-  /** the list's codec packs: id, then numbers (rows: a beacon's time and sequence steps) */
-  packed?: number[][];
+  /**
+   * the list's codec's compact form, flat: for each item, the step from the previous item's id (ids ascending, the
+   * first from 0), then the codec's `width` numbers (rows: the time since the last beacon)
+   */
+  packed?: number[];
   del?: number[];
   /** the list's order changed: every id, in order */
   order?: number[];
@@ -22,16 +25,34 @@ export interface ListDelta {
 
 /** A list's compact form for its most frequent change, e.g. a row whose only news is one more beacon. */
 export interface ListCodec<T> {
+  /** numbers per item in the packed form */
+  width: number;
+  /** exactly `width` numbers, or undefined when the change is not of the compact kind */
   pack(prev: T, next: T, patch: Obj): number[] | undefined;
   unpack(prev: T, nums: number[]): T;
 }
 
 const isPlain = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** equal as JSON says it (an undefined field is no field), without writing either out: a flush compares thousands */
 function same(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+    return true;
+  }
+  const x = a as Obj;
+  const y = b as Obj;
+  let fields = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    fields++;
+    if (!same(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) fields--;
+  return fields === 0;
 }
 
 /** the fields of `next` that differ from `prev` (undefined when none) */
@@ -61,6 +82,18 @@ export function applyPatch<T extends Obj>(prev: T, patch: Obj): T {
   return Object.freeze(out) as T;
 }
 
+/** [id, numbers] by ascending id, flat, each id as its step from the one before: a few bytes an item */
+function flatPack(items: [number, number[]][]): number[] {
+  items.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  let last = 0;
+  for (const [id, nums] of items) {
+    out.push(id - last, ...nums);
+    last = id;
+  }
+  return out;
+}
+
 /** The sender's side of one keyed list. */
 export class ListSender<T extends object> {
   private sent = new Map<string, { id: number; item: T }>();
@@ -75,6 +108,7 @@ export class ListSender<T extends object> {
   /** the change from what was last sent to `items`, and remember `items` as sent; undefined when nothing changed */
   diff(items: readonly T[]): ListDelta | undefined {
     const d: ListDelta = {};
+    const packed: [number, number[]][] = [];
     const next = new Map<string, { id: number; item: T }>();
     const order: number[] = [];
     for (const item of items) {
@@ -86,8 +120,9 @@ export class ListSender<T extends object> {
       order.push(id);
       if (prev?.item === item) continue;
       if (!prev) (d.add ??= []).push([id, item as Obj]);
-      else this.change(d, id, prev.item, item);
+      else this.change(d, packed, id, prev.item, item);
     }
+    if (packed.length) d.packed = flatPack(packed);
     for (const [key, { id }] of this.sent) if (!next.has(key)) (d.del ??= []).push(id);
     // appends keep the order on their own; anything else says it in full
     const gone = new Set(d.del);
@@ -99,11 +134,11 @@ export class ListSender<T extends object> {
     return d.add || d.patch || d.packed || d.del || d.order ? d : undefined;
   }
 
-  private change(d: ListDelta, id: number, prev: T, item: T): void {
+  private change(d: ListDelta, packed: [number, number[]][], id: number, prev: T, item: T): void {
     const p = patchOf(prev as Obj, item as Obj);
     if (!p) return;
     const nums = this.codec?.pack(prev, item, p);
-    if (nums) (d.packed ??= []).push([id, ...nums]);
+    if (nums && nums.length === this.codec!.width) packed.push([id, nums]);
     else (d.patch ??= []).push([id, p]);
   }
 
@@ -132,9 +167,14 @@ export class ListReceiver<T extends object> {
       const prev = this.items.get(id);
       if (prev) this.items.set(id, applyPatch(prev as Obj, p) as T);
     }
-    for (const [id, ...nums] of d.packed ?? []) {
-      const prev = this.items.get(id!);
-      if (prev && this.codec) this.items.set(id!, Object.freeze(this.codec.unpack(prev, nums)));
+    if (d.packed && this.codec) {
+      const w = this.codec.width;
+      let id = 0;
+      for (let i = 0; i + w < d.packed.length; i += w + 1) {
+        id += d.packed[i]!;
+        const prev = this.items.get(id);
+        if (prev) this.items.set(id, Object.freeze(this.codec.unpack(prev, d.packed.slice(i + 1, i + 1 + w))));
+      }
     }
     if (d.order) {
       const m = this.items;

@@ -34,18 +34,24 @@ export interface FeedMessage {
 
 type Beacon = NonNullable<VmRow['lastBeacon']>;
 
-/** A row whose only news is a beacon (its time and sequence number) travels as [id, Δat, Δseq]. */
+/**
+ * A row whose only news is its next beacon (sequence number one up; only its time moved) travels as the time since
+ * the one before, in ms: with its id's step, a few bytes where a patch of lastBeacon would take dozens. At 10,000
+ * VMs beaconing once a second that is what a console receives, every second.
+ */
 export const ROW_CODEC: ListCodec<VmRow> = {
+  width: 1,
   pack(prev, next, patch) {
     const keys = Object.keys(patch);
     if (keys.length !== 1 || keys[0] !== 'lastBeacon' || !prev.lastBeacon || !next.lastBeacon) return undefined;
     const sub = (patch.lastBeacon as { $?: Record<string, unknown> }).$;
     if (!sub || Object.keys(sub).some((k) => k !== 'at' && k !== 'seq')) return undefined;
-    return [next.lastBeacon.at - prev.lastBeacon.at, next.lastBeacon.seq - prev.lastBeacon.seq];
+    if (next.lastBeacon.seq !== prev.lastBeacon.seq + 1) return undefined;
+    return [next.lastBeacon.at - prev.lastBeacon.at];
   },
-  unpack(prev, [dAt, dSeq]) {
+  unpack(prev, [dAt]) {
     const b = prev.lastBeacon as Beacon;
-    return { ...prev, lastBeacon: Object.freeze({ ...b, at: b.at + (dAt ?? 0), seq: b.seq + (dSeq ?? 0) }) };
+    return { ...prev, lastBeacon: Object.freeze({ ...b, at: b.at + (dAt ?? 0), seq: b.seq + 1 }) };
   },
 };
 

@@ -100,21 +100,28 @@ describe('delta: ListSender → ListReceiver', () => {
     expect(d.patch).toBeUndefined();
     expect(d.add).toBeUndefined();
     expect(d.order).toBeUndefined();
-    expect(d.packed).toHaveLength(50);
-    expect(d.packed![0]).toEqual([2, 991, 1]);
+    // flat: each row's id as a step from the one before, then the time since its last beacon
+    expect(d.packed).toHaveLength(100);
+    expect(d.packed!.slice(0, 4)).toEqual([2, 991, 2, 993]);
     expect(rx.get()).toEqual(next);
-    // 50 beacons in a few hundred bytes, not 50 rows
-    expect(JSON.stringify(d).length).toBeLessThan(50 * 16);
+    // 50 beacons in a few bytes each, not 50 rows
+    expect(JSON.stringify(d).length).toBeLessThan(50 * 8);
     // a beacon that also changed the source address is not only a beacon: a patch
     const moved = next.map((r, i) => (i === 3 ? Object.freeze({ ...beat(r), lastBeacon: { ...beat(r).lastBeacon!, from: 'x:1' } }) : r));
     const d2 = send(moved)!;
     expect(d2.packed).toBeUndefined();
     expect(d2.patch).toEqual([[4, { lastBeacon: { $: { at: moved[3]!.lastBeacon!.at, from: 'x:1', seq: 3 } } }]]);
     expect(rx.get()).toEqual(moved);
+    // a beacon that skipped a sequence number (one was lost, or two came between flushes) is a patch
+    const skipped = moved.map((r, i) => (i === 5 ? beat(beat(r)) : r));
+    const d4 = send(skipped)!;
+    expect(d4.packed).toBeUndefined();
+    expect(d4.patch).toHaveLength(1);
+    expect(rx.get()).toEqual(skipped);
     // the first beacon of a row that had none is a patch too (nothing to step from)
     const silent = row(200, { lastBeacon: undefined });
-    send([...moved, silent]);
-    const first = [...moved, row(200)];
+    send([...skipped, silent]);
+    const first = [...skipped, row(200)];
     const d3 = send(first)!;
     expect(d3.packed).toBeUndefined();
     expect(rx.get()).toEqual(first);
@@ -140,6 +147,9 @@ describe('delta: ListSender → ListReceiver', () => {
     send(rows);
     expect(tx.diff(rows)).toBeUndefined();
     expect(tx.diff(rows.map((r) => Object.freeze({ ...r })))).toBeUndefined();
+    // equal as JSON says: a field set to undefined is no field; arrays and sub-objects compare by value
+    const copies = rows.map((r) => Object.freeze({ ...r, worstSeverity: undefined, ips: [...r.ips], lastBeacon: { ...r.lastBeacon! } }));
+    expect(tx.diff(copies)).toBeUndefined();
   });
 
   it('a receiver that joins late starts from full() and then follows the same deltas', () => {
