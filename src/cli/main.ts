@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
 import { createStore } from '../store/store.js';
-import { requireKeySource } from '../store/key-source.js';
+import { passphraseProblem, requireKeySource } from '../store/key-source.js';
 import { loadConfig } from './config-load.js';
 import { fileLogger } from './logger.js';
 import { runScript, type ScriptControl } from './script.js';
@@ -216,6 +216,8 @@ function addInitCommand(program: Command, out: { code: number }): void {
       try {
         const config = loadConfig(opts.config);
         const key = requireKeySource(process.env, config.store.keyFile);
+        const weak = key.kind === 'passphrase' && !existsSync(config.storePath) ? passphraseProblem(key.passphrase) : undefined;
+        if (weak) throw new BillboardError('CONFIG', weak);
         const hostKey = await ensureHostKey(config.hostKeyPath!);
         const fp = `${hostKey.fingerprint} (${hostKey.publicLine.split(' ')[0]})`;
         process.stdout.write(`${hostKey.created ? 'created' : 'kept'} service host key ${config.hostKeyPath}: ${fp}\n`);

@@ -65,3 +65,26 @@ export function requireKeySource(env: NodeJS.ProcessEnv, keyFile?: string): KeyS
   }
   return k;
 }
+
+/** The shortest passphrase `init` accepts for a new store. */
+export const MIN_PASSPHRASE_CHARS = 12;
+
+/**
+ * Why a passphrase is too weak to protect a new store, or undefined. The store file may be copied away and attacked
+ * offline at leisure, and scrypt only multiplies the cost of each guess: at least 12 characters, not mostly one
+ * repeated character, not a run of digits. A key file (store.keyFile) is the alternative for unattended setups.
+ */
+export function passphraseProblem(passphrase: string): string | undefined {
+  const chars = [...passphrase];
+  const why =
+    chars.length < MIN_PASSPHRASE_CHARS
+      ? `it has ${chars.length} characters; use at least ${MIN_PASSPHRASE_CHARS}`
+      : new Set(chars).size < 6
+        ? 'it repeats too few characters'
+        : /^[0-9\s.-]*$/.test(passphrase)
+          ? 'it is only digits'
+          : undefined;
+  return (
+    why && `the passphrase in BILLBOARD_PASSPHRASE is too weak for a new store: ${why} (a few words make a good one), or use store.keyFile`
+  );
+}

@@ -1,6 +1,6 @@
 // `billboard script` end to end: the issue's acceptance pipeline, exit codes, --stop-on-error, --read-only,
 // `init`, and commands whose subsystem may not be running. Real child processes of bin/billboard.js.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_CONFIG, requireDist, runBillboard, sha256File, stderrLines, tempLab, type TempLab } from './script-harness.js';
@@ -244,6 +244,14 @@ describe('billboard init', () => {
     const r = await runBillboard(['script', '--json'], l.env, 'audit\naudit verify\n');
     expect(r.json()[0]!.data.map((e: any) => e.action)).toEqual(['init']);
     expect(r.json()[1]!.ok).toBe(true);
+  });
+
+  it('a weak passphrase: exit 2 with one line saying why, nothing created', async () => {
+    const l = lab();
+    const r = await runBillboard(['init'], { ...l.env, BILLBOARD_PASSPHRASE: 'hunter2' });
+    expect(r.code).toBe(2);
+    expect(stderrLines(r.stderr)).toEqual([expect.stringMatching(/too weak for a new store: it has 7 characters/)]);
+    expect(existsSync(l.storePath)).toBe(false);
   });
 
   it('without a key: exit 2, nothing created', async () => {

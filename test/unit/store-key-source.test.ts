@@ -109,3 +109,13 @@ describe('key source', () => {
     expect(failure(() => keySourceFrom({}, link)).message).toMatch(/has mode 0644/);
   });
 });
+
+describe('passphrases for a new store', () => {
+  it('refuses short, repetitive and all-digit passphrases, naming why; accepts a few words', async () => {
+    const { passphraseProblem } = await import('../../src/store/key-source.js');
+    expect(passphraseProblem('x')).toMatch(/1 characters; use at least 12/);
+    expect(passphraseProblem('aaaaaaaaaaaaaaaa')).toMatch(/repeats too few/);
+    expect(passphraseProblem('123456789012345')).toMatch(/only digits/);
+    expect(passphraseProblem('correct horse battery staple')).toBeUndefined();
+  });
+});
