@@ -5,6 +5,7 @@ import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
 import { createStore } from '../store/store.js';
 import { passphraseProblem, requireKeySource } from '../store/key-source.js';
+import { withPromptedPassphrase } from './secret-prompt.js';
 import { loadConfig } from './config-load.js';
 import { fileLogger } from './logger.js';
 import { runScript, type ScriptControl } from './script.js';
@@ -53,7 +54,10 @@ async function withRuntime(
   try {
     const config = loadConfig(opts.config);
     const log = fileLogger(config.logPath, config.log.level);
+    // the console on a terminal asks for the passphrase; `script` never prompts
+    const env = mode === 'tui' ? await withPromptedPassphrase(process.env, config.store.keyFile) : process.env;
     rt = await startRuntime({
+      env,
       config,
       actor: opts.actor ?? defaultActor(),
       readOnly: opts.readOnly ?? false,
@@ -215,7 +219,8 @@ function addInitCommand(program: Command, out: { code: number }): void {
     .action(async (opts: CommonOpts) => {
       try {
         const config = loadConfig(opts.config);
-        const key = requireKeySource(process.env, config.store.keyFile);
+        const env = existsSync(config.storePath) ? process.env : await withPromptedPassphrase(process.env, config.store.keyFile, true);
+        const key = requireKeySource(env, config.store.keyFile);
         const weak = key.kind === 'passphrase' && !existsSync(config.storePath) ? passphraseProblem(key.passphrase) : undefined;
         if (weak) throw new BillboardError('CONFIG', weak);
         const hostKey = await ensureHostKey(config.hostKeyPath!);

@@ -84,7 +84,5 @@ export function passphraseProblem(passphrase: string): string | undefined {
         : /^[0-9\s.-]*$/.test(passphrase)
           ? 'it is only digits'
           : undefined;
-  return (
-    why && `the passphrase in BILLBOARD_PASSPHRASE is too weak for a new store: ${why} (a few words make a good one), or use store.keyFile`
-  );
+  return why && `the passphrase is too weak for a new store: ${why} (a few words make a good one), or use store.keyFile`;
 }
