@@ -131,11 +131,24 @@ export async function enforce(ctx: ConsoleContext, action: Action, ref: string, 
     else await driver.isolate(vm.uuid);
   } catch (e) {
     await ctx.store.audit(ctx.actor, `${action}-failed`, vm.uuid, { name: vm.name, host, error: errorLine(e) }).catch(() => {});
-    throw e;
+    throw notThere(ctx, e, vm, host) ?? e;
   }
   await ctx.store.audit(ctx.actor, `${action}-done`, vm.uuid, { name: vm.name, host }).catch(() => {});
   await scanner.scan([host]).catch(() => {});
   return vm;
+}
+
+/** libvirt's "Domain not found", said as what it means here: the VM is not on that host (and where it is) */
+function notThere(ctx: ConsoleContext, e: unknown, vm: { uuid: string; name: string }, host: string): BillboardError | undefined {
+  if (!/domain not found|no domain with matching/i.test(errorLine(e))) return undefined;
+  let where = '';
+  try {
+    const hosts = ctx.engine?.resolveVm(vm.uuid).instances.map((i) => `${i.host} (${i.state})`) ?? [];
+    where = hosts.length ? `; it is on ${hosts.join(', ')}` : '; no host reports it';
+  } catch {
+    /* not on the Billboard: nothing to add */
+  }
+  return new BillboardError('NOT_FOUND', `${vm.name} (${vm.uuid.slice(0, 8)}) is not defined on ${host}${where}`);
 }
 
 const enforcement =
