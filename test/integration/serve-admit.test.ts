@@ -131,7 +131,8 @@ describe('admit over SSH (policy enforce)', () => {
       KNOWN_HOSTS: lab.knownHosts,
       HOST: 'lab-a',
       UNREACHABLE: 'deny',
-      TIMEOUT: 3,
+      // generous for a loaded machine: a stopped service is refused at once anyway
+      TIMEOUT: 10,
     };
     const conf = (c: Partial<HookConf>) => writeHookConf(join(lab.dir, 'hook.conf'), { ...base, ...c });
     const xml = domainXml({ uuid: uuidFor(5), nameXml: 'ghost-&apos;05', macs: ['52:54:00:00:00:05'] });

@@ -70,10 +70,20 @@ export interface HookRun {
 }
 
 /** run the hook as libvirt would for `op begin` on the domain in `xml` */
-export function runHook(o: { bin: HookBin; conf: string; xml: string; op?: string; subop?: string; timeoutMs?: number }): Promise<HookRun> {
+export function runHook(o: {
+  bin: HookBin;
+  conf: string;
+  xml: string;
+  op?: string;
+  subop?: string;
+  timeoutMs?: number;
+  /** the shell that runs it, as argv (default /bin/sh) */
+  shell?: string[];
+}): Promise<HookRun> {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const child = spawn('/bin/sh', [HOOK, 'guest', o.op ?? 'prepare', o.subop ?? 'begin', '-'], {
+    const [sh, ...shArgs] = o.shell ?? ['/bin/sh'];
+    const child = spawn(sh!, [...shArgs, HOOK, 'guest', o.op ?? 'prepare', o.subop ?? 'begin', '-'], {
       env: { PATH: o.bin.dir, BILLBOARD_ADMIT_CONF: o.conf, TMPDIR: o.bin.dir },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
