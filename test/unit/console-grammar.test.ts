@@ -23,12 +23,14 @@ function minimalLine(spec: CommandSpec): string {
   if (spec.name === 'register') flags.push('--uuid', '11111111-2222-3333-4444-555555555555');
   if (spec.name === 'migrate') flags.push('--to', 'lab-b');
   if (['stop', 'suspend', 'isolate'].includes(spec.name)) flags.push('--host', 'lab-a');
+  if (spec.name === 'admit') flags.push('--host', 'lab-a', '--op', 'prepare', '--uuid', '11111111-2222-3333-4444-555555555555');
   return [spec.name, ...args, ...flags].join(' ');
 }
 
 // Every command of DESIGN.md's grammar, plus `tune` (retune a running migration: the convergence
 // suggestion). If one is added or removed the contract changed: update DESIGN.md and this list.
 const DESIGN_COMMANDS = [
+  'admit',
   'help',
   'hosts',
   'vms',
@@ -277,7 +279,7 @@ describe('complete', () => {
   it('completes command names from a prefix', () => {
     expect(complete('')).toEqual(COMMANDS.map((c) => c.name));
     expect(complete('ap')).toEqual(['approve']);
-    expect(complete('a').sort()).toEqual(['abort', 'ack', 'alerts test', 'approve', 'audit', 'audit verify', 'authorize'].sort());
+    expect(complete('a').sort()).toEqual(['abort', 'ack', 'admit', 'alerts test', 'approve', 'audit', 'audit verify', 'authorize'].sort());
     expect(complete('zz')).toEqual([]);
   });
 
