@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // npm run bench -- serve [--vms 10000] [--seconds 30] [--tuis 3] [--probes 1000] [--poll-ms 2000] [--sources 64]
+//                        [--profile FILE]
 //
 // `billboard serve` under a lab's load with operators attached (issue 15). THIS process runs the service as
 // `billboard serve` does (startService from dist/serve/service.js, with the CLI's script runner), on temp XDG dirs:
@@ -59,6 +60,8 @@ const PROBES = Math.min(VMS, Math.floor(opt('probes', 1000)));
 const POLL_MS = opt('poll-ms', 2000);
 const SOURCES = Math.min(254, Math.floor(opt('sources', 64)));
 const PASSPHRASE = 'serve-bench-passphrase';
+/** --profile FILE: the service's main thread's CPU profile over the clients phase (a .cpuprofile for DevTools) */
+const PROFILE = argv.includes('--profile') ? argv[argv.indexOf('--profile') + 1] : undefined;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => {
   if (!xs.length) return null;
@@ -79,17 +82,18 @@ async function tuiClient(init) {
   const remote = new RemoteConsole({ connect: async () => ch, target: 'bench', reconnect: false, onFatal: (why) => fail(why) });
   const probes = new Map(init.probes.map((u, i) => [u, i]));
   const lastSeq = new Int32Array(init.probes.length).fill(-1);
-  let seen = []; // [probe index, seq, seen at]
+  let seen = []; // [probe index, seq, seen at, the service's snapshot time of the state that showed it]
   let updates = 0;
   const onChange = () => {
     const now = Date.now();
     updates++;
-    for (const row of remote.snapshot().rows) {
+    const snap = remote.snapshot();
+    for (const row of snap.rows) {
       const i = probes.get(row.uuid);
       const seq = row.lastBeacon?.seq;
       if (i === undefined || seq === undefined || seq === lastSeq[i]) continue;
       lastSeq[i] = seq;
-      seen.push(i, seq, now);
+      seen.push(i, seq, now, snap.at);
     }
   };
   remote.subscribe(onChange);
@@ -318,6 +322,21 @@ function socketDrops(port) {
   return NaN;
 }
 
+async function profiler() {
+  const { Session } = await import('node:inspector/promises');
+  const s = new Session();
+  s.connect();
+  await s.post('Profiler.enable');
+  await s.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await s.post('Profiler.stop');
+      fs.writeFileSync(file, JSON.stringify(profile));
+      s.disconnect();
+    },
+  };
+}
+
 function machineBusy() {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
@@ -329,6 +348,7 @@ async function phase(label, ctx) {
   const eld = monitorEventLoopDelay({ resolution: 10 });
   const lo = (await fleet.ask({ type: 'mark' }, 'marked')).seqs;
   await Promise.all(clients.map((c) => c.ask({ type: 'mark' }, 'marked')));
+  const prof = PROFILE && clients.length ? await profiler() : undefined;
   const busy0 = machineBusy();
   const c0 = { ...listener.counters(), socket: socketDrops(port) };
   const cpu0 = process.cpuUsage();
@@ -339,6 +359,7 @@ async function phase(label, ctx) {
   const wall = performance.now() - t0;
   eld.disable();
   const busy1 = machineBusy();
+  await prof?.stop(PROFILE);
   const hi = (await fleet.ask({ type: 'mark' }, 'marked')).seqs;
   const marks = await Promise.all(clients.map((c) => c.ask({ type: 'mark' }, 'marked')));
   await sleep(1500); // beacons sent before the mark land and are judged
@@ -367,6 +388,7 @@ async function phase(label, ctx) {
 
 function clientNumbers(ctx, marks, wall) {
   const lags = [];
+  const served = []; // sent → in the service's snapshot (ingest, and the feed's wait for its next flush)
   const bytes = [];
   let unmatched = 0;
   let updates = 0;
@@ -380,16 +402,20 @@ function clientNumbers(ctx, marks, wall) {
     }
     bytes.push(perSec);
     updates += m.updates;
-    for (let j = 0; j < m.seen.length; j += 3) {
+    for (let j = 0; j < m.seen.length; j += 4) {
       const sent = ctx.rec.sentAt.get(`${m.seen[j]}:${m.seen[j + 1]}`);
       if (sent === undefined) unmatched++;
-      else lags.push(m.seen[j + 2] - sent);
+      else {
+        lags.push(m.seen[j + 2] - sent);
+        served.push(m.seen[j + 3] - sent);
+      }
     }
   }
   return {
     clientLagP50Ms: r1(pct(lags, 50)),
     clientLagP95Ms: r1(pct(lags, 95)),
     clientLagMaxMs: r1(pct(lags, 100)),
+    serviceLagP95Ms: r1(pct(served, 95)),
     lagSamples: lags.length,
     lagUnmatched: unmatched,
     clientBytesPerSec: Math.max(...bytes),

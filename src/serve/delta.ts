@@ -96,9 +96,11 @@ function flatPack(items: [number, number[]][]): number[] {
 
 /** The sender's side of one keyed list. */
 export class ListSender<T extends object> {
-  private sent = new Map<string, { id: number; item: T }>();
+  /** what was last sent, by key; entries are updated in place (a flush over 10,000 unchanged rows builds nothing) */
+  private sent = new Map<string, { id: number; item: T; gen: number }>();
   private order: number[] = [];
   private nextId = 1;
+  private gen = 0;
 
   constructor(
     private readonly keyOf: (item: T) => string,
@@ -109,27 +111,37 @@ export class ListSender<T extends object> {
   diff(items: readonly T[]): ListDelta | undefined {
     const d: ListDelta = {};
     const packed: [number, number[]][] = [];
-    const next = new Map<string, { id: number; item: T }>();
+    const gen = ++this.gen;
     const order: number[] = [];
     for (const item of items) {
       const key = this.keyOf(item);
-      if (next.has(key)) continue;
-      const prev = this.sent.get(key);
-      const id = prev?.id ?? this.nextId++;
-      next.set(key, { id, item });
-      order.push(id);
-      if (prev?.item === item) continue;
-      if (!prev) (d.add ??= []).push([id, item as Obj]);
-      else this.change(d, packed, id, prev.item, item);
+      let e = this.sent.get(key);
+      if (e?.gen === gen) continue; // a key listed twice: the first one
+      if (!e) {
+        e = { id: this.nextId++, item, gen };
+        this.sent.set(key, e);
+        (d.add ??= []).push([e.id, item as Obj]);
+      } else {
+        e.gen = gen;
+        if (e.item !== item) this.change(d, packed, e.id, e.item, item);
+        e.item = item;
+      }
+      order.push(e.id);
     }
     if (packed.length) d.packed = flatPack(packed);
-    for (const [key, { id }] of this.sent) if (!next.has(key)) (d.del ??= []).push(id);
+    if (this.sent.size > order.length) {
+      for (const [key, e] of this.sent) {
+        if (e.gen === gen) continue;
+        (d.del ??= []).push(e.id);
+        this.sent.delete(key);
+      }
+    }
     // appends keep the order on their own; anything else says it in full
-    const gone = new Set(d.del);
-    const kept = gone.size ? this.order.filter((id) => !gone.has(id)) : this.order;
-    const appended = kept.every((id, i) => order[i] === id);
+    const gone = d.del ? new Set(d.del) : undefined;
+    const kept = gone ? this.order.filter((id) => !gone.has(id)) : this.order;
+    let appended = kept.length <= order.length;
+    for (let i = 0; appended && i < kept.length; i++) appended = order[i] === kept[i];
     if (!appended) d.order = order;
-    this.sent = next;
     this.order = order;
     return d.add || d.patch || d.packed || d.del || d.order ? d : undefined;
   }
@@ -144,7 +156,8 @@ export class ListSender<T extends object> {
 
   /** everything last sent, as one delta a fresh receiver applies */
   full(): ListDelta {
-    return { add: [...this.sent.values()].map(({ id, item }) => [id, item as Obj]) };
+    const byId = new Map([...this.sent.values()].map((e) => [e.id, e.item]));
+    return { add: this.order.map((id) => [id, byId.get(id) as Obj]) };
   }
 }
 

@@ -177,8 +177,8 @@ describe('delta: ListSender → ListReceiver', () => {
     expect(rx.get().map((r) => r.name)).toEqual(['vm-1', 'vm-2']);
   });
 
-  it('a long random walk ends equal', () => {
-    const { rx, send } = pair();
+  it('a long random walk ends equal, and a receiver joining at any point from full() too', () => {
+    const { tx, rx, send } = pair();
     let seed = 42;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     let rows = Array.from({ length: 50 }, (_, i) => row(i));
@@ -195,6 +195,11 @@ describe('delta: ListSender → ListReceiver', () => {
       if (rand(10) === 0) rows.reverse();
       send(rows);
       expect(rx.get()).toEqual(rows);
+      if (step % 25 === 0) {
+        const late = new ListReceiver<VmRow>(ROW_CODEC);
+        late.apply(wire(tx.full())!);
+        expect(late.get()).toEqual(rows);
+      }
     }
   });
 });
