@@ -98,8 +98,8 @@ export interface ParsedCommand<T extends CommandSpec = CommandSpec> {
   flags: Record<string, string | number | boolean | string[]>;
 }
 
-/** Commands named by two words (`audit verify`, `alerts test`): the first word, and the second it takes. */
-const TWO_WORDS: Readonly<Record<string, string>> = { audit: 'verify', alerts: 'test' };
+/** Commands named by two words (`audit verify`, `alerts test`, `hosts install-hook`): the first word, and the second it takes. */
+const TWO_WORDS: Readonly<Record<string, string>> = { audit: 'verify', alerts: 'test', hosts: 'install-hook' };
 
 function twoWordName(words: readonly string[]): string | undefined {
   const w = words[0];

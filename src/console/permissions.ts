@@ -2,10 +2,11 @@ import type { Role } from '../model/config.js';
 import type { CommandSpec } from './grammar.js';
 
 /**
- * Commands only an admin may run: they withdraw trust already given (revoke) or reach outside the lab (alerts test).
+ * Commands only an admin may run: they withdraw trust already given (revoke), reach outside the lab (alerts test) or
+ * write a host's admission hook and key (hosts install-hook).
  * Every other command's class comes from its `mutating` flag in the vocabulary, the single list of commands.
  */
-export const ADMIN_ONLY: ReadonlySet<string> = new Set(['revoke', 'alerts test']);
+export const ADMIN_ONLY: ReadonlySet<string> = new Set(['revoke', 'alerts test', 'hosts install-hook']);
 
 /** what a `host` role may ask: its admission hook's question, nothing else */
 export const HOST_ONLY: ReadonlySet<string> = new Set(['admit']);

@@ -5,6 +5,7 @@ import { wait } from './commands/basic.js';
 import { ack, findings, show, vms } from './commands/billboard.js';
 import { health } from './commands/health.js';
 import { hosts, isolate, scan, stop, suspend } from './commands/hosts.js';
+import { installHook } from './commands/install-hook.js';
 import { abort, authorize, deny, jobs, migrate, tune, watch } from './commands/migration.js';
 import { approve, pending, register, reject, revoke } from './commands/registrations.js';
 import { command, type Command } from './context.js';
@@ -54,6 +55,7 @@ export const COMMANDS: readonly Command[] = [
   audit,
   auditVerify,
   admit,
+  installHook,
   alertsTest,
   health,
   wait,

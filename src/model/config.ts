@@ -31,6 +31,12 @@ const sshHost = z
     knownHostsFile: z.string().min(1).default('~/.ssh/known_hosts'),
     libvirtUri: z.string().min(1).default('qemu:///system'),
     migrationUri: z.string().min(1).optional(),
+    /** libvirt's hooks folder on the host, where the admission hook lives (default /etc/libvirt/hooks; when set, a
+     *  test:/// host's hook is checked too) */
+    hooksDir: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path of letters, digits, ".", "_", "-" and "/"')
+      .optional(),
   })
   .strict();
 

@@ -7,6 +7,13 @@ export interface HostScan {
   admissionHook?: AdmissionHookSeen;
 }
 
+/** one file `hosts install-hook` writes into the host's libvirt hooks folder */
+export interface AdmissionHookFile {
+  name: 'qemu' | 'billboard-admit.conf' | 'billboard-admit.key' | 'billboard-admit.known_hosts';
+  mode: 0o755 | 0o644 | 0o600;
+  content: string;
+}
+
 /**
  * The console's eyes and hands on one lab host. Implemented by hosts/ssh/driver (ssh2 + virsh)
  * and hosts/libvirt/driver (@unraid/libvirt, virsh -c for what the binding lacks).
@@ -34,6 +41,12 @@ export interface HostDriver {
 
   /** the migration hooks (used by migration/) */
   readonly jobs: JobControl;
+
+  /**
+   * Write the admission hook and its settings (`hosts install-hook`) into the host's hooks folder, built for that
+   * folder by `files`; absent where the driver cannot (libvirt)
+   */
+  installAdmissionHook?(files: (hooksDir: string) => AdmissionHookFile[], o: { replace: boolean }): Promise<{ replaced?: string }>;
 
   /** one domain as a scan reports it, or null when the host has none with that UUID (absent: scan the whole host) */
   scanDomain?(uuid: string): Promise<DomainInfo | null>;

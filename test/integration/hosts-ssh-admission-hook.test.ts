@@ -1,10 +1,10 @@
 // The scan's look at a host's admission hook, over a real sshd: missing, not executable, present (its sha256), and
 // 'unknown' for a test:/// host, whose scan never asks.
 import { createHash } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseHookProbe, probeHook } from '../../src/hosts/ssh/admission-hook.js';
+import { installHook, installHookScript, parseHookProbe, probeHook, type HookFile } from '../../src/hosts/ssh/admission-hook.js';
 import { SshDriver } from '../../src/hosts/ssh/driver.js';
 import type { SshHostConfig } from '../../src/model/config.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
@@ -55,5 +55,31 @@ describe('the admission hook probe', () => {
     expect(parseHookProbe('garbage\n')).toMatchObject({ state: 'unknown' });
     expect(parseHookProbe(`${'a'.repeat(64)}\n`)).toEqual({ state: 'present', sha256: 'a'.repeat(64) });
     return expect(probeHook(driver.conn, 5000, '/tmp/x; rm -rf /')).resolves.toMatchObject({ state: 'unknown' });
+  });
+
+  it('installs over ssh with the contents on stdin (a key never in a command line), the qemu hook last', async () => {
+    const dir = join(sshd.dir, 'hooks');
+    const files: HookFile[] = [
+      { name: 'qemu', mode: 0o755, content: '#!/bin/sh\nexit 0\n' },
+      { name: 'billboard-admit.key', mode: 0o600, content: '-----BEGIN OPENSSH PRIVATE KEY-----\nSECRETSECRET\n' },
+    ];
+    const { script } = installHookScript(dir, files, false);
+    expect(script).not.toContain('SECRET');
+    expect(script).not.toContain(Buffer.from(files[1]!.content).toString('base64'));
+    expect(script.indexOf('qemu.tmp')).toBeGreaterThan(script.indexOf('billboard-admit.key.tmp'));
+    expect(await installHook(driver.conn, 'lab-ssh', dir, files, { replace: false, timeoutMs: 5000 })).toEqual({});
+    expect(readFileSync(join(dir, 'billboard-admit.key'), 'utf8')).toBe(files[1]!.content);
+    expect(statSync(join(dir, 'billboard-admit.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'qemu')).mode & 0o777).toBe(0o755);
+    // the same hook again is no conflict; another one is, and nothing is written
+    expect(await installHook(driver.conn, 'lab-ssh', dir, files, { replace: false, timeoutMs: 5000 })).toEqual({});
+    const other = [
+      { ...files[0]!, content: '#!/bin/sh\nexit 1\n' },
+      { ...files[1]!, content: 'NEW' },
+    ];
+    await expect(installHook(driver.conn, 'lab-ssh', dir, other, { replace: false, timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect(readFileSync(join(dir, 'billboard-admit.key'), 'utf8')).toBe(files[1]!.content);
   });
 });

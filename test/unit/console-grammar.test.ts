@@ -31,6 +31,7 @@ function minimalLine(spec: CommandSpec): string {
 // suggestion). If one is added or removed the contract changed: update DESIGN.md and this list.
 const DESIGN_COMMANDS = [
   'admit',
+  'hosts install-hook',
   'help',
   'hosts',
   'vms',

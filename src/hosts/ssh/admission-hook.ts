@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
+import { BillboardError } from '../../model/errors.js';
+import type { AdmissionHookFile } from '../../model/host-driver.js';
 import type { AdmissionHookSeen } from '../../model/types.js';
+import { hostError } from '../errors.js';
 import type { SshConnection } from './connection.js';
 
 // What a scan reads of the host's admission hook: libvirt runs /etc/libvirt/hooks/qemu (when present and executable)
 // before a domain starts or migrates in; billboard compares its sha256 with the hook it ships (ADMISSION_BYPASSED).
 // One small exec beside the scan; its failure is 'unknown', never a failed scan.
 
-export const QEMU_HOOK = '/etc/libvirt/hooks/qemu';
+export const HOOKS_DIR = '/etc/libvirt/hooks';
+export const QEMU_HOOK = `${HOOKS_DIR}/qemu`;
 
 /** one line out: missing | not-executable | the sha256 (empty when the file cannot be read); `path` is ours, never a host's */
 export function hookProbe(path: string = QEMU_HOOK): string {
@@ -30,4 +35,63 @@ export async function probeHook(conn: Pick<SshConnection, 'exec'>, timeoutMs: nu
   } catch (e) {
     return { state: 'unknown', detail: (e as Error).message };
   }
+}
+
+/** One file of the hook's installation; written beside the others in the hooks folder. */
+export type HookFile = AdmissionHookFile;
+
+/** what the install script prints when the host already has a different qemu hook and it may not be replaced */
+export const EXISTING_MARK = 'billboard-existing-hook:';
+
+/**
+ * A sh script (and its stdin) that installs `files` into `dir`: each written to a temp name (umask 077), chmod-ed, then renamed into
+ * place, the qemu hook last so it never runs without its settings. A qemu hook that differs from ours is kept
+ * (exit 3, its sha256 printed) unless `replace`, which first copies it to qemu.before-billboard.EPOCH.
+ */
+export function installHookScript(dir: string, files: readonly HookFile[], replace: boolean): { script: string; input: string } {
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(dir)) throw new Error(`not a plain absolute path: ${dir}`);
+  const hook = files.find((f) => f.name === 'qemu');
+  const ordered = [...files.filter((f) => f.name !== 'qemu'), ...(hook ? [hook] : [])];
+  const lines = ['set -e', 'umask 077', `d=${dir}`, 'mkdir -p "$d"'];
+  if (hook) {
+    const sum = createHash('sha256').update(hook.content).digest('hex');
+    lines.push(
+      `if [ -e "$d/qemu" ]; then old=$(sha256sum <"$d/qemu" | sed 's/ .*//'); if [ "$old" != ${sum} ]; then`,
+      replace ? '  cp -p "$d/qemu" "$d/qemu.before-billboard.$(date +%s)"; echo "replaced:$old"' : `  echo "${EXISTING_MARK}$old"; exit 3`,
+      'fi; fi',
+    );
+  }
+  for (const f of ordered) {
+    // the content comes on stdin, one base64 line per file: a key never shows in a process's command line
+    lines.push(`IFS= read -r b64; printf '%s' "$b64" | base64 -d >"$d/.${f.name}.tmp"`, `chmod ${f.mode.toString(8)} "$d/.${f.name}.tmp"`);
+    lines.push(`mv -f "$d/.${f.name}.tmp" "$d/${f.name}"`);
+  }
+  lines.push('echo installed');
+  return { script: lines.join('\n'), input: ordered.map((f) => `${Buffer.from(f.content).toString('base64')}\n`).join('') };
+}
+
+/** Install over the host's SSH connection. @returns the sha256 of a qemu hook it replaced; CONFLICT when one is kept */
+export async function installHook(
+  conn: Pick<SshConnection, 'exec'>,
+  host: string,
+  dir: string,
+  files: readonly HookFile[],
+  o: { replace: boolean; timeoutMs: number },
+): Promise<{ replaced?: string }> {
+  const { script, input } = installHookScript(dir, files, o.replace);
+  const r = await conn.exec(script, { timeoutMs: o.timeoutMs, what: 'hook install', maxBytes: 4096, input });
+  const existing = r.stdout.split('\n').find((l) => l.startsWith(EXISTING_MARK));
+  if (existing) {
+    const sum = existing.slice(EXISTING_MARK.length);
+    throw new BillboardError(
+      'CONFLICT',
+      `${host} already has ${dir}/qemu (sha256 ${sum.slice(0, 16)}…), not billboard's: chain it (docs/admission.md) or ` +
+        'pass --replace (it is kept as qemu.before-billboard.TIME); nothing was written',
+    );
+  }
+  if (r.code !== 0 || !/^installed$/m.test(r.stdout)) {
+    throw hostError('HOST_ERROR', host, `hook install failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  }
+  const replaced = /^replaced:([0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+  return replaced ? { replaced } : {};
 }

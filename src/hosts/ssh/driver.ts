@@ -39,7 +39,7 @@ import {
 } from '../virsh/migrate-guard.js';
 import { SessionGoneError, sessionLine, type Segment, type VirshSession } from '../virsh/session.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo, parseUuidList } from '../virsh/text.js';
-import { probeHook } from './admission-hook.js';
+import { HOOKS_DIR, installHook, probeHook, type HookFile } from './admission-hook.js';
 import { SshConnection } from './connection.js';
 import { SessionKeeper } from './session-keeper.js';
 
@@ -74,6 +74,8 @@ export interface SshDriverOptions {
   sessionRetryMs?: number;
   /** bound on one command's or one scan's output, session or exec (bytes, default 64 MiB) */
   maxOutputBytes?: number;
+  /** libvirt's hooks folder on the host (default /etc/libvirt/hooks): the admission hook's probe and install */
+  hooksDir?: string;
 }
 
 /** What the driver did, for tests and status. */
@@ -89,6 +91,7 @@ export class SshDriver implements HostDriver {
   readonly name: string;
   readonly conn: SshConnection;
   private readonly uri: string;
+  private readonly hooksDir: string;
   private readonly virsh: string;
   private readonly timeoutMs: number;
   private readonly migrateTimeoutMs: number;
@@ -109,6 +112,7 @@ export class SshDriver implements HostDriver {
     this.timeoutMs = opts.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
     this.migrateTimeoutMs = opts.migrateTimeoutMs ?? MIGRATE_TIMEOUT_MS;
     this.maxBytes = opts.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    this.hooksDir = opts.hooksDir ?? host.hooksDir ?? HOOKS_DIR;
     this.conn = new SshConnection(
       {
         name: host.name,
@@ -238,7 +242,7 @@ export class SshDriver implements HostDriver {
 
   /** Inventory and node info (two requests on the session, or one exec), and beside them the admission hook's hash. */
   async scanAll(): Promise<HostScan> {
-    const hook = isTestUri(this.uri) ? undefined : probeHook(this.conn, this.timeoutMs);
+    const hook = isTestUri(this.uri) && !this.host.hooksDir ? undefined : probeHook(this.conn, this.timeoutMs, `${this.hooksDir}/qemu`);
     const scan = await this.viaSession(
       'scan',
       this.timeoutMs,
@@ -282,6 +286,11 @@ export class SshDriver implements HostDriver {
       throw virshFailure(this.name, 'list', r.code, r.stderr);
     }
     return this.parseScan({ stdout: r.stdout, nonce });
+  }
+
+  /** write the admission hook and its settings into the host's hooks folder (hosts install-hook) */
+  installAdmissionHook(files: (hooksDir: string) => HookFile[], o: { replace: boolean }): Promise<{ replaced?: string }> {
+    return installHook(this.conn, this.name, this.hooksDir, files(this.hooksDir), { replace: o.replace, timeoutMs: this.timeoutMs });
   }
 
   async inventory(): Promise<DomainInfo[]> {

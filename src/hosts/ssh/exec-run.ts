@@ -14,6 +14,8 @@ export interface ExecOptions {
   maxBytes?: number;
   /** what the command is, for error messages */
   what?: string;
+  /** written to the command's stdin, which is then closed (secrets go here, never into the command line) */
+  input?: string;
 }
 
 export interface ExecResult {
@@ -91,6 +93,7 @@ class ExecRun {
   }
 
   private attach(ch: ClientChannel): void {
+    if (this.opts.input !== undefined) ch.end(this.opts.input);
     ch.on('data', (d: Buffer) => {
       this.outLen += d.length;
       if (this.outLen > this.maxBytes)
