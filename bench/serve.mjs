@@ -102,7 +102,7 @@ async function tuiClient(init) {
   process.send({ type: 'attached', rows: remote.snapshot().rows.length, bytes: client._sock.bytesRead });
   process.on('message', (m) => {
     if (m.type !== 'mark') return;
-    const out = { type: 'marked', bytes: client._sock.bytesRead, updates, seen };
+    const out = { type: 'marked', bytes: client._sock.bytesRead, updates, seen, cpuMs: cpuMs() };
     seen = [];
     process.send(out);
   });
@@ -138,8 +138,13 @@ async function scriptClient(init) {
   process.send({ type: 'attached', bytes: client._sock.bytesRead });
   process.on('message', (m) => {
     if (m.type !== 'mark') return;
-    process.send({ type: 'marked', bytes: client._sock.bytesRead, polls: polls.splice(0), failed });
+    process.send({ type: 'marked', bytes: client._sock.bytesRead, polls: polls.splice(0), failed, cpuMs: cpuMs() });
   });
+}
+
+function cpuMs() {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
 }
 
 function fail(why) {
@@ -302,7 +307,7 @@ function recordBeacons(listener, vms, probeEvery) {
     if (i === undefined) return;
     if (ev.verdict !== 'valid') return void other++;
     seqs[i].push(ev.beacon.seq);
-    if (i % probeEvery === 0) sentAt.set(`${i / probeEvery}:${ev.beacon.seq}`, ev.beacon.ts);
+    if (i % probeEvery === 0) sentAt.set(`${i / probeEvery}:${ev.beacon.seq}`, [ev.beacon.ts, ev.receivedAt]);
   });
   const drops = (lo, hi) => {
     let d = 0;
@@ -347,7 +352,10 @@ async function phase(label, ctx) {
   const { fleet, rec, clients, listener, port } = ctx;
   const eld = monitorEventLoopDelay({ resolution: 10 });
   const lo = (await fleet.ask({ type: 'mark' }, 'marked')).seqs;
-  await Promise.all(clients.map((c) => c.ask({ type: 'mark' }, 'marked')));
+  for (const [k, m] of (await Promise.all(clients.map((c) => c.ask({ type: 'mark' }, 'marked')))).entries()) {
+    ctx.bytesAt[k] = m.bytes;
+    ctx.cpuAt[k] = m.cpuMs;
+  }
   const prof = PROFILE && clients.length ? await profiler() : undefined;
   const busy0 = machineBusy();
   const c0 = { ...listener.counters(), socket: socketDrops(port) };
@@ -389,23 +397,29 @@ async function phase(label, ctx) {
 function clientNumbers(ctx, marks, wall) {
   const lags = [];
   const served = []; // sent → in the service's snapshot (ingest, and the feed's wait for its next flush)
+  const ingest = []; // sent → judged by the listener
   const bytes = [];
+  const cpus = [];
   let unmatched = 0;
   let updates = 0;
   const script = {};
   for (const [k, m] of marks.entries()) {
     const perSec = r1((m.bytes - ctx.bytesAt[k]) / (wall / 1000));
     ctx.bytesAt[k] = m.bytes;
+    const cpuPct = r1(((m.cpuMs - ctx.cpuAt[k]) / wall) * 100);
+    ctx.cpuAt[k] = m.cpuMs;
     if (ctx.clients[k].kind === 'script') {
-      Object.assign(script, { bytesPerSec: perSec, polls: m.polls.length, pollP95Ms: r1(pct(m.polls, 95)), failed: m.failed });
+      Object.assign(script, { cpuPct, bytesPerSec: perSec, polls: m.polls.length, pollP95Ms: r1(pct(m.polls, 95)), failed: m.failed });
       continue;
     }
     bytes.push(perSec);
+    cpus.push(cpuPct);
     updates += m.updates;
     for (let j = 0; j < m.seen.length; j += 4) {
-      const sent = ctx.rec.sentAt.get(`${m.seen[j]}:${m.seen[j + 1]}`);
+      const [sent, received] = ctx.rec.sentAt.get(`${m.seen[j]}:${m.seen[j + 1]}`) ?? [];
       if (sent === undefined) unmatched++;
       else {
+        ingest.push(received - sent);
         lags.push(m.seen[j + 2] - sent);
         served.push(m.seen[j + 3] - sent);
       }
@@ -416,10 +430,12 @@ function clientNumbers(ctx, marks, wall) {
     clientLagP95Ms: r1(pct(lags, 95)),
     clientLagMaxMs: r1(pct(lags, 100)),
     serviceLagP95Ms: r1(pct(served, 95)),
+    ingestLagP95Ms: r1(pct(ingest, 95)),
     lagSamples: lags.length,
     lagUnmatched: unmatched,
     clientBytesPerSec: Math.max(...bytes),
     tuiBytesPerSec: bytes,
+    tuiCpuPct: cpus,
     tuiUpdatesPerSec: r1(updates / bytes.length / (wall / 1000)),
     script,
   };
@@ -439,7 +455,7 @@ async function attachClients(l, vms, probeEvery) {
   log(
     `${clients.length} clients attached in ${Math.round(performance.now() - t0)} ms (${hello.map((h) => h.rows ?? 'script').join(', ')} rows)`,
   );
-  return { clients, bytesAt: hello.map((h) => h.bytes) };
+  return { clients, bytesAt: [], cpuAt: [] };
 }
 
 async function main() {
