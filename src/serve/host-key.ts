@@ -28,6 +28,17 @@ function describe(privateKey: Buffer | string): { fingerprint: string; publicLin
 }
 
 /**
+ * A new Ed25519 key pair in OpenSSH format. ssh2's generator drops a leading zero byte of the public key (about one
+ * key in 250 comes out 31 bytes long), and such a key does not parse: make another until one does.
+ */
+export function newHostKeyPair(): { private: string; public: string } {
+  for (let i = 0; ; i++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'billboard-serve' });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) || i >= 20) return pair;
+  }
+}
+
+/**
  * Create the host key at `path` unless one is there. The key is written to a fresh 0600 file beside it, synced,
  * then linked into place (link fails on an existing name: a key, or anything planted there, is never replaced).
  */
@@ -38,7 +49,7 @@ export async function ensureHostKey(path: string): Promise<HostKey & { created: 
     if (!(e instanceof BillboardError && e.details?.missing)) throw e;
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'billboard-serve' });
+  const pair = newHostKeyPair();
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(12).toString('hex')}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
