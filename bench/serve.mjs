@@ -19,9 +19,11 @@
 // and reading), `none` again (they detached). cpuRatioVsNoClients = the clients phase's service CPU over the mean of
 // the two no-client phases (the machine is shared: the two baselines bracket the measured phase).
 //
-// beaconDrops is exact, per beacon, over all phases: at each phase's start and end the fleet reports each VM's last
-// sent seq (lo, hi); this process records every 'valid' event of the listener (the events runtime.ts hands to the
-// engine) by VM and seq; drops = Σ (hi − lo) − |valid seqs in (lo, hi]|, counted after the beacons in flight land.
+// beaconDrops is exact, per beacon, from the first phase's start to the last one's end (the clients attaching and
+// leaving between phases included): at each phase's start and end the fleet reports each VM's last sent seq (lo, hi);
+// this process records every 'valid' event of the listener (the events runtime.ts hands to the engine) by VM and
+// seq; drops = Σ (hi − lo) − |valid seqs in (lo, hi]|, counted after the beacons in flight land. Each phase has its
+// own count, and dropCauses (listener counters, the socket's own drops column of /proc/net/udp) beside it.
 //
 // clientLagP95Ms: for --probes VMs (every Nth), the listener's event gives the beacon's ts (the agent's send time,
 // same clock) per seq; each TUI client notes when its snapshot first shows that seq (lastBeacon.seq). lag = seen −
@@ -391,6 +393,7 @@ async function phase(label, ctx) {
   };
   if (clients.length) Object.assign(out, clientNumbers(ctx, marks, wall));
   log(`[${label}] ${JSON.stringify(out)}`);
+  Object.defineProperty(out, 'seqs', { value: { lo, hi, socket: [c0.socket, c1.socket] } }); // not in the JSON
   return out;
 }
 
@@ -493,12 +496,15 @@ async function main() {
   const result = {
     vms: VMS,
     clients: attached.clients.length,
-    beaconDrops: none1.beaconDrops + withClients.beaconDrops + none2.beaconDrops,
+    // every beacon from the first phase's start to the last one's end, the attaching and detaching between included
+    beaconDrops: rec.drops(none1.seqs.lo, none2.seqs.hi),
+    socketDropsWholeRun: none2.seqs.socket[1] - none1.seqs.socket[0],
     serviceCpuPct: withClients.serviceCpuPct,
     cpuRatioVsNoClients: Math.round((withClients.serviceCpuPct / baseCpu) * 100) / 100,
     clientLagP95Ms: withClients.clientLagP95Ms,
     clientBytesPerSec: withClients.clientBytesPerSec,
     cores: os.availableParallelism(),
+    loadAvg: os.loadavg().map(r1),
     otherVerdicts: rec.other(),
     phases: [none1, withClients, none2],
   };
