@@ -4,6 +4,7 @@ import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
 import { readKeyFile } from '../hosts/ssh/key-file.js';
+import { newSshKeyPair } from '../hosts/ssh/keys.js';
 import { sshFingerprint } from '../hosts/ssh/known-hosts.js';
 import { BillboardError, errorLine } from '../model/errors.js';
 
@@ -27,15 +28,9 @@ function describe(privateKey: Buffer | string): { fingerprint: string; publicLin
   return { fingerprint: sshFingerprint(blob), publicLine: `${key.type} ${blob.toString('base64')}` };
 }
 
-/**
- * A new Ed25519 key pair in OpenSSH format. ssh2's generator drops a leading zero byte of the public key (about one
- * key in 250 comes out 31 bytes long), and such a key does not parse: make another until one does.
- */
+/** A new Ed25519 key pair in OpenSSH format for the service (see newSshKeyPair). */
 export function newHostKeyPair(): { private: string; public: string } {
-  for (let i = 0; ; i++) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'billboard-serve' });
-    if (!(ssh2.utils.parseKey(pair.private) instanceof Error) || i >= 20) return pair;
-  }
+  return newSshKeyPair('billboard-serve');
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { readKeyFile } from '../../hosts/ssh/key-file.js';
+import { newSshKeyPair } from '../../hosts/ssh/keys.js';
 import { sshFingerprint } from '../../hosts/ssh/known-hosts.js';
 import { BillboardError, errorLine } from '../../model/errors.js';
 import type { AdmissionHookFile } from '../../model/host-driver.js';
@@ -101,7 +102,7 @@ export const installHook = command({
     }
     const { address, port } = dialTarget(ctx, str(cmd.flags.connect));
     const hook = readFileSync(SHIPPED_HOOK, 'utf8');
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `host-${host}` });
+    const pair = newSshKeyPair(`host-${host}`);
     const pub = pair.public.trim();
     const o = { host, address, port, unreachable, timeoutS: ctx.config.admission.timeoutS, hook } as const;
     const serviceKey = await serviceHostKey(ctx);
