@@ -44,6 +44,8 @@ export interface StartLabOptions {
   /** default true: define and start `tiny` on lab-a */
   startGuest?: boolean;
   keepDir?: boolean;
+  /** called for each host before its libvirtd starts; the host's /etc/libvirt is `${host.dir}/etc` (hooks go there) */
+  prepareHost?: (host: LabHost) => void;
 }
 
 export declare function labPrerequisites(): string[];

@@ -476,6 +476,7 @@ export async function startLab(opts = {}) {
       writeFileSync(join(h.dir, 'passwd'), passwd);
       writeFileSync(join(h.dir, 'group'), group);
       writeFileSync(join(h.dir, 'hosts'), hostsBase);
+      opts.prepareHost?.(h);
 
       const binds = [
         [join(h.dir, 'etc'), '/etc/libvirt'],
