@@ -100,13 +100,9 @@ export function runPrechecks(f: PrecheckFacts): PreCheck[] {
 
 function memoryCheck(f: PrecheckFacts, source: string | undefined): PreCheck {
   const vmKiB = f.domain?.memoryKiB ?? f.row.instances.find((i) => i.host === source)?.memoryKiB ?? f.row.instances[0]?.memoryKiB;
-  let free = f.destinationNode?.freeMemoryKiB;
-  let freeNote = '';
-  if (f.simulated && !free && f.destinationNode?.memoryKiB) {
-    // the libvirt test driver reports 0 free memory; the simulation uses the host's size instead, and says so
-    free = f.destinationNode.memoryKiB;
-    freeNote = ' (simulated host: total memory)';
-  }
+  // the same figure the Hosts view shows, with the same note when it is not the hypervisor's own
+  const free = f.destinationNode?.freeMemoryKiB;
+  const freeNote = f.destinationNode?.freeMemoryNote ? ` (${f.destinationNode.freeMemoryNote})` : '';
   if (vmKiB === undefined) return { name: 'memory', ok: false, detail: 'VM memory size unknown' };
   if (free === undefined) return { name: 'memory', ok: false, detail: `free memory of ${f.destination} unknown` };
   return { name: 'memory', ok: free >= vmKiB, detail: `${f.destination} has ${mib(free)} MiB free${freeNote}, VM needs ${mib(vmKiB)} MiB` };

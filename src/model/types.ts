@@ -48,6 +48,8 @@ export interface NodeInfo {
   arch?: string;
   memoryKiB: number;
   freeMemoryKiB: number;
+  /** how freeMemoryKiB was obtained when it is not the hypervisor's own figure (shown wherever the figure is) */
+  freeMemoryNote?: string;
 }
 
 export interface Inventory {

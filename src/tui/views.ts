@@ -314,7 +314,8 @@ const hosts: ViewDef<HostStatus> = {
     ...(h.node
       ? [
           `  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ` +
-            `${bytes(h.node.freeMemoryKiB * 1024)} free of ${bytes(h.node.memoryKiB * 1024)}`,
+            `${bytes(h.node.freeMemoryKiB * 1024)} free of ${bytes(h.node.memoryKiB * 1024)}` +
+            (h.node.freeMemoryNote ? ` (${h.node.freeMemoryNote})` : ''),
         ]
       : []),
   ],

@@ -344,3 +344,17 @@ describe('known_hosts', () => {
     expect(checkHostKey(entries, 'r', 22, blob, 'kh')).toMatchObject({ ok: false, reason: 'revoked' });
   });
 });
+
+describe('free memory, one figure', () => {
+  it("a test-driver host's free memory is its total, noted; a real host's figure is left as it is", async () => {
+    const { testDriverFreeMemory } = await import('../../src/hosts/virsh/commands.js');
+    const node = { cpus: 16, memoryKiB: 64 * 1024 * 1024, freeMemoryKiB: 0 };
+    expect(testDriverFreeMemory(node, 'test:///tmp/lab-a.xml')).toEqual({
+      ...node,
+      freeMemoryKiB: 64 * 1024 * 1024,
+      freeMemoryNote: 'test driver: no free-memory figure, its total',
+    });
+    expect(testDriverFreeMemory({ ...node, freeMemoryKiB: 1024 }, 'test:///x.xml').freeMemoryNote).toBeUndefined();
+    expect(testDriverFreeMemory(node, 'qemu:///system')).toBe(node);
+  });
+});

@@ -41,7 +41,7 @@ export const hosts = command({
             h.unknown ? 'unknown' : h.up ? 'up' : 'down',
             h.domains,
             h.running,
-            h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB` : '-',
+            h.node ? `${Math.round(h.node.freeMemoryKiB / 1024)} MiB${h.node.freeMemoryNote ? ` (${h.node.freeMemoryNote})` : ''}` : '-',
             h.lastScanAt ? `${age(h.lastScanAt, now)} ago` : '-',
             h.events === 'unavailable' ? 'polled only' : (h.events ?? '-'),
             h.eventsReceived ?? '-',

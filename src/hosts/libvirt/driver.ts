@@ -10,7 +10,7 @@ import { asHostError, hostError, isolateUnsupported, timeoutError } from '../err
 import type { Logger } from '../logger.js';
 import { SharedStart } from '../shared-start.js';
 import { framingNonce, markPrefix } from '../virsh/batch.js';
-import { domainUuid, isTestUri, MAC_RE, multiCommand, UUID_RE } from '../virsh/commands.js';
+import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, UUID_RE } from '../virsh/commands.js';
 import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
 import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from '../virsh/text.js';
 import { BINDING_MISSING, bindingErrorCode, loadBinding, type LvDomain, type LvHypervisor, type LvModule } from './binding.js';
@@ -215,7 +215,7 @@ export class LibvirtDriver implements HostDriver {
       /* free memory unknown: 0 */
     }
     const model = safeText(n.model, 64);
-    return { cpus: n.cpus, cpuModel: model, arch: model, memoryKiB: n.memory, freeMemoryKiB: free };
+    return testDriverFreeMemory({ cpus: n.cpus, cpuModel: model, arch: model, memoryKiB: n.memory, freeMemoryKiB: free }, this.uri);
   }
 
   async scanAll(): Promise<HostScan> {

@@ -27,7 +27,7 @@ import {
   type DomainParseCache,
   type RawDomain,
 } from '../virsh/batch.js';
-import { domainUuid, isTestUri, MAC_RE, multiCommand, virshCommandLine } from '../virsh/commands.js';
+import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, virshCommandLine } from '../virsh/commands.js';
 import { VirshControl, type VirshRun, type VirshRunOptions } from '../virsh/control.js';
 import {
   guardedMigrateScript,
@@ -306,7 +306,7 @@ export class SshDriver implements HostDriver {
       /* some drivers cannot tell free memory: report 0 */
     }
     try {
-      return parseNodeInfo(out, free);
+      return testDriverFreeMemory(parseNodeInfo(out, free), this.uri);
     } catch (e) {
       throw hostError('HOST_ERROR', this.name, `cannot parse nodeinfo: ${(e as Error).message}`);
     }
