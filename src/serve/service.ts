@@ -197,7 +197,7 @@ function operatorChanges(a: OperatorDirectory, b: OperatorDirectory) {
 
 /** settings a reload does not apply (they need a restart): named, so the operator knows */
 function restartOnly(cur: ResolvedConfig, next: ResolvedConfig): string[] {
-  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'policy', 'serve'] as const;
+  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'policy', 'admission', 'alerts', 'serve'] as const;
   return keys.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]));
 }
 

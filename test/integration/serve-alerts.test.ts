@@ -72,4 +72,11 @@ describe('alerts from billboard serve', () => {
       expect(execEvents().filter(dup)).toHaveLength(1);
     },
   );
+
+  it('SIGHUP with changed sinks says they apply on the next restart (the running sinks are kept)', { timeout: 30_000 }, async () => {
+    const current = JSON.parse(readFileSync(lab.configPath, 'utf8')) as Record<string, any>;
+    lab.writeConfig({ ...current, alerts: [{ kind: 'syslog', transport: 'stdout' }] });
+    lab.serve!.kill('SIGHUP');
+    await until(() => lab.log.some((l) => l.includes('alerts changed: applied on the next restart')), 'the reload to name the alerts');
+  });
 });
