@@ -10,6 +10,7 @@ import {
   type VmRow,
 } from '../model/types.js';
 import { LIVE_STATES } from '../model/domain-states.js';
+import { shortIds } from '../model/short-ids.js';
 import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
 import type { RowFilter } from './filter.js';
 import { SortedList } from './sorted-list.js';
@@ -131,6 +132,23 @@ function beaconAge(r: VmRow, now: number): string {
   return r.status === 'ok' || r.status === 'stopped' || r.status === 'migrating' ? 'agentless' : 'never';
 }
 
+// The UUID column is unique among the rows of one snapshot (shortIds): worked out once per rows array, and a row
+// whose short form changes (a new row shares its first digits) drops its pre-formatted cells.
+const shortSeen = new WeakSet<readonly object[]>();
+const shortOf = new WeakMap<object, string>();
+function withShortIds<T extends { uuid: string }>(view: ViewId, rows: readonly T[]): readonly T[] {
+  if (shortSeen.has(rows)) return rows;
+  shortSeen.add(rows);
+  const short = shortIds(rows.map((r) => r.uuid));
+  for (const r of rows) {
+    const s = short.get(r.uuid.toLowerCase()) ?? shortUuid(r.uuid);
+    if (shortOf.get(r) !== s) caches.get(view)?.delete(r);
+    shortOf.set(r, s);
+  }
+  return rows;
+}
+const uuidCell = (r: { uuid: string }) => shortOf.get(r) ?? shortUuid(r.uuid);
+
 const billboard: ViewDef<VmRow> = {
   id: 'billboard',
   key: '1',
@@ -138,7 +156,7 @@ const billboard: ViewDef<VmRow> = {
   columns: [
     { title: ' ', min: 1, get: (r) => flag(vmTone(r), r.status === 'migrating') },
     { title: 'NAME', min: 10, flex: 2, get: (r) => r.name },
-    { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
+    { title: 'UUID', min: 8, get: uuidCell },
     { title: 'HOST(S)', min: 7, flex: 1, whole: true, get: hostsOf },
     { title: 'IPS', min: 10, flex: 2, get: (r) => r.ips.join(',') },
     { title: 'OS', min: 6, flex: 1, get: (r) => r.os || r.lastBeacon?.os || '' },
@@ -146,7 +164,7 @@ const billboard: ViewDef<VmRow> = {
     { title: 'BEACON', min: 9, right: true, live: beaconAge },
     { title: 'FIND', min: 4, right: true, get: (r) => (r.openFindings ? String(r.openFindings) : '') },
   ],
-  items: (d) => d.snapshot.rows,
+  items: (d) => withShortIds('billboard', d.snapshot.rows),
   rowId: (r) => r.uuid,
   search: (r) => [...r.instances.map((i) => i.host), ...r.ips],
   tone: vmTone,
@@ -166,13 +184,13 @@ const pending: ViewDef<Registration> = {
   title: 'Pending',
   columns: [
     { title: 'NAME', min: 10, flex: 1, get: (r) => r.name },
-    { title: 'UUID', min: 8, get: (r) => shortUuid(r.uuid) },
+    { title: 'UUID', min: 8, get: uuidCell },
     { title: 'KEY', min: 14, flex: 2, get: (r) => r.keyFp ?? '(agentless)' },
     { title: 'FIRST SEEN', min: 12, flex: 2, get: (r) => r.firstSeen ?? r.origin },
     { title: 'MACS', min: 17, flex: 1, get: (r) => r.macs.join(',') },
     { title: 'AGE', min: 4, right: true, live: (r, now) => age(now - r.createdAt) },
   ],
-  items: (d) => d.pending,
+  items: (d) => withShortIds('pending', d.pending),
   rowId: (r) => r.uuid,
   tone: () => 'yellow',
   sorts: [

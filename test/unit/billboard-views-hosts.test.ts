@@ -86,3 +86,17 @@ describe('the row OS for an agentless VM', () => {
     expect(e.resolveVm('tiny').os).toBe('openbsd7');
   });
 });
+
+describe('Billboard UUID column', () => {
+  const withUuid = (uuid: string, name: string): VmRow => ({ ...row([inst('lab-a', 'running')]), uuid, name });
+  const items = (rows: VmRow[]) => billboard.items({ snapshot: { rows } } as never) as VmRow[];
+  it('is 8 digits, longer where two rows share their first digits, and a row lengthens when such a row arrives', () => {
+    const a = withUuid('11111111-2222-4333-8444-555555555555', 'vm1');
+    const c = withUuid('99999999-2222-4333-8444-555555555555', 'vm3');
+    items([a, c]);
+    expect(cell(a, 'UUID')).toBe('11111111');
+    const b = withUuid('11111111-2299-4333-8444-555555555555', 'vm2');
+    items([a, b, c]);
+    expect([cell(a, 'UUID'), cell(b, 'UUID'), cell(c, 'UUID')]).toEqual(['11111111-222', '11111111-229', '99999999']);
+  });
+});
