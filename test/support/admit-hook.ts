@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 export const HOOK = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'contrib', 'billboard-admit');
 
 /** the tools the hook needs besides sh's builtins */
-const TOOLS = ['sh', 'sed', 'grep', 'head', 'tr', 'cut', 'mktemp', 'rm', 'cat', 'sleep', 'touch', 'kill'];
+const TOOLS = ['sh', 'sed', 'grep', 'head', 'tr', 'cut', 'mktemp', 'rm', 'cat', 'sleep', 'touch', 'kill', 'timeout'];
 
 function which(tool: string): string | undefined {
   for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) if (existsSync(join(d, tool))) return join(d, tool);
