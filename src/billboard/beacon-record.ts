@@ -46,7 +46,7 @@ export function recordBeacon(vm: VmState, ev: Readonly<BeaconEvent>, authenticat
     } else if (now - prev.at <= w.silentAfterMs && prev.from !== from) {
       suspicious = true; // a new boot from a new address while the old one was alive: clone or reboot+DHCP
     }
-    vm.prevBoot = { bootId: prev.bootId, from: prev.from, at: prev.at };
+    vm.prevBoot = Object.freeze({ bootId: prev.bootId, from: prev.from, at: prev.at });
   }
   if (ev.verdict === 'clone-suspect') {
     vm.clone = incident(vm.clone, now, from, safeText(ev.reason ?? 'listener saw two boot ids interleaving'), authenticated, w);

@@ -105,6 +105,7 @@ export function buildRow(vm: Readonly<VmState>, reg: Registration | undefined, f
     lastBeacon: b
       ? { at: b.receivedAt, from: b.from, bootId: b.bootId, seq: b.seq, ips: b.ips, macs: b.macs, os: b.os, keyFp: b.keyFp }
       : undefined,
+    previousBoot: vm.prevBoot, // frozen where it is set: shared, so an unchanged row sends no patch for it
     registration: reg?.state,
     // what the guest says, else its definition's libosinfo id, else what the operator registered (a scan's request
     // only copied the scan, which the instances now say)

@@ -375,6 +375,8 @@ export interface VmRow {
     os: string;
     keyFp: string;
   };
+  /** the boot before the last beacon's, when the agent's boot id changed (a reboot, or a clone answering too) */
+  previousBoot?: { bootId: string; from: string; at: number };
   registration?: RegistrationState;
   os?: string;
   ips: string[];

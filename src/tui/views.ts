@@ -14,6 +14,7 @@ import { shortIds } from '../model/short-ids.js';
 import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
 import type { RowFilter } from './filter.js';
 import { SortedList } from './sorted-list.js';
+import { evidenceRest, vmDetail } from './vm-detail.js';
 import type { TuiData } from './store.js';
 
 export type ViewId = 'billboard' | 'pending' | 'findings' | 'migrations' | 'hosts' | 'audit';
@@ -95,37 +96,6 @@ export function vmTone(r: VmRow): Tone {
   return undefined;
 }
 
-/** a VM in full; for a VM on two hosts: which copy is the registered one, and what to do about the other */
-function vmDetail(r: VmRow, d: TuiData): string[] {
-  const home = r.registration === 'approved' ? d.registration(r.uuid)?.homeHost : undefined;
-  const twin = r.instances.length > 1;
-  const mark = (h: string) => (!twin || !home ? '' : h === home ? ' [HOME: the registered copy]' : ' [COPY: not the registered one]');
-  const copies = r.instances.filter((i) => i.host !== home).map((i) => i.host);
-  const open = d.snapshot.findings.filter((f) => f.vm === r.uuid && f.state === 'open');
-  return [
-    `${r.name}  ${r.uuid}  status ${r.status}  registration ${r.registration ?? 'none'}${home ? `  home ${home}` : ''}`,
-    ...(r.instances.length
-      ? r.instances.map(
-          (i) =>
-            `  on ${i.host}${mark(i.host)}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, ` +
-            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`,
-        )
-      : ['  not running on any host']),
-    r.lastBeacon
-      ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, ` +
-        `boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
-      : r.registration === 'approved' && !d.registration(r.uuid)?.keyFp
-        ? '  agentless: known to scans only'
-        : '  no beacon yet',
-    ...open.map((f) => `  ${f.id} ${f.code} (${f.severity}): ${evidenceRest(f)}`),
-    ...(twin && home && copies.length
-      ? [`  next: stop the copy on ${copies.join(', ')} (X, pick ${copies[0]}), or isolate it (I) to keep it for a look`]
-      : twin
-        ? ['  next: find which copy is real (show it on each host), then stop the other (X)']
-        : []),
-  ];
-}
-
 /** a VM that never beaconed but is fine is agentless (known to scans only); "never" is for one that should have */
 function beaconAge(r: VmRow, now: number): string {
   if (r.lastBeacon) return age(now - r.lastBeacon.at);
@@ -204,13 +174,6 @@ const pending: ViewDef<Registration> = {
     `  macs ${r.macs.join(' ') || '-'}`,
   ],
 };
-
-/** the evidence without what the row already shows (the VM's name and UUID it starts with) */
-export function evidenceRest(f: Finding): string {
-  const lead = `${f.vmName ?? ''} (${f.vm})`;
-  if (!f.vm || !f.evidence.startsWith(lead)) return f.evidence;
-  return f.evidence.slice(lead.length).replace(/^:?\s+/, '');
-}
 
 const SEV_SHORT = { critical: 'CRIT', high: 'HIGH', medium: 'MED', low: 'LOW' } as const;
 const findings: ViewDef<Finding> = {

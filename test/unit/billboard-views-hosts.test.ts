@@ -10,8 +10,8 @@ const inst = (host: string, state: DomainState) => ({
   host,
   state,
   name: 'tiny',
-  macs: [],
-  ips: [],
+  macs: [] as string[],
+  ips: [] as string[],
   definitionHash: 'd'.repeat(64),
   memoryKiB: 131072,
   vcpus: 1,
@@ -98,5 +98,24 @@ describe('Billboard UUID column', () => {
     const b = withUuid('11111111-2299-4333-8444-555555555555', 'vm2');
     items([a, b, c]);
     expect([cell(a, 'UUID'), cell(b, 'UUID'), cell(c, 'UUID')]).toEqual(['11111111-222', '11111111-229', '99999999']);
+  });
+});
+
+describe('Billboard details for a VM on two hosts', () => {
+  it('list each boot id seen, where it came from, and the host whose copy has that address', () => {
+    const now = 1_000_000;
+    const a = { ...inst('lab-a', 'running'), ips: ['10.0.0.5'] };
+    const b = { ...inst('lab-b', 'running'), ips: ['10.0.0.9'] };
+    const r: VmRow = {
+      ...row([a, b], 'ghost'),
+      lastBeacon: { at: now - 2000, from: '10.0.0.9', bootId: 'boot-b', seq: 7, ips: [], macs: [], os: '', keyFp: 'SHA256:k' },
+      previousBoot: { bootId: 'boot-a', from: '10.0.0.5', at: now - 5000 },
+    };
+    const d = { now, snapshot: { findings: [] }, registration: () => undefined } as never;
+    const lines = billboard.detail!(r, d);
+    expect(lines).toContain('    boot-b from 10.0.0.9 (the copy on lab-b), 2s ago');
+    expect(lines).toContain('    boot-a from 10.0.0.5 (the copy on lab-a), 5s ago');
+    const one = billboard.detail!({ ...r, previousBoot: undefined, lastBeacon: { ...r.lastBeacon!, from: '192.0.2.1' } }, d);
+    expect(one.filter((l) => l.startsWith('    boot-'))).toEqual(['    boot-b from 192.0.2.1, 2s ago']);
   });
 });
