@@ -90,16 +90,19 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
   });
 }
 
-/** Every second: the time-based detectors (SILENT, PHANTOM) and the header's beacons/s. */
+/** the window beacons/s is averaged over: a one-second count jitters by a beacon or two under load */
+const RATE_WINDOW_MS = 10_000;
+
+/** Every second: the time-based detectors (SILENT, PHANTOM) and the header's beacons/s (over RATE_WINDOW_MS). */
 function startTicker(listener: BeaconListener, engine: Engine): NodeJS.Timeout {
-  let lastValid = 0;
-  let lastAt = Date.now();
+  const samples: { at: number; valid: number }[] = [{ at: Date.now(), valid: 0 }];
   const ticker = setInterval(() => {
     const c = listener.counters();
     const now = Date.now();
-    const perSecond = ((c.valid - lastValid) * 1000) / Math.max(1, now - lastAt);
-    lastValid = c.valid;
-    lastAt = now;
+    samples.push({ at: now, valid: c.valid });
+    while (samples.length > 2 && now - samples[1]!.at >= RATE_WINDOW_MS) samples.shift();
+    const first = samples[0]!;
+    const perSecond = ((c.valid - first.valid) * 1000) / Math.max(1, now - first.at);
     engine.beaconCounters({ ...c, perSecond: Math.round(perSecond * 10) / 10 });
     engine.tick();
   }, 1000);
