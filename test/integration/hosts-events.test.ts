@@ -175,6 +175,8 @@ describe('domain events over ssh', () => {
     appendFileSync(eventsLog(), "event 'lifecycle' for domain 'web-renamed': Suspended Paused\n");
     await until(() => seen.events.length === 3, 'the next event');
     expect(seen.events[2]!.uuid).toBe(WEB1);
+    // the event's rescan can take longer than a quiet spell on a loaded machine: wait for it, then for quiet
+    await until(() => seen.inventories.length - before >= 2, 'the second rescan');
     await settle(seen);
     expect(seen.inventories.slice(before).map((i) => i.targeted)).toEqual([[WEB1], [WEB1]]);
   });
