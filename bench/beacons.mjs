@@ -56,6 +56,7 @@ const log = (s) => process.stderr.write(`beacons: ${s}\n`);
 
 const { BeaconListener } = await import('../dist/beacon/listener.js');
 const wire = await import('../dist/beacon/wire.js');
+const { patchSeqTs, sessionKeeper } = await import('./fleet.mjs');
 
 // ─── Listener side (this process) ─────────────────────────────────────────────────────────────
 
@@ -400,48 +401,16 @@ async function fleet() {
   });
   const port = go.port;
 
-  const byEph = new Map(); // first 8 bytes of a pending hello's X25519 key (hex) → vm
-  const bySession = new Map(); // session id (hex) → vm
+  const keeper = sessionKeeper();
   const socks = [];
   for (let s = 0; s < SOURCES; s++) {
     const sock = dgram.createSocket('udp4');
     sock.on('error', (e) => process.stderr.write(`beacons: generator socket: ${e.message}\n`));
     await new Promise((r) => sock.bind(0, `127.0.1.${s + 1}`, r));
     await new Promise((r) => sock.connect(port, '127.0.0.1', r)); // connected: send() skips the address lookup
-    sock.on('message', onReply);
+    sock.on('message', keeper.onReply);
     socks.push(sock);
   }
-  function onReply(msg) {
-    let d;
-    try {
-      d = wire.decodeDatagram(msg);
-    } catch {
-      return;
-    }
-    if (d.type === 'accept') {
-      const vm = byEph.get(d.ephemeralPrefix.toString('hex'));
-      if (!vm || !vm.pending || d.seq < vm.pending.seq) return;
-      const shared = crypto.diffieHellman({
-        privateKey: vm.pending.privateKey,
-        publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519'),
-      });
-      const key = wire.deriveSessionKey(shared, vm.pending.pub, d.listenerEphemeral, d.sessionId, vm.pub);
-      if (!wire.checkMac(key, d.authed, d.tag)) return; // as the agent does: only an ACCEPT from the key's holder
-      byEph.delete(d.ephemeralPrefix.toString('hex'));
-      const id = Buffer.from(d.sessionId);
-      vm.session = { id, key: crypto.createSecretKey(key), used: 0, dgram: wire.encodeMac(vm.body, vm.pub, id, key) };
-      bySession.set(id.toString('hex'), vm);
-      vm.pending = undefined;
-    } else if (d.type === 'rekey') {
-      const vm = bySession.get(d.sessionId.toString('hex'));
-      if (vm) dropSession(vm);
-    }
-  }
-  function dropSession(vm) {
-    if (vm.session) bySession.delete(vm.session.id.toString('hex'));
-    vm.session = undefined;
-  }
-
   // 1 ms timer wheel: slot = due ms mod WHEEL. A VM's next send is ≤ 1.1 s ahead, so 2048 slots never wrap onto
   // a slot that is still to be served.
   const WHEEL = 2048;
@@ -472,12 +441,9 @@ async function fleet() {
     const s = vm.session;
     if (s && s.used < wire.DEFAULT_RESIGN_EVERY) {
       s.used++;
-      // routine beacon: patch seq (offset 5) and ts (offset 13), re-MAC everything before the 16-byte tag
+      // routine beacon: patch seq and ts in place, re-MAC everything before the 16-byte tag
       const out = s.dgram;
-      out.writeUInt32BE(Math.floor(b.seq / 0x1_0000_0000), 5);
-      out.writeUInt32BE(b.seq >>> 0, 9);
-      out.writeUInt32BE(Math.floor(now / 0x1_0000_0000), 13);
-      out.writeUInt32BE(now >>> 0, 17);
+      patchSeqTs(out, b.seq, now);
       crypto
         .createHmac('sha256', s.key)
         .update(out.subarray(0, out.length - 16))
@@ -485,14 +451,8 @@ async function fleet() {
         .copy(out, out.length - 16, 0, 16);
       vm.sock.send(out);
     } else {
-      dropSession(vm);
-      if (!ONE_WAY && !vm.pending) {
-        const kp = wire.newKeyPair('x25519');
-        const eph = kp.publicKey;
-        vm.pending = { seq: b.seq, privateKey: kp.privateKey, pub: eph };
-        byEph.set(eph.subarray(0, 8).toString('hex'), vm);
-      }
-      vm.sock.send(wire.encodeSigned(b, vm.privateKey, vm.pub, vm.pending?.pub));
+      keeper.drop(vm);
+      vm.sock.send(wire.encodeSigned(b, vm.privateKey, vm.pub, ONE_WAY ? undefined : keeper.hello(vm)));
       signed++;
     }
     sent++;

@@ -46,7 +46,6 @@
 // case (max store growth, Σ legit drops, max CPU, max open findings); each phase is in `phases`.
 
 import { fork, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -73,7 +72,7 @@ const SOURCES_ARG = argv.includes('--sources') ? argv[argv.indexOf('--sources') 
 const PHASES = { 1: [1], 1000: [1000], both: [1, 1000] }[SOURCES_ARG];
 const LEGIT_SOURCES = 64;
 const PASSPHRASE = 'flood-bench-passphrase';
-const wire = await import('../dist/beacon/wire.js');
+const { fleetIdentities } = await import('./fleet.mjs');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const kids = [];
@@ -130,21 +129,6 @@ async function openSession(home) {
   const config = loadConfig(undefined, home.env);
   const logger = fileLogger(config.logPath, config.log.level);
   return startRuntime({ config, actor: 'flood-bench', readOnly: false, mode: 'script', log: logger, env: home.env, awaitFirstScan: true });
-}
-
-function legitFleet(n) {
-  return Array.from({ length: n }, (_, i) => {
-    const { privateKey, publicKey } = wire.newKeyPair('ed25519');
-    const b = (s) => ((i >> s) & 255).toString(16).padStart(2, '0');
-    return {
-      uuid: crypto.randomUUID(),
-      name: `vm-${i}`,
-      mac: `52:54:00:${b(16)}:${b(8)}:${b(0)}`,
-      ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      pub: publicKey.toString('base64'),
-      pkcs8: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-    };
-  });
 }
 
 /** Register and approve the fleet through the console's commands; returns the store file to copy per phase. */
@@ -539,7 +523,7 @@ async function consoleMain() {
   log(
     `${LEGIT} legit VMs at 1 Hz; junk ${OFFERED}/s (${FRESH}/s fresh self-signed identities) for ${SECONDS}s from ${PHASES.join(' then ')} source(s); load ${load0.map((x) => x.toFixed(2)).join(' ')}`,
   );
-  const vms = legitFleet(LEGIT);
+  const vms = fleetIdentities(LEGIT);
   const template = await setupStore(vms);
   const phases = [];
   for (const sources of [...(argv.includes('--baseline') ? [0] : []), ...PHASES]) phases.push(await runPhase(sources, vms, template));

@@ -33,7 +33,6 @@
 // Progress → stderr; last stdout line = one JSON object.
 
 import { fork, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -242,24 +241,6 @@ async function lab() {
   return { dir, env, port, names, target };
 }
 
-function fleetVms(n) {
-  const wire = import('../dist/beacon/wire.js');
-  return wire.then((w) =>
-    Array.from({ length: n }, (_, i) => {
-      const { privateKey, publicKey } = w.newKeyPair('ed25519');
-      const b = (s) => ((i >> s) & 255).toString(16).padStart(2, '0');
-      return {
-        uuid: crypto.randomUUID(),
-        name: `vm-${i}`,
-        mac: `52:54:00:${b(16)}:${b(8)}:${b(0)}`,
-        ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        pub: publicKey.toString('base64'),
-        pkcs8: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-      };
-    }),
-  );
-}
-
 /** Every VM registered with its key and approved, in the store, before the service starts (group commits). */
 async function register(env, vms) {
   const { loadConfig } = await import('../dist/cli/config-load.js');
@@ -464,7 +445,7 @@ async function attachClients(l, vms, probeEvery) {
 async function main() {
   const l = await lab();
   log(`lab in ${l.dir}; generating ${VMS} VM keys`);
-  const vms = await fleetVms(VMS);
+  const vms = (await import('./fleet.mjs')).fleetIdentities(VMS);
   await register(l.env, vms);
   const service = await startServiceHere(l.env);
   const rt = service.runtime;

@@ -6,24 +6,9 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 
 const wire = await import('../../dist/beacon/wire.js');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { childSetup, patchSeqTs, sessionKeeper } from '../fleet.mjs';
 
-function childSetup(run) {
-  process.on('disconnect', () => process.exit(0)); // the bench is gone: never flood loopback as an orphan
-  const report = (e) => {
-    const message = e?.stack ?? String(e);
-    process.stderr.write(`flood: generator: ${message}\n`);
-    if (process.connected) process.send({ type: 'error', message: message.split('\n')[0] }, () => process.exit(1));
-    else process.exit(1);
-  };
-  process.on('uncaughtException', report);
-  process.on('unhandledRejection', report);
-  if (!process.send) {
-    process.stderr.write('flood: generators.mjs is started by bench/flood.mjs; run `npm run bench -- flood`\n');
-    process.exit(2);
-  }
-  process.once('message', (m) => void run(m).catch(report));
-}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function bindSockets(addresses, port, onReply) {
   const socks = [];
@@ -37,60 +22,6 @@ async function bindSockets(addresses, port, onReply) {
     socks.push(sock);
   }
   return socks;
-}
-
-/** Patch seq (offset 5) and ts (offset 13) of an encoded beacon in place. */
-function patchSeqTs(out, seq, ts) {
-  out.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 5);
-  out.writeUInt32BE(seq >>> 0, 9);
-  out.writeUInt32BE(Math.floor(ts / 0x1_0000_0000), 13);
-  out.writeUInt32BE(ts >>> 0, 17);
-}
-
-/** The agent's side of the session handshake: ACCEPT (checked as the agent does) and REKEY. */
-function sessionKeeper() {
-  const byEph = new Map(); // first 8 bytes of a pending hello's X25519 key (hex) → vm
-  const bySession = new Map(); // session id (hex) → vm
-  const drop = (vm) => {
-    if (vm.session) bySession.delete(vm.session.id.toString('hex'));
-    vm.session = undefined;
-  };
-  const onReply = (msg) => {
-    let d;
-    try {
-      d = wire.decodeDatagram(msg);
-    } catch {
-      return;
-    }
-    if (d.type === 'accept') {
-      const vm = byEph.get(d.ephemeralPrefix.toString('hex'));
-      if (!vm || !vm.pending || d.seq < vm.pending.seq) return;
-      const shared = crypto.diffieHellman({
-        privateKey: vm.pending.privateKey,
-        publicKey: wire.publicKeyFromRaw(d.listenerEphemeral, 'x25519'),
-      });
-      const key = wire.deriveSessionKey(shared, vm.pending.pub, d.listenerEphemeral, d.sessionId, vm.pub);
-      if (!wire.checkMac(key, d.authed, d.tag)) return; // only an ACCEPT from the holder of the listener's key
-      byEph.delete(d.ephemeralPrefix.toString('hex'));
-      const id = Buffer.from(d.sessionId);
-      vm.session = { id, key: crypto.createSecretKey(key), used: 0, dgram: wire.encodeMac(vm.body, vm.pub, id, key) };
-      bySession.set(id.toString('hex'), vm);
-      vm.pending = undefined;
-    } else if (d.type === 'rekey') {
-      const vm = bySession.get(d.sessionId.toString('hex'));
-      if (vm) drop(vm);
-    }
-  };
-  const hello = (vm) => {
-    drop(vm);
-    if (!vm.pending) {
-      const kp = wire.newKeyPair('x25519');
-      vm.pending = { seq: vm.body.seq, privateKey: kp.privateKey, pub: kp.publicKey };
-      byEph.set(kp.publicKey.subarray(0, 8).toString('hex'), vm);
-    }
-    return vm.pending.pub;
-  };
-  return { onReply, hello };
 }
 
 /** One beacon of a VM: a MAC beacon on its session (re-signed every DEFAULT_RESIGN_EVERY), else a signed hello. */
@@ -261,8 +192,9 @@ async function junkMain(init) {
 }
 
 const role = process.argv[process.argv.indexOf('--role') + 1];
-if (role === 'fleet') childSetup(fleetMain);
-else if (role === 'junk') childSetup(junkMain);
+const HINT = 'generators.mjs is started by bench/flood.mjs; run `npm run bench -- flood`';
+if (role === 'fleet') childSetup('flood', HINT, fleetMain);
+else if (role === 'junk') childSetup('flood', HINT, junkMain);
 else {
   process.stderr.write('flood: generators.mjs is started by bench/flood.mjs; run `npm run bench -- flood`\n');
   process.exit(2);
