@@ -1,3 +1,4 @@
+import { isTerminal } from '../model/domain-states.js';
 import type { JobState, Registration } from '../model/types.js';
 
 export const ADMISSION_OPS = ['prepare', 'migrate', 'restore'] as const;
@@ -63,11 +64,9 @@ export interface AdmissionVerdict {
   readonly requestRegistration: boolean;
 }
 
-const TERMINAL: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'aborted', 'denied']);
-
 /** an operator authorized it and it has not ended: the migration is under way */
 function authorizedLive(j: AdmissionJob): boolean {
-  return j.authorizedBy !== undefined && j.state !== 'awaiting-authorization' && !TERMINAL.has(j.state);
+  return j.authorizedBy !== undefined && j.state !== 'awaiting-authorization' && !isTerminal(j.state);
 }
 
 interface Judged {

@@ -27,7 +27,8 @@ export interface ConnectFlags {
   knownHosts?: string;
 }
 
-function osUser(): string {
+/** the operating-system user running billboard (the default actor and SSH user) */
+export function osUser(): string {
   try {
     return userInfo().username;
   } catch {

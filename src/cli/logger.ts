@@ -3,6 +3,9 @@ import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { BillboardError, errorLine } from '../model/errors.js';
 
+/** what no log line ever carries, wherever the logger writes (a file, or journald through stdout) */
+export const LOG_REDACT = { paths: ['passphrase', '*.passphrase', 'key', '*.privateKey', 'privateKey'], censor: '[redacted]' };
+
 /**
  * Logs go to a file, never to stdout/stderr (the TUI owns the terminal; scripts own stdout).
  * Secrets are redacted by path as a second line of defence; code never logs them on purpose.
@@ -20,7 +23,7 @@ export function fileLogger(path: string, level: string): Logger {
   return pino(
     {
       level,
-      redact: { paths: ['passphrase', '*.passphrase', 'key', '*.privateKey', 'privateKey'], censor: '[redacted]' },
+      redact: LOG_REDACT,
     },
     pino.destination({ fd, sync: false }),
   );

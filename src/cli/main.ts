@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BillboardError, errorLine, exitCodeFor } from '../model/errors.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
@@ -10,19 +9,11 @@ import { loadConfig } from './config-load.js';
 import { fileLogger } from './logger.js';
 import { runScript, type ScriptControl } from './script.js';
 import { runConsoleChild, runScriptAttached, runTuiAttached } from './attach.js';
-import { connectTarget, type ConnectFlags, type ConnectTarget } from './connect.js';
+import { connectTarget, osUser, type ConnectFlags, type ConnectTarget } from './connect.js';
 import { addServeCommand } from './serve.js';
 import { ensureHostKey } from '../serve/host-key.js';
 
 const VERSION = '0.1.0';
-
-function defaultActor(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER || 'unknown';
-  }
-}
 
 interface CommonOpts extends ConnectFlags {
   config?: string;
@@ -59,7 +50,7 @@ async function withRuntime(
     rt = await startRuntime({
       env,
       config,
-      actor: opts.actor ?? defaultActor(),
+      actor: opts.actor ?? osUser(),
       readOnly: opts.readOnly ?? false,
       mode,
       log,
@@ -232,7 +223,7 @@ function addInitCommand(program: Command, out: { code: number }): void {
           return;
         }
         const store = await createStore(config.storePath, key);
-        await store.audit(opts.actor ?? defaultActor(), 'init', config.storePath, {});
+        await store.audit(opts.actor ?? osUser(), 'init', config.storePath, {});
         await store.close();
         process.stdout.write(`created encrypted store ${config.storePath}\n`);
         out.code = 0;
@@ -296,7 +287,7 @@ async function runDemo(opts: CommonOpts & { interactive: boolean; script?: (rt: 
     const demo = await entry.loadDemo();
     return await demo({
       readOnly: !!opts.readOnly,
-      actor: opts.actor ?? defaultActor(),
+      actor: opts.actor ?? osUser(),
       mode: opts.interactive ? 'tui' : 'script',
       body: opts.interactive
         ? async (rt: Runtime) => {

@@ -1,3 +1,4 @@
+import { isTerminal } from '../model/domain-states.js';
 import type { CommandResult, ConsoleApi, ConsoleEvent } from '../console/api.js';
 import type { MigrationService } from '../console/services.js';
 import { safeText } from '../model/text.js';
@@ -33,11 +34,9 @@ export interface ScriptTarget {
 /** the exit code of a script stopped by a signal */
 export const INTERRUPTED = 130;
 
-const ENDED: ReadonlySet<string> = new Set(['completed', 'failed', 'aborted', 'denied']);
-
 /** authorized and not ended: closing the session now would cut the job off from the store */
 function runningJobs(rt: ScriptTarget): MigrationJob[] {
-  return rt.console.jobs().filter((j) => !ENDED.has(j.state) && j.state !== 'awaiting-authorization');
+  return rt.console.jobs().filter((j) => !isTerminal(j.state) && j.state !== 'awaiting-authorization');
 }
 
 /**

@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { errorLine, exitCodeFor } from '../model/errors.js';
 import { startService } from '../serve/service.js';
 import { loadConfig } from './config-load.js';
-import { fileLogger } from './logger.js';
+import { fileLogger, LOG_REDACT } from './logger.js';
 import { runScript } from './script.js';
 
 // `billboard serve`: the standing service in the foreground (systemd runs it). Logs are JSON lines on stdout when
@@ -14,7 +14,7 @@ import { runScript } from './script.js';
 
 function serviceLogger(path: string, level: string): Logger {
   if (process.stdout.isTTY) return fileLogger(path, level);
-  return pino({ level, redact: { paths: ['passphrase', '*.passphrase', 'key', '*.privateKey', 'privateKey'], censor: '[redacted]' } });
+  return pino({ level, redact: LOG_REDACT });
 }
 
 export async function runServe(opts: { config?: string }): Promise<number> {

@@ -1,19 +1,15 @@
+import { isTerminal } from '../model/domain-states.js';
 import { errorLine } from '../model/errors.js';
-import type { JobState, JobTerminal, MigrationEvent, MigrationJob, MigrationStage } from '../model/types.js';
+import type { JobTerminal, MigrationEvent, MigrationJob, MigrationStage } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
 import type { MigrationLog } from './hooks.js';
 
-const TERMINAL: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'aborted', 'denied']);
 /** the audit actor of what the stage machine does on its own */
 export const SYSTEM = 'system';
 /** events kept per job for a watcher that comes late */
 const HISTORY = 64;
 /** progress-only saves of one job are at most this often */
 const PROGRESS_SAVE_MS = 1000;
-
-export function isTerminal(state: JobState): boolean {
-  return TERMINAL.has(state);
-}
 
 export interface JournalOptions {
   store: StoreApi;

@@ -1,4 +1,4 @@
-import type { DomainState } from './types.js';
+import type { DomainState, JobState } from './types.js';
 
 // The two sets of domain states the layers judge by. They differ in one state, `shutdown` (the guest OS is
 // stopping), and each says why.
@@ -18,3 +18,10 @@ export const LIVE_STATES: ReadonlySet<DomainState> = new Set<DomainState>(['runn
  * so one that never stops raises MIGRATION_GHOST there.
  */
 export const MIGRATABLE_STATES: ReadonlySet<DomainState> = new Set<DomainState>(['running', 'paused', 'blocked', 'pmsuspended']);
+
+const JOB_ENDED: ReadonlySet<JobState> = new Set<JobState>(['completed', 'failed', 'aborted', 'denied']);
+
+/** a migration job in one of its end states: nothing more will happen to it */
+export function isTerminal(state: JobState): boolean {
+  return JOB_ENDED.has(state);
+}

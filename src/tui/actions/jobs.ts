@@ -1,11 +1,10 @@
+import { isTerminal } from '../../model/domain-states.js';
 import type { MigrationJob } from '../../model/types.js';
 import type { ActionUi, KeyBinding } from '../keymap.js';
 import { quoteArg } from './vm-ref.js';
 
 // A migration job's keys: authorize, deny (asking why), abort (asking to confirm), tune (the convergence estimate's
 // suggestion). Each checks the job's state first, so nothing is asked that the console would then refuse.
-
-const TERMINAL = new Set(['completed', 'failed', 'aborted', 'denied']);
 
 /** false when `j` awaits authorization; else true, with the status line saying why the key does not apply */
 function notAwaiting(j: MigrationJob, ui: ActionUi, what: string): boolean {
@@ -42,7 +41,7 @@ export const JOB_KEYS: readonly KeyBinding<MigrationJob>[] = [
     hint: true,
     danger: true,
     run(j, ui) {
-      if (TERMINAL.has(j.state)) return ui.status(`${j.id} is ${j.state}: nothing to abort`, 'error');
+      if (isTerminal(j.state)) return ui.status(`${j.id} is ${j.state}: nothing to abort`, 'error');
       if (j.state === 'activation')
         return ui.status(`${j.id} is past commitment: the VM already left ${j.source}; nothing to abort`, 'error');
       ui.confirm(`abort ${j.id} (${j.vmName} ${j.source} → ${j.destination})? (y/N)`, `abort ${j.id}`);
