@@ -29,20 +29,8 @@ export class ClaimIndex {
   private readonly ips = new Map<string, Map<string, IpClaim>>();
   private readonly flips = new Map<string, { last: string; flips: number }>();
 
-  macClaims(mac: string): Map<string, MacClaim> | undefined {
-    return this.macs.get(mac);
-  }
-
-  ipClaims(ip: string): Map<string, IpClaim> | undefined {
-    return this.ips.get(ip);
-  }
-
-  flipsOf(ip: string): number {
+  private flipsOf(ip: string): number {
     return this.flips.get(ip)?.flips ?? 0;
-  }
-
-  dropFlips(ip: string): void {
-    this.flips.delete(ip);
   }
 
   /** The MACs of the identity's active instances on up hosts. @returns the MACs to judge again */

@@ -11,8 +11,6 @@ export class ScanRequester {
   private timer: NodeJS.Timeout | undefined;
   private readonly perVm = new Map<string, number>();
   private untrustedAllAt = -Infinity;
-  /** all-hosts requests dropped because the untrusted interval had not passed */
-  untrustedDropped = 0;
 
   constructor(
     private readonly send: ((hosts?: string[]) => void) | undefined,
@@ -28,10 +26,7 @@ export class ScanRequester {
     if (!this.send) return;
     const t = this.now();
     if (opts.untrusted && (!hosts || hosts.length === 0)) {
-      if (t - this.untrustedAllAt < this.untrustedAllMs) {
-        this.untrustedDropped++;
-        return;
-      }
+      if (t - this.untrustedAllAt < this.untrustedAllMs) return;
       this.untrustedAllAt = t;
     }
     const last = this.perVm.get(vm);

@@ -17,10 +17,6 @@ export class FindingSubjects {
   /** @param rowChanged a VM's set of findings changed: its row must be rebuilt */
   constructor(private readonly rowChanged: (uuid: string) => void) {}
 
-  keys(subject: string): Set<string> | undefined {
-    return this.bySubject.get(subject);
-  }
-
   has(subject: string): boolean {
     return this.bySubject.has(subject);
   }

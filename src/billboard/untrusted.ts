@@ -96,10 +96,6 @@ export class UntrustedTallies {
     return t ? untrustedSourceDraft(key, t) : undefined;
   }
 
-  has(key: string): boolean {
-    return this.tallies.has(key);
-  }
-
   private countOf(kind: UntrustedKind): number {
     let n = 0;
     for (const t of this.tallies.values()) if (t.kind === kind && t.from !== '*') n++;
