@@ -10,11 +10,11 @@ export function vmLabel(ui: ActionUi, uuid: string, fallbackName?: string): stri
   return name && name !== uuid ? `${name} (${uuid.slice(0, 8)})` : uuid;
 }
 
-/** a value safe inside a grammar line (double quotes group words) */
+/**
+ * A value as one word of a grammar line (tokenize): line breaks become spaces; a value with whitespace, a quote or
+ * a backslash goes in double quotes, with `"` and `\` escaped, so a reason like `don't` arrives as typed.
+ */
 export function quoteArg(s: string): string {
-  const t = s
-    .replace(/"/g, "'")
-    .replace(/[\r\n]+/g, ' ')
-    .trim();
-  return /\s/.test(t) || t === '' ? `"${t}"` : t;
+  const t = s.replace(/[\r\n]+/g, ' ').trim();
+  return /[\s"'\\]/.test(t) || t === '' ? `"${t.replace(/["\\]/g, '\\$&')}"` : t;
 }
