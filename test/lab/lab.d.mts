@@ -32,6 +32,8 @@ export interface Lab {
   uuid?: string;
   guestXml: string;
   consoleLog: string;
+  /** with StartLabOptions.agent: the key the guest's agent beacons with (base64 raw Ed25519) and its disk image */
+  agent?: { publicKey: string; disk: string };
   ssh: { identityFile: string; knownHostsFile: string; user: string };
   stopped: boolean;
   stop(): Promise<void>;
@@ -46,6 +48,14 @@ export interface StartLabOptions {
   keepDir?: boolean;
   /** called for each host before its libvirtd starts; the host's /etc/libvirt is `${host.dir}/etc` (hooks go there) */
   prepareHost?: (host: LabHost) => void;
+  /** run the real agent in the guest, beaconing to `to` (e.g. 10.0.2.2:PORT, the host's 127.0.0.1:PORT) */
+  agent?: GuestAgent;
+}
+
+export interface GuestAgent {
+  to: string;
+  /** seconds between beacons (default 1) */
+  intervalS?: number;
 }
 
 export declare function labPrerequisites(): string[];
@@ -53,7 +63,16 @@ export declare function ensurePackages(): Promise<void>;
 export declare function labCacheDir(): string;
 export declare function buildGuest(cacheDir?: string): Promise<{ kernel: string; initrd: string }>;
 export declare function startLab(opts?: StartLabOptions): Promise<Lab>;
-export declare function domainXml(o: { kernel: string; initrd: string; consoleLog: string; cmdline?: string }): string;
+export declare function buildAgentDisk(cacheDir?: string): Promise<{ disk: string; publicKey: string }>;
+export declare function domainXml(o: {
+  kernel: string;
+  initrd: string;
+  consoleLog: string;
+  cmdline?: string;
+  agent?: GuestAgent & { disk: string };
+  name?: string;
+  uuid?: string;
+}): string;
 export declare function virshOn(host: LabHost, args: string[], timeoutMs?: number): Promise<string>;
 export declare function lastTick(consoleLog: string): number;
 export declare function domainState(host: LabHost): Promise<string | null>;

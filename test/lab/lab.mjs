@@ -4,8 +4,8 @@
 //
 // Everything started here is recorded and torn down by stop(), also when start-up fails half-way and when the
 // process exits without calling stop().
-import { execFile, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -22,12 +22,12 @@ import {
   readSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildAgentDisk, buildGuest, LabUnavailable } from './guest.mjs';
+import { log, run, sleep } from './lab-util.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const GUEST_INIT = join(HERE, 'guest-init.sh');
+export { buildAgentDisk, buildGuest, labCacheDir, LabUnavailable } from './guest.mjs';
 const PACKAGES = ['qemu-system-x86', 'libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'openssh-server', 'busybox-static'];
 const BINARIES = {
   '/usr/bin/qemu-system-x86_64': 'qemu-system-x86',
@@ -38,41 +38,10 @@ const BINARIES = {
 };
 const QEMU_DRIVER = '/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so';
 const DOMAIN = 'tiny';
+/** the guest's RAM: room for node and the agent when it runs one */
+const GUEST_MIB = 128;
+const GUEST_AGENT_MIB = 256;
 const GUEST_MAC = '52:54:00:b1:11:01';
-
-/** Thrown when the lab cannot run on this machine; the message says exactly why. */
-export class LabUnavailable extends Error {
-  constructor(message) {
-    super(`lab tier cannot run: ${message}`);
-    this.name = 'LabUnavailable';
-  }
-}
-
-const log = (msg) => {
-  if (process.env.BILLBOARD_LAB_QUIET !== '1') process.stderr.write(`[lab] ${msg}\n`);
-};
-
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      args,
-      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, cwd: opts.cwd, env: opts.env ?? process.env },
-      (err, stdout, stderr) => {
-        if (err) {
-          const why = String(stderr || err.message)
-            .trim()
-            .split('\n')
-            .slice(-3)
-            .join(' | ');
-          reject(new Error(`${cmd} ${args.join(' ')}: ${why}`));
-        } else resolve(String(stdout));
-      },
-    );
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Reasons the lab cannot run here (empty when it can). Never installs anything. */
 export function labPrerequisites() {
@@ -86,6 +55,7 @@ export function labPrerequisites() {
     '/usr/bin/ssh',
     '/usr/bin/apt-get',
     '/usr/bin/dpkg-deb',
+    '/usr/sbin/mke2fs',
   ]) {
     if (!existsSync(b)) why.push(`missing ${b}`);
   }
@@ -106,80 +76,6 @@ export async function ensurePackages() {
   } catch {
     await run('apt-get', ['-q', 'update'], { env, timeoutMs: 300_000 });
     await run('apt-get', ['-y', '-q', '--no-install-recommends', 'install', ...PACKAGES], { env, timeoutMs: 600_000 });
-  }
-}
-
-export function labCacheDir() {
-  if (process.env.BILLBOARD_LAB_CACHE) return process.env.BILLBOARD_LAB_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(xdg, 'billboard-lab');
-}
-
-/**
- * The tiny guest: the Debian cloud kernel and busybox-static, downloaded as .debs and extracted (never installed),
- * plus an initramfs whose /init is guest-init.sh. Cached; the initramfs is rebuilt when guest-init.sh changes.
- */
-export async function buildGuest(cacheDir = labCacheDir()) {
-  mkdirSync(cacheDir, { recursive: true });
-  const kernel = join(cacheDir, 'vmlinuz');
-  const initHash = createHash('sha256').update(readFileSync(GUEST_INIT)).digest('hex').slice(0, 16);
-  const initrd = join(cacheDir, `initrd-${initHash}.gz`);
-  const busybox = join(cacheDir, 'busybox');
-  if (existsSync(kernel) && existsSync(initrd)) return { kernel, initrd };
-  const work = mkdtempSync(join(tmpdir(), 'billboard-guest-'));
-  try {
-    const need = [];
-    let kpkg;
-    if (!existsSync(kernel)) {
-      const deps = await run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
-      kpkg = /Depends: (linux-image-\S+)/.exec(deps)?.[1];
-      if (!kpkg) throw new LabUnavailable('cannot resolve the cloud kernel package through linux-image-cloud-amd64 (apt-get update?)');
-      need.push(kpkg);
-    }
-    if (!existsSync(busybox)) need.push('busybox-static');
-    if (need.length) {
-      log(`downloading ${need.join(' ')}`);
-      await run('apt-get', ['download', '-q', ...need], { cwd: work, timeoutMs: 300_000 }).catch(async (e) => {
-        await run('apt-get', ['-q', 'update'], { timeoutMs: 300_000 });
-        await run('apt-get', ['download', '-q', ...need], { cwd: work, timeoutMs: 300_000 }).catch(() => {
-          throw new LabUnavailable(`apt-get download failed: ${e.message}`);
-        });
-      });
-    }
-    const debs = readdirSync(work).filter((f) => f.endsWith('.deb'));
-    if (kpkg) {
-      const deb = debs.find((f) => f.startsWith('linux-image-'));
-      const x = join(work, 'k');
-      mkdirSync(x);
-      await run('dpkg-deb', ['-x', join(work, deb), x], { timeoutMs: 120_000 });
-      const vm = readdirSync(join(x, 'boot')).find((f) => f.startsWith('vmlinuz-'));
-      if (!vm) throw new LabUnavailable(`no vmlinuz in ${deb}`);
-      copyFileSync(join(x, 'boot', vm), kernel + '.tmp');
-      spawnSync('mv', [kernel + '.tmp', kernel]);
-    }
-    if (!existsSync(busybox)) {
-      const deb = debs.find((f) => f.startsWith('busybox-static'));
-      const x = join(work, 'b');
-      mkdirSync(x);
-      await run('dpkg-deb', ['-x', join(work, deb), x]);
-      copyFileSync(join(x, 'bin', 'busybox'), busybox);
-      chmodSync(busybox, 0o755);
-    }
-    const root = join(work, 'root');
-    for (const d of ['bin', 'dev', 'proc', 'sys', 'tmp']) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync(busybox, join(root, 'bin', 'busybox'));
-    chmodSync(join(root, 'bin', 'busybox'), 0o755);
-    copyFileSync(GUEST_INIT, join(root, 'init'));
-    chmodSync(join(root, 'init'), 0o755);
-    await run('mknod', [join(root, 'dev', 'console'), 'c', '5', '1']);
-    await run('/bin/sh', [
-      '-c',
-      `cd '${root}' && find . | ./bin/busybox cpio -o -H newc -R 0:0 2>/dev/null | gzip -1 > '${initrd}.tmp' && mv '${initrd}.tmp' '${initrd}'`,
-    ]);
-    log(`guest built in ${cacheDir}`);
-    return { kernel, initrd };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -352,6 +248,7 @@ export async function startLab(opts = {}) {
   if (why.length) throw new LabUnavailable(why.join('; '));
   await ensurePackages();
   const guest = await buildGuest(opts.cacheDir);
+  const agent = opts.agent ? await buildAgentDisk(opts.cacheDir) : undefined;
   installExitHook();
 
   const dir = mkdtempSync(join(tmpdir(), 'billboard-lab-'));
@@ -553,7 +450,14 @@ export async function startLab(opts = {}) {
       ),
     );
 
-    lab.guestXml = domainXml({ kernel: guest.kernel, initrd: guest.initrd, consoleLog: lab.consoleLog, cmdline: opts.guestCmdline });
+    if (agent) lab.agent = { publicKey: agent.publicKey, disk: agent.disk };
+    lab.guestXml = domainXml({
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      consoleLog: lab.consoleLog,
+      cmdline: opts.guestCmdline,
+      agent: agent && { disk: agent.disk, ...opts.agent },
+    });
     writeFileSync(join(dir, 'tiny.xml'), lab.guestXml);
     if (opts.startGuest !== false) {
       await virshOn(hosts[0], ['define', join(dir, 'tiny.xml')]);
@@ -573,12 +477,25 @@ function xmlEscape(s) {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
 }
 
-/** The guest's libvirt definition: TCG, 128 MiB, direct kernel boot, serial to a file, one user-mode NIC. */
-export function domainXml({ kernel, initrd, consoleLog, cmdline }) {
-  const cl = cmdline ?? 'console=ttyS0 panic=-1 dirty_mb=4 dirty_ws=32 dirty_sleep=0.25';
+/**
+ * The guest's libvirt definition: TCG, direct kernel boot, serial to a file, one user-mode virtio NIC; with `agent`,
+ * more RAM, the read-only agent disk and the agent's target on the kernel command line.
+ */
+export function domainXml({ kernel, initrd, consoleLog, cmdline, agent, name = DOMAIN, uuid }) {
+  let cl = cmdline ?? 'console=ttyS0 panic=-1 dirty_mb=4 dirty_ws=32 dirty_sleep=0.25';
+  if (agent) cl += ` bb_to=${agent.to} bb_interval=${agent.intervalS ?? 1}`;
+  const disk = agent
+    ? `
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='${xmlEscape(agent.disk)}'/>
+      <target dev='vda' bus='virtio'/>
+      <readonly/>
+    </disk>`
+    : '';
   return `<domain type='qemu'>
-  <name>${DOMAIN}</name>
-  <memory unit='MiB'>128</memory>
+  <name>${xmlEscape(name)}</name>${uuid ? `\n  <uuid>${uuid}</uuid>` : ''}
+  <memory unit='MiB'>${agent ? GUEST_AGENT_MIB : GUEST_MIB}</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
@@ -589,10 +506,10 @@ export function domainXml({ kernel, initrd, consoleLog, cmdline }) {
   <on_poweroff>destroy</on_poweroff>
   <on_crash>destroy</on_crash>
   <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>${disk}
     <interface type='user'>
       <mac address='${GUEST_MAC}'/>
-      <model type='e1000'/>
+      <model type='virtio'/>
       <rom enabled='no'/>
     </interface>
     <serial type='file'><source path='${xmlEscape(consoleLog)}' append='on'/><target port='0'/></serial>
