@@ -29,7 +29,17 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const GUEST_INIT = join(HERE, 'guest-init.sh');
 const AGENT_BUNDLE = join(HERE, '..', '..', 'dist', 'agent', 'billboard-beacon.js');
 /** load order (each module's `depends=` comes before it) */
-const MODULES = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'failover', 'net_failover', 'virtio_net', 'virtio_blk'];
+const MODULES = [
+  'virtio_ring',
+  'virtio',
+  'virtio_pci_modern_dev',
+  'virtio_pci_legacy_dev',
+  'virtio_pci',
+  'failover',
+  'net_failover',
+  'virtio_net',
+  'virtio_blk',
+];
 
 export class LabUnavailable extends Error {
   constructor(message) {
