@@ -1,6 +1,7 @@
 import { errorLine } from '../model/errors.js';
 import type { Finding } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
+import { enforcementHosts } from './enforcement-targets.js';
 import type { FindingChange } from './findings.js';
 
 export type EnforceAction = 'stop' | 'isolate';
@@ -43,9 +44,10 @@ export function enforceable(f: Finding): boolean {
 }
 
 /**
- * Policy enforcement (`policy.enforcement` stop / isolate): once per finding and host, only on identities the operator
- * has not approved (unknown, pending, rejected, revoked). An approved VM is never touched without the operator, and
- * approval is checked again at the moment of acting. Every outcome is audited as actor `policy`.
+ * Policy enforcement (`policy.enforcement` stop / isolate): once per finding and host, on the hosts enforcementHosts
+ * names: an unapproved identity everywhere it runs, an approved one only as a clone away from its home host. The
+ * decision is made again at the moment of acting, and an approval given or withdrawn in between cancels the action.
+ * Every outcome is audited as actor `policy`.
  */
 export class Enforcer {
   /** finding key → hosts already acted on */
@@ -55,14 +57,22 @@ export class Enforcer {
 
   onFinding(f: Finding, change: FindingChange): void {
     if (change === 'resolved' || change === 'acked' || this.d.mode === 'ask' || !enforceable(f)) return;
-    if (this.d.store.registration(f.vm)?.state === 'approved') return;
+    const approved = this.approved(f.vm);
     let done = this.done.get(f.key);
-    for (const host of this.d.liveHosts(f.vm)) {
+    for (const host of this.targets(f)) {
       if (done?.has(host)) continue;
       if (!done) this.done.set(f.key, (done = new Set()));
       done.add(host);
-      void this.run(this.d.mode, f, host);
+      void this.run(this.d.mode, f, host, approved);
     }
+  }
+
+  private approved(uuid: string): boolean {
+    return this.d.store.registration(uuid)?.state === 'approved';
+  }
+
+  private targets(f: Finding): string[] {
+    return enforcementHosts(f, { registration: this.d.store.registration(f.vm), liveHosts: this.d.liveHosts(f.vm) });
   }
 
   /** a resolved finding's hosts may be acted on again if it comes back */
@@ -70,13 +80,14 @@ export class Enforcer {
     this.done.delete(key);
   }
 
-  private warranted(f: Finding): boolean {
+  private warranted(f: Finding, host: string, approved: boolean): boolean {
     const cur = this.d.finding(f.key);
-    return !this.d.closed() && this.d.store.registration(f.vm)?.state !== 'approved' && !!cur && enforceable(cur);
+    if (this.d.closed() || !cur || !enforceable(cur) || this.approved(f.vm) !== approved) return false;
+    return this.targets(cur).includes(host);
   }
 
-  private async run(action: EnforceAction, f: Finding, host: string): Promise<void> {
-    const warranted = (): boolean => this.warranted(f);
+  private async run(action: EnforceAction, f: Finding, host: string, approved: boolean): Promise<void> {
+    const warranted = (): boolean => this.warranted(f, host, approved);
     let error: string | undefined;
     let acted = false;
     try {
