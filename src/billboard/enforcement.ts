@@ -25,8 +25,8 @@ export interface EnforcerDeps {
   enforce?: EnforceFn;
   /** the active finding under key, if still open */
   finding(key: string): Finding | undefined;
-  /** hosts where the identity is live and the host is up */
-  liveHosts(uuid: string): string[];
+  /** hosts where the identity is live (or, with runningOnly, running: not paused) and the host is up */
+  liveHosts(uuid: string, runningOnly?: boolean): string[];
   closed(): boolean;
   /** raise the finding that says an action failed (its subject is the original finding) */
   raiseFailure(f: Finding, host: string, action: EnforceAction, error: string): void;
@@ -72,7 +72,11 @@ export class Enforcer {
   }
 
   private targets(f: Finding): string[] {
-    return enforcementHosts(f, { registration: this.d.store.registration(f.vm), liveHosts: this.d.liveHosts(f.vm) });
+    return enforcementHosts(f, {
+      registration: this.d.store.registration(f.vm),
+      liveHosts: this.d.liveHosts(f.vm),
+      runningHosts: this.d.liveHosts(f.vm, true),
+    });
   }
 
   /** a resolved finding's hosts may be acted on again if it comes back */

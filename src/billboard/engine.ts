@@ -98,7 +98,7 @@ export class Engine extends EventEmitter {
     this.requests = RegistrationRequests.forEngine(opts, this.now, (uuid) => this.afterwards(() => this.evaluateVm(uuid, this.now())));
     this.ledger = FindingLedger.forEngine(opts, this.now, this.incidentWindowMs, {
       rowChanged: (uuid) => this.rows.markDirty(uuid),
-      liveHosts: (uuid) => this.vms.liveHosts(uuid, this.hosts.hostUp),
+      liveHosts: (uuid, runningOnly) => this.vms.liveHosts(uuid, this.hosts.hostUp, runningOnly),
       closed: () => this.closed,
       changed: () => this.publish(),
       emit: (f) => this.emit('finding', f),

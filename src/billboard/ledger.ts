@@ -20,11 +20,11 @@ export interface LedgerDeps {
   enforcement: EngineOptions['enforcement'];
   enforce: EngineOptions['enforce'];
   /** the admission hooks a host may have (EngineOptions.admissionHooks) */
-  acceptedHooks?: readonly string[];
+  acceptedHooks?: EngineOptions['admissionHooks'];
   /** a VM's findings changed: its row must be rebuilt */
   rowChanged(uuid: string): void;
-  /** hosts where the identity is live and the host is up (where enforcement acts) */
-  liveHosts(uuid: string): string[];
+  /** hosts where the identity is live (or, with runningOnly, running: not paused) and the host is up */
+  liveHosts(uuid: string, runningOnly?: boolean): string[];
   closed(): boolean;
   /** something changed outside an ingest: publish */
   changed(): void;
@@ -42,7 +42,7 @@ export class FindingLedger {
   private readonly tallies: UntrustedTallies;
   private readonly enforcer: Enforcer;
   private readonly store: StoreApi;
-  private readonly acceptedHooks?: readonly string[];
+  private readonly acceptedHooks: () => readonly string[] | undefined;
 
   /** the engine's ledger, as its options say; `hooks` are what the ledger asks of the engine */
   static forEngine(
@@ -64,7 +64,8 @@ export class FindingLedger {
 
   constructor(d: LedgerDeps) {
     this.store = d.store;
-    this.acceptedHooks = d.acceptedHooks;
+    const hooks = d.acceptedHooks;
+    this.acceptedHooks = typeof hooks === 'function' ? hooks : () => hooks;
     this.subjects = new FindingSubjects(d.rowChanged);
     this.tallies = new UntrustedTallies(d.incidentWindowMs, d.maxUntrustedSources);
     this.enforcer = new Enforcer({
@@ -151,7 +152,7 @@ export class FindingLedger {
 
   /** a scan's word on its host's admission hook: ADMISSION_BYPASSED raised or resolved (admission-hooks.ts) */
   hostScanned(inv: Inventory, now: number): void {
-    judgeAdmissionHook(this, inv, this.acceptedHooks, now);
+    judgeAdmissionHook(this, inv, this.acceptedHooks(), now);
   }
 
   hasSubject(subject: string): boolean {

@@ -1,5 +1,5 @@
 import { canonicalUuid } from '../model/fingerprint.js';
-import type { DomainInfo } from '../model/types.js';
+import type { DomainInfo, DomainState } from '../model/types.js';
 import { sameAsDomain, toInstance } from './instances.js';
 import { ACTIVE_STATES, type VmState } from './state.js';
 
@@ -58,11 +58,12 @@ export class VmTable {
     return [...this.notLive].filter((uuid) => this.vms.get(uuid)?.beacon);
   }
 
-  /** hosts where the identity is live and the host is up */
-  liveHosts(uuid: string, hostUp: (host: string) => boolean): string[] {
+  /** hosts where the identity is live (or, with `runningOnly`, running: not paused) and the host is up */
+  liveHosts(uuid: string, hostUp: (host: string) => boolean, runningOnly = false): string[] {
     const vm = this.vms.get(uuid);
     if (!vm) return [];
-    return [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && hostUp(i.host)).map((i) => i.host);
+    const counts = (s: DomainState): boolean => (runningOnly ? s === 'running' : ACTIVE_STATES.has(s));
+    return [...vm.instances.values()].filter((i) => counts(i.state) && hostUp(i.host)).map((i) => i.host);
   }
 
   /**

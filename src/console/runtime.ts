@@ -69,12 +69,17 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
     beaconIntervalS: config.beacon.intervalS,
     missedBeforeSilent: config.beacon.missedBeforeSilent,
     enforcement: opts.readOnly ? 'ask' : config.policy.enforcement,
-    admissionHooks: acceptedAdmissionHooks(config, (msg) => log.warn(msg)),
+    // asked at each scan: a SIGHUP that changes policy.admission or admission.hookSha256 judges the next one
+    admissionHooks: () => acceptedAdmissionHooks(config, (msg) => log.warn(msg)),
     readOnly: readOnlyStore,
     requestScan: (hosts) => void scanner.scan(hosts).catch(() => {}),
     enforce: async (action, uuid, host, reason, stillWarranted) => {
       if (opts.readOnly) return false;
       await store.audit('policy', `${action}-requested`, uuid, { host, reason });
+      // a clone of an approved VM is acted on only while fresh scans of both hosts still show it running beside
+      // its home copy: the registered original must never be the one stopped
+      const home = store.registration(uuid)?.state === 'approved' ? store.registration(uuid)?.homeHost : undefined;
+      if (home) await scanner.scan([home, host]).catch(() => {});
       if (!stillWarranted()) return false;
       const d = scanner.driver(host);
       const told = { action, uuid, vmName: store.registration(uuid)?.name, host, reason };

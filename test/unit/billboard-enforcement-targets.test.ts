@@ -12,18 +12,22 @@ describe('enforcementHosts', () => {
   it('an unapproved identity: every host it is live on', () => {
     for (const state of [undefined, 'pending', 'rejected', 'revoked'] as const) {
       const registration = state ? { state, homeHost: 'a' } : undefined;
-      expect(enforcementHosts(scanDup, { registration, liveHosts: ['a', 'b'] })).toEqual(['a', 'b']);
+      expect(enforcementHosts(scanDup, { registration, liveHosts: ['a', 'b'], runningHosts: [] })).toEqual(['a', 'b']);
     }
   });
 
-  it('an approved identity: only the scan-seen copies away from its home host, while the home host runs it', () => {
+  it('an approved identity: only the running copies away from its home host, while the home copy runs too', () => {
     const registration = { state: 'approved', homeHost: 'a' } as const;
-    expect(enforcementHosts(scanDup, { registration, liveHosts: ['a', 'b', 'c'] })).toEqual(['b', 'c']);
-    expect(enforcementHosts(scanDup, { registration, liveHosts: ['b', 'c'] })).toEqual([]); // the home host does not run it
-    expect(enforcementHosts(scanDup, { registration: { state: 'approved' }, liveHosts: ['a', 'b'] })).toEqual([]); // no home
+    const on = (running: string[], liveHosts = running) => ({ registration, liveHosts, runningHosts: running });
+    expect(enforcementHosts(scanDup, on(['a', 'b', 'c']))).toEqual(['b', 'c']);
+    expect(enforcementHosts(scanDup, on(['b', 'c']))).toEqual([]); // the home host does not run it
+    // a live migration's halves: one of them is always paused (incoming, or switched over)
+    expect(enforcementHosts(scanDup, on(['a'], ['a', 'b']))).toEqual([]);
+    expect(enforcementHosts(scanDup, on(['b'], ['a', 'b']))).toEqual([]);
+    expect(enforcementHosts(scanDup, { ...on(['a', 'b']), registration: { state: 'approved' } })).toEqual([]); // no home
     const byBeacons = { code: 'DUPLICATE_UUID', evidenceSource: 'authenticated' } as const;
-    expect(enforcementHosts(byBeacons, { registration, liveHosts: ['a', 'b'] })).toEqual([]);
-    expect(enforcementHosts({ code: 'UNAUTHORIZED_MIGRATION', evidenceSource: 'scan' }, { registration, liveHosts: ['b'] })).toEqual([]);
+    expect(enforcementHosts(byBeacons, on(['a', 'b']))).toEqual([]);
+    expect(enforcementHosts({ code: 'UNAUTHORIZED_MIGRATION', evidenceSource: 'scan' }, on(['a', 'b']))).toEqual([]);
   });
 });
 
@@ -72,6 +76,16 @@ describe('Engine enforcement of a clone of an approved VM', () => {
     expect(store.entries.filter((e) => e.actor === 'policy').map((e) => `${e.action}:${e.details.host}:${e.details.result}`)).toEqual([
       'stop:b:ok',
     ]);
+  });
+
+  it('a paused copy beside the home one (a live migration in flight) is left alone', async () => {
+    const calls: string[] = [];
+    const { engine } = engineWith(approved({ uuid: U, name: 'vm7', homeHost: 'a' }), calls);
+    engine.ingestInventory({ host: 'a', at: T, durationMs: 1, domains: [dom()] });
+    engine.ingestInventory({ host: 'b', at: T, durationMs: 1, domains: [{ ...dom(), state: 'paused' }] });
+    await settle();
+    expect(engine.findings().map((f) => f.code)).toContain('DUPLICATE_UUID');
+    expect(calls).toEqual([]);
   });
 
   it('an approved VM without a home host, or whose home host does not run it, is left to the operator', async () => {
