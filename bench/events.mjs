@@ -70,7 +70,9 @@ try {
   await c.until(() => foundAt, 30_000, 'UNAUTHORIZED_MIGRATION');
   clearInterval(watch);
   const bareMigrationToFindingMs = Math.max(0, foundAt - ended);
-  say(`bare b→a: migrate took ${ended - m0} ms; finding ${foundAt - m0} ms after it began (${bareMigrationToFindingMs} ms after it returned)`);
+  say(
+    `bare b→a: migrate took ${ended - m0} ms; finding ${foundAt - m0} ms after it began (${bareMigrationToFindingMs} ms after it returned)`,
+  );
 
   const out = {
     trials: TRIALS,
