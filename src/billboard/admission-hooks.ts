@@ -11,12 +11,12 @@ export interface HostFindingSink {
 export const hookSubject = (host: string): string => `host:${host}`;
 
 /**
- * After a scan: raise or resolve ADMISSION_BYPASSED for the scanned host. `accepted` undefined means admission is off
- * (no hook is expected, nothing is judged). The scan is fresh evidence about its own host, so it also settles a
- * finding reloaded from the store.
+ * After a scan: raise or resolve ADMISSION_BYPASSED for the scanned host. `accepted` undefined means admission is off:
+ * no hook is expected, and a finding raised while it was on (before a reload or a restart) is resolved. The scan is
+ * fresh evidence about its own host, so it also settles a finding reloaded from the store.
  */
 export function judgeAdmissionHook(sink: HostFindingSink, inv: Inventory, accepted: readonly string[] | undefined, now: number): void {
-  if (!accepted) return;
+  if (!accepted) return sink.settle(hookSubject(inv.host), undefined, now, true);
   const d = admissionBypassed(inv.host, inv.admissionHook, accepted);
   if (d === 'unknown') return;
   sink.settle(hookSubject(inv.host), d ? new Set([sink.raise(d, [], now)]) : undefined, now, true);

@@ -40,8 +40,9 @@ export interface EngineOptions {
   maxBeaconOnlyPerSource?: number;
   /** pending registration requests that beacons opened, in total */
   maxBeaconRequests?: number;
-  /** sha256 values a host's /etc/libvirt/hooks/qemu may have (ADMISSION_BYPASSED otherwise); undefined: admission off */
-  admissionHooks?: readonly string[];
+  /** sha256 values a host's /etc/libvirt/hooks/qemu may have (ADMISSION_BYPASSED otherwise); undefined: admission off.
+   *  A function is asked at each scan, so a config reloaded meanwhile (SIGHUP) judges the next scan. */
+  admissionHooks?: readonly string[] | (() => readonly string[] | undefined);
   /** source addresses tallied one by one for unauthenticated junk (the rest share one finding) */
   maxUntrustedSources?: number;
 }

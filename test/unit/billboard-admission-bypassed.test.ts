@@ -99,6 +99,32 @@ describe('ADMISSION_BYPASSED', () => {
     expect(open(engine)).toHaveLength(0);
   });
 
+  it('asks a function at each scan: admission turned off (a reload) resolves the finding, on again raises it', () => {
+    let accepted: readonly string[] | undefined = [GOOD];
+    const { engine } = make({ admissionHooks: () => accepted });
+    engine.ingestInventory(inv('lab-a', { state: 'missing' }));
+    expect(open(engine)).toHaveLength(1);
+    accepted = undefined;
+    engine.ingestInventory(inv('lab-a', { state: 'missing' }));
+    expect(open(engine)).toHaveLength(0);
+    expect(engine.findings(true).find((f) => f.code === 'ADMISSION_BYPASSED')?.state).toBe('resolved');
+    accepted = [OTHER];
+    engine.ingestInventory(inv('lab-a', { state: 'present', sha256: GOOD }));
+    expect(open(engine).map((f) => f.evidence)).toEqual([expect.stringContaining('was changed')]);
+  });
+
+  it('a finding reloaded from the store is resolved by the next scan when admission is now off', async () => {
+    const first = make({ admissionHooks: [GOOD] });
+    first.engine.ingestInventory(inv('lab-a', { state: 'missing' }));
+    await new Promise((r) => setTimeout(r, 5));
+    const store = new FakeStore({ findings: first.engine.findings(true) }, () => T);
+    const engine = new Engine({ store, beaconIntervalS: 5, missedBeforeSilent: 3, enforcement: 'ask', now: () => T });
+    engines.push(engine);
+    expect(open(engine)).toHaveLength(1);
+    engine.ingestInventory(inv('lab-a', { state: 'missing' }));
+    expect(open(engine)).toHaveLength(0);
+  });
+
   it('accepts the shipped contrib/billboard-admit and the config hashes, only when admission is on', () => {
     const shipped = createHash('sha256').update(readFileSync(SHIPPED_HOOK)).digest('hex');
     const cfg = configSchema.parse({ policy: { admission: 'enforce' }, admission: { hookSha256: [OTHER] } });
