@@ -20,6 +20,14 @@ import { ReplayMarks, type ReplayMarkStore } from './replay-marks.js';
 import { VerifyPool, type VerifyResult } from './verify-pool.js';
 import { checkMac, decodeDatagram, encodeAccept, encodeRekey, fingerprintOfRaw, type Decoded } from './wire.js';
 
+/** what the registry says about one (uuid, key), asked once per beacon and handed along */
+interface RegistryAnswer {
+  known: boolean;
+  registered: boolean;
+  approved: boolean;
+  key: string | undefined;
+}
+
 export interface ListenerLog {
   warn(o: object, msg?: string): void;
   info(o: object, msg?: string): void;
@@ -228,13 +236,13 @@ export class BeaconListener extends EventEmitter {
 
   private onSigned(d: Extract<Decoded, { type: 'signed' }>, msg: Buffer, from: dgram.RemoteInfo, now: number, arrival: number): void {
     const publicKey = d.publicKey.toString('base64');
-    if (this.opts.keyLookup(d.payload.uuid) === undefined && !this.unknownLimiter.take('*', now)) {
+    const reg = this.lookup(d.payload.uuid, publicKey);
+    if (!reg.known && !this.unknownLimiter.take('*', now)) {
       this.c['rate-limited']++;
       return;
     }
     const existing = this.sessions.get(this.sessionIndex.get(`${d.payload.uuid} ${publicKey}`) ?? '');
-    const wantSession =
-      d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && this.lookup(d.payload.uuid, publicKey).approved;
+    const wantSession = d.ephemeral !== undefined && !existing?.agentEphemeral.equals(d.ephemeral) && reg.approved;
     const pubOff = d.signed.length - 32;
     // One identity's signatures go to one worker, which answers in order; a MAC beacon judged meanwhile does not
     // wait for them (the tracker calls an older beacon judged after it `late`, not a replay).
@@ -261,13 +269,15 @@ export class BeaconListener extends EventEmitter {
       this.emitEvent('bad-signature', d.payload, publicKey, from, receivedAt, 'Ed25519 signature does not verify under the carried key');
       return;
     }
-    const verdict = this.classify(d.payload, publicKey, from, receivedAt, arrival);
+    // asked again, not carried over from before the worker: the registry may have changed while it verified
+    const reg = this.lookup(d.payload.uuid, publicKey);
+    const verdict = this.classify(d.payload, publicKey, reg, from, receivedAt, arrival);
     if (verdict !== 'valid' || !d.ephemeral || !this.sock) return;
     const identity = `${d.payload.uuid} ${publicKey}`;
     let s = this.sessions.get(this.sessionIndex.get(identity) ?? '');
     if (!s?.agentEphemeral.equals(d.ephemeral)) {
       // r.session is there only if the identity was approved when the hello arrived; approval may since be gone
-      if (!r.session || !this.lookup(d.payload.uuid, publicKey).approved) return;
+      if (!r.session || !reg.approved) return;
       s = {
         id: r.session.id,
         listenerEphemeral: r.session.listenerEphemeral,
@@ -297,28 +307,29 @@ export class BeaconListener extends EventEmitter {
       else this.c.rekeyLimited++;
       return;
     }
-    this.classify(d.payload, s.publicKey, from, now, arrival);
+    const reg = this.lookup(s.uuid, s.publicKey);
+    this.classify(d.payload, s.publicKey, reg, from, now, arrival);
     // a session outlives no approval: the agent's next MAC beacon misses and it signs again
-    if (!this.lookup(s.uuid, s.publicKey).approved) this.dropSession(sid, s);
+    if (!reg.approved) this.dropSession(sid, s);
   }
 
-  /** The registry's word on (uuid, key): whether that key is the registered one, and approved. */
-  private lookup(uuid: string, publicKey: string): { registered: boolean; approved: boolean; key: string | undefined } {
+  /** The registry's word on (uuid, key): whether the uuid is known, whether that key is the registered one, and approved. */
+  private lookup(uuid: string, publicKey: string): RegistryAnswer {
     const r = this.opts.keyLookup(uuid);
     const key = typeof r === 'string' ? r : r?.publicKey;
     const registered = key !== undefined && (key === publicKey || Buffer.from(key, 'base64').toString('base64') === publicKey);
-    return { registered, approved: registered && (typeof r === 'string' || r!.approved), key };
+    return { known: r !== undefined, registered, approved: registered && (typeof r === 'string' || r!.approved), key };
   }
 
   /** Authenticated beacon → replay / unknown-key / clone-suspect / valid (that precedence), emitted; or late. */
   private classify(
     p: BeaconPayload,
     publicKey: string,
+    reg: RegistryAnswer,
     from: dgram.RemoteInfo,
     receivedAt: number,
     arrival: number,
   ): BeaconVerdict | 'late' {
-    const reg = this.lookup(p.uuid, publicKey);
     if (reg.registered) this.marks?.restore(p.uuid, publicKey, p.keyFp, receivedAt);
     const t = this.tracker.check(p, publicKey, receivedAt, arrival);
     if (t.verdict === 'late') {
