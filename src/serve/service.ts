@@ -13,7 +13,8 @@ import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
 
 // `billboard serve`: what an embedded session runs (listener, scans, engine, migrations, the store as its only
 // writer), standing, with an SSH endpoint where operators attach under their own keys. SIGHUP reloads the config
-// (reload()): hosts and operators change without a restart, the change is audited, a bad file changes nothing.
+// (reload()): hosts, operators, policy.admission and admission.* change without a restart, the change is audited, a
+// bad file changes nothing.
 
 export interface ServiceOptions {
   config: ResolvedConfig;
@@ -129,7 +130,11 @@ interface ReloadDeps {
   setDirectory: (d: OperatorDirectory) => void;
 }
 
-/** SIGHUP: read the config again; hosts and operators change in place, the change is audited, a bad file changes nothing */
+/**
+ * SIGHUP: read the config again; hosts, operators and admission change in place, the change is audited, a bad file
+ * changes nothing. `admit` and the scans' hook judgement read the config object at each use, so changing its
+ * admission settings here is what applies them.
+ */
 async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string } | { ok: false; error: string }> {
   const { runtime, log } = d;
   let next: ResolvedConfig;
@@ -151,12 +156,23 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
   cur.operators = next.operators;
   // a removed operator, or one whose role or keys changed, is detached: they attach again under the new config
   for (const [conn, op] of d.attached) if (ops.removed.includes(op.name) || ops.changed.includes(op.name)) conn.end();
+  const admission = admissionChanges(cur, next);
+  cur.policy.admission = next.policy.admission;
+  cur.admission = next.admission;
   const restart = restartOnly(cur, next);
-  const details = { hosts, operators: ops, ...(restart.length ? { needRestart: restart } : {}) };
+  const details = {
+    hosts,
+    operators: ops,
+    ...(admission.length ? { admission } : {}),
+    ...(restart.length ? { needRestart: restart } : {}),
+  };
   await runtime.ctx.store.audit('service', 'config-reloaded', next.file ?? '(defaults)', details);
-  if (hosts.added.length || hosts.changed.length) void runtime.scanner.scan([...hosts.added, ...hosts.changed]).catch(() => {});
+  // which hooks count as installed may have changed: every host is judged again now rather than at its next scan
+  const rejudge = admission.some((c) => c.setting === 'policy.admission' || c.setting === 'admission.hookSha256');
+  const rescan = rejudge ? undefined : [...hosts.added, ...hosts.changed];
+  if (!rescan || rescan.length) void runtime.scanner.scan(rescan).catch(() => {});
   d.feed.poke();
-  const summary = describeReload(hosts, ops, restart);
+  const summary = describeReload(hosts, ops, admission, restart);
   log.info({ ...details }, `config reloaded: ${summary}`);
   return { ok: true, summary };
 }
@@ -197,13 +213,39 @@ function operatorChanges(a: OperatorDirectory, b: OperatorDirectory) {
 
 /** settings a reload does not apply (they need a restart): named, so the operator knows */
 function restartOnly(cur: ResolvedConfig, next: ResolvedConfig): string[] {
-  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'policy', 'admission', 'alerts', 'serve'] as const;
-  return keys.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]));
+  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'alerts', 'serve'] as const;
+  const changed: string[] = keys.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]));
+  if (cur.policy.enforcement !== next.policy.enforcement) changed.push('policy.enforcement');
+  return changed;
+}
+
+interface SettingChange {
+  setting: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** what a reload changes of admission: policy.admission, and admission.* (install-hook writes those into new hooks) */
+function admissionChanges(cur: ResolvedConfig, next: ResolvedConfig): SettingChange[] {
+  const pairs: [string, unknown, unknown][] = [
+    ['policy.admission', cur.policy.admission, next.policy.admission],
+    ['admission.unreachable', cur.admission.unreachable, next.admission.unreachable],
+    ['admission.timeoutS', cur.admission.timeoutS, next.admission.timeoutS],
+    ['admission.hookSha256', cur.admission.hookSha256, next.admission.hookSha256],
+  ];
+  return pairs.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([setting, from, to]) => ({ setting, from, to }));
+}
+
+function describeAdmission(c: SettingChange): string {
+  const show = (v: unknown) => (Array.isArray(v) ? `[${v.length} hash${v.length === 1 ? '' : 'es'}]` : String(v));
+  const note = c.setting === 'admission.unreachable' || c.setting === 'admission.timeoutS' ? ' (for hooks installed from now on)' : '';
+  return `${c.setting} ${show(c.from)} → ${show(c.to)}${note}`;
 }
 
 function describeReload(
   h: { added: string[]; removed: string[]; changed: string[] },
   o: { added: string[]; removed: string[]; changed: string[] },
+  admission: SettingChange[],
   restart: string[],
 ): string {
   const part = (what: string, x: { added: string[]; removed: string[]; changed: string[] }) =>
@@ -212,7 +254,7 @@ function describeReload(
       x.removed.length ? `${what} removed ${x.removed.join(', ')}` : '',
       x.changed.length ? `${what} changed ${x.changed.join(', ')}` : '',
     ].filter(Boolean);
-  const parts = [...part('hosts', h), ...part('operators', o)];
+  const parts = [...part('hosts', h), ...part('operators', o), ...admission.map(describeAdmission)];
   if (restart.length) parts.push(`${restart.join(', ')} changed: applied on the next restart`);
   return parts.join('; ') || 'no change';
 }

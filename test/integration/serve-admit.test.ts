@@ -180,3 +180,65 @@ describe('admit over SSH (policy audit)', () => {
     });
   });
 });
+
+describe('SIGHUP reloads policy.admission and admission.*', () => {
+  let lab: ServeLab;
+  beforeAll(async () => {
+    lab = await admissionLab('enforce');
+  }, 90_000);
+  afterAll(async () => {
+    await lab?.stop('SIGKILL');
+    lab?.cleanup();
+  });
+
+  /** write the config with `change` applied, SIGHUP, and wait for the reload's log line that includes `says` */
+  async function reload(change: (c: Record<string, any>) => void, says: string): Promise<void> {
+    const c = JSON.parse(readFileSync(lab.configPath, 'utf8')) as Record<string, any>;
+    change(c);
+    lab.writeConfig(c);
+    const seen = lab.log.length;
+    lab.serve!.kill('SIGHUP');
+    await until(() => lab.log.slice(seen).some((l) => l.includes('config reloaded') && l.includes(says)), `the reload saying ${says}`);
+  }
+
+  it('the next admit follows the reloaded policy, and the audit log records each change', async () => {
+    const ask = `--host lab-a --op prepare --uuid ${uuidFor(6)} --name build-06`;
+    expect((await admit(lab, 'host-lab-a', ask)).code).toBe(1);
+    await reload((c) => {
+      c.policy = { admission: 'audit' };
+      c.admission = { unreachable: 'allow', timeoutS: 5 };
+    }, 'policy.admission enforce → audit');
+    const yes = await admit(lab, 'host-lab-a', ask);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stdout).toContain('policy audit: allowed anyway');
+    await reload((c) => (c.policy = { admission: 'enforce' }), 'policy.admission audit → enforce');
+    const no = await admit(lab, 'host-lab-a', ask);
+    expect(no.code).toBe(1);
+    expect(no.stderr).toContain('registration pending operator approval');
+
+    const audit = (await lab.ssh('alice', 'script --json', 'audit --last 50\n')).json()[0]!.data as any[];
+    const reloads = audit.filter((e) => e.action === 'config-reloaded').sort((a, b) => a.seq - b.seq);
+    expect(reloads.map((e) => e.details.admission)).toEqual([
+      [
+        { setting: 'policy.admission', from: 'enforce', to: 'audit' },
+        { setting: 'admission.unreachable', from: 'deny', to: 'allow' },
+        { setting: 'admission.timeoutS', from: 3, to: 5 },
+      ],
+      [{ setting: 'policy.admission', from: 'audit', to: 'enforce' }],
+    ]);
+    expect(reloads.every((e) => e.details.needRestart === undefined)).toBe(true);
+    const admits = audit.filter((e) => e.action === 'admit' && e.target === uuidFor(6)).sort((a, b) => a.seq - b.seq);
+    expect(admits.map((e) => [e.details.policy, e.details.answer])).toEqual([
+      ['enforce', 'no'],
+      ['audit', 'yes'],
+      ['enforce', 'no'],
+    ]);
+  });
+
+  it('policy.enforcement still waits for a restart, and the reload says so', async () => {
+    await reload(
+      (c) => (c.policy = { admission: 'enforce', enforcement: 'stop' }),
+      'policy.enforcement changed: applied on the next restart',
+    );
+  });
+});
