@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { BillboardError, errorLine } from '../model/errors.js';
+import { secretFileProblem } from '../model/secret-file.js';
 import type { KeySource } from './crypto.js';
 
 /**
@@ -20,7 +21,7 @@ export function keySourceFrom(env: NodeJS.ProcessEnv, keyFile?: string): KeySour
   try {
     // checked on the opened file, so the file read is the file checked
     const st = fstatSync(fd);
-    const problem = keyFileProblem(keyFile, st);
+    const problem = secretFileProblem('store.keyFile', keyFile, st);
     if (problem) throw new BillboardError('STORE_OPEN', problem);
     if (st.size > 4096) throw new Error('file is too large to be a key');
     raw = readFileSync(fd);
@@ -39,23 +40,6 @@ export function keySourceFrom(env: NodeJS.ProcessEnv, keyFile?: string): KeySour
     'STORE_OPEN',
     `store.keyFile ${keyFile} must hold 32 bytes (raw, 64 hex characters, or base64); make one with: head -c 32 /dev/urandom > ${keyFile}`,
   );
-}
-
-/**
- * Why a key file is refused, as OpenSSH refuses a private key: not a regular file, owned by another user,
- * or readable or writable by group or others (the mode is named, and the fix).
- */
-export function keyFileProblem(file: string, st: Pick<Stats, 'mode' | 'uid' | 'isFile'>, uid = process.getuid?.()): string | undefined {
-  if (!st.isFile()) return `store.keyFile ${file} is not a regular file`;
-  if (uid !== undefined && st.uid !== uid) {
-    return `store.keyFile ${file} is owned by uid ${st.uid}, not by this user (uid ${uid}); refusing to use it`;
-  }
-  const mode = st.mode & 0o777;
-  if (mode & 0o077) {
-    const octal = `0${mode.toString(8).padStart(3, '0')}`;
-    return `store.keyFile ${file} has mode ${octal}: a key must not be accessible by group or others (chmod 600 ${file})`;
-  }
-  return undefined;
 }
 
 export function requireKeySource(env: NodeJS.ProcessEnv, keyFile?: string): KeySource {

@@ -218,7 +218,7 @@ describe('identity files OpenSSH would refuse', () => {
         const [r] = await s.scan();
         expect(r.ok).toBe(false);
         expect(r.error).toBe(
-          `lab-key: identity file ${f} has mode 0${mode.toString(8)}: a private key must not be accessible by group or others (chmod 600 ${f})`,
+          `lab-key: identity file ${f} has mode 0${mode.toString(8)}: a key must not be accessible by group or others (chmod 600 ${f})`,
         );
         expect(s.statuses()[0]).toMatchObject({ up: false, lastError: r.error });
       } finally {
@@ -232,7 +232,7 @@ describe('identity files OpenSSH would refuse', () => {
     const err = await withDriver(host({ identityFile: f }), (d) => d.scanAll()).catch((e) => e);
     expect(err).toMatchObject({
       code: 'HOST_ERROR',
-      message: `lab-hostile: identity file ${f} is owned by uid 65534, not by this user (uid ${process.getuid!()})`,
+      message: `lab-hostile: identity file ${f} is owned by uid 65534, not by this user (uid ${process.getuid!()}); refusing to use it`,
     });
   });
 
