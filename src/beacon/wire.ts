@@ -4,7 +4,7 @@
 // Spec: docs/beacon-protocol.md; keep the two in step.
 
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, hkdfSync, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { keyFingerprint } from '../model/fingerprint.js';
+import { canonicalMac, canonicalUuid, keyFingerprint } from '../model/fingerprint.js';
 import type { BeaconPayload } from '../model/types.js';
 
 // ─── Wire constants ────────────────────────────────────────────────────────────────────────────
@@ -111,11 +111,9 @@ export function macTag(key: Uint8Array | KeyObject, bytes: Uint8Array): Buffer {
 
 /** The 16 bytes of a UUID in text form; `what` names it in the error. */
 export function uuidBytes(s: string, what: string): Buffer {
-  const hex = s.trim().toLowerCase();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(hex)) {
-    throw new WireError(`${what} is not a UUID: ${JSON.stringify(s)}`);
-  }
-  return Buffer.from(hex.replace(/-/g, ''), 'hex');
+  const uuid = canonicalUuid(s);
+  if (!uuid) throw new WireError(`${what} is not a UUID: ${JSON.stringify(s)}`);
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
 }
 
 function uuidString(b: Buffer, off: number): string {
@@ -153,9 +151,9 @@ function strBytes(s: string, what: string): Buffer {
 
 /** The 6 bytes of a MAC address (colons or dashes). */
 export function macBytes(s: string): Buffer {
-  const t = s.trim().toLowerCase().replace(/-/g, ':');
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t)) throw new WireError(`not a MAC address: ${JSON.stringify(s)}`);
-  return Buffer.from(t.replace(/:/g, ''), 'hex');
+  const mac = canonicalMac(s);
+  if (!mac) throw new WireError(`not a MAC address: ${JSON.stringify(s)}`);
+  return Buffer.from(mac.replace(/:/g, ''), 'hex');
 }
 
 /** 4 or 16 bytes of an IPv4/IPv6 text address (zone ids dropped). */
