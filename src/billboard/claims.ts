@@ -1,7 +1,7 @@
 import { cleanIps } from '../model/addresses.js';
 import { sameList } from '../model/lists.js';
 import { duplicateMac, ipConflict, type IpClaim, type MacClaim } from './detectors/index.js';
-import { ACTIVE_STATES, type FindingDraft, type InstanceState, type VmState } from './state.js';
+import { currentActive, type FindingDraft, type InstanceState, type VmState } from './state.js';
 
 /** What the claims need to know about the world around one identity. */
 export interface ClaimContext {
@@ -36,10 +36,7 @@ export class ClaimIndex {
   /** The MACs of the identity's active instances on up hosts. @returns the MACs to judge again */
   updateMacs(vm: VmState, ctx: ClaimContext): Set<string> {
     const next: string[] = [];
-    for (const i of vm.instances.values()) {
-      if (!ACTIVE_STATES.has(i.state) || !ctx.hostUp(i.host)) continue;
-      for (const m of i.macs) next.push(`${m}\t${i.host}`);
-    }
+    for (const i of currentActive(vm, ctx)) for (const m of i.macs) next.push(`${m}\t${i.host}`);
     next.sort();
     const dirty = new Set<string>();
     if (sameList(next, vm.activeMacs)) return dirty;
@@ -70,7 +67,7 @@ export class ClaimIndex {
    */
   updateIps(vm: VmState, ctx: ClaimContext, fromBeacon: boolean): { dirty: Set<string>; changed: boolean } {
     const recent = vm.beacon !== undefined && ctx.now - vm.beacon.at <= ctx.silentAfterMs;
-    const liveOf = (): InstanceState[] => [...vm.instances.values()].filter((i) => ACTIVE_STATES.has(i.state) && ctx.hostUp(i.host));
+    const liveOf = (): InstanceState[] => currentActive(vm, ctx);
     let live: InstanceState[] | undefined;
     const next = recent ? vm.beacon!.ips : [...new Set((live = liveOf()).flatMap((i) => cleanIps(i.ips)))].sort();
     const dirty = new Set<string>();

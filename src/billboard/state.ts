@@ -121,7 +121,7 @@ export interface FindingDraft {
 export type VmDetector = (vm: Readonly<VmState>, ctx: DetectContext) => FindingDraft | undefined;
 
 /** Active instances on hosts that are up (a down host's last report is kept for the table, not as evidence). */
-export function currentActive(vm: Readonly<VmState>, ctx: DetectContext): InstanceState[] {
+export function currentActive(vm: Readonly<VmState>, ctx: Pick<DetectContext, 'hostUp'>): InstanceState[] {
   const out: InstanceState[] = [];
   for (const i of vm.instances.values()) if (ACTIVE_STATES.has(i.state) && ctx.hostUp(i.host)) out.push(i);
   return out;

@@ -1,7 +1,7 @@
 import { canonicalUuid } from '../model/fingerprint.js';
-import type { DomainInfo, DomainState } from '../model/types.js';
+import type { DomainInfo } from '../model/types.js';
 import { sameAsDomain, toInstance } from './instances.js';
-import { ACTIVE_STATES, type VmState } from './state.js';
+import { ACTIVE_STATES, currentActive, type VmState } from './state.js';
 
 /**
  * Every identity the engine tracks, with its instances and beacon state, and which of them have no live instance
@@ -62,8 +62,9 @@ export class VmTable {
   liveHosts(uuid: string, hostUp: (host: string) => boolean, runningOnly = false): string[] {
     const vm = this.vms.get(uuid);
     if (!vm) return [];
-    const counts = (s: DomainState): boolean => (runningOnly ? s === 'running' : ACTIVE_STATES.has(s));
-    return [...vm.instances.values()].filter((i) => counts(i.state) && hostUp(i.host)).map((i) => i.host);
+    return currentActive(vm, { hostUp })
+      .filter((i) => !runningOnly || i.state === 'running')
+      .map((i) => i.host);
   }
 
   /**
