@@ -9,7 +9,7 @@ import { openLocalEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { SharedStart } from '../shared-start.js';
-import { framingNonce, markPrefix } from '../virsh/batch.js';
+import { framingNonce, markPrefix } from '../virsh/framing.js';
 import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, UUID_RE } from '../virsh/commands.js';
 import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
 import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from '../virsh/text.js';

@@ -15,9 +15,7 @@ import { openSshEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
-  framingNonce,
   inventoryScript,
-  markPrefix,
   parseBatch,
   parseRawBatch,
   SESSION_LIST,
@@ -28,6 +26,7 @@ import {
   type RawDomain,
 } from '../virsh/batch.js';
 import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, virshCommandLine } from '../virsh/commands.js';
+import { framingNonce, markPrefix } from '../virsh/framing.js';
 import { VirshControl, type VirshRun, type VirshRunOptions } from '../virsh/control.js';
 import {
   guardedMigrateScript,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { framingNonce, markPrefix } from '../virsh/framing.js';
 import type { PidAnnouncement } from '../virsh/session.js';
 
 // A command run over SSH first has its login shell print its own pid. sshd makes that shell a session leader, so
@@ -20,11 +20,11 @@ export interface PidLine extends PidAnnouncement {
 }
 
 /** The pid line for one command; the nonce (hex) is random unless a test fixes it. */
-export function pidLine(nonce = randomBytes(8).toString('hex')): PidLine {
-  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('pid line nonce must be hex');
-  const line = new RegExp(`@@BB${nonce}:pid:(\\d+)\\r?\\n`);
+export function pidLine(nonce = framingNonce()): PidLine {
+  const mark = `${markPrefix(nonce)}pid:`;
+  const line = new RegExp(`${mark}(\\d+)\\r?\\n`);
   return {
-    echo: `echo "@@BB${nonce}:pid:$$"`,
+    echo: `echo "${mark}$$"`,
     window: PID_SEARCH,
     find(text) {
       const m = line.exec(text.slice(0, PID_SEARCH));

@@ -1,30 +1,20 @@
-import { randomBytes } from 'node:crypto';
 import type { HostScan } from '../../model/host-driver.js';
 import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
 import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
 import { shQuote } from './commands.js';
+import { markPrefix } from './framing.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './text.js';
 
 // One round trip per scan: a small sh script run on the host prints node info, then for every domain
 // its state, XML and interface addresses, between marker lines, and an end marker (so a cut-off
 // stream is detected as truncated, not taken for a short inventory). Pure: builds text, parses text.
 //
-// The markers carry a nonce that is fresh for every scan (`@@BB<nonce>:dom:<uuid>`), so what a domain's XML
-// holds (a <description>, a name) cannot end a section, start one or forge the end of the scan: it would need
-// a nonce chosen after the XML was written.
-
-/** A fresh framing nonce (hex): one per scan, or per framed command. */
-export function framingNonce(): string {
-  return randomBytes(8).toString('hex');
-}
-
-/** The marker prefix for one scan's nonce. */
-export const markPrefix = (nonce: string): string => `@@BB${nonce}:`;
+// The markers carry a nonce that is fresh for every scan (`@@BB<nonce>:dom:<uuid>`, framing.ts), so what a
+// domain's XML holds (a <description>, a name) cannot end a section, start one or forge the end of the scan.
 /** domains per virsh process: keeps each argv well under the kernel's per-argument limit */
 const CHUNK = 100;
 
 export function inventoryScript(virsh: string, uri: string, nonce: string): string {
-  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('framing nonce must be hex');
   const V = shQuote(virsh);
   const U = shQuote(uri);
   const MARK = markPrefix(nonce);
@@ -58,7 +48,6 @@ export class TruncatedOutputError extends Error {}
  * with a newline (a failed command prints nothing), so the next marker can follow on the same line.
  */
 export function splitBatch(stdout: string, nonce: string): { node: string; free: string; domains: RawDomain[] } {
-  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('framing nonce must be hex');
   const re = new RegExp(`${markPrefix(nonce)}(end|chunk|node|free|(?:dom|xml|if):[0-9a-fA-F-]{36})`, 'g');
   const sections = new Map<string, string>();
   const order: string[] = [];

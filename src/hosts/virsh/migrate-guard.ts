@@ -1,6 +1,7 @@
 import type { BillboardError } from '../../model/errors.js';
 import { hostError } from '../errors.js';
 import { jobInfoArgs, virshCommandLine } from './commands.js';
+import { markPrefix } from './framing.js';
 
 // virsh 9.0 (Debian 12's) can hang for good in `migrate` when the migration fails at once: its migration
 // thread (named doMigrate) ends and asks the main loop to quit before the main thread has entered that loop,
@@ -23,7 +24,7 @@ export const HANG_MARK = '@@BB:migrate-hung';
  * The line the guarded command prints on stderr when it killed a hung virsh: with a nonce fresh for each command,
  * so that virsh's own error text (which can quote a domain's name) cannot pass for the guard's verdict.
  */
-export const hangLine = (nonce: string): string => `@@BB${nonce}:migrate-hung`;
+export const hangLine = (nonce: string): string => `${markPrefix(nonce)}migrate-hung`;
 const POLL_S = 0.5;
 
 export interface GuardTarget {
@@ -52,7 +53,7 @@ export function migrateWatchScript(pid: string, t: GuardTarget): string {
  * hangLine(nonce) goes to stderr. The watch does not hold the channel's output open once the command ended.
  */
 export function guardedMigrateScript(command: string, t: GuardTarget, nonce: string): string {
-  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error('hang line nonce must be hex');
+  markPrefix(nonce); // a nonce that is not hex never reaches the script
   return (
     `${command} & p=$!; ` +
     `( if [ "$(${migrateWatchScript('$p', t)} 2>/dev/null)" = ${HANG_MARK} ]; ` +
