@@ -10,7 +10,7 @@ import { asHostError, hostError, isolateUnsupported, timeoutError } from '../err
 import type { Logger } from '../logger.js';
 import { SharedStart } from '../shared-start.js';
 import { framingNonce, markPrefix } from '../virsh/framing.js';
-import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, UUID_RE } from '../virsh/commands.js';
+import { domainUuid, eventsUnavailableFor, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, UUID_RE } from '../virsh/commands.js';
 import { VirshControl, type VirshRunOptions } from '../virsh/control.js';
 import { domainStateFromNumber, parseDomIfAddr, parseFreecell } from '../virsh/text.js';
 import { BINDING_MISSING, bindingErrorCode, loadBinding, type LvDomain, type LvHypervisor, type LvModule } from './binding.js';
@@ -130,7 +130,7 @@ export class LibvirtDriver implements HostDriver {
 
   /** the test driver's events stay inside the process that made them (here, the binding's connection) */
   get eventsUnavailable(): string | undefined {
-    return isTestUri(this.uri) ? 'test:/// driver: its events never leave the process, polled only' : undefined;
+    return eventsUnavailableFor(this.uri);
   }
 
   private virsh(args: string[], o: VirshRunOptions = {}): Promise<string> {

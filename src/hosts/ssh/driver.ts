@@ -25,7 +25,15 @@ import {
   type DomainParseCache,
   type RawDomain,
 } from '../virsh/batch.js';
-import { domainUuid, isTestUri, MAC_RE, multiCommand, testDriverFreeMemory, virshCommandLine } from '../virsh/commands.js';
+import {
+  domainUuid,
+  eventsUnavailableFor,
+  isTestUri,
+  MAC_RE,
+  multiCommand,
+  testDriverFreeMemory,
+  virshCommandLine,
+} from '../virsh/commands.js';
 import { framingNonce, markPrefix } from '../virsh/framing.js';
 import { VirshControl, type VirshRun, type VirshRunOptions } from '../virsh/control.js';
 import {
@@ -370,7 +378,7 @@ export class SshDriver implements HostDriver {
 
   /** the test driver's events stay inside the virsh process that made them: another virsh never sees them */
   get eventsUnavailable(): string | undefined {
-    return isTestUri(this.uri) ? 'test:/// driver: its events never leave the process, polled only' : undefined;
+    return eventsUnavailableFor(this.uri);
   }
 
   async stop(uuid: string): Promise<void> {

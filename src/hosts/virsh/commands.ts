@@ -38,6 +38,11 @@ export function isTestUri(uri: string): boolean {
   return /^test(\+[a-z]+)?:\/\//i.test(uri);
 }
 
+/** Why a host on `uri` has no event stream (it is then polled only), or undefined when it can have one. */
+export function eventsUnavailableFor(uri: string): string | undefined {
+  return isTestUri(uri) ? 'test:/// driver: its events never leave the process, polled only' : undefined;
+}
+
 /** A single virsh argument carrying several commands, separated by ";" (virsh runs them in one process). */
 export function multiCommand(cmds: string[][]): string {
   return cmds.map((c) => c.join(' ')).join(' ; ');
