@@ -1,5 +1,6 @@
 import type { Inventory } from '../model/types.js';
 import { admissionBypassed } from './detectors/admission-bypassed.js';
+import { hostSubject } from './subjects.js';
 
 /** What judging a host's hook needs of the findings ledger. */
 export interface HostFindingSink {
@@ -7,17 +8,14 @@ export interface HostFindingSink {
   settle(subject: string, next: Set<string> | undefined, now: number, fresh: boolean): void;
 }
 
-/** the subject a host's hook finding belongs to */
-export const hookSubject = (host: string): string => `host:${host}`;
-
 /**
  * After a scan: raise or resolve ADMISSION_BYPASSED for the scanned host. `accepted` undefined means admission is off:
  * no hook is expected, and a finding raised while it was on (before a reload or a restart) is resolved. The scan is
  * fresh evidence about its own host, so it also settles a finding reloaded from the store.
  */
 export function judgeAdmissionHook(sink: HostFindingSink, inv: Inventory, accepted: readonly string[] | undefined, now: number): void {
-  if (!accepted) return sink.settle(hookSubject(inv.host), undefined, now, true);
+  if (!accepted) return sink.settle(hostSubject(inv.host), undefined, now, true);
   const d = admissionBypassed(inv.host, inv.admissionHook, accepted);
   if (d === 'unknown') return;
-  sink.settle(hookSubject(inv.host), d ? new Set([sink.raise(d, [], now)]) : undefined, now, true);
+  sink.settle(hostSubject(inv.host), d ? new Set([sink.raise(d, [], now)]) : undefined, now, true);
 }

@@ -97,12 +97,15 @@ export class FindingSubjects {
 }
 
 /** The subject a finding belongs to, from its key and code. */
+/** the subject of a finding about a host itself (its admission hook) */
+export const hostSubject = (host: string): string => `host:${host}`;
+
 export function subjectOf(f: Finding): string {
   if (isSourceKey(f.key)) return `src:${f.key}`;
   const enf = f.key.indexOf(':enforce:');
   if (enf >= 0) return `enf:${f.key.slice(0, enf)}`;
   if (f.code === 'DUPLICATE_MAC') return `mac:${f.key.slice('DUPLICATE_MAC:'.length)}`;
   if (f.code === 'IP_CONFLICT') return `ip:${f.key.slice('IP_CONFLICT:'.length)}`;
-  if (f.code === 'ADMISSION_BYPASSED') return `host:${f.key.slice('ADMISSION_BYPASSED:'.length)}`;
+  if (f.code === 'ADMISSION_BYPASSED') return hostSubject(f.key.slice('ADMISSION_BYPASSED:'.length));
   return `vm:${f.vm}`;
 }
