@@ -183,13 +183,14 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     for (const c of cleanups.reverse()) await c().catch((e) => log.warn({ err: String(e) }, 'shutdown step failed'));
   };
   try {
-    const { timeoutS, concurrency, intervalS } = config.scan;
+    const { timeoutS, concurrency, intervalS, eventsIntervalS } = config.scan;
     const drivers = opts.createDriver ? { createDriver: opts.createDriver } : {};
     const scanner = new Scanner({
       hosts: config.hosts,
       timeoutMs: timeoutS * 1000,
       concurrency,
       intervalMs: intervalS * 1000,
+      eventsIntervalMs: eventsIntervalS * 1000,
       log,
       ...drivers,
     });

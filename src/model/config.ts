@@ -108,9 +108,11 @@ export const configSchema = z
         intervalS: z.number().positive().max(86400).default(30),
         timeoutS: z.number().positive().max(600).default(15),
         concurrency: z.number().int().min(1).max(256).default(8),
+        /** the safety poll while a host's events flow; the scanner never polls faster than intervalS */
+        eventsIntervalS: z.number().positive().max(86400).default(300),
       })
       .strict()
-      .default({ intervalS: 30, timeoutS: 15, concurrency: 8 }),
+      .default({ intervalS: 30, timeoutS: 15, concurrency: 8, eventsIntervalS: 300 }),
     hosts: z.array(hostSchema).default([]),
     alerts: alertsSchema,
     migration: z

@@ -45,7 +45,7 @@ const full = {
   store: { path: 'data/store.db', keyFile: '~/keys/store.key' },
   log: { path: '/var/tmp/bb.log', level: 'debug' },
   beacon: { listen: '0.0.0.0:7447', intervalS: 2, missedBeforeSilent: 4, maxSkewS: 30 },
-  scan: { intervalS: 10, timeoutS: 5, concurrency: 4 },
+  scan: { intervalS: 10, timeoutS: 5, concurrency: 4, eventsIntervalS: 600 },
   hosts: [
     {
       name: 'lab-a',
@@ -78,7 +78,7 @@ describe('loadConfig: valid files', () => {
     const p = writeConfig(full, 'full.json', 'lab');
     const cfg = loadConfig(p, env());
     expect(cfg.beacon).toEqual({ listen: '0.0.0.0:7447', intervalS: 2, missedBeforeSilent: 4, maxSkewS: 30 });
-    expect(cfg.scan).toEqual({ intervalS: 10, timeoutS: 5, concurrency: 4 });
+    expect(cfg.scan).toEqual({ intervalS: 10, timeoutS: 5, concurrency: 4, eventsIntervalS: 600 });
     expect(cfg.migration).toEqual({ bandwidthMiBs: 64, maxDowntimeMs: 300, transport: 'tls', requireDifferentAuthorizer: true });
     expect(cfg.policy.enforcement).toBe('isolate');
     expect(cfg.log.level).toBe('debug');
@@ -119,6 +119,7 @@ describe('loadConfig: valid files', () => {
     expect(cfg.beacon.listen).toBe('127.0.0.1:7447');
     expect(cfg.beacon.intervalS).toBe(5);
     expect(cfg.scan.intervalS).toBe(30);
+    expect(cfg.scan.eventsIntervalS).toBe(300);
     expect(cfg.migration.transport).toBe('tunnelled');
     expect(cfg.policy.enforcement).toBe('ask');
     expect(cfg.storePath).toBe(join(dir, 'xdg-data', 'billboard', 'store.db'));
@@ -220,6 +221,14 @@ describe('loadConfig: mistakes are one line naming the field and the file', () =
       /beacon\.listen: expected HOST:PORT/,
     );
     expect(configError(() => loadConfig(writeConfig({ hosts: [{ name: 'a', driver: 'xen' }] }), env()))).toMatch(/hosts\[0\].*driver/);
+  });
+
+  it('scan.eventsIntervalS: more than 0 s, at most a day', () => {
+    for (const eventsIntervalS of [0, -5, 86_401, 'slow']) {
+      const p = writeConfig({ scan: { eventsIntervalS } });
+      expect(configError(() => loadConfig(p, env()))).toMatch(new RegExp(`^${p}: scan\\.eventsIntervalS: `));
+    }
+    expect(loadConfig(writeConfig({ scan: { eventsIntervalS: 86_400 } }), env()).scan.eventsIntervalS).toBe(86_400);
   });
 
   it('migration defaults outside whole numbers within QEMU/libvirt limits (issue 21.3)', () => {
