@@ -132,6 +132,25 @@ function migrationHooks(engine: Engine, scanner: Scanner): MigrationEngineHooks 
   };
 }
 
+/** The migration manager, over the engine and the scanner's hosts (their drivers, statuses and domain events). */
+function startMigrations(opts: RuntimeOptions, store: StoreApi, engine: Engine, scanner: Scanner, readOnlyStore: boolean) {
+  const { config, log } = opts;
+  return new MigrationManager({
+    store,
+    engine: migrationHooks(engine, scanner),
+    hosts: {
+      configs: () => config.hosts,
+      status: (host) => scanner.statuses().find((s) => s.name === host),
+      driver: (host) => scanner.driver(host),
+      domainEvents: (listener) => scanner.onDomainEvent(listener),
+    },
+    migration: config.migration,
+    executors: opts.migrationExecutors,
+    readOnly: readOnlyStore,
+    log,
+  });
+}
+
 /**
  * The beacon listener, feeding the engine: sessions only for approved identities, replay marks kept in the store so
  * a restart reopens no replays (a read-only session writes nothing, but still knows the saved marks).
@@ -207,19 +226,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const ticker = startTicker(listener, engine);
     cleanups.push(async () => clearInterval(ticker));
 
-    const migrations = new MigrationManager({
-      store,
-      engine: migrationHooks(engine, scanner),
-      hosts: {
-        configs: () => config.hosts,
-        status: (host) => scanner.statuses().find((s) => s.name === host),
-        driver: (host) => scanner.driver(host),
-      },
-      migration: config.migration,
-      executors: opts.migrationExecutors,
-      readOnly: readOnlyStore,
-      log,
-    });
+    const migrations = startMigrations(opts, store, engine, scanner, readOnlyStore);
     cleanups.push(() => migrations.close());
     alerts.wire({ engine, scanner, migrations });
 

@@ -6,7 +6,7 @@ import type { HostStatus, Inventory } from '../model/types.js';
 import { EVENTS_POLL_INTERVAL_MS, SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } from './defaults.js';
 import { asHostError, timeoutError } from './errors.js';
 import { eventStatus, mergeTargeted, type TargetedFound } from './events/targeted.js';
-import { HostEvents, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
+import { HostEvents, type HostDomainEvent, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
 import { createDriver } from './factory.js';
 import type { Logger } from './logger.js';
 
@@ -66,8 +66,15 @@ export class Scanner extends EventEmitter {
 
   constructor(opts: ScannerOptions) {
     super();
+    this.setMaxListeners(100); // each running migration listens for its VM's events (onDomainEvent)
     this.opts = opts;
     for (const h of opts.hosts) this.hosts.set(h.name, this.newState(h));
+  }
+
+  /** every host's domain events, as 'domain-event' emits them, until the returned function is called */
+  onDomainEvent(listener: (e: HostDomainEvent) => void): () => void {
+    this.on('domain-event', listener);
+    return () => void this.off('domain-event', listener);
   }
 
   private newState(h: HostConfig): HostState {

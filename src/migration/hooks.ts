@@ -1,6 +1,7 @@
 import type { Finding, HostStatus, VmRow } from '../model/types.js';
 import type { HostConfig } from '../model/config.js';
 import type { HostDriver } from '../model/host-driver.js';
+import type { HostDomainEvent } from '../hosts/events/host-events.js';
 
 /**
  * What migration/ needs from the engine (billboard/Engine implements these names; the lead wires them).
@@ -22,7 +23,10 @@ export interface MigrationEngineHooks {
   requestScan(hosts: string[]): Promise<void>;
 }
 
-/** The hosts as migration/ sees them (the scanner provides all three). */
+/** every host's domain events, until the returned function is called */
+export type DomainEventFeed = (listener: (e: HostDomainEvent) => void) => () => void;
+
+/** The hosts as migration/ sees them (the scanner provides them all). */
 export interface MigrationHosts {
   /** configured hosts (paths resolved) */
   configs(): readonly HostConfig[];
@@ -30,6 +34,8 @@ export interface MigrationHosts {
   status(host: string): HostStatus | undefined;
   /** the host's driver; throws NOT_FOUND */
   driver(host: string): HostDriver;
+  /** the hosts' domain event streams (absent: jobs are watched by polling alone) */
+  domainEvents?: DomainEventFeed;
 }
 
 /** Where migration/ writes what an operator reads in the log (pino's shape). */

@@ -1,25 +1,51 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLine } from '../model/errors.js';
 import type { JobControl } from '../model/host-driver.js';
-import type { MigrationJob } from '../model/types.js';
+import type { JobStats, MigrationJob } from '../model/types.js';
 import type { Execution, ExecutionEnd, ExecutionRun, MigrationExecutor } from './executor.js';
-import type { MigrationHosts, MigrationLog } from './hooks.js';
+import type { DomainEventFeed, MigrationHosts, MigrationLog } from './hooks.js';
+import { JOB_COMPLETED_GRACE_MS, JobEvents } from './job-events.js';
 import type { MigrationParams } from './limits.js';
 
+export interface LibvirtExecutorOptions {
+  /** how long after the migrate command a job-completed event is waited for while a host's events flow */
+  completedGraceMs?: number;
+}
+
+/** what one execution uses of the hosts */
+interface ExecutionHosts {
+  jobsOn(host: string): JobControl;
+  /** the hosts' domain events, when they stream */
+  feed?: DomainEventFeed;
+  /** the event stream of the source or the destination is up: a job-completed event is on its way */
+  eventsFlow(): boolean;
+  graceMs: number;
+}
+
 /**
- * Runs a job through libvirt: `virsh migrate --live` on the source host, watched through its job stats; the
- * destination's (or else the source's) completed-job stats give the guest's pause.
+ * Runs a job through libvirt: `virsh migrate --live` on the source host, watched through its job stats and, where the
+ * hosts stream events, its migration-iteration events. libvirt's job-completed event gives the final stats (the
+ * guest's pause, the data moved); without one, the destination's (or else the source's) `domjobinfo --completed`.
  */
 export class LibvirtExecutor implements MigrationExecutor {
   readonly simulated = false;
 
   constructor(
-    private readonly hosts: Pick<MigrationHosts, 'driver'>,
+    private readonly hosts: Pick<MigrationHosts, 'driver'> & Partial<Pick<MigrationHosts, 'status' | 'domainEvents'>>,
     private readonly log?: MigrationLog,
+    private readonly options: LibvirtExecutorOptions = {},
   ) {}
 
   start(run: ExecutionRun): Execution {
-    return new LibvirtExecution(run, (host) => this.hosts.driver(host).jobs, this.log);
+    const { hosts } = this;
+    const { source, destination } = run.job;
+    const on: ExecutionHosts = {
+      jobsOn: (host) => hosts.driver(host).jobs,
+      feed: hosts.domainEvents,
+      eventsFlow: () => [source, destination].some((h) => hosts.status?.(h)?.events === 'on'),
+      graceMs: this.options.completedGraceMs ?? JOB_COMPLETED_GRACE_MS,
+    };
+    return new LibvirtExecution(run, on, this.log);
   }
 
   async stopOrphan(job: Readonly<MigrationJob>): Promise<void> {
@@ -37,20 +63,33 @@ class LibvirtExecution implements Execution {
   readonly ended: Promise<ExecutionEnd>;
   /** stops the migrate command itself: when the manager closes, or when there is no libvirt job yet to abort */
   private readonly cancel = new AbortController();
+  private readonly events?: JobEvents;
+  /** the last sample handed to the run */
+  private last?: JobStats;
+  private finished = false;
 
   constructor(
     private readonly run: ExecutionRun,
-    private readonly jobsOn: (host: string) => JobControl,
+    private readonly hosts: ExecutionHosts,
     private readonly log?: MigrationLog,
   ) {
     run.closing.addEventListener('abort', () => this.cancel.abort(), { once: true });
+    const { feed } = hosts;
+    if (feed) this.events = new JobEvents(run.job, feed, { now: run.now, onIteration: (n) => this.passed(n) });
     this.ended = this.execute();
+    // a committed move keeps listening for its job-completed event (finalStats closes them)
+    this.ended.then(
+      (end) => {
+        if (end.kind !== 'committed') this.events?.close();
+      },
+      () => this.events?.close(),
+    );
   }
 
   async abort(): Promise<void> {
     const { job } = this.run;
     try {
-      await this.jobsOn(job.source).abortJob(job.vm);
+      await this.hosts.jobsOn(job.source).abortJob(job.vm);
     } catch (e) {
       // no libvirt job yet (still reserving): stop the migrate command itself
       this.log?.warn({ job: job.id, err: errorLine(e) }, 'domjobabort failed; cancelling the migrate command');
@@ -60,7 +99,7 @@ class LibvirtExecution implements Execution {
 
   async tune(params: MigrationParams, applied: MigrationParams): Promise<void> {
     const { job } = this.run;
-    const d = this.jobsOn(job.source);
+    const d = this.hosts.jobsOn(job.source);
     if (params.bandwidthMiBs !== undefined) {
       await d.setBandwidth(job.vm, params.bandwidthMiBs);
       applied.bandwidthMiBs = params.bandwidthMiBs;
@@ -74,9 +113,7 @@ class LibvirtExecution implements Execution {
   private async execute(): Promise<ExecutionEnd> {
     const { run } = this;
     const { job } = run;
-    const src = this.jobsOn(job.source);
-    const dst = this.jobsOn(job.destination);
-    let finished = false;
+    const src = this.hosts.jobsOn(job.source);
     let failure: unknown;
     const migration = src
       .migrate(
@@ -92,35 +129,66 @@ class LibvirtExecution implements Execution {
         this.cancel.signal,
       )
       .then(
-        () => void (finished = true),
+        () => void (this.finished = true),
         (e) => {
           failure = e;
-          finished = true;
+          this.finished = true;
         },
       );
-    await this.watch(src, migration, () => finished);
+    await this.watch(src, migration);
     if (run.closing.aborted) return { kind: 'closed' };
     if (failure !== undefined) return run.aborting() ? { kind: 'aborted' } : { kind: 'failed', reason: `libvirt: ${errorLine(failure)}` };
     // libvirt finished: the last pass ran with the guest paused (stop-and-copy) between two samples
     run.enter('stop-and-copy', 'libvirt finished the final copy (guest paused on the source)');
-    const downtimeMs = dst
-      .completedJobStats(job.vm)
-      .catch(() => null)
-      .then((c) => c ?? src.completedJobStats(job.vm).catch(() => null))
-      .then((c) => {
-        if (!c) return undefined;
-        run.finalStats({ ...c, at: c.at ?? run.now(), source: 'libvirt' });
-        return c.totalDowntimeMs;
-      });
+    const downtimeMs = this.finalStats().then((c) => {
+      if (!c) return undefined;
+      run.finalStats(c);
+      return c.totalDowntimeMs;
+    });
     return { kind: 'committed', by: 'libvirt', downtimeMs };
+  }
+
+  /**
+   * The move's final stats: libvirt's job-completed event (waited for a moment while the hosts' events flow: it
+   * comes on its own stream), else `domjobinfo --completed` on the destination, else on the source.
+   */
+  private async finalStats(): Promise<JobStats | undefined> {
+    const { run, hosts } = this;
+    const { job } = run;
+    try {
+      const fromEvent = await this.events?.completed(hosts.eventsFlow() ? hosts.graceMs : 0);
+      if (fromEvent) return fromEvent;
+    } finally {
+      this.events?.close();
+    }
+    const polled = async (host: string) =>
+      hosts
+        .jobsOn(host)
+        .completedJobStats(job.vm)
+        .catch(() => null);
+    const c = (await polled(job.destination)) ?? (await polled(job.source));
+    return c ? { ...c, at: c.at ?? run.now(), source: 'libvirt' } : undefined;
+  }
+
+  /** a new pass began (the source's migration-iteration event): the last sample, with its iteration, until the next */
+  private passed(iteration: number): void {
+    const { run } = this;
+    if (this.finished || run.closing.aborted || iteration <= (this.last?.iteration ?? 0)) return;
+    const base: JobStats = this.last ?? { at: 0, type: 'unbounded', source: 'libvirt-event' };
+    this.show({ ...base, at: run.now(), iteration });
+  }
+
+  private show(stats: JobStats): void {
+    this.last = stats;
+    this.run.sample(stats);
   }
 
   /**
    * Samples the job until the migrate command returns. Sampling is pipelined (up to two domjobinfo in flight,
    * started every interval): a slow round trip on a busy host does not stretch the gap between samples, and a
-   * result older than one already shown is dropped.
+   * result older than one already shown is dropped. A sample never shows fewer passes than the events told.
    */
-  private async watch(src: JobControl, migration: Promise<void>, finished: () => boolean): Promise<void> {
+  private async watch(src: JobControl, migration: Promise<void>): Promise<void> {
     const { run } = this;
     const { job } = run;
     let downtimeSet = job.maxDowntimeMs === undefined;
@@ -131,14 +199,15 @@ class LibvirtExecution implements Execution {
       inflight++;
       try {
         const stats = await src.jobStats(job.vm);
-        if (finished() || run.closing.aborted || startedAt < lastShown || !stats) return;
+        if (this.finished || run.closing.aborted || startedAt < lastShown || !stats) return;
         if (stats.type === 'none' || stats.type === 'completed') return;
         lastShown = startedAt;
         if (!downtimeSet) {
           downtimeSet = true;
           src.setMaxDowntime(job.vm, job.maxDowntimeMs!).catch((e) => run.info(`could not set max downtime: ${errorLine(e)}`));
         }
-        run.sample(stats);
+        const passes = this.events?.iteration ?? 0;
+        this.show(passes > (stats.iteration ?? 0) ? { ...stats, iteration: passes } : stats);
       } catch (e) {
         this.log?.warn({ job: job.id, err: errorLine(e) }, 'jobStats failed');
       } finally {
@@ -146,7 +215,7 @@ class LibvirtExecution implements Execution {
       }
     };
     let next = run.now();
-    while (!finished() && !run.closing.aborted) {
+    while (!this.finished && !run.closing.aborted) {
       if (inflight < 2) void sample();
       next += run.intervalMs;
       const wait = Math.max(0, next - run.now());

@@ -124,8 +124,8 @@ export interface JobStats {
   iteration?: number;
   expectedDowntimeMs?: number;
   totalDowntimeMs?: number;
-  /** 'simulated' when produced by the demo's pre-copy model */
-  source?: 'libvirt' | 'simulated';
+  /** where the figures come from: libvirt's domjobinfo, libvirt's job-completed event, or the demo's pre-copy model */
+  source?: 'libvirt' | 'libvirt-event' | 'simulated';
 }
 
 export interface MigrateOptions {

@@ -70,7 +70,7 @@ describe('virsh event parser', () => {
       bandwidthBps: 33554432,
       dirtyRateBps: 3500 * 4096,
       iteration: 7,
-      source: 'libvirt',
+      source: 'libvirt-event',
     });
     expect(done.fields.memory_postcopy_requests).toBe('0');
     expect(whole[1]).toMatchObject({ kind: 'migration-iteration', domain: 'db-01', iteration: 2 });

@@ -167,7 +167,8 @@ export function completedJobStats(f: Record<string, string>, at: number): JobSta
     return Number.isFinite(n) ? n : undefined;
   };
   const success = f.success;
-  const st: JobStats = { at, type: success === undefined || /^(yes|1|true)$/i.test(success) ? 'completed' : 'failed', source: 'libvirt' };
+  const type = success === undefined || /^(yes|1|true)$/i.test(success) ? 'completed' : 'failed';
+  const st: JobStats = { at, type, source: 'libvirt-event' };
   const op = num('operation');
   if (op !== undefined) st.operation = OPERATIONS[op] ?? `operation ${op}`;
   const set = (k: keyof JobStats, v: number | undefined) => {
