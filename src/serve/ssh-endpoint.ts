@@ -88,6 +88,9 @@ export function startSshEndpoint(opts: SshEndpointOptions): Promise<SshEndpoint>
   let open = 0;
   const server = new ssh2.Server({ hostKeys: [opts.hostKey], ident: 'billboard' }, (conn, info) => {
     const remote = `${info.ip}:${info.port}`;
+    // no Nagle: an SSH exchange is a string of small packets, and each would wait on the client's delayed ACK (about
+    // 90 ms per `ssh … admit` on loopback, added to every `virsh start` behind a hook). ssh2's typings omit the method.
+    (conn as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
     open++;
     conn.on('close', () => open--);
     conn.on('error', (e) => opts.log.debug({ remote, err: e.message }, 'ssh connection error'));
