@@ -44,6 +44,8 @@ describe('lab: the guest agent through a real live migration (issue 17)', () => 
     const downtime = job.lastStats?.totalDowntimeMs ?? NaN;
     process.stderr.write(`[lab] beacon gap across the migration ${gap.ms} ms; libvirt downtime ${downtime} ms\n`);
     expect(downtime).toBeGreaterThan(0);
+    // the real daemon's job-completed event reached the monitor: its stats are the job's last word
+    expect(job.lastStats?.source).toBe('libvirt-event');
     // a live move: the agent never misses more than a couple of beacons (a cold move would be tens of seconds)
     expect(gap.ms).toBeLessThan(AGENT_INTERVAL_S * 1000 * 3 + downtime);
   });

@@ -120,6 +120,21 @@ describe('name → UUID map', () => {
     n.set('u1', undefined);
     expect(n.follow(life('web-02', 'Started', 'Booted'))).toBeUndefined();
   });
+  it('a name a scan no longer shows resolves for 30 s for the events that trail a domain (job-completed), never for lifecycle', () => {
+    let now = 1000;
+    const n = new DomainNames(() => now);
+    n.replace([{ uuid: 'u1', name: 'tiny' }]);
+    n.replace([]); // the migration's source: gone before its job-completed event is read
+    const completed = { kind: 'job-completed', at: 0, domain: 'tiny', fields: {}, stats: { at: 0, type: 'completed' } } as DomainEvent;
+    expect(n.follow(completed)).toBe('u1');
+    // a new domain under the old name is not the old one: its lifecycle events ask for a rescan
+    expect(n.follow(life('tiny', 'Defined', 'Added'))).toBeUndefined();
+    n.set('u2', 'other');
+    n.set('u2', undefined);
+    expect(n.follow({ ...completed, domain: 'other' })).toBe('u2');
+    now += 30_001;
+    expect(n.follow(completed)).toBeUndefined();
+  });
   it('a Defined Renamed without its Undefined Renamed resolves only a known name', () => {
     const n = new DomainNames();
     n.replace([{ uuid: 'u1', name: 'a' }]);
