@@ -2,6 +2,7 @@ import type { WebhookSinkConfig } from '../model/alerts-config.js';
 import { errorLine } from '../model/errors.js';
 import { safeText } from '../model/text.js';
 import { SinkState, type AlertLog, type AlertMessage, type DeliveryResult, type Sink, type SinkCounters } from './sink.js';
+import { backoffMs } from '../model/backoff.js';
 
 /** first retry after this, doubling per attempt up to BACKOFF_MAX_MS, with jitter */
 const BACKOFF_BASE_MS = 500;
@@ -147,7 +148,7 @@ export class WebhookSink implements Sink {
   }
 
   private backoff(attempt: number): number {
-    const base = Math.min(BACKOFF_MAX_MS, this.backoffBaseMs * 2 ** Math.min(attempt, 16));
+    const base = backoffMs(this.backoffBaseMs, BACKOFF_MAX_MS, attempt);
     return base / 2 + Math.random() * (base / 2);
   }
 

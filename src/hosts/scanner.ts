@@ -9,6 +9,7 @@ import { eventStatus, mergeTargeted, type TargetedFound } from './events/targete
 import { HostEvents, type HostDomainEvent, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
 import { createDriver } from './factory.js';
 import type { Logger } from './logger.js';
+import { backoffMs } from '../model/backoff.js';
 
 // Active scans: every host on its own schedule (intervalMs after its last scan), at most `concurrency`
 // at once, each bounded by timeoutMs. A failing host is marked down with the reason and retried with
@@ -382,7 +383,7 @@ export class Scanner extends EventEmitter {
     const failures = h.status.consecutiveFailures + 1;
     const base = this.opts.backoffBaseMs ?? SCAN_BACKOFF_BASE_MS;
     const max = this.opts.backoffMaxMs ?? Math.max(SCAN_BACKOFF_MAX_MS, this.opts.intervalMs);
-    const delay = Math.min(max, base * 2 ** Math.min(failures - 1, 20));
+    const delay = backoffMs(base, max, failures - 1);
     const wasUp = h.status.up || h.status.unknown;
     h.status = {
       ...h.status,

@@ -4,6 +4,7 @@ import type { EventChannel } from '../../model/host-driver.js';
 import { EVENT_QUIET_MS, EVENT_RESTART_BASE_MS, EVENT_RESTART_MAX_MS, EVENT_SETTLE_MS } from '../defaults.js';
 import type { Logger } from '../logger.js';
 import { describeEvent, EventParser, type DomainEvent } from './parse.js';
+import { backoffMs } from '../../model/backoff.js';
 
 // One host's event stream, kept running: opened, parsed into events, and reopened with a backoff that doubles per
 // failure when it ends. `virsh event` says nothing when it subscribed, so the stream counts as up once it has
@@ -115,7 +116,7 @@ export class EventStream extends EventEmitter {
     this.stats.lastError = why;
     if (!this.running) return;
     const base = this.o.restartBaseMs ?? EVENT_RESTART_BASE_MS;
-    const delay = Math.min(this.o.restartMaxMs ?? EVENT_RESTART_MAX_MS, base * 2 ** Math.min(this.failures++, 20));
+    const delay = backoffMs(base, this.o.restartMaxMs ?? EVENT_RESTART_MAX_MS, this.failures++);
     this.o.log?.warn?.({ host: this.o.host, why, retryInMs: delay }, 'event stream ended');
     if (wasUp) this.emit('down', why);
     else this.emit('failed', why);

@@ -5,6 +5,7 @@ import { SharedStart } from '../shared-start.js';
 import { SessionStartError, VirshSession } from '../virsh/session.js';
 import type { SshConnection } from './connection.js';
 import { openSshSessionStream } from './session-stream.js';
+import { backoffMs } from '../../model/backoff.js';
 
 // One host's persistent virsh session over its SSH connection: started on the first call that wants it (callers
 // at the same time share the start), replaced after it ends, and, when virsh cannot hold one (it exits or stays
@@ -107,7 +108,7 @@ export class SessionKeeper {
   /** virsh exited or stayed silent: this host cannot hold a session now; one-shot execs for a while */
   private backOff(se: SessionStartError): void {
     this.failures++;
-    const backoff = Math.min(SESSION_RETRY_MAX_MS, this.opts.retryMs * 2 ** Math.min(this.failures - 1, 16));
+    const backoff = backoffMs(this.opts.retryMs, SESSION_RETRY_MAX_MS, this.failures - 1);
     this.offUntil = Date.now() + backoff;
     this.opts.log?.warn?.(
       { host: this.opts.host, err: se.message, output: se.output.slice(-300), retryInMs: backoff },
