@@ -296,19 +296,14 @@ export class Scanner extends EventEmitter {
   private async runTargeted(h: HostState, targets: Map<string, string>): Promise<ScanResult | undefined> {
     await this.slot();
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
     let found: TargetedFound[];
     try {
-      const work = Promise.all([...targets].map(async ([uuid, name]) => ({ uuid, name, info: await h.driver.scanDomain!(uuid) })));
-      work.catch(() => undefined);
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(timeoutError(h.cfg.name, 'scan', this.opts.timeoutMs)), this.opts.timeoutMs);
-      });
-      found = await Promise.race([work, timeout]);
+      found = await this.bounded(h, () =>
+        Promise.all([...targets].map(async ([uuid, name]) => ({ uuid, name, info: await h.driver.scanDomain!(uuid) }))),
+      );
     } catch {
       return undefined; // the whole scan says what is wrong with the host
     } finally {
-      clearTimeout(timer);
       this.release();
     }
     const inv = mergeTargeted(h.last!, found, started);
@@ -327,19 +322,27 @@ export class Scanner extends EventEmitter {
   private async runScan(h: HostState): Promise<ScanResult> {
     await this.slot();
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const work = h.driver.scanAll();
-      work.catch(() => undefined); // a late rejection after the timeout must not go unhandled
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(timeoutError(h.cfg.name, 'scan', this.opts.timeoutMs)), this.opts.timeoutMs);
-      });
-      return this.scanned(h, started, await Promise.race([work, timeout]));
+      return this.scanned(h, started, await this.bounded(h, () => h.driver.scanAll()));
     } catch (e) {
       return await this.failed(h, started, asHostError(h.cfg.name, e));
     } finally {
-      clearTimeout(timer);
       this.release();
+    }
+  }
+
+  /** `work` within the scan timeout, or a TIMEOUT host error; a late rejection after the timeout is not left unhandled */
+  private async bounded<T>(h: HostState, work: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const p = work();
+    p.catch(() => undefined);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError(h.cfg.name, 'scan', this.opts.timeoutMs)), this.opts.timeoutMs);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
