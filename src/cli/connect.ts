@@ -90,6 +90,7 @@ export async function sshConnect(t: ConnectTarget, timeoutMs = 15_000): Promise<
     let ready = false;
     client.on('ready', () => {
       ready = true;
+      client.setNoDelay(true); // commands and keys are small writes that wait for their answer: no Nagle delay
       resolve(client);
     });
     client.on('error', (e: Error & { level?: string }) => {

@@ -142,6 +142,8 @@ export class SshConnection {
       let ready = false;
       client.on('ready', () => {
         ready = true;
+        // each virsh request is a small write that waits for its answer: Nagle would hold it for the peer's delayed ACK
+        client.setNoDelay(true);
         this.client = client;
         this.opts.log?.debug?.({ host: t.name, where }, 'ssh connected');
         resolve(client);
