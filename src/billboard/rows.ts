@@ -107,6 +107,8 @@ export function buildRow(vm: Readonly<VmState>, reg: Registration | undefined, f
       : undefined,
     previousBoot: vm.prevBoot, // frozen where it is set: shared, so an unchanged row sends no patch for it
     registration: reg?.state,
+    ...(reg?.state === 'approved' && reg.homeHost ? { homeHost: reg.homeHost } : {}),
+    ...(reg?.state === 'approved' && !reg.keyFp ? { agentless: true } : {}),
     // what the guest says, else its definition's libosinfo id, else what the operator registered (a scan's request
     // only copied the scan, which the instances now say)
     os: b?.os || [...vm.instances.values()].find((i) => i.os)?.os || (reg?.origin === 'scan' ? undefined : reg?.os),

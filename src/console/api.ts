@@ -20,8 +20,6 @@ export interface ConsoleApi {
   snapshot(): BillboardSnapshot;
   jobs(): readonly MigrationJob[];
   pending(): readonly Registration[];
-  /** one VM's registration, any state (its home host, key, who decided); optional: a remote console may not offer it */
-  registration?(uuid: string): Registration | undefined;
   auditLog(last?: number): readonly AuditEntry[];
   /** pre-checks of migrating VM to each other host, for the destination picker */
   migrationChoices(vmRef: string): Promise<{ host: string; ok: boolean; checks: PreCheck[] }[]>;

@@ -52,10 +52,6 @@ export class Console implements ConsoleApi {
     return pendingRows(this.ctx.store.registrations());
   }
 
-  registration(uuid: string): Registration | undefined {
-    return this.ctx.store.registration(uuid);
-  }
-
   auditLog(last?: number): readonly AuditEntry[] {
     return this.ctx.store.auditLog(last);
   }

@@ -378,6 +378,10 @@ export interface VmRow {
   /** the boot before the last beacon's, when the agent's boot id changed (a reboot, or a clone answering too) */
   previousBoot?: { bootId: string; from: string; at: number };
   registration?: RegistrationState;
+  /** approved: the host its registration calls home (where the registered copy runs) */
+  homeHost?: string;
+  /** approved with no beacon key: known to scans only */
+  agentless?: boolean;
   os?: string;
   ips: string[];
   openFindings: number;

@@ -12,8 +12,6 @@ export interface TuiData {
   audit: readonly AuditEntry[];
   /** last samples per job id, oldest first, bounded (for sparklines and "going backwards" marks) */
   history: ReadonlyMap<string, readonly JobStats[]>;
-  /** one VM's registration (its home host), when the console offers it */
-  registration(uuid: string): Registration | undefined;
   /** the clock the views compute ages against */
   now: number;
   /** increases on every publish */
@@ -114,7 +112,6 @@ export class TuiStore {
     for (const l of this.listeners) l();
   }
 
-  private readonly registration = (uuid: string): Registration | undefined => this.api.registration?.(uuid);
 
   private read(seq: number): TuiData {
     const prev = this.state as TuiData | undefined;
@@ -141,7 +138,6 @@ export class TuiStore {
       pending: this.api.pending(),
       audit: this.wantAudit ? this.api.auditLog(this.auditLast) : (prev?.audit ?? []),
       history: this.history,
-      registration: this.registration,
       now: this.now(),
       seq,
     };

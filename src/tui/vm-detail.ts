@@ -23,7 +23,7 @@ function bootsSeen(r: VmRow, now: number): string[] {
 
 /** a VM in full; for a VM on two hosts: which copy is the registered one, and what to do about the other */
 export function vmDetail(r: VmRow, d: TuiData): string[] {
-  const home = r.registration === 'approved' ? d.registration(r.uuid)?.homeHost : undefined;
+  const home = r.homeHost;
   const twin = r.instances.length > 1;
   const mark = (h: string) => (!twin || !home ? '' : h === home ? ' [HOME: the registered copy]' : ' [COPY: not the registered one]');
   const copies = r.instances.filter((i) => i.host !== home).map((i) => i.host);
@@ -40,7 +40,7 @@ export function vmDetail(r: VmRow, d: TuiData): string[] {
     r.lastBeacon
       ? `  beacon ${age(d.now - r.lastBeacon.at)} ago from ${r.lastBeacon.from}, seq ${r.lastBeacon.seq}, ` +
         `boot ${r.lastBeacon.bootId}, key ${r.lastBeacon.keyFp}`
-      : r.registration === 'approved' && !d.registration(r.uuid)?.keyFp
+      : r.agentless
         ? '  agentless: known to scans only'
         : '  no beacon yet',
     ...(twin ? bootsSeen(r, d.now) : []),

@@ -20,16 +20,9 @@ const WHAT: Record<HostVerb, string> = {
   isolate: 'cut off its network (links down; it keeps running)',
 };
 
-/** the host the VM's registration calls home (`show`'s registration), when it has one */
-async function homeHostOf(ui: ActionUi, uuid: string): Promise<string | undefined> {
-  try {
-    const r = await ui.api.run(`show ${uuid}`);
-    if (!r.ok) return undefined;
-    const reg = (r.data as { registrationDetail?: { homeHost?: string; state?: string } | null }).registrationDetail;
-    return reg?.state === 'approved' ? reg.homeHost : undefined;
-  } catch {
-    return undefined;
-  }
+/** the host the VM's registration calls home, when it is approved and has one (its row says) */
+function homeHostOf(ui: ActionUi, uuid: string): string | undefined {
+  return ui.data().snapshot.rows.find((r) => r.uuid === uuid)?.homeHost;
 }
 
 function hostAction<T>(verb: HostVerb, key: string, help: string, target: (row: T, ui: ActionUi) => VmTarget): KeyBinding<T> {
@@ -49,7 +42,7 @@ function hostAction<T>(verb: HostVerb, key: string, help: string, target: (row: 
       const lineFor = (h: string) => `${verb} ${uuid} --host ${quoteArg(h)}`;
       const ask = (h: string) => `${verb} ${label} on ${h}: ${WHAT[verb]}? (y/N)`;
       if (t.hosts.length === 1) return ui.confirm(ask(t.hosts[0]!), lineFor(t.hosts[0]!));
-      const home = await homeHostOf(ui, uuid);
+      const home = homeHostOf(ui, uuid);
       const options: PickOption[] = t.hosts.map((h) =>
         h === home
           ? {
