@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { SshHostConfig } from '../../src/model/config.js';
 
 // A real OpenSSH sshd on loopback for tests and benches: generated host and client keys, a throwaway
 // config, a known_hosts file for it. Also an ssh-agent holding the client key. Everything lives in one
@@ -28,6 +29,21 @@ export interface Sshd {
   restart(): Promise<void>;
   startAgent(): Promise<Agent>;
   stop(): Promise<void>;
+}
+
+/** A config's SSH host entry that reaches `sshd` as its test client, scanning `libvirtUri` there. */
+export function sshHost(sshd: Sshd, name: string, libvirtUri: string, over: Partial<SshHostConfig> = {}): SshHostConfig {
+  return {
+    name,
+    driver: 'ssh',
+    address: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.identityFile,
+    knownHostsFile: sshd.knownHostsFile,
+    libvirtUri,
+    ...over,
+  };
 }
 
 export interface Agent {

@@ -6,26 +6,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installHook, installHookScript, parseHookProbe, probeHook, type HookFile } from '../../src/hosts/ssh/admission-hook.js';
 import { SshDriver } from '../../src/hosts/ssh/driver.js';
-import type { SshHostConfig } from '../../src/model/config.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 let driver: SshDriver;
 
 beforeAll(async () => {
   sshd = await startSshd();
-  const h: SshHostConfig = {
-    name: 'lab-ssh',
-    driver: 'ssh',
-    address: '127.0.0.1',
-    port: sshd.port,
-    user: sshd.user,
-    identityFile: sshd.identityFile,
-    knownHostsFile: sshd.knownHostsFile,
-    libvirtUri: fixtureUri('host-a'),
-  };
-  driver = new SshDriver(h, {});
+  driver = new SshDriver(sshHost(sshd, 'lab-ssh', fixtureUri('host-a')), {});
 }, 60_000);
 afterAll(async () => {
   await driver?.close();

@@ -11,7 +11,7 @@ import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh/driver.js'
 import type { SshHostConfig } from '../../src/model/config.js';
 import { hasUnsafeChars } from '../../src/model/text.js';
 import { testUri } from '../helpers/libvirt-fixtures.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 
 // A hostile host behind a real sshd: domain descriptions that carry the scan's old framing markers, a virsh whose
 // output and errors carry terminal escapes (OSC 52 clipboard writes, OSC 0 titles, CSI, C1 CSI) and bidi /
@@ -34,17 +34,7 @@ function fake(name: string, body: string): string {
 }
 
 function host(over: Partial<SshHostConfig> = {}): SshHostConfig {
-  return {
-    name: 'lab-hostile',
-    driver: 'ssh',
-    address: '127.0.0.1',
-    port: sshd.port,
-    user: sshd.user,
-    identityFile: sshd.identityFile,
-    knownHostsFile: sshd.knownHostsFile,
-    libvirtUri: markedUri,
-    ...over,
-  };
+  return sshHost(sshd, 'lab-hostile', markedUri, over);
 }
 
 async function withDriver<T>(h: SshHostConfig, fn: (d: SshDriver) => Promise<T>, o: SshDriverOptions = {}): Promise<T> {

@@ -6,7 +6,7 @@ import { Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { SshDriver } from '../../src/hosts/ssh/driver.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 beforeAll(async () => {
@@ -19,16 +19,7 @@ afterAll(async () => {
 
 it('sets TCP_NODELAY on its connection to the host', async () => {
   const noDelay = vi.spyOn(Socket.prototype, 'setNoDelay');
-  const d = new SshDriver({
-    name: 'lab-nodelay',
-    driver: 'ssh',
-    address: '127.0.0.1',
-    port: sshd.port,
-    user: sshd.user,
-    identityFile: sshd.identityFile,
-    knownHostsFile: sshd.knownHostsFile,
-    libvirtUri: fixtureUri('host-a'),
-  });
+  const d = new SshDriver(sshHost(sshd, 'lab-nodelay', fixtureUri('host-a')));
   try {
     const scan = await d.scanAll();
     expect(scan.domains.length).toBeGreaterThan(0);

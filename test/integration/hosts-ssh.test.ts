@@ -9,7 +9,7 @@ import { HANG_AFTER_S } from '../../src/hosts/virsh/migrate-guard.js';
 import { SshDriver, type SshDriverOptions } from '../../src/hosts/ssh/driver.js';
 import type { HostConfig, SshHostConfig } from '../../src/model/config.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 
 // The SSH driver against a real OpenSSH sshd on loopback, running the real virsh on test:/// fixtures.
 // By default the driver keeps one persistent virsh session per host (the test driver's in-memory state then
@@ -28,17 +28,7 @@ function fake(name: string, body: string): string {
 }
 
 function host(over: Partial<SshHostConfig> = {}): SshHostConfig {
-  return {
-    name: 'lab-ssh',
-    driver: 'ssh',
-    address: '127.0.0.1',
-    port: sshd.port,
-    user: sshd.user,
-    identityFile: sshd.identityFile,
-    knownHostsFile: sshd.knownHostsFile,
-    libvirtUri: fixtureUri('host-a'),
-    ...over,
-  };
+  return sshHost(sshd, 'lab-ssh', fixtureUri('host-a'), over);
 }
 
 async function withDriver<T>(h: SshHostConfig, fn: (d: SshDriver) => Promise<T>, o: SshDriverOptions = {}): Promise<T> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
 import { ROOT, runBillboard } from './script-harness.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 
 // Issue 4's acceptance through the real binary: two SSH hosts (real sshd, host keys checked) and one libvirt
 // host, all libvirt test-driver XMLs; `hosts`, `scan`, `suspend` (read back by the next scan, audited, on the
@@ -33,16 +33,7 @@ describe('script with two SSH hosts and one libvirt host', () => {
   beforeAll(async () => {
     sshd = await startSshd();
     dir = mkdtempSync(join(tmpdir(), 'bb-hosts-'));
-    const ssh = (name: string, fixture: 'host-a' | 'host-b') => ({
-      name,
-      driver: 'ssh',
-      address: '127.0.0.1',
-      port: sshd.port,
-      user: sshd.user,
-      identityFile: sshd.identityFile,
-      knownHostsFile: sshd.knownHostsFile,
-      libvirtUri: fixtureUri(fixture),
-    });
+    const ssh = (name: string, fixture: 'host-a' | 'host-b') => sshHost(sshd, name, fixtureUri(fixture));
     config = join(dir, 'config.json');
     writeFileSync(
       config,

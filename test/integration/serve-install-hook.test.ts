@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOOK, domainXml, hookBin, runHook } from '../support/admit-hook.js';
 import { fixtureUri } from '../helpers/libvirt-fixtures.js';
-import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { sshHost, startSshd, type Sshd } from '../helpers/sshd.js';
 import { requireDist, uuidFor } from './script-harness.js';
 import { serveLab, until, type ServeLab } from './serve-harness.js';
 
@@ -23,19 +23,7 @@ describe('hosts install-hook', () => {
     lab = await serveLab({ alice: 'admin', olga: 'operator' });
     hooks = join(lab.dir, 'host-hooks');
     mkdirSync(hooks);
-    lab.config.hosts = [
-      {
-        name: 'lab-s',
-        driver: 'ssh',
-        address: '127.0.0.1',
-        port: sshd.port,
-        user: sshd.user,
-        identityFile: sshd.identityFile,
-        knownHostsFile: sshd.knownHostsFile,
-        libvirtUri: fixtureUri('host-a'),
-        hooksDir: hooks,
-      },
-    ];
+    lab.config.hosts = [sshHost(sshd, 'lab-s', fixtureUri('host-a'), { hooksDir: hooks })];
     lab.config.policy = { admission: 'enforce' };
     lab.config.scan = { intervalS: 1 };
     lab.writeConfig(lab.config);
