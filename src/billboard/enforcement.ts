@@ -1,7 +1,7 @@
 import { errorLine } from '../model/errors.js';
 import type { Finding } from '../model/types.js';
 import type { StoreApi } from '../store/api.js';
-import { enforcementHosts } from './enforcement-targets.js';
+import { enforcementHosts, type Runs } from './enforcement-targets.js';
 import type { FindingChange } from './findings.js';
 
 export type EnforceAction = 'stop' | 'isolate';
@@ -25,8 +25,8 @@ export interface EnforcerDeps {
   enforce?: EnforceFn;
   /** the active finding under key, if still open */
   finding(key: string): Finding | undefined;
-  /** hosts where the identity is live (or, with runningOnly, running: not paused) and the host is up */
-  liveHosts(uuid: string, runningOnly?: boolean): string[];
+  /** where the identity is live (hosts up), where it runs since when (not paused), and whether it is migrating */
+  runs(uuid: string): Runs;
   closed(): boolean;
   /** raise the finding that says an action failed (its subject is the original finding) */
   raiseFailure(f: Finding, host: string, action: EnforceAction, error: string): void;
@@ -72,11 +72,7 @@ export class Enforcer {
   }
 
   private targets(f: Finding): string[] {
-    return enforcementHosts(f, {
-      registration: this.d.store.registration(f.vm),
-      liveHosts: this.d.liveHosts(f.vm),
-      runningHosts: this.d.liveHosts(f.vm, true),
-    });
+    return enforcementHosts(f, { registration: this.d.store.registration(f.vm), ...this.d.runs(f.vm) });
   }
 
   /** a resolved finding's hosts may be acted on again if it comes back */

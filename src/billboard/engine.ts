@@ -98,7 +98,7 @@ export class Engine extends EventEmitter {
     this.requests = RegistrationRequests.forEngine(opts, this.now, (uuid) => this.afterwards(() => this.evaluateVm(uuid, this.now())));
     this.ledger = FindingLedger.forEngine(opts, this.now, this.incidentWindowMs, {
       rowChanged: (uuid) => this.rows.markDirty(uuid),
-      liveHosts: (uuid, runningOnly) => this.vms.liveHosts(uuid, this.hosts.hostUp, runningOnly),
+      runs: (uuid) => ({ ...this.vms.runs(uuid, this.hosts), migrating: this.migrations.migrating(uuid) }),
       closed: () => this.closed,
       changed: () => this.publish(),
       emit: (f) => this.emit('finding', f),

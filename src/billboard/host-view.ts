@@ -8,12 +8,15 @@ export class HostView {
   /** host → engine time of its last inventory and the uuids it reported */
   private readonly inventories = new Map<string, { at: number; uuids: Set<string> }>();
   private readonly up = new Map<string, boolean>();
+  /** host → engine time of its first inventory: what ran then had begun before the engine watched */
+  private readonly first = new Map<string, number>();
   private list: readonly HostStatus[] = Object.freeze([]);
   /** oldest last-scan time across all up hosts; undefined until every up host was scanned once */
   fullScanAt: number | undefined;
 
   readonly hostUp = (h: string): boolean => this.up.get(h) !== false;
   readonly scannedAt = (h: string): number | undefined => this.inventories.get(h)?.at;
+  readonly firstScanAt = (h: string): number | undefined => this.first.get(h);
 
   statuses(): readonly HostStatus[] {
     return this.list;
@@ -27,6 +30,7 @@ export class HostView {
   recordInventory(host: string, at: number, uuids: Set<string>): { previous: Set<string> | undefined; fullScanMoved: boolean } {
     const previous = this.inventories.get(host)?.uuids;
     this.inventories.set(host, { at, uuids });
+    if (!this.first.has(host)) this.first.set(host, at);
     return { previous, fullScanMoved: this.recomputeFullScan() };
   }
 

@@ -2,8 +2,9 @@ import { sameList } from '../model/lists.js';
 import type { DomainInfo } from '../model/types.js';
 import { ACTIVE_STATES, type InstanceState, type VmState } from './state.js';
 
-/** What a host's scan says of one domain, frozen (rows share it). */
-export function toInstance(host: string, d: DomainInfo, now: number): InstanceState {
+/** What a host's scan says of one domain, frozen (rows share it); a run that goes on keeps when it began. */
+export function toInstance(host: string, d: DomainInfo, now: number, prev?: InstanceState): InstanceState {
+  const runningSince = d.state === 'running' ? (prev?.state === 'running' ? (prev.runningSince ?? now) : now) : undefined;
   return Object.freeze({
     host,
     state: d.state,
@@ -15,6 +16,7 @@ export function toInstance(host: string, d: DomainInfo, now: number): InstanceSt
     memoryKiB: d.memoryKiB,
     vcpus: d.vcpus,
     scannedAt: now,
+    ...(runningSince !== undefined ? { runningSince } : {}),
     ...(d.os ? { os: d.os } : {}),
   });
 }

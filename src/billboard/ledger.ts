@@ -4,6 +4,7 @@ import type { StoreApi } from '../store/api.js';
 import { judgeAdmissionHook } from './admission-hooks.js';
 import { DEFAULT_MAX_UNTRUSTED_SOURCES, type EngineLog, type EngineOptions } from './engine-options.js';
 import { Enforcer } from './enforcement.js';
+import type { Runs } from './enforcement-targets.js';
 import { FindingBook } from './findings.js';
 import type { FindingDraft } from './state.js';
 import { FindingSubjects, subjectOf } from './subjects.js';
@@ -23,8 +24,8 @@ export interface LedgerDeps {
   acceptedHooks?: EngineOptions['admissionHooks'];
   /** a VM's findings changed: its row must be rebuilt */
   rowChanged(uuid: string): void;
-  /** hosts where the identity is live (or, with runningOnly, running: not paused) and the host is up */
-  liveHosts(uuid: string, runningOnly?: boolean): string[];
+  /** where the identity is live (hosts up), where it runs since when (not paused), and whether it is migrating */
+  runs(uuid: string): Runs;
   closed(): boolean;
   /** something changed outside an ingest: publish */
   changed(): void;
@@ -49,7 +50,7 @@ export class FindingLedger {
     opts: EngineOptions,
     now: () => number,
     incidentWindowMs: number,
-    hooks: Pick<LedgerDeps, 'rowChanged' | 'liveHosts' | 'closed' | 'changed' | 'emit'>,
+    hooks: Pick<LedgerDeps, 'rowChanged' | 'runs' | 'closed' | 'changed' | 'emit'>,
   ): FindingLedger {
     const maxUntrustedSources = opts.maxUntrustedSources ?? DEFAULT_MAX_UNTRUSTED_SOURCES;
     const base = {
@@ -73,7 +74,7 @@ export class FindingLedger {
       store: d.store,
       enforce: d.enforce,
       finding: (key) => this.book.get(key),
-      liveHosts: d.liveHosts,
+      runs: d.runs,
       closed: d.closed,
       raiseFailure: (f, host, action, error) => {
         const evidence = `enforcement failed: ${action} ${f.vmName ?? f.vm} on ${host}: ${error}`;

@@ -11,6 +11,8 @@ export const ACTIVE_STATES: ReadonlySet<DomainState> = LIVE_STATES;
 export interface InstanceState extends VmInstance {
   /** engine time of the scan that first reported it in this form (the host's latest scan time is ctx.scannedAt) */
   scannedAt: number;
+  /** engine time of the first scan of its current run on this host (running without a break), while it runs */
+  runningSince?: number;
   /** the libosinfo id its definition carries, if any (never <os><type>: see hosts/domain-xml.ts) */
   os?: string;
 }

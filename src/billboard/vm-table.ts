@@ -1,6 +1,7 @@
 import { canonicalUuid } from '../model/fingerprint.js';
 import type { DomainInfo } from '../model/types.js';
 import { sameAsDomain, toInstance } from './instances.js';
+import type { HostView } from './host-view.js';
 import { ACTIVE_STATES, currentActive, type VmState } from './state.js';
 
 /**
@@ -58,13 +59,19 @@ export class VmTable {
     return [...this.notLive].filter((uuid) => this.vms.get(uuid)?.beacon);
   }
 
-  /** hosts where the identity is live (or, with `runningOnly`, running: not paused) and the host is up */
-  liveHosts(uuid: string, hostUp: (host: string) => boolean, runningOnly = false): string[] {
+  /**
+   * The hosts (up) where the identity is live, and where it runs without a break (not paused) since when: -Infinity
+   * for a run the host's first inventory already showed (it began before the engine watched, at an unknown time).
+   */
+  runs(uuid: string, h: Pick<HostView, 'hostUp' | 'firstScanAt'>): { liveHosts: string[]; runningSince: Map<string, number> } {
     const vm = this.vms.get(uuid);
-    if (!vm) return [];
-    return currentActive(vm, { hostUp })
-      .filter((i) => !runningOnly || i.state === 'running')
-      .map((i) => i.host);
+    const live = vm ? currentActive(vm, h) : [];
+    const runningSince = new Map<string, number>();
+    for (const i of live) {
+      if (i.runningSince === undefined) continue;
+      runningSince.set(i.host, i.runningSince > (h.firstScanAt(i.host) ?? -Infinity) ? i.runningSince : -Infinity);
+    }
+    return { liveHosts: live.map((i) => i.host), runningSince };
   }
 
   /**
@@ -87,7 +94,7 @@ export class VmTable {
       const vm = this.ensure(uuid);
       const old = vm.instances.get(host);
       if (!old || !sameAsDomain(old, d)) {
-        vm.instances.set(host, toInstance(host, d, now));
+        vm.instances.set(host, toInstance(host, d, now, old));
         touched.add(uuid);
       }
     }

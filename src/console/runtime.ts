@@ -76,10 +76,8 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
     enforce: async (action, uuid, host, reason, stillWarranted) => {
       if (opts.readOnly) return false;
       await store.audit('policy', `${action}-requested`, uuid, { host, reason });
-      // a clone of an approved VM is acted on only while fresh scans of both hosts still show it running beside
-      // its home copy: the registered original must never be the one stopped
       const home = store.registration(uuid)?.state === 'approved' ? store.registration(uuid)?.homeHost : undefined;
-      if (home) await scanner.scan([home, host]).catch(() => {});
+      if (home !== undefined && !(await bothRunNow(scanner, uuid, host, home))) return false;
       if (!stillWarranted()) return false;
       const d = scanner.driver(host);
       const told = { action, uuid, vmName: store.registration(uuid)?.name, host, reason };
@@ -93,6 +91,24 @@ function startEngine(opts: RuntimeOptions, store: StoreApi, scanner: Scanner, re
     },
     log,
   });
+}
+
+/**
+ * Whether a clone of an approved VM still runs on `target` and, asked after it, on its `home` host too: asked of
+ * the hosts themselves now, never from a scan in flight. In that order a live migration home → target cannot pass
+ * (once the target runs, the home copy is paused or gone), so the registered original is never the one stopped.
+ * A host that cannot answer is a no.
+ */
+async function bothRunNow(scanner: Scanner, uuid: string, target: string, home: string): Promise<boolean> {
+  const runs = async (host: string): Promise<boolean> => {
+    const d = scanner.driver(host);
+    return d.scanDomain !== undefined && (await d.scanDomain(uuid))?.state === 'running';
+  };
+  try {
+    return (await runs(target)) && (await runs(home));
+  } catch {
+    return false;
+  }
 }
 
 /** the window beacons/s is averaged over: a one-second count jitters by a beacon or two under load */

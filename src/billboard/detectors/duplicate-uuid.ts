@@ -20,7 +20,14 @@ export const duplicateUuid: VmDetector = (vm, ctx) => {
   const parts: string[] = [];
   const byScan = hosts.length >= 2 && !explainedByMigration;
   if (byScan) {
-    parts.push(`running on ${hosts.length} hosts: ${hosts.join(', ')}${down.length ? ` (${down.join(', ')} down: as last scanned)` : ''}`);
+    // a copy's state is part of the evidence: one that starts running after being paused changes the finding
+    const paused = new Set(
+      anyActive(vm)
+        .filter((i) => i.state !== 'running')
+        .map((i) => i.host),
+    );
+    const shown = hosts.map((h) => (paused.has(h) ? `${h} (${vm.instances.get(h)!.state})` : h));
+    parts.push(`running on ${hosts.length} hosts: ${shown.join(', ')}${down.length ? ` (${down.join(', ')} down: as last scanned)` : ''}`);
   }
   const clone = vm.clone && ctx.now - vm.clone.at <= ctx.incidentWindowMs ? vm.clone : undefined;
   if (clone) {
