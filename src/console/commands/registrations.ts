@@ -117,12 +117,14 @@ async function decide(
   let bind: Partial<Registration> | undefined;
   if (to === 'approved' && ctx.engine) {
     // Approval binds the identity as it is seen now: the definition the scan shows, where it runs and its MACs —
-    // unless the operator registered them explicitly — and only a key the operator was shown.
+    // unless the operator registered them explicitly — and only a key the operator was shown. A home host that came
+    // with a request (a host's admission call names itself) is a hint: where the scans see it run wins.
     const seen = ctx.engine.bindingFor(reg.uuid);
     const key = keyToBind(reg, seen.publicKey, confirmKey);
+    const ownHome = reg.origin === 'operator' && reg.homeHost;
     bind = {
       ...(seen.definitionHash ? { definitionHash: seen.definitionHash } : {}),
-      ...(!reg.homeHost && seen.homeHost ? { homeHost: seen.homeHost } : {}),
+      ...(!ownHome && seen.homeHost && seen.homeHost !== reg.homeHost ? { homeHost: seen.homeHost } : {}),
       ...(!reg.macs.length && seen.macs.length ? { macs: seen.macs } : {}),
       ...(key ? { publicKey: key } : {}),
     };
