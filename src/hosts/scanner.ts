@@ -74,8 +74,16 @@ export class Scanner extends EventEmitter {
 
   /** every host's domain events, as 'domain-event' emits them, until the returned function is called */
   onDomainEvent(listener: (e: HostDomainEvent) => void): () => void {
-    this.on('domain-event', listener);
-    return () => void this.off('domain-event', listener);
+    // a listener that throws must not cost the stream its rescans or the rest of its chunk, nor reach ssh2's handler
+    const safe = (e: HostDomainEvent): void => {
+      try {
+        listener(e);
+      } catch (err) {
+        this.opts.log?.warn?.({ host: e.host, err: (err as Error).message }, 'a domain event listener threw');
+      }
+    };
+    this.on('domain-event', safe);
+    return () => void this.off('domain-event', safe);
   }
 
   private newState(h: HostConfig): HostState {

@@ -183,6 +183,33 @@ describe('rescans asked by events', () => {
   });
 });
 
+describe('a listener that throws', () => {
+  it('costs no rescan: the rescan is asked for before listeners hear the event', async () => {
+    const f = fakeChannel();
+    const asks: RescanRequest[] = [];
+    const ev = new HostEvents({
+      host: 'h',
+      open: async () => f.ch,
+      rescan: async (r) => void asks.push(r),
+      debounceMs: 10,
+      stream: { settleMs: 60_000 },
+    });
+    ev.names.replace([{ uuid: 'u1', name: 'web' }]);
+    ev.start();
+    await new Promise((r) => setTimeout(r, 10));
+    f.send("event 'lifecycle' for domain 'web': Resumed Unpaused\n"); // the stream is up: its resync
+    await new Promise((r) => setTimeout(r, 100));
+    const before = asks.length;
+    ev.on('domain-event', () => {
+      throw new Error('a buggy consumer');
+    });
+    expect(() => f.send("event 'lifecycle' for domain 'web': Stopped Destroyed\n")).toThrow('a buggy consumer');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(asks.slice(before)).toEqual([expect.objectContaining({ full: false, targets: new Map([['u1', 'web']]) })]);
+    ev.stop();
+  });
+});
+
 describe('a targeted rescan merged into the last inventory', () => {
   const dom = (uuid: string, name: string, state: DomainInfo['state'] = 'running') => ({ uuid, name, state }) as DomainInfo;
   const last: Inventory = { host: 'h', at: 1, durationMs: 5, domains: [dom('u1', 'a'), dom('u2', 'b')] };

@@ -78,11 +78,13 @@ export class HostEvents extends EventEmitter {
     const uuid = this.names.follow(e);
     const ev: HostDomainEvent = { host: this.o.host, event: e };
     if (uuid) ev.uuid = uuid;
+    // the rescan is asked for first: what listeners do with the event cannot cost it
+    if (triggersRescan(e)) {
+      if (uuid && e.kind === 'lifecycle' && e.event === 'Undefined' && e.detail === 'Removed') this.names.set(uuid, undefined);
+      this.request(uuid, e.domain, `${e.kind} event`);
+    }
     this.emit('domain-event', ev);
     this.emit('change');
-    if (!triggersRescan(e)) return;
-    if (uuid && e.kind === 'lifecycle' && e.event === 'Undefined' && e.detail === 'Removed') this.names.set(uuid, undefined);
-    this.request(uuid, e.domain, `${e.kind} event`);
   }
 
   /** Ask for a rescan of one domain (its UUID and the name the event gave), or of the whole host (no UUID). */
