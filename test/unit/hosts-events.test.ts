@@ -120,7 +120,7 @@ describe('name → UUID map', () => {
     n.set('u1', undefined);
     expect(n.follow(life('web-02', 'Started', 'Booted'))).toBeUndefined();
   });
-  it('a name a scan no longer shows resolves for 30 s for the events that trail a domain (job-completed), never for lifecycle', () => {
+  it('a name a scan no longer shows resolves for 10 s for the events that trail a domain (job-completed), never for lifecycle', () => {
     let now = 1000;
     const n = new DomainNames(() => now);
     n.replace([{ uuid: 'u1', name: 'tiny' }]);
@@ -132,7 +132,7 @@ describe('name → UUID map', () => {
     n.set('u2', 'other');
     n.set('u2', undefined);
     expect(n.follow({ ...completed, domain: 'other' })).toBe('u2');
-    now += 30_001;
+    now += 10_001;
     expect(n.follow(completed)).toBeUndefined();
   });
   it('a Defined Renamed without its Undefined Renamed resolves only a known name', () => {

@@ -12,7 +12,7 @@ import type { DomainEvent } from './parse.js';
 /** how long an `Undefined Renamed` waits for its `Defined Renamed` */
 const RENAME_WINDOW_MS = 5000;
 /** how long a name that left the map still resolves for the events that trail a domain's end */
-export const GONE_WINDOW_MS = 30_000;
+export const GONE_WINDOW_MS = 10_000;
 /** at most this many left names are remembered (a host that drops more at once is rescanned instead) */
 const GONE_MAX = 1024;
 
