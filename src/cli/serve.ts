@@ -48,10 +48,15 @@ export async function runServe(opts: { config?: string }): Promise<number> {
       );
     };
     const reload = () => {
-      void s.reload().then((r) => {
-        if (r.ok) process.stderr.write(`billboard serve: config reloaded: ${r.summary}\n`);
-        else process.stderr.write(`billboard serve: config reload refused, still running on the old config: ${r.error}\n`);
-      });
+      // a reload that throws past its own handling is said and survived: the service keeps serving (an unhandled
+      // rejection would end it)
+      void s.reload().then(
+        (r) => {
+          if (r.ok) process.stderr.write(`billboard serve: config reloaded: ${r.summary}\n`);
+          else process.stderr.write(`billboard serve: config reload refused, still running on the old config: ${r.error}\n`);
+        },
+        (e: unknown) => process.stderr.write(`billboard serve: config reload failed: ${errorLine(e)}\n`),
+      );
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

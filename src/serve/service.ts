@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type ssh2 from 'ssh2';
 import { Console } from '../console/console.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
-import type { ResolvedConfig } from '../model/config.js';
+import type { HostConfig, ResolvedConfig } from '../model/config.js';
 import { errorLine } from '../model/errors.js';
 import { Feed } from './feed.js';
 import { loadHostKey } from './host-key.js';
@@ -13,8 +13,8 @@ import { startSshEndpoint, type SshEndpoint } from './ssh-endpoint.js';
 
 // `billboard serve`: what an embedded session runs (listener, scans, engine, migrations, the store as its only
 // writer), standing, with an SSH endpoint where operators attach under their own keys. SIGHUP reloads the config
-// (reload()): hosts, operators, policy.admission and admission.* change without a restart, the change is audited, a
-// bad file changes nothing.
+// (reload()): hosts, operators, policy.admission and admission.* change without a restart, the change is audited before
+// it is applied, a bad file (or a change that cannot be audited) changes nothing, and reloads run one at a time.
 
 export interface ServiceOptions {
   config: ResolvedConfig;
@@ -92,7 +92,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   });
   logStarted(log, ssh, runtime, hostKey.fingerprint, opts.config.operators.length);
 
-  const reload = () =>
+  const reload = oneAtATime(() =>
     reloadService({
       runtime,
       attached,
@@ -101,7 +101,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       reloadConfig: opts.reloadConfig,
       directory: () => directory,
       setDirectory: (d) => (directory = d),
-    });
+    }),
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -113,6 +114,20 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await runtime.close();
     })());
   return { runtime, ssh, reload, close };
+}
+
+/**
+ * `run`, one call at a time: reloads run one after another, since two SIGHUPs close together would otherwise
+ * interleave at their awaits (the audit, setHosts) and the older file could end in force. Each reads the file when its
+ * turn comes, so the last signal's file is the one in force.
+ */
+function oneAtATime<T>(run: () => Promise<T>): () => Promise<T> {
+  let turn: Promise<unknown> = Promise.resolve();
+  return () => {
+    const mine = turn.then(run);
+    turn = mine.catch(() => {});
+    return mine;
+  };
 }
 
 function logStarted(log: Logger, ssh: SshEndpoint, runtime: Runtime, hostKey: string, operators: number): void {
@@ -131,9 +146,10 @@ interface ReloadDeps {
 }
 
 /**
- * SIGHUP: read the config again; hosts, operators and admission change in place, the change is audited, a bad file
- * changes nothing. `admit` and the scans' hook judgement read the config object at each use, so changing its
- * admission settings here is what applies them.
+ * SIGHUP: read the config again; hosts, operators and admission change in place, a bad file changes nothing. The
+ * change is audited first and applied only once its record is written: an admit answered under the new policy never
+ * precedes the change in the audit chain, and a change that cannot be audited is not made. `admit` and the scans' hook
+ * judgement read the config object at each use, so changing its admission settings here is what applies them.
  */
 async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string } | { ok: false; error: string }> {
   const { runtime, log } = d;
@@ -148,17 +164,9 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
     return { ok: false, error };
   }
   const cur = runtime.ctx.config;
-  const hosts = await runtime.scanner.setHosts(next.hosts);
-  cur.hosts = next.hosts;
-  runtime.engine.hostStatuses(runtime.scanner.statuses());
+  const hosts = hostChanges(cur.hosts, next.hosts);
   const ops = operatorChanges(d.directory(), nextDirectory);
-  d.setDirectory(nextDirectory);
-  cur.operators = next.operators;
-  // a removed operator, or one whose role or keys changed, is detached: they attach again under the new config
-  for (const [conn, op] of d.attached) if (ops.removed.includes(op.name) || ops.changed.includes(op.name)) conn.end();
   const admission = admissionChanges(cur, next);
-  cur.policy.admission = next.policy.admission;
-  cur.admission = next.admission;
   const restart = restartOnly(cur, next);
   const details = {
     hosts,
@@ -166,7 +174,23 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
     ...(admission.length ? { admission } : {}),
     ...(restart.length ? { needRestart: restart } : {}),
   };
-  await runtime.ctx.store.audit('service', 'config-reloaded', next.file ?? '(defaults)', details);
+  try {
+    await runtime.ctx.store.audit('service', 'config-reloaded', next.file ?? '(defaults)', details);
+  } catch (e) {
+    const error = `the change cannot be audited, so none of it is applied (${errorLine(e)})`;
+    log.error({ err: errorLine(e) }, 'config reload not applied: its audit record could not be written; keeping the running config');
+    return { ok: false, error };
+  }
+  // admission and operators are in force before setHosts waits on the hosts it closes
+  cur.policy.admission = next.policy.admission;
+  cur.admission = next.admission;
+  d.setDirectory(nextDirectory);
+  cur.operators = next.operators;
+  // a removed operator, or one whose role or keys changed, is detached: they attach again under the new config
+  for (const [conn, op] of d.attached) if (ops.removed.includes(op.name) || ops.changed.includes(op.name)) conn.end();
+  await runtime.scanner.setHosts(next.hosts);
+  cur.hosts = next.hosts;
+  runtime.engine.hostStatuses(runtime.scanner.statuses());
   // which hooks count as installed may have changed: every host is judged again now rather than at its next scan
   const rejudge = admission.some((c) => c.setting === 'policy.admission' || c.setting === 'admission.hookSha256');
   const rescan = rejudge ? undefined : [...hosts.added, ...hosts.changed];
@@ -175,6 +199,17 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
   const summary = describeReload(hosts, ops, admission, restart);
   log.info({ ...details }, `config reloaded: ${summary}`);
   return { ok: true, summary };
+}
+
+/** what a reload changes of the hosts, as the scanner's setHosts reckons it (the scanner holds the running config's) */
+function hostChanges(cur: readonly HostConfig[], next: readonly HostConfig[]): { added: string[]; removed: string[]; changed: string[] } {
+  const before = new Map(cur.map((h) => [h.name, JSON.stringify(h)]));
+  const after = new Map(next.map((h) => [h.name, JSON.stringify(h)]));
+  return {
+    added: [...after.keys()].filter((n) => !before.has(n)),
+    removed: [...before.keys()].filter((n) => !after.has(n)),
+    changed: [...before.keys()].filter((n) => after.has(n) && after.get(n) !== before.get(n)),
+  };
 }
 
 /** `serve.metrics`: /metrics and /healthz, when the config asks for them */
