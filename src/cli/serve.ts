@@ -3,14 +3,15 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { errorLine, exitCodeFor } from '../model/errors.js';
-import { startService } from '../serve/service.js';
+import { RELOAD_APPLIES, RESTART_ONLY, startService } from '../serve/service.js';
 import { loadConfig } from './config-load.js';
 import { fileLogger, LOG_REDACT } from './logger.js';
 import { runScript } from './script.js';
 
 // `billboard serve`: the standing service in the foreground (systemd runs it). Logs are JSON lines on stdout when
 // stdout is not a terminal (journald keeps them), else they go to log.path. SIGTERM / SIGINT stop it cleanly,
-// SIGHUP reloads the config.
+// SIGHUP reloads the config (what it applies and what needs a restart: RELOAD_APPLIES and RESTART_ONLY in
+// serve/service.ts, which the help text names).
 
 function serviceLogger(path: string, level: string): Logger {
   if (process.stdout.isTTY) return fileLogger(path, level);
@@ -74,7 +75,11 @@ export function addServeCommand(program: Command, out: { code: number }): void {
       `
 Operators attach with \`billboard --connect USER@HOST[:PORT]\`, \`billboard script --connect …\`, or OpenSSH:
   ssh -p 7448 alice@console script --json < plan.txt       ssh -t -p 7448 alice@console
-SIGHUP reloads the config (hosts, operators); SIGTERM stops it cleanly. \`billboard init\` creates the host key.`,
+SIGHUP reloads the config, audited before it applies; a bad file, or a change that cannot be audited, changes nothing.
+  applied at once:  ${RELOAD_APPLIES.join(', ')} (admission.unreachable and admission.timeoutS
+                    reach a host when \`hosts install-hook\` writes its hook)
+  need a restart:   ${RESTART_ONLY.join(', ')}
+SIGTERM stops it cleanly. \`billboard init\` creates the host key.`,
     )
     .action(async (opts: { config?: string }) => {
       out.code = await runServe(opts);

@@ -246,12 +246,14 @@ function operatorChanges(a: OperatorDirectory, b: OperatorDirectory) {
   };
 }
 
+/** what a SIGHUP applies, and what needs a restart: one list each, so `serve --help` says what the reload does */
+export const RELOAD_APPLIES = ['hosts', 'operators', 'policy.admission', 'admission.*'] as const;
+export const RESTART_ONLY = ['store', 'log', 'beacon', 'scan', 'migration', 'alerts', 'serve', 'policy.enforcement'] as const;
+
 /** settings a reload does not apply (they need a restart): named, so the operator knows */
 function restartOnly(cur: ResolvedConfig, next: ResolvedConfig): string[] {
-  const keys = ['store', 'log', 'beacon', 'scan', 'migration', 'alerts', 'serve'] as const;
-  const changed: string[] = keys.filter((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]));
-  if (cur.policy.enforcement !== next.policy.enforcement) changed.push('policy.enforcement');
-  return changed;
+  const at = (c: ResolvedConfig, setting: string) => setting.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], c);
+  return RESTART_ONLY.filter((k) => JSON.stringify(at(cur, k)) !== JSON.stringify(at(next, k)));
 }
 
 interface SettingChange {

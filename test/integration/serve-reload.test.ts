@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDriverXml } from '../../src/demo/lab-xml.js';
 import { testUri } from '../helpers/libvirt-fixtures.js';
-import { requireDist, uuidFor } from './script-harness.js';
+import { requireDist, runBillboard, uuidFor } from './script-harness.js';
 import { serveLab, sleep, until, type ServeLab } from './serve-harness.js';
 
 requireDist();
@@ -104,6 +104,23 @@ describe('SIGHUP when the audit record cannot be written', () => {
       ['enforce', false],
       ['audit', true],
     ]);
+  });
+
+  it('serve --help says what SIGHUP applies and what needs a restart, as a reload reckons it', async () => {
+    const help = await runBillboard(['serve', '--help'], lab.env);
+    expect(help.stdout).toContain('SIGHUP reloads the config, audited before it applies');
+    expect(help.stdout).toMatch(/applied at once: +hosts, operators, policy\.admission, admission\.\* /);
+    expect(help.stdout).toMatch(/need a restart: +store, log, beacon, scan, migration, alerts, serve, policy\.enforcement\n/);
+    const seen = lab.log.length;
+    rewrite(lab, (c) => {
+      c.log = { level: 'debug' };
+      c.scan = { intervalS: 60 };
+    });
+    lab.serve!.kill('SIGHUP');
+    await until(
+      () => lab.log.slice(seen).some((l) => l.includes('config reloaded: log, scan changed: applied on the next restart')),
+      'the reload',
+    );
   });
 });
 
