@@ -112,7 +112,6 @@ export class TuiStore {
     for (const l of this.listeners) l();
   }
 
-
   private read(seq: number): TuiData {
     const prev = this.state as TuiData | undefined;
     const snapshot = this.api.snapshot();
