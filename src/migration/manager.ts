@@ -9,7 +9,7 @@ import { cannotMigrate, type Execution, type ExecutionRun, type MigrationExecuto
 import { FRESH_MS, gatherFacts, runningOn, type DomainRead, type FactSources } from './facts.js';
 import type { MigrationEngineHooks, MigrationHosts, MigrationLog } from './hooks.js';
 import { isTerminal } from '../model/domain-states.js';
-import { JobJournal } from './journal.js';
+import { JobJournal, SYSTEM } from './journal.js';
 import { LibvirtExecutor } from './libvirt-executor.js';
 import { checkMigrationParams, type MigrationParams } from './limits.js';
 import { isEncrypted, runPrechecks } from './prechecks.js';
@@ -427,6 +427,7 @@ export class MigrationManager extends EventEmitter {
       engine: this.engine,
       executorOf: (job) => this.executorOf(job),
       finish: (job, state, detail) => this.journal.finish(job, state, detail),
+      rehome: (job) => this.store.updateRegistration(job.vm, { homeHost: job.destination }, SYSTEM, 'migrate-home').then(() => {}),
     });
   }
 

@@ -50,11 +50,15 @@ export interface RecoveryOptions {
   engine: MigrationEngineHooks;
   executorOf(job: Readonly<MigrationJob>): MigrationExecutor;
   finish(job: MigrationJob, state: JobTerminal, detail: string): Promise<void>;
+  /** the VM now lives on the job's destination: its registration's home host follows */
+  rehome(job: Readonly<MigrationJob>): Promise<void>;
 }
 
 /**
  * Closes the jobs a previous process left running: each one's move is stopped where it still runs (rather than let
- * it commit unobserved), its hosts are scanned, and it ends by where the VM is found.
+ * it commit unobserved), its hosts are scanned, and it ends by where the VM is found. A move found done moves the
+ * VM's home host with it, as a verified one does: else its own home host's admission hook would refuse its restart
+ * where it now lives.
  */
 export async function recoverJobs(stale: readonly MigrationJob[], options: RecoveryOptions): Promise<void> {
   for (const job of stale) {
@@ -69,6 +73,7 @@ export async function recoverJobs(stale: readonly MigrationJob[], options: Recov
     const outcome = restartOutcome(job, !!row && runsOn(row, job.source), !!row && runsOn(row, job.destination));
     if (outcome.result) job.result = outcome.result;
     if (outcome.error) job.error = outcome.error;
+    if (outcome.state === 'completed') await options.rehome(job).catch(() => {});
     await options.finish(job, outcome.state, outcome.detail);
   }
 }

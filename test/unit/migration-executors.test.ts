@@ -118,6 +118,33 @@ describe('executors', () => {
   });
 });
 
+describe('a move found done after a restart', () => {
+  it("completes, and the VM's home host follows it to the destination, as a verified move's does", async () => {
+    const s = setup();
+    s.world.running.get('a')!.delete(UUID);
+    s.world.running.get('b')!.add(UUID);
+    s.store.regs.set(UUID, { ...s.store.regs.get(UUID)!, homeHost: 'a' });
+    s.store.jobList.push({
+      id: 'M-4',
+      vm: UUID,
+      vmName: 'web',
+      source: 'a',
+      destination: 'b',
+      state: 'commitment',
+      requestedBy: 'alice',
+      requestedAt: 1,
+      authorizedAt: 2,
+      transport: 'tunnelled',
+      checks: [],
+      stages: [{ stage: 'commitment', enteredAt: 3 }],
+    });
+    const m = manager(s, { executors: { libvirt: new HeldExecutor() } });
+    await m.ready;
+    expect(m.job('M-4').state).toBe('completed');
+    expect(s.store.regs.get(UUID)?.homeHost).toBe('b');
+  });
+});
+
 describe('restartOutcome', () => {
   const job = { state: 'commitment', vmName: 'web', source: 'a', destination: 'b' } as MigrationJob;
   it('on the destination only: completed, not re-verified', () => {
