@@ -1,5 +1,6 @@
 import { cleanIps } from '../model/addresses.js';
 import { canonicalMac } from '../model/fingerprint.js';
+import { sameList } from '../model/lists.js';
 import { nameProblem, safeText } from '../model/text.js';
 import type { BeaconEvent } from '../model/types.js';
 import type { BeaconIncident, VmState } from './state.js';
@@ -53,14 +54,19 @@ export function recordBeacon(vm: VmState, ev: Readonly<BeaconEvent>, authenticat
     suspicious = true;
   }
   const name = safeText(b.name, 64);
+  const ips = cleanIps(b.ips);
+  const macs = (b.macs ?? []).map((m) => canonicalMac(String(m))).filter((m): m is string => m !== undefined);
   vm.beacon = {
     at: now,
     receivedAt: ev.receivedAt,
     from,
     bootId: safeText(b.bootId, 64),
     seq: b.seq,
-    ips: cleanIps(b.ips),
-    macs: (b.macs ?? []).map((m) => canonicalMac(String(m))).filter((m): m is string => m !== undefined),
+    // An agent says the same addresses beacon after beacon: the lists it said before are kept (they are never
+    // mutated), so a beacon leaves no new arrays behind. Each lives until the identity's next beacon, about a
+    // second at 10,000 beacons/s, long enough for V8 to promote it and leave it in the old generation as garbage.
+    ips: prev && sameList(prev.ips, ips) ? prev.ips : ips,
+    macs: prev && sameList(prev.macs, macs) ? prev.macs : macs,
     os: safeText(b.os),
     keyFp: safeText(b.keyFp, 60),
     name: name && !nameProblem(name) ? name : vm.uuid,

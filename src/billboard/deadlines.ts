@@ -3,28 +3,31 @@ import type { VmState } from './state.js';
 /**
  * When each identity must be looked at again (silence, incident expiry), filed by the second, so a tick touches
  * only the identities whose deadline has passed and a quiet fleet costs nothing.
+ *
+ * Every beacon moves its identity's deadline a second or more on (10,000 moves a second in bench/tui). A bucket is a
+ * list an identity is appended to, and is not taken out of when it moves: `dueOf` says where it is filed now, and a
+ * bucket that comes due skips the identities that moved on. Sets per bucket, added to and deleted from on each move,
+ * grew and shrank their tables all the time, and V8 promoted every table of a bucket that lives 15 s.
  */
 export class Deadlines {
-  /** time buckets (seconds) → identities with a deadline then; and the reverse */
-  private readonly due = new Map<number, Set<string>>();
+  /** time buckets (seconds) → identities filed there, some of which may since have moved to a later bucket */
+  private readonly due = new Map<number, string[]>();
+  /** identity → the bucket it is filed in now */
   private readonly dueOf = new Map<string, number>();
 
   /** file uuid under the second of `at` (undefined: no deadline) */
   set(uuid: string, at: number | undefined): void {
     const bucket = at === undefined ? undefined : Math.ceil(at / 1000);
-    const old = this.dueOf.get(uuid);
-    if (old === bucket) return;
-    if (old !== undefined) this.unfile(uuid, old);
-    if (bucket === undefined) return;
-    let set = this.due.get(bucket);
-    if (!set) this.due.set(bucket, (set = new Set()));
-    set.add(uuid);
+    if (this.dueOf.get(uuid) === bucket) return;
+    if (bucket === undefined) return void this.dueOf.delete(uuid);
     this.dueOf.set(uuid, bucket);
+    const filed = this.due.get(bucket);
+    if (filed) filed.push(uuid);
+    else this.due.set(bucket, [uuid]);
   }
 
   delete(uuid: string): void {
-    const old = this.dueOf.get(uuid);
-    if (old !== undefined) this.unfile(uuid, old);
+    this.dueOf.delete(uuid);
   }
 
   /** the identities whose deadline is at or before now, taken off the schedule */
@@ -35,18 +38,13 @@ export class Deadlines {
       if (bucket > nowBucket) continue;
       this.due.delete(bucket);
       for (const uuid of uuids) {
+        // moved to another bucket since, or filed here twice (moved away and back) and taken at the first entry
+        if (this.dueOf.get(uuid) !== bucket) continue;
         this.dueOf.delete(uuid);
         out.push(uuid);
       }
     }
     return out;
-  }
-
-  private unfile(uuid: string, bucket: number): void {
-    const set = this.due.get(bucket);
-    set?.delete(uuid);
-    if (set?.size === 0) this.due.delete(bucket);
-    this.dueOf.delete(uuid);
   }
 }
 

@@ -12,7 +12,9 @@ type Waiter = (row: VmRow | undefined) => void;
 export class RowTable {
   private readonly index = new Map<string, number>();
   private readonly list: VmRow[] = [];
-  private readonly dirty = new Set<string>();
+  // Replaced, not cleared, after each rebuild: Set.clear() leaves the old table pointing to the new one, so once
+  // one table is in the old generation every later one is kept alive through it and promoted (≈100 bytes a beacon).
+  private dirty = new Set<string>();
   private readonly waiters = new Map<string, Set<Waiter>>();
 
   markDirty(uuid: string): void {
@@ -46,7 +48,7 @@ export class RowTable {
       if (!this.place(uuid, row)) continue;
       if (this.waiters.has(uuid)) changed.push([uuid, row]);
     }
-    this.dirty.clear();
+    this.dirty = new Set();
     published();
     for (const [uuid, row] of changed) for (const w of [...(this.waiters.get(uuid) ?? [])]) w(row);
     return true;
