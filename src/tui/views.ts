@@ -102,22 +102,31 @@ function beaconAge(r: VmRow, now: number): string {
   return r.status === 'ok' || r.status === 'stopped' || r.status === 'migrating' ? 'agentless' : 'never';
 }
 
-// The UUID column is unique among the rows of one snapshot (shortIds): worked out once per rows array, and a row
+// The UUID column is unique among the rows of one view (shortIds). The short forms are worked out again only when
+// the view's UUIDs change (a VM comes or goes): at 10,000 beacons/s every publish brings a new rows array with the
+// same UUIDs in the same places, and working them out for each one left a 10,000-entry Set and Map (each over V8's
+// large-object size, so old generation at once) and a weak entry per changed row behind, ten times a second. A row
 // whose short form changes (a new row shares its first digits) drops its pre-formatted cells.
 const shortSeen = new WeakSet<readonly object[]>();
-const shortOf = new WeakMap<object, string>();
+const shortOf = new Map<ViewId, { uuids: readonly string[]; short: ReadonlyMap<string, string> }>();
 function withShortIds<T extends { uuid: string }>(view: ViewId, rows: readonly T[]): readonly T[] {
   if (shortSeen.has(rows)) return rows;
   shortSeen.add(rows);
-  const short = shortIds(rows.map((r) => r.uuid));
+  const prev = shortOf.get(view);
+  if (prev && prev.uuids.length === rows.length && rows.every((r, i) => r.uuid === prev.uuids[i])) return rows;
+  const uuids = rows.map((r) => r.uuid);
+  const short = shortIds(uuids);
   for (const r of rows) {
-    const s = short.get(r.uuid.toLowerCase()) ?? shortUuid(r.uuid);
-    if (shortOf.get(r) !== s) caches.get(view)?.delete(r);
-    shortOf.set(r, s);
+    const u = r.uuid.toLowerCase();
+    if (prev?.short.get(u) !== short.get(u)) caches.get(view)?.delete(r);
   }
+  shortOf.set(view, { uuids, short });
   return rows;
 }
-const uuidCell = (r: { uuid: string }) => shortOf.get(r) ?? shortUuid(r.uuid);
+const uuidCell =
+  (view: ViewId) =>
+  (r: { uuid: string }): string =>
+    shortOf.get(view)?.short.get(r.uuid.toLowerCase()) ?? shortUuid(r.uuid);
 
 const billboard: ViewDef<VmRow> = {
   id: 'billboard',
@@ -126,7 +135,7 @@ const billboard: ViewDef<VmRow> = {
   columns: [
     { title: ' ', min: 1, get: (r) => flag(vmTone(r), r.status === 'migrating') },
     { title: 'NAME', min: 10, flex: 2, get: (r) => r.name },
-    { title: 'UUID', min: 8, get: uuidCell },
+    { title: 'UUID', min: 8, get: uuidCell('billboard') },
     { title: 'HOST(S)', min: 7, flex: 1, whole: true, get: hostsOf },
     { title: 'IPS', min: 10, flex: 2, get: (r) => r.ips.join(',') },
     { title: 'OS', min: 6, flex: 1, get: (r) => r.os || r.lastBeacon?.os || '' },
@@ -154,7 +163,7 @@ const pending: ViewDef<Registration> = {
   title: 'Pending',
   columns: [
     { title: 'NAME', min: 10, flex: 1, get: (r) => r.name },
-    { title: 'UUID', min: 8, get: uuidCell },
+    { title: 'UUID', min: 8, get: uuidCell('pending') },
     { title: 'KEY', min: 14, flex: 2, get: (r) => r.keyFp ?? '(agentless)' },
     { title: 'FIRST SEEN', min: 12, flex: 2, get: (r) => r.firstSeen ?? r.origin },
     { title: 'MACS', min: 17, flex: 1, get: (r) => r.macs.join(',') },
