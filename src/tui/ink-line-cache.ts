@@ -99,7 +99,8 @@ export class LineCache implements OutputCachesLike {
       return v;
     }
     this.misses++;
-    v = this.inner[kind](key);
+    // a line's characters are computed on a cache of their own, dropped at once: Ink's cache would keep its copy
+    v = kind === 'getStyledChars' ? compactChars(this.makeInner().getStyledChars(key)) : this.inner[kind](key);
     g.set(key, v);
     if (++this.computed >= this.limit) {
       this.computed = 0;
@@ -107,6 +108,38 @@ export class LineCache implements OutputCachesLike {
     }
     return v;
   }
+}
+
+/** one cell as ansi-tokenize's styledCharsFromTokens makes it */
+interface StyledChar {
+  type: string;
+  value: string;
+  fullWidth: boolean;
+  styles: readonly unknown[];
+}
+
+function isStyledChar(c: unknown): c is StyledChar {
+  if (typeof c !== 'object' || c === null || Object.keys(c).length !== 4) return false;
+  const o = c as Record<string, unknown>;
+  return typeof o.type === 'string' && typeof o.value === 'string' && typeof o.fullWidth === 'boolean' && Array.isArray(o.styles);
+}
+
+/**
+ * A line's styled characters as the cache keeps them. Ink builds each one as `{...token, styles: [...codes]}`, and
+ * V8 gives the objects that spread makes a hidden class each: about 300 bytes a character with its map and
+ * descriptors, 37 KB for a line of 120 cells, tens of MB in a full cache. The copies share one hidden class, and
+ * neighbours whose styles are the same codes share one styles array: about 60 bytes a character. Output.get() only
+ * reads characters and their styles. A character of another shape (another ansi-tokenize) leaves the line as Ink
+ * made it.
+ */
+export function compactChars(chars: unknown): unknown {
+  if (!Array.isArray(chars) || !chars.every(isStyledChar)) return chars;
+  let was: readonly unknown[] = [];
+  let shared: readonly unknown[] = was;
+  return (chars as StyledChar[]).map((c) => {
+    if (c.styles.length !== was.length || c.styles.some((code, i) => code !== was[i])) shared = was = c.styles;
+    return { type: c.type, value: c.value, fullWidth: c.fullWidth, styles: shared };
+  });
 }
 
 // ─── whole rows ─────────────────────────────────────────────────────────────────────────────────

@@ -12,6 +12,10 @@ function prng(seed: number): () => number {
   };
 }
 
+interface InkLike {
+  getStyledChars(line: string): unknown;
+}
+
 const RED = (s: string) => `\x1b[31m${s}\x1b[39m`;
 const INV = (s: string) => `\x1b[7m${s}\x1b[27m`;
 const DIM = (s: string) => `\x1b[2m${s}\x1b[22m`;
@@ -69,6 +73,21 @@ describe('Ink line/row caches', () => {
       expect(patched.get(), `frame ${frame}`).toEqual(c.original.call(plain));
     }
     expect(c.rowHits).toBeGreaterThan(hits0); // the cached path was exercised, not only misses
+  });
+
+  it("keeps a line's characters compact: Ink's content, one styles array per run of equal styles", async () => {
+    const c = (await installInkLineCache())!;
+    const Inner = (new c.Output({ width: 0, height: 0 }) as unknown as { caches: { constructor: new () => InkLike } }).caches.constructor;
+    const line = `${RED('ghost')} web-01 ${INV('> sel')}${DIM('~ quiet')} 漢字 🙂 ${'x'.repeat(40)}`;
+    const chars = c.lines.getStyledChars(line) as { value: string; styles: unknown[] }[];
+    expect(chars).toEqual(new Inner().getStyledChars(line)); // what Ink computes, field by field
+    const red = chars.slice(0, 5);
+    expect(red.map((ch) => ch.value).join('')).toBe('ghost');
+    for (const ch of red) expect(ch.styles).toBe(red[0]!.styles); // not a copy per character
+    expect(chars[5]!.styles).not.toBe(red[0]!.styles);
+    const plain = chars.slice(-40);
+    for (const ch of plain) expect(ch.styles).toBe(plain[0]!.styles);
+    expect(c.lines.getStyledChars(line)).toBe(chars); // and cached
   });
 
   it('frames with clipping go through Ink unchanged', async () => {
