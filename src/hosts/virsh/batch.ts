@@ -93,6 +93,13 @@ export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCac
   return parseRawBatch(splitBatch(stdout, nonce), cache);
 }
 
+/**
+ * A string of its own. A section cut from a scan's output is a slice of that whole output in V8, and what is parsed
+ * from it slices it again: a kept value (the cache's XML and parse, an address the engine holds on to while the
+ * instance is unchanged) would keep the whole output of its scan alive, one for every scan that changed something.
+ */
+const own = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
+
 /** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */
 export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): HostScan {
   const domains: DomainInfo[] = [];
@@ -100,7 +107,7 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
   for (const d of raw.domains) {
     if (!d.xml) continue;
     const state: DomainState = parseDomState(d.state);
-    const ips = parseDomIfAddr(d.ifaddr);
+    const ips = new Map([...parseDomIfAddr(d.ifaddr)].map(([mac, list]) => [mac, list.map(own)]));
     seen.add(d.uuid);
     const hit = cache?.get(d.uuid);
     if (hit && hit.xml === d.xml) {
@@ -108,8 +115,9 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
       continue;
     }
     try {
-      const info = parseDomainXml(d.xml, { state, ips });
-      cache?.set(d.uuid, { xml: d.xml, info });
+      const xml = own(d.xml);
+      const info = parseDomainXml(xml, { state, ips });
+      cache?.set(d.uuid, { xml, info });
       domains.push(withRuntime(info, state, ips));
     } catch (e) {
       if (e instanceof DomainXmlError) throw new DomainXmlError(`${e.message} for domain ${d.uuid}`);
