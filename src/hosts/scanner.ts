@@ -7,6 +7,7 @@ import { EVENTS_POLL_INTERVAL_MS, SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } fr
 import { asHostError, timeoutError } from './errors.js';
 import { eventStatus, mergeTargeted, type TargetedFound } from './events/targeted.js';
 import { HostEvents, type HostDomainEvent, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
+import { hostChanges, type HostChanges } from './host-changes.js';
 import { createDriver } from './factory.js';
 import type { Logger } from './logger.js';
 import { backoffMs } from '../model/backoff.js';
@@ -151,25 +152,20 @@ export class Scanner extends EventEmitter {
    * Replace the host list (the service's config reload): new hosts are scanned at once, removed ones have their
    * driver closed, a host whose config changed gets a fresh driver. Hosts left as they were keep their state.
    */
-  async setHosts(configs: HostConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
-    const next = new Map(configs.map((h) => [h.name, h]));
-    const added: string[] = [];
-    const removed: string[] = [];
-    const changed: string[] = [];
+  async setHosts(configs: HostConfig[]): Promise<HostChanges> {
+    const { added, removed, changed } = hostChanges(
+      [...this.hosts.values()].map((h) => h.cfg),
+      configs,
+    );
     const closing: HostState[] = [];
-    for (const [name, h] of this.hosts) {
-      const cfg = next.get(name);
-      if (!cfg) removed.push(name);
-      else if (JSON.stringify(cfg) !== JSON.stringify(h.cfg)) changed.push(name);
-      else continue;
-      closing.push(h);
+    for (const name of [...removed, ...changed]) {
+      closing.push(this.hosts.get(name)!);
       this.hosts.delete(name);
     }
-    for (const [name, cfg] of next) {
-      if (this.hosts.has(name)) continue;
-      if (!changed.includes(name)) added.push(name);
+    for (const cfg of configs) {
+      if (this.hosts.has(cfg.name)) continue;
       const h = this.newState(cfg);
-      this.hosts.set(name, h);
+      this.hosts.set(cfg.name, h);
       if (this.running) h.events?.start();
     }
     for (const h of closing) {

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type ssh2 from 'ssh2';
 import { Console } from '../console/console.js';
 import { startRuntime, type Runtime } from '../console/runtime.js';
-import type { HostConfig, ResolvedConfig } from '../model/config.js';
+import { hostChanges } from '../hosts/host-changes.js';
+import type { ResolvedConfig } from '../model/config.js';
 import { errorLine } from '../model/errors.js';
 import { Feed } from './feed.js';
 import { loadHostKey } from './host-key.js';
@@ -199,17 +200,6 @@ async function reloadService(d: ReloadDeps): Promise<{ ok: true; summary: string
   const summary = describeReload(hosts, ops, admission, restart);
   log.info({ ...details }, `config reloaded: ${summary}`);
   return { ok: true, summary };
-}
-
-/** what a reload changes of the hosts, as the scanner's setHosts reckons it (the scanner holds the running config's) */
-function hostChanges(cur: readonly HostConfig[], next: readonly HostConfig[]): { added: string[]; removed: string[]; changed: string[] } {
-  const before = new Map(cur.map((h) => [h.name, JSON.stringify(h)]));
-  const after = new Map(next.map((h) => [h.name, JSON.stringify(h)]));
-  return {
-    added: [...after.keys()].filter((n) => !before.has(n)),
-    removed: [...before.keys()].filter((n) => !after.has(n)),
-    changed: [...before.keys()].filter((n) => after.has(n) && after.get(n) !== before.get(n)),
-  };
 }
 
 /** `serve.metrics`: /metrics and /healthz, when the config asks for them */
