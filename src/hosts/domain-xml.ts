@@ -272,3 +272,20 @@ function hashTree(dom: Node, form: 1 | 2 = 2): string {
 export function definitionHash(xml: string): string {
   return hashTree(parseXmlTree(xml));
 }
+
+/**
+ * The domain with its saved definition's hash, when it runs and `inactiveXml` (dumpxml --inactive) differs from what
+ * it runs: libvirt applies an edit of a running domain at its next start, and until then only the inactive XML shows
+ * it. The normal form is the same for both XMLs of one definition, so an unchanged one adds nothing. An inactive XML
+ * that does not parse adds nothing either: the running definition is still the one reported.
+ */
+export function withSavedDefinition(info: DomainInfo, inactiveXml: string | undefined): DomainInfo {
+  if ((info.state !== 'running' && info.state !== 'paused') || !inactiveXml?.trim()) return info;
+  let saved: string;
+  try {
+    saved = definitionHash(inactiveXml.trim());
+  } catch {
+    return info;
+  }
+  return saved === info.definitionHash ? info : { ...info, savedDefinitionHash: saved };
+}

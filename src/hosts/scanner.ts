@@ -5,7 +5,7 @@ import type { HostDriver, HostScan } from '../model/host-driver.js';
 import type { HostStatus, Inventory } from '../model/types.js';
 import { EVENTS_POLL_INTERVAL_MS, SCAN_BACKOFF_BASE_MS, SCAN_BACKOFF_MAX_MS } from './defaults.js';
 import { asHostError, timeoutError } from './errors.js';
-import { eventStatus, mergeTargeted, type TargetedFound } from './events/targeted.js';
+import { eventStatus, keepSavedDefinitions, mergeTargeted, type TargetedFound } from './events/targeted.js';
 import { HostEvents, type HostDomainEvent, type HostEventsOptions, type RescanRequest } from './events/host-events.js';
 import { hostChanges, type HostChanges } from './host-changes.js';
 import { createDriver } from './factory.js';
@@ -354,7 +354,7 @@ export class Scanner extends EventEmitter {
   private scanned(h: HostState, started: number, { domains, node, admissionHook }: HostScan): ScanResult {
     const name = h.cfg.name;
     const at = Date.now();
-    const inv: Inventory = { host: name, at, durationMs: at - started, domains };
+    const inv: Inventory = { host: name, at, durationMs: at - started, domains: keepSavedDefinitions(h.last, domains) };
     if (node) inv.node = node;
     if (admissionHook) inv.admissionHook = admissionHook;
     const wasDown = !h.status.up && !h.status.unknown;

@@ -37,6 +37,9 @@ export interface DomainInfo {
   /** the same under the first normal form (which kept <cpu> expansions and device addresses): approvals made before
    *  the current form bound this one, and still match a definition nobody changed */
   legacyDefinitionHash?: string;
+  /** the hash of a running domain's saved definition when it differs from the running one: a `virsh edit` or `virsh
+   *  define` that applies at its next start. Read by one-domain rescans (a `Defined` event asks for one) */
+  savedDefinitionHash?: string;
   /** true when the domain has devices that cannot migrate (host passthrough, local-only) */
   localOnlyDevices?: string[];
   persistent?: boolean;
@@ -357,6 +360,8 @@ export interface VmInstance {
   definitionHash: string;
   /** see DomainInfo.legacyDefinitionHash */
   legacyDefinitionHash?: string;
+  /** see DomainInfo.savedDefinitionHash */
+  savedDefinitionHash?: string;
   memoryKiB: number;
   vcpus: number;
 }

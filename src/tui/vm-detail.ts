@@ -34,7 +34,8 @@ export function vmDetail(r: VmRow, d: TuiData): string[] {
       ? r.instances.map(
           (i) =>
             `  on ${i.host}${mark(i.host)}: ${i.state}, ${i.vcpus} vcpu, ${bytes(i.memoryKiB * 1024)}, ` +
-            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}`,
+            `macs ${i.macs.join(' ')}, def ${i.definitionHash.slice(0, 12)}` +
+            (i.savedDefinitionHash ? ` (next start: ${i.savedDefinitionHash.slice(0, 12)})` : ''),
         )
       : ['  not running on any host']),
     r.lastBeacon

@@ -37,6 +37,14 @@ describe('libvirt driver on test:/// hosts', () => {
     expect(node).toMatchObject({ cpus: 8, memoryKiB: 16777216 });
   });
 
+  it('scans one domain as the whole scan does, its saved definition read and the same as the one it runs', async () => {
+    const whole = (await a.inventory()).find((d) => d.uuid === WEB1);
+    const one = await a.scanDomain(WEB1);
+    expect(one).toEqual(whole);
+    expect(one).not.toHaveProperty('savedDefinitionHash');
+    expect(await a.scanDomain('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).toBeNull();
+  });
+
   it('suspend shows paused on the next scan, resume and stop too', async () => {
     await a.suspend(WEB1);
     expect((await a.inventory()).find((d) => d.uuid === WEB1)?.state).toBe('paused');

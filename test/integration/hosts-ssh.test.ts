@@ -209,6 +209,22 @@ describe('ssh driver commands and bad hosts', () => {
     });
   });
 
+  it("a running domain redefined in the session: its one-domain scan reports the saved definition's hash, the whole scan does not", async () => {
+    await withDriver(host(), async (d) => {
+      const before = (await d.scanDomain(WEB1))!;
+      expect(before).not.toHaveProperty('savedDefinitionHash'); // dumpxml --inactive of an unedited domain hashes the same
+      const edited = join(sshd.dir, 'web-1-edited.xml');
+      writeFileSync(edited, (await d.domainXml(WEB1)).replace(/<memory unit='KiB'>\d+/, "<memory unit='KiB'>2097152"));
+      // `virsh define` through the driver's own session (the test driver keeps the saved definition there)
+      await (d as unknown as { virshOne(a: string[]): Promise<string> }).virshOne(['define', edited]);
+      const after = (await d.scanDomain(WEB1))!;
+      expect(after).toMatchObject({ state: 'running', definitionHash: before.definitionHash, memoryKiB: before.memoryKiB });
+      expect(after.savedDefinitionHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(after.savedDefinitionHash).not.toBe(before.definitionHash);
+      expect((await d.scanAll()).domains.find((x) => x.uuid === WEB1)).not.toHaveProperty('savedDefinitionHash');
+    });
+  });
+
   it('migrate runs in the warm session (handed over, its URI quoted for virsh) and reports virsh’s error; the next command starts a new session', async () => {
     await withDriver(host(), async (d) => {
       await d.scanAll();

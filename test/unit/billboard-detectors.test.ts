@@ -183,6 +183,15 @@ describe('DEFINITION_DRIFT', () => {
   });
 });
 
+describe('DEFINITION_DRIFT in a saved definition', () => {
+  it('an edit of a running VM waiting for its next start is drift before the restart applies it', () => {
+    const waiting = inst('a', 'running', { savedDefinitionHash: 'ccccccccccccccc' });
+    expect(definitionDrift(vm([waiting]), ctx({ registration: reg() }))?.evidence).toMatch(/a saved cccccccccccc for its next start/);
+    const same = inst('a', 'running', { savedDefinitionHash: reg().definitionHash });
+    expect(definitionDrift(vm([same]), ctx({ registration: reg() }))).toBeUndefined();
+  });
+});
+
 describe('MIGRATION_GHOST', () => {
   const w = { job: 'J', uuid: UUID, source: 'a', destination: 'b', startedAt: 0 };
   it('live outside source/destination during the window', () => {

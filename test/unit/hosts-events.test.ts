@@ -5,7 +5,7 @@ import type { EventChannel } from '../../src/model/host-driver.js';
 import { HostEvents, type RescanRequest } from '../../src/hosts/events/host-events.js';
 import { DomainNames } from '../../src/hosts/events/names.js';
 import { describeEvent, EventParser, MAX_EVENT_LINE, type DomainEvent } from '../../src/hosts/events/parse.js';
-import { mergeTargeted } from '../../src/hosts/events/targeted.js';
+import { keepSavedDefinitions, mergeTargeted } from '../../src/hosts/events/targeted.js';
 import type { DomainInfo, Inventory } from '../../src/model/types.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/hosts/events');
@@ -228,5 +228,22 @@ describe('a targeted rescan merged into the last inventory', () => {
   });
   it('gives up (whole scan) when a domain answers to another name than its event gave', () => {
     expect(mergeTargeted(last, [{ uuid: 'u1', name: 'zz', info: dom('u1', 'a') }], 0)).toBeUndefined();
+  });
+});
+
+describe('a saved definition a one-domain rescan found, across the whole scans that follow', () => {
+  const dom = (uuid: string, state: DomainInfo['state'], def: string, saved?: string) =>
+    ({ uuid, name: uuid, state, definitionHash: def, ...(saved ? { savedDefinitionHash: saved } : {}) }) as DomainInfo;
+  const last: Inventory = { host: 'h', at: 1, durationMs: 5, domains: [dom('u1', 'running', 'd1', 's1'), dom('u2', 'running', 'd2')] };
+  it('is kept while the domain runs the definition it ran then', () => {
+    expect(keepSavedDefinitions(last, [dom('u1', 'paused', 'd1'), dom('u2', 'running', 'd2')])).toEqual([
+      dom('u1', 'paused', 'd1', 's1'),
+      dom('u2', 'running', 'd2'),
+    ]);
+  });
+  it('goes when it stops (its scan then reads that definition) or runs another one (a restart applied it)', () => {
+    expect(keepSavedDefinitions(last, [dom('u1', 'shutoff', 's1')])).toEqual([dom('u1', 'shutoff', 's1')]);
+    expect(keepSavedDefinitions(last, [dom('u1', 'running', 's1')])).toEqual([dom('u1', 'running', 's1')]);
+    expect(keepSavedDefinitions(undefined, [dom('u1', 'running', 'd1')])).toEqual([dom('u1', 'running', 'd1')]);
   });
 });

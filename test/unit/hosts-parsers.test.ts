@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { definitionHash, DomainXmlError, osFromLibosinfoId, parseDomainXml } from '../../src/hosts/domain-xml.js';
+import { definitionHash, DomainXmlError, osFromLibosinfoId, parseDomainXml, withSavedDefinition } from '../../src/hosts/domain-xml.js';
 import { parseBatch, splitBatch, TruncatedOutputError } from '../../src/hosts/virsh/batch.js';
 import { checkHostKey, hostFieldMatches, parseKnownHosts, sshFingerprint } from '../../src/hosts/ssh/known-hosts.js';
 import { classifyVirshError, virshErrorText } from '../../src/hosts/errors.js';
@@ -123,6 +123,20 @@ describe('domain XML', () => {
     const noCpu = LAB('lab-b-shutoff').replace(/<cpu[\s\S]*?<\/cpu>/, '');
     expect(definitionHash(noCpu)).toBe(shutoff);
     expect(definitionHash(LAB('lab-b-shutoff').replace('</cpu>', "<topology sockets='1' cores='2' threads='1'/></cpu>"))).not.toBe(shutoff);
+  });
+
+  it("a running domain's saved definition: its hash when an edit waits for the next start, nothing otherwise", () => {
+    const live = parseDomainXml(LAB('lab-a-running-live'), { state: 'running' });
+    // the recorded inactive XML of the same definition: nothing waits
+    expect(withSavedDefinition(live, LAB('lab-a-running-inactive'))).toBe(live);
+    const edited = LAB('lab-a-running-inactive').replace(/<memory unit='KiB'>\d+/, "<memory unit='KiB'>999424");
+    expect(edited).not.toBe(LAB('lab-a-running-inactive'));
+    expect(withSavedDefinition(live, edited)).toEqual({ ...live, savedDefinitionHash: definitionHash(edited) });
+    // a shut-off domain's scan reads that definition itself; no inactive XML, or one that does not parse, adds nothing
+    const off = parseDomainXml(LAB('lab-b-shutoff'), { state: 'shutoff' });
+    expect(withSavedDefinition(off, edited)).toBe(off);
+    expect(withSavedDefinition(live, undefined)).toBe(live);
+    expect(withSavedDefinition(live, '<domain><name>')).toBe(live);
   });
 
   it('changes the hash on a virsh edit of the shut-off copy: memory, a new disk, a new NIC, a new kernel command line', () => {

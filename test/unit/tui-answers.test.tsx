@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { VmRow } from '../../src/model/types.js';
+import type { TuiData } from '../../src/tui/store.js';
+import { vmDetail } from '../../src/tui/vm-detail.js';
 import { KEY, mount, type Mounted } from './tui-harness.js';
 
 // Details that answer "why": full evidence, the twin's home copy and the next step, filters over fields, values
@@ -72,5 +75,16 @@ describe('tui answers', () => {
     await m.type(agentless.name);
     await m.press(KEY.enter);
     expect(m.frame()).toMatch(new RegExp(`${agentless.name}.*agentless`));
+  });
+});
+
+describe('a VM’s details', () => {
+  it('show a definition saved for the next start beside the one it runs', () => {
+    const inst = { host: 'lab-a', state: 'running' as const, name: 'web', macs: [], ips: [], memoryKiB: 1024, vcpus: 1 };
+    const row = (extra: object) =>
+      ({ uuid: 'u', name: 'web', status: 'ok', instances: [{ ...inst, definitionHash: 'a'.repeat(64), ...extra }] }) as unknown as VmRow;
+    const d = { snapshot: { findings: [] }, now: 0 } as unknown as TuiData;
+    expect(vmDetail(row({}), d)[1]).toMatch(/def aaaaaaaaaaaa$/);
+    expect(vmDetail(row({ savedDefinitionHash: 'b'.repeat(64) }), d)[1]).toMatch(/def aaaaaaaaaaaa \(next start: bbbbbbbbbbbb\)$/);
   });
 });

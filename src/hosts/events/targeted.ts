@@ -29,6 +29,23 @@ export function mergeTargeted(last: Inventory, found: TargetedFound[], started: 
   return { ...last, at, durationMs: at - started, domains: [...byUuid.values()], targeted: found.map((f) => f.uuid) };
 }
 
+/**
+ * A whole scan's domains with the saved definitions one-domain rescans found, each kept while its domain runs the
+ * definition it ran then. A whole scan reads no inactive XML (that would be one more dumpxml per running domain), so
+ * without this the next poll would take back what a `Defined` event showed. Once the domain stops, its scan reads the
+ * saved definition itself.
+ */
+export function keepSavedDefinitions(last: Inventory | undefined, domains: DomainInfo[]): DomainInfo[] {
+  const saved = new Map(last?.domains.filter((d) => d.savedDefinitionHash).map((d) => [d.uuid, d]));
+  if (!saved.size) return domains;
+  return domains.map((d) => {
+    const before = saved.get(d.uuid);
+    const running = d.state === 'running' || d.state === 'paused';
+    if (!before || d.savedDefinitionHash || !running || d.definitionHash !== before.definitionHash) return d;
+    return { ...d, savedDefinitionHash: before.savedDefinitionHash };
+  });
+}
+
 /** the event fields of a host's status: its stream's, or why it has none */
 export function eventStatus(driver: HostDriver, stats: EventStreamStats | undefined, pollIntervalMs: number): Partial<HostStatus> {
   if (stats) {

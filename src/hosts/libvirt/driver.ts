@@ -4,7 +4,7 @@ import type { EventChannel, HostDriver, HostScan } from '../../model/host-driver
 import { safeText } from '../../model/text.js';
 import type { DomainInfo, NodeInfo } from '../../model/types.js';
 import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS, VIRSH } from '../defaults.js';
-import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { openLocalEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -20,6 +20,9 @@ import { runLocalVirsh } from './local-virsh.js';
 // with test:///file URIs the test driver's state (suspend, destroy) lives in that connection, so a scan after
 // suspend shows 'paused'. What the binding lacks (migration, job stats, link state, interface addresses) runs
 // through the local `virsh -c URI`.
+
+/** virDomainXMLFlags: the definition saved for the next start, not the running one */
+const VIR_DOMAIN_XML_INACTIVE = 2;
 
 export interface LibvirtDriverOptions {
   log?: Logger;
@@ -226,6 +229,26 @@ export class LibvirtDriver implements HostDriver {
   async domainXml(uuid: string): Promise<string> {
     const d = await this.lookup(uuid);
     return this.call('dumpxml', () => d.getXMLDesc());
+  }
+
+  /** one domain as a scan reports it, with its saved definition when that differs; null when the host has none */
+  async scanDomain(uuid: string): Promise<DomainInfo | null> {
+    try {
+      const d = await this.lookup(uuid);
+      const [info, xml, saved] = await Promise.all([
+        this.call('domain info', () => d.getInfo()),
+        this.call('domain xml', () => d.getXMLDesc()),
+        this.call('domain xml --inactive', () => d.getXMLDesc(VIR_DOMAIN_XML_INACTIVE)).catch(() => undefined),
+      ]);
+      const state = domainStateFromNumber(info.state);
+      const u = uuid.toLowerCase();
+      const ips = state === 'running' || state === 'paused' ? (await this.addresses([u])).get(u) : undefined;
+      return withSavedDefinition(parseDomainXml(xml, { state, ips }), saved);
+    } catch (e) {
+      if ((e as BillboardError).code === 'NOT_FOUND') return null;
+      if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${uuid}`);
+      throw asHostError(this.name, e);
+    }
   }
 
   async stop(uuid: string): Promise<void> {

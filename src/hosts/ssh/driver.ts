@@ -10,7 +10,7 @@ import {
   SESSION_START_TIMEOUT_MS,
   VIRSH,
 } from '../defaults.js';
-import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { openSshEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError, virshFailure } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -323,17 +323,19 @@ export class SshDriver implements HostDriver {
     return this.virshOne(['dumpxml', domainUuid(this.name, uuid)]);
   }
 
-  /** One domain, parsed (state + XML + addresses in one request or one exec). */
+  /** One domain, parsed (state + XML + addresses + saved definition in one request or one exec). */
   async domain(uuid: string): Promise<DomainInfo> {
     const u = domainUuid(this.name, uuid);
-    const [state, xml, ifaddr] = await this.viaSession(
+    const [state, xml, ifaddr, saved] = await this.viaSession(
       'virsh domstate',
       this.timeoutMs,
       async (s, deadline, label) => {
-        const [st, x, ifa] = await this.ask(s, [`domstate ${u}`, `dumpxml ${u}`, `domifaddr ${u}`], deadline, label, 'virsh domstate');
+        const lines = [`domstate ${u}`, `dumpxml ${u}`, `domifaddr ${u}`, `dumpxml --inactive ${u}`];
+        const [st, x, ifa, inx] = await this.ask(s, lines, deadline, label, 'virsh domstate');
         if (st.error !== undefined) throw virshFailure(this.name, 'domstate', null, st.error);
         if (x.error !== undefined) throw virshFailure(this.name, 'dumpxml', null, x.error);
-        return [st.out, x.out, ifa.out]; // no addresses (an inactive domain) is not an error
+        // no addresses (an inactive domain) is not an error, nor is no saved definition (a transient one)
+        return [st.out, x.out, ifa.out, inx?.error === undefined ? inx?.out : undefined];
       },
       async (left) => {
         const sep = `${markPrefix(framingNonce())}sep`; // a fresh nonce: the XML between cannot hold it
@@ -346,16 +348,18 @@ export class SshDriver implements HostDriver {
               ['echo', sep],
               ['domifaddr', u],
               ['echo', sep],
+              ['dumpxml', '--inactive', u],
+              ['echo', sep],
             ]),
           ],
           { timeoutMs: left },
         );
-        const [st = '', x = '', ifa = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
-        return [st, x, ifa];
+        const [st = '', x = '', ifa = '', inx = ''] = out.split(sep).map((p) => p.replace(/^\n/, ''));
+        return [st, x, ifa, inx];
       },
     );
     try {
-      return parseDomainXml(xml.trim(), { state: parseDomState(state), ips: parseDomIfAddr(ifaddr) });
+      return withSavedDefinition(parseDomainXml(xml.trim(), { state: parseDomState(state), ips: parseDomIfAddr(ifaddr) }), saved);
     } catch (e) {
       throw hostError('HOST_ERROR', this.name, (e as Error).message);
     }
