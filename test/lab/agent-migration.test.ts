@@ -1,10 +1,12 @@
 // Lab tier, issue 17: the real agent inside the guest, beaconing through a real live migration between the two
 // real libvirt daemons, judged by the real console runtime. The periodic scan is 300 s away: only libvirt's event
 // streams bring host changes in time. If the lab cannot run here, beforeAll throws with the reason.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPrerequisites, LabUnavailable, virshOn } from './harness.js';
 import { AGENT_INTERVAL_S, longestGap, startAgentConsole, type AgentConsole } from './agent-console.mjs';
-import type { MigrationJob } from '../../src/model/types.js';
+import type { Inventory, MigrationJob } from '../../src/model/types.js';
 
 let c: AgentConsole;
 const host = (name: string) => c.lab.hosts.find((h) => h.name === name)!;
@@ -69,6 +71,50 @@ describe('lab: the guest agent through a real live migration (issue 17)', () => 
         ['lab-a', 'on', true, 300_000],
         ['lab-b', 'on', true, 300_000],
       ]);
+    },
+  );
+
+  it(
+    'an edit of the running VM, saved for its next start, is DEFINITION_DRIFT by its Defined event alone; putting it back resolves it',
+    { timeout: 120_000 },
+    async () => {
+      const a = host('lab-a');
+      expect(await virshOn(a, ['domstate', 'tiny'])).toMatch(/running/);
+      const drift = () => c.findings().find((f) => f.code === 'DEFINITION_DRIFT');
+      expect(drift()).toBeUndefined();
+      const rescans: Inventory[] = [];
+      c.rt.scanner.on('inventory', (inv: Inventory) => {
+        if (inv.host === 'lab-a' && inv.targeted?.includes(c.lab.uuid)) rescans.push(inv);
+      });
+      const original = await virshOn(a, ['dumpxml', '--inactive', 'tiny']);
+      const file = join(c.dir, 'tiny-saved.xml');
+      const define = async (xml: string) => {
+        writeFileSync(file, xml);
+        const n = rescans.length;
+        await virshOn(a, ['define', file]); // what `virsh edit` does on save
+        await c.until(() => rescans.length > n, 10_000, "the rescan lab-a's Defined event asked for");
+      };
+
+      // the unchanged definition saved again: the event's rescan reads it (dumpxml --inactive) and finds nothing
+      await define(original);
+      expect(rescans.at(-1)!.domains.find((d) => d.uuid === c.lab.uuid)).not.toHaveProperty('savedDefinitionHash');
+      expect(drift()).toBeUndefined();
+
+      // more memory for the next boot: libvirt keeps it aside while the guest runs on as it was
+      const edited = original
+        .replace(/<memory unit='KiB'>\d+</, "<memory unit='KiB'>393216<")
+        .replace(/<currentMemory unit='KiB'>\d+</, "<currentMemory unit='KiB'>393216<");
+      expect(edited).not.toBe(original);
+      const t0 = Date.now();
+      await define(edited);
+      const f = await c.until(drift, 10_000, 'DEFINITION_DRIFT after the saved edit');
+      process.stderr.write(`[lab] saved edit of a running VM → DEFINITION_DRIFT in ${Date.now() - t0} ms\n`);
+      expect(f).toMatchObject({ severity: 'medium', hosts: ['lab-a'] });
+      expect(f.evidence).toMatch(/lab-a saved [0-9a-f]{12} for its next start/);
+      expect(await virshOn(a, ['domstate', 'tiny'])).toMatch(/running/);
+
+      await define(original);
+      await c.until(() => !drift(), 10_000, 'DEFINITION_DRIFT resolved once the definition is put back');
     },
   );
 });
