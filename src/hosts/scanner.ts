@@ -370,6 +370,7 @@ export class Scanner extends EventEmitter {
       domains: domains.length,
       running: domains.filter((d) => d.state === 'running').length,
       node: node ?? h.status.node,
+      admissionHook,
     };
     h.dueAt = at + this.pollInterval(h);
     h.last = inv;

@@ -73,7 +73,12 @@ export interface Inventory {
  * (libvirt skips it), or 'unknown' (a driver or host that cannot tell: a libvirt-driver or test:/// host, an
  * unreadable file). Only the first two are evidence of a bypass.
  */
-export type AdmissionHookSeen = { state: 'present'; sha256: string } | { state: 'missing' | 'not-executable' | 'unknown'; detail?: string };
+export type AdmissionHookSeen =
+  | { state: 'present'; sha256: string; settings?: AdmissionHookSettings }
+  | { state: 'missing' | 'not-executable' | 'unknown'; detail?: string };
+
+/** what a host's hook does when the service does not answer in timeoutS, per its settings file; or why it refuses all */
+export type AdmissionHookSettings = { unreachable: 'allow' | 'deny'; timeoutS: number } | { problem: string };
 
 export interface HostStatus {
   name: string;
@@ -102,6 +107,8 @@ export interface HostStatus {
   streamRestarts?: number;
   /** the poll interval in force (slower while events flow) */
   pollIntervalMs?: number;
+  /** the admission hook its last scan saw (absent where a scan cannot tell) */
+  admissionHook?: AdmissionHookSeen;
 }
 
 // ─── Migration job stats (hosts/ reads them, migration/ interprets) ────────────────────────────

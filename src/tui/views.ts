@@ -10,6 +10,7 @@ import {
   type VmRow,
 } from '../model/types.js';
 import { LIVE_STATES } from '../model/domain-states.js';
+import { hookCell, hookLine } from '../model/hook-summary.js';
 import { shortIds } from '../model/short-ids.js';
 import { age, bytes, clockTime, compactJson, fit, fitRight, ms, shortUuid } from './format.js';
 import type { RowFilter } from './filter.js';
@@ -285,6 +286,7 @@ const hosts: ViewDef<HostStatus> = {
     { title: 'FAILS', min: 5, right: true, get: (h) => String(h.consecutiveFailures) },
     { title: 'EVENTS', min: 6, get: (h) => (h.events === 'unavailable' ? 'poll' : h.events === 'off' ? 'OFF' : (h.events ?? '-')) },
     { title: 'EVS', min: 4, right: true, get: (h) => (h.eventsReceived === undefined ? '-' : String(h.eventsReceived)) },
+    { title: 'HOOK', min: 4, get: (h) => hookCell(h.admissionHook) },
     { title: 'LAST ERROR', min: 10, flex: 2, get: (h) => h.lastError ?? '' },
   ],
   items: (d) => d.snapshot.hosts,
@@ -301,6 +303,7 @@ const hosts: ViewDef<HostStatus> = {
       `${h.consecutiveFailures} consecutive failures${h.nextRetryAt ? `, retry in ${age(h.nextRetryAt - d.now)}` : ''}`,
     ...(h.lastError ? [`  error: ${h.lastError}`] : []),
     ...hostEventLines(h, d.now),
+    ...[hookLine(h.admissionHook)].flatMap((l) => (l ? [`  ${l}`] : [])),
     ...(h.node
       ? [
           `  node: ${h.node.cpus} cpus ${h.node.cpuModel ?? ''}, ` +

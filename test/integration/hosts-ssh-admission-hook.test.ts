@@ -30,7 +30,27 @@ describe('the admission hook probe', () => {
     expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'not-executable' });
     chmodSync(hook, 0o755);
     const sha256 = createHash('sha256').update('#!/bin/sh\nexit 0\n').digest('hex');
-    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256 });
+    const noConf = { problem: 'no readable billboard-admit.conf: the hook refuses every start' };
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256, settings: noConf });
+  });
+
+  it("reads what the hook's settings make it do when the service does not answer, as the hook reads them", async () => {
+    const hook = join(sshd.dir, 'qemu');
+    const conf = join(sshd.dir, 'billboard-admit.conf');
+    const settings = async (text: string) => {
+      writeFileSync(conf, text);
+      const seen = await probeHook(driver.conn, 5000, hook);
+      return seen.state === 'present' ? seen.settings : seen;
+    };
+    expect(await settings('TARGET=host-x@h:1\nUNREACHABLE=allow\nTIMEOUT=5\n')).toEqual({ unreachable: 'allow', timeoutS: 5 });
+    // the last assignment wins, one pair of quotes goes, and TIMEOUT is 3 when absent
+    expect(await settings(`UNREACHABLE=allow\nUNREACHABLE='deny'\n`)).toEqual({ unreachable: 'deny', timeoutS: 3 });
+    const refuses = { problem: expect.stringMatching(/refuses every start$/) };
+    for (const bad of ['UNREACHABLE=maybe\n', 'UNREACHABLE=deny\nTIMEOUT=0\n', 'UNREACHABLE=deny\nTIMEOUT=3s\n', 'UNREACHABLE=deny \n']) {
+      expect([bad, await settings(bad)]).toEqual([bad, refuses]);
+    }
+    // a hostile file's size stays on the host: only the two values, cut short, come back
+    expect(await settings(`UNREACHABLE=${'x'.repeat(100_000)}\n`.repeat(50))).toEqual(refuses);
   });
 
   it("a test:/// host's scan reports the hook unknown without asking", async () => {

@@ -60,6 +60,11 @@ describe('hosts install-hook', () => {
     expect(JSON.stringify(audit)).not.toContain('PRIVATE KEY');
     (lab as any).operator = r.data.operator;
     await until(async () => !(await findings()).some((x) => x.code === 'ADMISSION_BYPASSED'), 'ADMISSION_BYPASSED resolved');
+    // `hosts` says what the installed hook does when the service does not answer, read from the host's own settings
+    const host = async () => ((await lab.ssh('alice', 'script --json', 'hosts\n')).json()[0]!.data as any[])[0];
+    await until(async () => (await host()).admissionHook?.settings, 'the settings read by a scan');
+    expect((await host()).admissionHook).toMatchObject({ state: 'present', settings: { unreachable: 'deny', timeoutS: 3 } });
+    expect((await lab.ssh('alice', 'script', 'hosts\n')).stdout).toMatch(/lab-s .* deny after 3 s/);
   });
 
   it('the installed hook asks the service once its operator is in the config', async () => {

@@ -59,3 +59,49 @@ describe('event state shown to the operator', () => {
     expect(v.detail(list[2], d)).toContain('  events: none (test:/// driver: polled only); polled every 30s');
   });
 });
+
+describe("a host's admission hook shown to the operator", () => {
+  const sha256 = 'ab'.repeat(32);
+  const hooked: HostStatus[] = [
+    { ...base, name: 'lab-a', admissionHook: { state: 'present', sha256, settings: { unreachable: 'deny', timeoutS: 3 } } },
+    {
+      ...base,
+      name: 'lab-b',
+      admissionHook: { state: 'present', sha256, settings: { problem: 'TIMEOUT is not 1-60 seconds: the hook refuses every start' } },
+    },
+    { ...base, name: 'lab-c', admissionHook: { state: 'missing' } },
+    { ...base, name: 'lab-d', admissionHook: { state: 'unknown' } },
+  ];
+
+  it('hosts: what each hook answers when billboard does not, and a hook that refuses everything, under the table', async () => {
+    const ctx = { scanner: { statuses: () => hooked }, now: () => NOW } as unknown as ConsoleContext;
+    const r = await hostsCommand.run({ name: 'hosts', args: [], flags: {} } as never, ctx, () => undefined);
+    const lines = r.text!.split('\n');
+    expect(lines[0]).toMatch(/POLL\s+HOOK\s+ERROR/);
+    expect(lines.slice(1, 5).map((l) => /(deny after 3 s|refuses all|missing|-)\s*$/.exec(l)?.[1])).toEqual([
+      'deny after 3 s',
+      'refuses all',
+      'missing',
+      '-',
+    ]);
+    expect(lines.slice(5)).toEqual([
+      'lab-b: TIMEOUT is not 1-60 seconds: the hook refuses every start (billboard hosts install-hook lab-b writes them)',
+    ]);
+  });
+
+  it('Hosts view: a HOOK column, and a details line', () => {
+    const v = VIEWS.hosts;
+    expect(hooked.map((h) => v.columns.find((c) => c.title === 'HOOK')!.get!(h))).toEqual([
+      'deny after 3 s',
+      'refuses all',
+      'missing',
+      '-',
+    ]);
+    const d = { now: NOW } as never;
+    expect(v.detail(hooked[0], d)).toContain(
+      `  admission hook: sha256 ${sha256.slice(0, 12)}, when billboard does not answer in 3 s it answers deny`,
+    );
+    expect(v.detail(hooked[2], d)).toContain('  admission hook: missing (libvirt asks nobody before a start)');
+    expect(v.detail(hooked[3], d).join('\n')).not.toContain('admission hook');
+  });
+});

@@ -1,4 +1,5 @@
 import { BillboardError, errorLine } from '../../model/errors.js';
+import { hookCell } from '../../model/hook-summary.js';
 import type { HostStatus } from '../../model/types.js';
 import { host, VM } from '../grammar.js';
 import { command, type Handler } from '../context.js';
@@ -32,6 +33,7 @@ export const hosts = command({
             'LAST EVENT',
             'RESTARTS',
             'POLL',
+            'HOOK',
             'ERROR',
           ],
           list.map((h) => [
@@ -48,9 +50,12 @@ export const hosts = command({
             h.lastEventAt ? `${age(h.lastEventAt, now)} ago` : '-',
             h.streamRestarts ?? '-',
             h.pollIntervalMs ? `${Math.round(h.pollIntervalMs / 1000)} s` : '-',
+            hookCell(h.admissionHook),
             h.lastError ?? '',
           ]),
-        ) + eventNotes(list)
+        ) +
+        eventNotes(list) +
+        hookNotes(list)
       : 'no hosts configured (add hosts[] to the config)';
     return { data: list, text };
   },
@@ -59,6 +64,15 @@ export const hosts = command({
 /** why a host has no event stream, or why its stream is down, one line each under the table */
 function eventNotes(list: readonly HostStatus[]): string {
   const notes = list.filter((h) => h.eventsNote && h.events !== 'on').map((h) => `${h.name}: events ${h.events}: ${h.eventsNote}`);
+  return notes.length ? `\n${notes.join('\n')}` : '';
+}
+
+/** a hook whose settings make it refuse every start, one line each under the table */
+function hookNotes(list: readonly HostStatus[]): string {
+  const notes = list.flatMap((h) => {
+    const s = h.admissionHook?.state === 'present' ? h.admissionHook.settings : undefined;
+    return s && 'problem' in s ? [`${h.name}: ${s.problem} (billboard hosts install-hook ${h.name} writes them)`] : [];
+  });
   return notes.length ? `\n${notes.join('\n')}` : '';
 }
 

@@ -7,25 +7,62 @@ import type { SshConnection } from './connection.js';
 
 // What a scan reads of the host's admission hook: libvirt runs /etc/libvirt/hooks/qemu (when present and executable)
 // before a domain starts or migrates in; billboard compares its sha256 with the hook it ships (ADMISSION_BYPASSED).
+// The same exec reads what the hook's settings make it do when the service does not answer (`hosts` shows it).
 // One small exec beside the scan; its failure is 'unknown', never a failed scan.
 
 export const HOOKS_DIR = '/etc/libvirt/hooks';
 export const QEMU_HOOK = `${HOOKS_DIR}/qemu`;
 
-/** one line out: missing | not-executable | the sha256 (empty when the file cannot be read); `path` is ours, never a host's */
+/** the settings file beside a hook (what `hosts install-hook` writes, and the hook reads) */
+export const HOOK_CONF = 'billboard-admit.conf';
+
+/**
+ * The probe: one line (missing | not-executable | the sha256, empty when the file cannot be read), then what the
+ * settings file beside it says of UNREACHABLE and TIMEOUT (`no-conf` when it cannot be read); `path` is ours, never
+ * a host's.
+ */
 export function hookProbe(path: string = QEMU_HOOK): string {
   if (!/^\/[A-Za-z0-9._/-]+$/.test(path)) throw new Error(`not a plain absolute path: ${path}`);
+  const conf = `${path.slice(0, path.lastIndexOf('/'))}/${HOOK_CONF}`;
   return (
     `f=${path}; if [ ! -e "$f" ]; then echo missing; elif [ ! -x "$f" ]; then echo not-executable; ` +
-    `else sha256sum <"$f" 2>/dev/null | sed 's/ .*//'; fi`
+    `else sha256sum <"$f" 2>/dev/null | sed 's/ .*//'; fi; ` +
+    `c=${conf}; if [ -r "$c" ]; then echo conf; ` +
+    `sed -n -e 's/^UNREACHABLE=/unreachable=/p' -e 's/^TIMEOUT=/timeout=/p' "$c" | cut -c1-80 | tail -n 32; else echo no-conf; fi`
   );
 }
 
 export function parseHookProbe(out: string): AdmissionHookSeen {
-  const line = out.trim();
-  if (/^[0-9a-f]{64}$/.test(line)) return { state: 'present', sha256: line };
+  const [first = '', ...rest] = out.split('\n');
+  const line = first.trim();
+  if (/^[0-9a-f]{64}$/.test(line)) return { state: 'present', sha256: line, ...hookSettings(rest) };
   if (line === 'missing' || line === 'not-executable') return { state: line };
   return { state: 'unknown', detail: `the hook could not be read (or sha256sum is missing)` };
+}
+
+/** a value as the hook reads it: one pair of matching quotes around it is dropped */
+const unquoted = (v: string) => (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v.at(-1) === v[0] ? v.slice(1, -1) : v);
+
+/**
+ * What the hook does when the service does not answer, read from its settings the way the hook reads them (the last
+ * assignment wins; TIMEOUT is 3 when absent): a value the hook refuses makes it refuse every start, and so does an
+ * unreadable file. Nothing of the file but these two values leaves the host.
+ */
+export function hookSettings(lines: readonly string[]): Pick<Extract<AdmissionHookSeen, { state: 'present' }>, 'settings'> {
+  if (lines[0]?.trim() === 'no-conf') return { settings: { problem: `no readable ${HOOK_CONF}: the hook refuses every start` } };
+  if (lines[0]?.trim() !== 'conf') return {};
+  let unreachable = '';
+  let timeout = '3';
+  for (const l of lines.slice(1)) {
+    if (l.startsWith('unreachable=')) unreachable = unquoted(l.slice('unreachable='.length));
+    else if (l.startsWith('timeout=')) timeout = unquoted(l.slice('timeout='.length));
+  }
+  if (unreachable !== 'allow' && unreachable !== 'deny') {
+    return { settings: { problem: 'UNREACHABLE is not allow or deny: the hook refuses every start' } };
+  }
+  const t = /^\d{1,2}$/.test(timeout) ? Number(timeout) : NaN;
+  if (!(t >= 1 && t <= 60)) return { settings: { problem: 'TIMEOUT is not 1-60 seconds: the hook refuses every start' } };
+  return { settings: { unreachable, timeoutS: t } };
 }
 
 export async function probeHook(conn: Pick<SshConnection, 'exec'>, timeoutMs: number, path = QEMU_HOOK): Promise<AdmissionHookSeen> {
