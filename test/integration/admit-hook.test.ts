@@ -1,12 +1,14 @@
 // contrib/billboard-admit on its own: a fake `ssh` on PATH records exactly what the hook would send and answers as
 // told. Hostile domain names stay data; a missing ssh, an unknown host key and a service that never answers end in
 // UNREACHABLE's answer within the timeout, logged to syslog, for deny and for allow.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tokenize } from '../../src/console/grammar.js';
-import { domainXml, hookBin, runHook, writeHookConf, type HookBin, type HookConf } from '../support/admit-hook.js';
+import { hookProbe, parseHookProbe } from '../../src/hosts/ssh/admission-hook.js';
+import { HOOK, domainXml, hookBin, runHook, writeHookConf, type HookBin, type HookConf } from '../support/admit-hook.js';
 
 const UUID = '11111111-2222-4333-8444-555555555555';
 const dir = mkdtempSync(join(tmpdir(), 'bb-hook-'));
@@ -148,6 +150,39 @@ describe('billboard-admit', () => {
     const quoted = join(dir, 'quoted.conf');
     writeFileSync(quoted, readFileSync(conf(), 'utf8').replace('HOST=lab-a', '# a comment\nHOST="lab-a"'));
     expect((await runHook({ bin: b, conf: quoted, xml: xml() })).code).toBe(0);
+  });
+
+  it("the scan's reading of the settings (hosts' HOOK) is what the hook does when the service cannot be asked", async () => {
+    const none = hookBin(join(dir, 'none-parity'), 'none');
+    const base = readFileSync(conf(), 'utf8').replace(/^(UNREACHABLE|TIMEOUT)=.*\n/gm, '');
+    const variants = [
+      'UNREACHABLE=allow\nTIMEOUT=5\n',
+      "UNREACHABLE=allow\nUNREACHABLE='deny'\n",
+      `UNREACHABLE="allow"\n${'TIMEOUT=7\n'.repeat(40)}`,
+      'UNREACHABLE=deny\nTIMEOUT=010\n',
+      'UNREACHABLE=allow\nTIMEOUT=99999999999999999999\n',
+      'UNREACHABLE=maybe\n',
+      'UNREACHABLE=deny\nTIMEOUT=0\n',
+      'UNREACHABLE=deny\nTIMEOUT=61\n',
+      'UNREACHABLE=allow \n',
+      'UNREACHABLE=allow\r\n',
+      'UNREACHABLE="allow\n',
+      `UNREACHABLE='allow"\n`,
+      'TIMEOUT=5\n',
+    ];
+    for (const [i, v] of variants.entries()) {
+      const hooks = join(dir, `parity${i}`);
+      mkdirSync(hooks);
+      copyFileSync(HOOK, join(hooks, 'qemu'));
+      const file = join(hooks, 'billboard-admit.conf');
+      writeFileSync(file, base + v);
+      const seen = parseHookProbe(execFileSync('/bin/sh', ['-c', hookProbe(join(hooks, 'qemu'))], { encoding: 'utf8' }));
+      const settings = seen.state === 'present' ? seen.settings : undefined;
+      const r = await runHook({ bin: none, conf: file, xml: xml() });
+      const hookDid = r.code === 0 ? 'allow' : /must be|not configured/.test(r.stderr) ? 'refuses all' : 'deny';
+      const scanSays = !settings ? 'unread' : 'problem' in settings ? 'refuses all' : settings.unreachable;
+      expect([JSON.stringify(v), scanSays]).toEqual([JSON.stringify(v), hookDid]);
+    }
   });
 
   for (const mode of ['deny', 'allow'] as const) {

@@ -30,8 +30,13 @@ describe('the admission hook probe', () => {
     expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'not-executable' });
     chmodSync(hook, 0o755);
     const sha256 = createHash('sha256').update('#!/bin/sh\nexit 0\n').digest('hex');
-    const noConf = { problem: 'no readable billboard-admit.conf: the hook refuses every start' };
-    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256, settings: noConf });
+    // a hook that is not billboard's: its settings are none of billboard's business
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256 });
+    const ours = '#!/bin/sh\n# billboard-admit\nexit 0\n';
+    writeFileSync(hook, ours);
+    const noConf = { problem: 'no billboard-admit.conf: the hook refuses every start' };
+    const oursSha = createHash('sha256').update(ours).digest('hex');
+    expect(await probeHook(driver.conn, 5000, hook)).toEqual({ state: 'present', sha256: oursSha, settings: noConf });
   });
 
   it("reads what the hook's settings make it do when the service does not answer, as the hook reads them", async () => {
@@ -43,8 +48,11 @@ describe('the admission hook probe', () => {
       return seen.state === 'present' ? seen.settings : seen;
     };
     expect(await settings('TARGET=host-x@h:1\nUNREACHABLE=allow\nTIMEOUT=5\n')).toEqual({ unreachable: 'allow', timeoutS: 5 });
-    // the last assignment wins, one pair of quotes goes, and TIMEOUT is 3 when absent
+    // the last assignment of each wins, one pair of quotes goes, and TIMEOUT is 3 when absent
     expect(await settings(`UNREACHABLE=allow\nUNREACHABLE='deny'\n`)).toEqual({ unreachable: 'deny', timeoutS: 3 });
+    const manyTimeouts = `UNREACHABLE=allow\n${'TIMEOUT=7\n'.repeat(40)}`;
+    expect(await settings(manyTimeouts)).toEqual({ unreachable: 'allow', timeoutS: 7 });
+    expect(await settings('UNREACHABLE=deny\nTIMEOUT=010\n')).toEqual({ unreachable: 'deny', timeoutS: 10 });
     const refuses = { problem: expect.stringMatching(/refuses every start$/) };
     for (const bad of ['UNREACHABLE=maybe\n', 'UNREACHABLE=deny\nTIMEOUT=0\n', 'UNREACHABLE=deny\nTIMEOUT=3s\n', 'UNREACHABLE=deny \n']) {
       expect([bad, await settings(bad)]).toEqual([bad, refuses]);

@@ -17,18 +17,21 @@ export const QEMU_HOOK = `${HOOKS_DIR}/qemu`;
 export const HOOK_CONF = 'billboard-admit.conf';
 
 /**
- * The probe: one line (missing | not-executable | the sha256, empty when the file cannot be read), then what the
- * settings file beside it says of UNREACHABLE and TIMEOUT (`no-conf` when it cannot be read); `path` is ours, never
- * a host's.
+ * The probe: one line (missing | not-executable | the sha256, empty when the file cannot be read), then, for a hook
+ * that is billboard-admit or calls it, what the settings file beside it says of UNREACHABLE and TIMEOUT: the last
+ * assignment of each (as the hook reads them), `no-conf` when there is none, `conf-unreadable` when this user cannot
+ * read it (the hook runs as root). `path` is ours, never a host's.
  */
 export function hookProbe(path: string = QEMU_HOOK): string {
   if (!/^\/[A-Za-z0-9._/-]+$/.test(path)) throw new Error(`not a plain absolute path: ${path}`);
   const conf = `${path.slice(0, path.lastIndexOf('/'))}/${HOOK_CONF}`;
+  const last = (key: string, as: string) => `sed -n 's/^${key}=/${as}=/p' "$c" | cut -c1-80 | tail -n 1`;
   return (
     `f=${path}; if [ ! -e "$f" ]; then echo missing; elif [ ! -x "$f" ]; then echo not-executable; ` +
-    `else sha256sum <"$f" 2>/dev/null | sed 's/ .*//'; fi; ` +
-    `c=${conf}; if [ -r "$c" ]; then echo conf; ` +
-    `sed -n -e 's/^UNREACHABLE=/unreachable=/p' -e 's/^TIMEOUT=/timeout=/p' "$c" | cut -c1-80 | tail -n 32; else echo no-conf; fi`
+    `else sha256sum <"$f" 2>/dev/null | sed 's/ .*//'; c=${conf}; ` +
+    `if ! grep -q billboard-admit "$f" 2>/dev/null; then :; elif [ -r "$c" ]; then echo conf; ` +
+    `${last('UNREACHABLE', 'unreachable')}; ${last('TIMEOUT', 'timeout')}; ` +
+    `elif [ -e "$c" ]; then echo conf-unreadable; else echo no-conf; fi; fi`
   );
 }
 
@@ -46,10 +49,10 @@ const unquoted = (v: string) => (v.length >= 2 && (v[0] === '"' || v[0] === "'")
 /**
  * What the hook does when the service does not answer, read from its settings the way the hook reads them (the last
  * assignment wins; TIMEOUT is 3 when absent): a value the hook refuses makes it refuse every start, and so does an
- * unreadable file. Nothing of the file but these two values leaves the host.
+ * absent file. Nothing of the file but these two values leaves the host.
  */
 export function hookSettings(lines: readonly string[]): Pick<Extract<AdmissionHookSeen, { state: 'present' }>, 'settings'> {
-  if (lines[0]?.trim() === 'no-conf') return { settings: { problem: `no readable ${HOOK_CONF}: the hook refuses every start` } };
+  if (lines[0]?.trim() === 'no-conf') return { settings: { problem: `no ${HOOK_CONF}: the hook refuses every start` } };
   if (lines[0]?.trim() !== 'conf') return {};
   let unreachable = '';
   let timeout = '3';
@@ -60,7 +63,7 @@ export function hookSettings(lines: readonly string[]): Pick<Extract<AdmissionHo
   if (unreachable !== 'allow' && unreachable !== 'deny') {
     return { settings: { problem: 'UNREACHABLE is not allow or deny: the hook refuses every start' } };
   }
-  const t = /^\d{1,2}$/.test(timeout) ? Number(timeout) : NaN;
+  const t = /^\d+$/.test(timeout) ? Number(timeout) : NaN; // `[ 010 -ge 1 ]` is 10 to the hook's sh too
   if (!(t >= 1 && t <= 60)) return { settings: { problem: 'TIMEOUT is not 1-60 seconds: the hook refuses every start' } };
   return { settings: { unreachable, timeoutS: t } };
 }
