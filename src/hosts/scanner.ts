@@ -375,6 +375,9 @@ export class Scanner extends EventEmitter {
     h.dueAt = at + this.pollInterval(h);
     h.last = inv;
     h.events?.names.replace(domains);
+    // a saved definition the whole scan could only carry over is read again: a revert whose event was missed (or
+    // folded into this whole scan) must not keep its finding until the VM stops
+    for (const d of inv.domains) if (d.savedDefinitionHash) h.events?.request(d.uuid, d.name, 'saved definition recheck');
     if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
     // a host removed (or replaced) by setHosts while its scan ran reports nothing
     if (!this.stopped && this.hosts.get(name) === h) {

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { hostError } from '../../src/hosts/errors.js';
+import { Scanner } from '../../src/hosts/scanner.js';
+import type { EventChannel, HostDriver } from '../../src/model/host-driver.js';
+import type { DomainInfo, Inventory } from '../../src/model/types.js';
+
+// A running VM's saved definition (what a `virsh edit` keeps for its next start) through the scanner: a `Defined`
+// event's one-domain rescan reads it, whole scans carry it while the VM runs the same definition, and each whole
+// scan that carried one reads it again, so a revert whose event was missed does not keep a finding open.
+
+const UUID = '00000000-0000-4000-8000-000000000001';
+const dom = (saved?: string): DomainInfo => ({
+  uuid: UUID,
+  name: 'vm',
+  state: 'running',
+  vcpus: 1,
+  memoryKiB: 1,
+  macs: [],
+  interfaces: [],
+  ips: [],
+  disks: [],
+  definitionHash: 'running-def',
+  ...(saved ? { savedDefinitionHash: saved } : {}),
+});
+
+/** a host whose saved definition the test sets; one-domain scans read it, whole scans cannot */
+function host() {
+  let send: (t: string) => void = () => {};
+  const h = { saved: undefined as string | undefined, oneScans: 0, send: (t: string) => send(t) };
+  const no = () => Promise.reject(hostError('UNSUPPORTED', 'h', 'fake'));
+  const ch: EventChannel = { onData: (cb) => (send = cb), onEnd: () => {}, close: () => {} };
+  const driver: HostDriver = {
+    name: 'h',
+    kind: 'ssh',
+    connect: async () => undefined,
+    close: async () => undefined,
+    scanAll: async () => ({ domains: [dom()] }),
+    inventory: async () => [dom()],
+    nodeInfo: async () => ({ cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 }),
+    domainXml: no,
+    stop: no,
+    suspend: no,
+    resume: no,
+    isolate: no,
+    jobs: { migrate: no, jobStats: no, completedJobStats: no, abortJob: no, setMaxDowntime: no, setBandwidth: no },
+    scanDomain: async () => {
+      h.oneScans++;
+      return dom(h.saved);
+    },
+    openEvents: async () => ch,
+  };
+  return { h, driver };
+}
+
+let scanner: Scanner | undefined;
+afterEach(async () => {
+  await scanner?.stop();
+  scanner = undefined;
+});
+
+async function until(ok: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('a saved definition through the scanner', () => {
+  it('is read by the Defined event’s rescan, carried by a whole scan, and read again after it (a missed revert clears)', async () => {
+    const { h, driver } = host();
+    const s = new Scanner({
+      hosts: [{ name: 'h', driver: 'libvirt', uri: 'qemu:///system' }],
+      timeoutMs: 5000,
+      concurrency: 2,
+      intervalMs: 60_000,
+      createDriver: () => driver,
+      eventOptions: { debounceMs: 20, stream: { settleMs: 20 } },
+    });
+    scanner = s;
+    const seen: Inventory[] = [];
+    s.on('inventory', (inv: Inventory) => seen.push(inv));
+    s.start();
+    await until(() => seen.length >= 1 && s.statuses()[0]!.events === 'on', 'the first scan and the stream up');
+    await new Promise((r) => setTimeout(r, 100)); // the stream's resync
+
+    h.saved = 'edited-def';
+    h.send("event 'lifecycle' for domain 'vm': Defined Updated\n");
+    await until(() => seen.at(-1)!.domains[0]!.savedDefinitionHash === 'edited-def', "the Defined event's rescan");
+
+    // the edit is reverted and its event lost: the next whole scan carries the old saved hash, then reads it again
+    h.saved = undefined;
+    const before = h.oneScans;
+    const n = seen.length;
+    await s.scan(['h']);
+    expect(seen[n]).toMatchObject({ domains: [{ savedDefinitionHash: 'edited-def' }] });
+    expect(seen[n]!.targeted).toBeUndefined();
+    await until(() => seen.length > n + 1, 'the recheck');
+    expect(h.oneScans).toBe(before + 1);
+    expect(seen.at(-1)!.domains[0]).not.toHaveProperty('savedDefinitionHash');
+
+    // nothing saved is carried any more: a whole scan asks for no recheck
+    await s.scan(['h']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.oneScans).toBe(before + 1);
+  });
+});
