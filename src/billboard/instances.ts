@@ -13,6 +13,7 @@ export function toInstance(host: string, d: DomainInfo, now: number, prev?: Inst
     ips: d.ips,
     definitionHash: d.definitionHash,
     ...(d.legacyDefinitionHash ? { legacyDefinitionHash: d.legacyDefinitionHash } : {}),
+    ...(d.previousDefinitionHash ? { previousDefinitionHash: d.previousDefinitionHash } : {}),
     ...(d.savedDefinitionHash ? { savedDefinitionHash: d.savedDefinitionHash } : {}),
     memoryKiB: d.memoryKiB,
     vcpus: d.vcpus,
@@ -29,6 +30,7 @@ export function sameAsDomain(a: InstanceState, d: DomainInfo): boolean {
     a.name === d.name &&
     a.definitionHash === d.definitionHash &&
     a.savedDefinitionHash === d.savedDefinitionHash &&
+    a.previousDefinitionHash === d.previousDefinitionHash &&
     a.memoryKiB === d.memoryKiB &&
     a.vcpus === d.vcpus &&
     a.os === d.os &&

@@ -191,6 +191,8 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
     definitionHash: hashTree(dom),
     legacyDefinitionHash: hashTree(dom, 1),
   };
+  const previous = hashTree(dom, 2);
+  if (previous !== info.definitionHash) info.previousDefinitionHash = previous;
   if (os) info.os = safeText(os);
   if (arch) info.arch = safeText(arch, 64);
   if (localOnly.length) info.localOnlyDevices = localOnly;
@@ -213,18 +215,36 @@ const VOLATILE_ATTRS_ANYWHERE = new Set(['@port', '@autoport', '@tlsPort', '@web
  */
 const CPU_KEPT = new Set(['topology', 'numa', 'cache']);
 
-/** @param form 2 (current) leaves out what libvirt expands at start; 1 is the first form, kept to match old bindings */
-function strip(n: unknown, parentTag: string, key: string, form: 1 | 2 = 2): unknown {
+/** libvirt's listen address for VNC and SPICE where a definition names none (qemu.conf's vnc_listen, spice_listen) */
+const DEFAULT_GRAPHICS_LISTEN = '127.0.0.1';
+
+/**
+ * What libvirt fills in on <graphics> at start, left out from the third form on: the address of a network listen,
+ * the path of a socket one, and the same copied onto <graphics> itself. (A listen that names no address gets the
+ * host's default in strip, so one that names another address, 0.0.0.0 say, still counts.)
+ */
+function graphicsFilledIn(o: Node, key: string, k: string): boolean {
+  if (key === 'graphics') return k === '@listen' || k === '@socket';
+  if (key !== 'listen') return false;
+  return (o['@type'] === 'network' && k === '@address') || (o['@type'] === 'socket' && k === '@socket');
+}
+
+/**
+ * @param form 3 (current) leaves out what libvirt expands at start; 2 did the same but for <graphics> listens and a
+ * unix channel's generated <source>, and 1 is the first form: both are kept to match bindings made under them
+ */
+function strip(n: unknown, parentTag: string, key: string, form: HashForm = 3): unknown {
   if (Array.isArray(n)) return n.map((x) => strip(x, parentTag, key, form));
   if (!n || typeof n !== 'object') return n;
   const o = n as Node;
   const out: Node = {};
   for (const [k, v] of Object.entries(o)) {
     if (VOLATILE_ELEMENTS.has(k)) continue;
-    if (VOLATILE_ATTRS_ANYWHERE.has(k) && (form === 2 || k !== '@primary')) continue;
+    if (VOLATILE_ATTRS_ANYWHERE.has(k) && (form >= 2 || k !== '@primary')) continue;
+    if (form >= 3 && graphicsFilledIn(o, key, k)) continue;
     if (key === 'domain' && k === '@id') continue; // <domain id='N'> only while running
-    if (form === 2 && key === 'cpu' && !CPU_KEPT.has(k)) continue;
-    if (form === 2 && parentTag === 'devices' && k === 'address') continue; // guest bus slots, some assigned at start
+    if (form >= 2 && key === 'cpu' && !CPU_KEPT.has(k)) continue;
+    if (form >= 2 && parentTag === 'devices' && k === 'address') continue; // guest bus slots, some assigned at start
     if ((key === 'domain' && k === 'uuid') || (key === 'mac' && k === '@address')) {
       out[k] = typeof v === 'string' ? v.toLowerCase() : v; // same identity whatever the case
       continue;
@@ -236,8 +256,10 @@ function strip(n: unknown, parentTag: string, key: string, form: 1 | 2 = 2): unk
       continue;
     }
     if ((key === 'serial' || key === 'console' || key === 'channel') && o['@type'] === 'pty' && k === 'source') continue;
-    if (form === 2 && key === 'channel' && o['@type'] === 'unix' && k === 'source' && v && typeof v === 'object') {
+    if (form >= 2 && key === 'channel' && o['@type'] === 'unix' && k === 'source' && v && typeof v === 'object') {
       const { ['@path']: _p, ...rest } = v as Node; // generated at start when the definition names none
+      // so is the whole <source mode='bind' path=…/> of a channel defined without one (the guest agent's, say)
+      if (form >= 3 && Object.keys(rest).length === 1 && rest['@mode'] === 'bind') continue;
       out[k] = strip(rest, key, k, form);
       continue;
     }
@@ -247,8 +269,11 @@ function strip(n: unknown, parentTag: string, key: string, form: 1 | 2 = 2): unk
       continue;
     }
     const kept = strip(v, key, k, form);
-    if (form === 2 && k === 'cpu' && kept && typeof kept === 'object' && Object.keys(kept).length === 0) continue; // nothing fixed
+    if (form >= 2 && k === 'cpu' && kept && typeof kept === 'object' && Object.keys(kept).length === 0) continue; // nothing fixed
     out[k] = kept;
+  }
+  if (form >= 3 && key === 'listen' && parentTag === 'graphics' && o['@type'] === 'address' && out['@address'] === undefined) {
+    out['@address'] = DEFAULT_GRAPHICS_LISTEN;
   }
   return out;
 }
@@ -262,7 +287,9 @@ function canonicalJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-function hashTree(dom: Node, form: 1 | 2 = 2): string {
+type HashForm = 1 | 2 | 3;
+
+function hashTree(dom: Node, form: HashForm = 3): string {
   return createHash('sha256')
     .update(canonicalJson(strip(dom, '', 'domain', form)))
     .digest('hex');

@@ -37,6 +37,9 @@ export interface DomainInfo {
   /** the same under the first normal form (which kept <cpu> expansions and device addresses): approvals made before
    *  the current form bound this one, and still match a definition nobody changed */
   legacyDefinitionHash?: string;
+  /** the same under the second form (which kept what libvirt fills in at start on <graphics> listens and on a unix
+   *  channel defined without a path), where it differs: bindings made under it still match a definition nobody changed */
+  previousDefinitionHash?: string;
   /** the hash of a running domain's saved definition when it differs from the running one: a `virsh edit` or `virsh
    *  define` that applies at its next start. Read by one-domain rescans (a `Defined` event asks for one) */
   savedDefinitionHash?: string;
@@ -367,6 +370,8 @@ export interface VmInstance {
   definitionHash: string;
   /** see DomainInfo.legacyDefinitionHash */
   legacyDefinitionHash?: string;
+  /** see DomainInfo.previousDefinitionHash */
+  previousDefinitionHash?: string;
   /** see DomainInfo.savedDefinitionHash */
   savedDefinitionHash?: string;
   memoryKiB: number;

@@ -183,6 +183,16 @@ describe('DEFINITION_DRIFT', () => {
   });
 });
 
+describe('DEFINITION_DRIFT across normal forms', () => {
+  it('a hash bound under the second form still matches the definition it was bound to', () => {
+    const bound = reg().definitionHash!;
+    const unchanged = inst('a', 'running', { definitionHash: 'third-form', previousDefinitionHash: bound });
+    expect(definitionDrift(vm([unchanged]), ctx({ registration: reg() }))).toBeUndefined();
+    const edited = inst('a', 'running', { definitionHash: 'third-form', previousDefinitionHash: 'other' });
+    expect(definitionDrift(vm([edited]), ctx({ registration: reg() }))).toMatchObject({ hosts: ['a'] });
+  });
+});
+
 describe('DEFINITION_DRIFT in a saved definition', () => {
   it('an edit of a running VM waiting for its next start is drift before the restart applies it', () => {
     const waiting = inst('a', 'running', { savedDefinitionHash: 'ccccccccccccccc' });

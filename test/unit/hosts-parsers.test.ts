@@ -165,6 +165,41 @@ describe('domain XML', () => {
     );
   });
 
+  // Recorded from the lab too: `desktop` (virt-install's desktop devices: SPICE, QXL, the SPICE and guest agent
+  // channels, USB redirection, sound, a tablet, an RNG) and `vnc` (VNC without a listen address, a unix channel bound
+  // without a path). libvirt fills in the listen address, a socket path and the channel's source at start.
+  it('hashes the live and the inactive XML of a desktop and a VNC guest the same (recorded from the lab)', () => {
+    for (const g of ['desktop', 'vnc']) {
+      const live = parseDomainXml(LAB(`${g}-running-live`), { state: 'running' });
+      expect([g, live.definitionHash]).toEqual([g, definitionHash(LAB(`${g}-running-inactive`))]);
+      // a running guest nobody edited has no saved definition waiting
+      expect(withSavedDefinition(live, LAB(`${g}-running-inactive`))).toBe(live);
+    }
+  });
+
+  it("a listen address the definition names is part of it: VNC opened to 0.0.0.0 is an edit, 127.0.0.1 (libvirt's default) is not", () => {
+    const xml = LAB('vnc-running-inactive');
+    expect(xml).toContain("<listen type='address'/>");
+    const base = definitionHash(xml);
+    expect(definitionHash(xml.replace("<listen type='address'/>", "<listen type='address' address='127.0.0.1'/>"))).toBe(base);
+    expect(definitionHash(xml.replace("<listen type='address'/>", "<listen type='address' address='0.0.0.0'/>"))).not.toBe(base);
+    // an empty <source mode='bind'/> on a unix channel is what libvirt fills in with a generated path at start
+    const target = "<target type='virtio' name='org.qemu.guest_agent.0'/>";
+    expect(xml).toContain(target);
+    expect(definitionHash(xml.replace(target, `<source mode='bind'/>${target}`))).toBe(base);
+  });
+
+  it('also hashes under the second normal form where it differs, so approvals bound under it still match', () => {
+    // values the second form (before graphics listens and channel sources were normalized) gave for the live XML
+    const desktop = parseDomainXml(LAB('desktop-running-live'), { state: 'running' });
+    expect(desktop.previousDefinitionHash).toBe('004f2f442fb7f29a476f0bc4939c92b7e7659d7deb8818f70354caca51bd1e2d');
+    expect(parseDomainXml(LAB('vnc-running-live'), { state: 'running' }).previousDefinitionHash).toBe(
+      'b44630e5cb369cfc1827c77623a054a5d067e52a3de22cd528f9de444cdac96d',
+    );
+    // where the forms agree there is nothing more to carry
+    expect(parseDomainXml(LAB('lab-b-shutoff'), { state: 'shutoff' })).not.toHaveProperty('previousDefinitionHash');
+  });
+
   it('takes the OS from libosinfo metadata only: <os><type> (hvm) is not an operating system', () => {
     expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).os).toBeUndefined();
     expect(parseDomainXml(LAB('lab-a-running-live'), { state: 'running' }).arch).toBe('x86_64');
