@@ -191,8 +191,9 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
     definitionHash: hashTree(dom),
     legacyDefinitionHash: hashTree(dom, 1),
   };
-  const previous = hashTree(dom, 2);
-  if (previous !== info.definitionHash) info.previousDefinitionHash = previous;
+  // the second form differs from the third only on <graphics> and <channel>: no third hash for a domain without them
+  const previous = devices.graphics === undefined && devices.channel === undefined ? undefined : hashTree(dom, 2);
+  if (previous !== undefined && previous !== info.definitionHash) info.previousDefinitionHash = previous;
   if (os) info.os = safeText(os);
   if (arch) info.arch = safeText(arch, 64);
   if (localOnly.length) info.localOnlyDevices = localOnly;
