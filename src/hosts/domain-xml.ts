@@ -191,7 +191,7 @@ export function parseDomainXml(xml: string, o: ParseDomainOptions): DomainInfo {
     definitionHash: hashTree(dom),
     legacyDefinitionHash: hashTree(dom, 1),
   };
-  // the second form differs from the third only on <graphics> and <channel>: no third hash for a domain without them
+  // the second form differs from the third only on <graphics> and <channel>: no extra hash for a domain without them
   const previous = devices.graphics === undefined && devices.channel === undefined ? undefined : hashTree(dom, 2);
   if (previous !== undefined && previous !== info.definitionHash) info.previousDefinitionHash = previous;
   if (os) info.os = safeText(os);
