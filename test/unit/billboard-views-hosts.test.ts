@@ -5,6 +5,7 @@ import { Engine } from '../../src/billboard/engine.js';
 import { VIEWS, formatted, vmTone } from '../../src/tui/views.js';
 import type { DomainInfo, DomainState, Registration, VmRow, VmStatus } from '../../src/model/types.js';
 import { FakeStore, approved } from '../helpers/fake-store.js';
+import { domainInfo } from '../support/fake-host-driver.js';
 
 const inst = (host: string, state: DomainState) => ({
   host,
@@ -60,19 +61,7 @@ describe('the row OS for an agentless VM', () => {
     engines.push(engine);
     return engine;
   }
-  const domain = (os?: string): DomainInfo => ({
-    uuid: UUID,
-    name: 'tiny',
-    state: 'running',
-    vcpus: 1,
-    memoryKiB: 1,
-    macs: [],
-    interfaces: [],
-    ips: [],
-    disks: [],
-    definitionHash: 'd',
-    ...(os ? { os } : {}),
-  });
+  const domain = (os?: string): DomainInfo => domainInfo({ uuid: UUID, name: 'tiny', ...(os ? { os } : {}) });
   it("is the libosinfo id its host's definition carries, else blank: never the <os><type> a scan request once recorded", () => {
     const e = engineWith({ origin: 'scan', os: 'hvm' });
     e.ingestInventory({ host: 'lab-a', at: 0, durationMs: 1, domains: [domain()] });

@@ -1,54 +1,31 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { hostError } from '../../src/hosts/errors.js';
 import { Scanner } from '../../src/hosts/scanner.js';
-import type { EventChannel, HostDriver } from '../../src/model/host-driver.js';
+import type { EventChannel } from '../../src/model/host-driver.js';
 import type { DomainInfo, Inventory } from '../../src/model/types.js';
+import { domainInfo, stubDriver } from '../support/fake-host-driver.js';
 
 // A running VM's saved definition (what a `virsh edit` keeps for its next start) through the scanner: a `Defined`
 // event's one-domain rescan reads it, whole scans carry it while the VM runs the same definition, and each whole
 // scan that carried one reads it again, so a revert whose event was missed does not keep a finding open.
 
 const UUID = '00000000-0000-4000-8000-000000000001';
-const dom = (saved?: string): DomainInfo => ({
-  uuid: UUID,
-  name: 'vm',
-  state: 'running',
-  vcpus: 1,
-  memoryKiB: 1,
-  macs: [],
-  interfaces: [],
-  ips: [],
-  disks: [],
-  definitionHash: 'running-def',
-  ...(saved ? { savedDefinitionHash: saved } : {}),
-});
+const dom = (saved?: string): DomainInfo =>
+  domainInfo({ uuid: UUID, definitionHash: 'running-def', ...(saved ? { savedDefinitionHash: saved } : {}) });
 
 /** a host whose saved definition the test sets; one-domain scans read it, whole scans cannot */
 function host() {
   let send: (t: string) => void = () => {};
   const h = { saved: undefined as string | undefined, oneScans: 0, send: (t: string) => send(t) };
-  const no = () => Promise.reject(hostError('UNSUPPORTED', 'h', 'fake'));
   const ch: EventChannel = { onData: (cb) => (send = cb), onEnd: () => {}, close: () => {} };
-  const driver: HostDriver = {
-    name: 'h',
+  const driver = stubDriver('h', {
     kind: 'ssh',
-    connect: async () => undefined,
-    close: async () => undefined,
     scanAll: async () => ({ domains: [dom()] }),
-    inventory: async () => [dom()],
-    nodeInfo: async () => ({ cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 }),
-    domainXml: no,
-    stop: no,
-    suspend: no,
-    resume: no,
-    isolate: no,
-    jobs: { migrate: no, jobStats: no, completedJobStats: no, abortJob: no, setMaxDowntime: no, setBandwidth: no },
     scanDomain: async () => {
       h.oneScans++;
       return dom(h.saved);
     },
     openEvents: async () => ch,
-  };
+  });
   return { h, driver };
 }
 

@@ -3,26 +3,14 @@ import { Scanner } from '../../src/hosts/scanner.js';
 import { hostError } from '../../src/hosts/errors.js';
 import type { HostConfig } from '../../src/model/config.js';
 import type { HostDriver } from '../../src/model/host-driver.js';
-import type { DomainInfo } from '../../src/model/types.js';
+import { domainInfo, stubDriver } from '../support/fake-host-driver.js';
 
 // Scheduling logic with fake drivers (the real drivers are covered by the integration tier).
 
 type Behaviour = 'ok' | 'fail' | 'hang';
 
 function fakeDriver(name: string, behave: () => Behaviour, counters: { active: number; max: number; closes: number }): HostDriver {
-  const dom: DomainInfo = {
-    uuid: '00000000-0000-4000-8000-000000000001',
-    name: 'vm',
-    state: 'running',
-    vcpus: 1,
-    memoryKiB: 1,
-    macs: [],
-    interfaces: [],
-    ips: [],
-    disks: [],
-    definitionHash: 'x',
-  };
-  const no = () => Promise.reject(hostError('UNSUPPORTED', name, 'fake'));
+  const dom = domainInfo({ uuid: '00000000-0000-4000-8000-000000000001', definitionHash: 'x' });
   const inventory = async () => {
     counters.active++;
     counters.max = Math.max(counters.max, counters.active);
@@ -36,24 +24,13 @@ function fakeDriver(name: string, behave: () => Behaviour, counters: { active: n
       counters.active--;
     }
   };
-  const nodeInfo = async () => ({ cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 });
-  return {
-    name,
-    kind: 'libvirt',
-    connect: async () => undefined,
+  return stubDriver(name, {
     close: async () => {
       counters.closes++;
     },
-    scanAll: async () => ({ domains: await inventory(), node: await nodeInfo() }),
+    scanAll: async () => ({ domains: await inventory(), node: { cpus: 1, memoryKiB: 1, freeMemoryKiB: 1 } }),
     inventory,
-    nodeInfo,
-    domainXml: no,
-    stop: no,
-    suspend: no,
-    resume: no,
-    isolate: no,
-    jobs: { migrate: no, jobStats: no, completedJobStats: no, abortJob: no, setMaxDowntime: no, setBandwidth: no },
-  };
+  });
 }
 
 const cfg = (name: string): HostConfig => ({ name, driver: 'libvirt', uri: `test:///${name}.xml` });
