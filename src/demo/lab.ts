@@ -54,8 +54,8 @@ export class DemoLab {
       kind: inner.kind,
       connect: () => inner.connect(),
       close: () => inner.close(),
-      scanAll: async () => {
-        const r = await inner.scanAll();
+      scanAll: async (o) => {
+        const r = await inner.scanAll(o);
         return { ...r, domains: r.domains.map((x) => this.asSeen(host, x)) };
       },
       inventory: async () => (await inner.inventory()).map((x) => this.asSeen(host, x)),

@@ -327,7 +327,9 @@ export class Scanner extends EventEmitter {
     await this.slot();
     const started = Date.now();
     try {
-      return this.scanned(h, started, await this.bounded(h, () => h.driver.scanAll()));
+      // a host whose events are followed keeps its saved definitions current: its whole scans are the rare ones
+      const o = { savedDefinitions: h.events !== undefined };
+      return this.scanned(h, started, await this.bounded(h, () => h.driver.scanAll(o)));
     } catch (e) {
       return await this.failed(h, started, asHostError(h.cfg.name, e));
     } finally {
@@ -351,10 +353,11 @@ export class Scanner extends EventEmitter {
   }
 
   /** The host answered: it is up, and scanned again intervalMs from now. */
-  private scanned(h: HostState, started: number, { domains, node, admissionHook }: HostScan): ScanResult {
+  private scanned(h: HostState, started: number, { domains, node, admissionHook, savedRead }: HostScan): ScanResult {
     const name = h.cfg.name;
     const at = Date.now();
-    const inv: Inventory = { host: name, at, durationMs: at - started, domains: keepSavedDefinitions(h.last, domains) };
+    const carried = savedRead ? domains : keepSavedDefinitions(h.last, domains);
+    const inv: Inventory = { host: name, at, durationMs: at - started, domains: carried };
     if (node) inv.node = node;
     if (admissionHook) inv.admissionHook = admissionHook;
     const wasDown = !h.status.up && !h.status.unknown;
@@ -375,9 +378,9 @@ export class Scanner extends EventEmitter {
     h.dueAt = at + this.pollInterval(h);
     h.last = inv;
     h.events?.names.replace(domains);
-    // a saved definition the whole scan could only carry over is read again: a revert whose event was missed (or
+    // a saved definition a whole scan could only carry over is read again: a revert whose event was missed (or
     // folded into this whole scan) must not keep its finding until the VM stops
-    for (const d of inv.domains) if (d.savedDefinitionHash) h.events?.request(d.uuid, d.name, 'saved definition recheck');
+    if (!savedRead) for (const d of carried) if (d.savedDefinitionHash) h.events?.request(d.uuid, d.name, 'saved definition recheck');
     if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
     // a host removed (or replaced) by setHosts while its scan ran reports nothing
     if (!this.stopped && this.hosts.get(name) === h) {

@@ -5,6 +5,13 @@ export interface HostScan {
   domains: DomainInfo[];
   node?: NodeInfo;
   admissionHook?: AdmissionHookSeen;
+  /** the running domains' saved definitions were read (asked for, and the way the scan went could) */
+  savedRead?: boolean;
+}
+
+export interface ScanOptions {
+  /** also read each running domain's saved definition (dumpxml --inactive): DomainInfo.savedDefinitionHash */
+  savedDefinitions?: boolean;
 }
 
 /** one file `hosts install-hook` writes into the host's libvirt hooks folder */
@@ -26,7 +33,7 @@ export interface HostDriver {
   connect(): Promise<void>;
   close(): Promise<void>;
   /** inventory and node info in as few round trips as the transport allows (what the scanner runs) */
-  scanAll(): Promise<HostScan>;
+  scanAll(o?: ScanOptions): Promise<HostScan>;
   inventory(): Promise<DomainInfo[]>;
   nodeInfo(): Promise<NodeInfo>;
   /** the domain's live XML (dumpxml) */

@@ -43,6 +43,10 @@ describe('libvirt driver on test:/// hosts', () => {
     expect(one).toEqual(whole);
     expect(one).not.toHaveProperty('savedDefinitionHash');
     expect(await a.scanDomain('6f1c2b9e-0a11-4c3e-9a51-0000000000ff')).toBeNull();
+    // a whole scan asked to read saved definitions reads them, and finds none waiting
+    const asked = await a.scanAll({ savedDefinitions: true });
+    expect(asked.savedRead).toBe(true);
+    expect(asked.domains.find((d) => d.uuid === WEB1)).toEqual(whole);
   });
 
   it('suspend shows paused on the next scan, resume and stop too', async () => {

@@ -209,7 +209,7 @@ describe('ssh driver commands and bad hosts', () => {
     });
   });
 
-  it("a running domain redefined in the session: its one-domain scan reports the saved definition's hash, the whole scan does not", async () => {
+  it("a running domain redefined in the session: its one-domain scan and a whole scan asked to read it report the saved definition's hash", async () => {
     await withDriver(host(), async (d) => {
       const before = (await d.scanDomain(WEB1))!;
       expect(before).not.toHaveProperty('savedDefinitionHash'); // dumpxml --inactive of an unedited domain hashes the same
@@ -221,7 +221,16 @@ describe('ssh driver commands and bad hosts', () => {
       expect(after).toMatchObject({ state: 'running', definitionHash: before.definitionHash, memoryKiB: before.memoryKiB });
       expect(after.savedDefinitionHash).toMatch(/^[0-9a-f]{64}$/);
       expect(after.savedDefinitionHash).not.toBe(before.definitionHash);
+      // a whole scan reads it when asked to (the scanner asks for hosts whose events it follows)
       expect((await d.scanAll()).domains.find((x) => x.uuid === WEB1)).not.toHaveProperty('savedDefinitionHash');
+      const asked = await d.scanAll({ savedDefinitions: true });
+      expect(asked.savedRead).toBe(true);
+      expect(asked.domains.find((x) => x.uuid === WEB1)?.savedDefinitionHash).toBe(after.savedDefinitionHash);
+      expect(asked.domains.filter((x) => x.savedDefinitionHash).map((x) => x.uuid)).toEqual([WEB1]);
+    });
+    // the one-exec path cannot: it says so, and the scanner carries what it knew
+    await withDriver(host(), async (d) => expect((await d.scanAll({ savedDefinitions: true })).savedRead).toBeUndefined(), {
+      session: false,
     });
   });
 

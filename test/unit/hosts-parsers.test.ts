@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { definitionHash, DomainXmlError, osFromLibosinfoId, parseDomainXml, withSavedDefinition } from '../../src/hosts/domain-xml.js';
-import { parseBatch, splitBatch, TruncatedOutputError } from '../../src/hosts/virsh/batch.js';
+import {
+  parseBatch,
+  parseRawBatch,
+  sessionDomainLines,
+  sessionRawDomains,
+  splitBatch,
+  TruncatedOutputError,
+} from '../../src/hosts/virsh/batch.js';
 import { checkHostKey, hostFieldMatches, parseKnownHosts, sshFingerprint } from '../../src/hosts/ssh/known-hosts.js';
 import { classifyVirshError, virshErrorText } from '../../src/hosts/errors.js';
 import { migrateArgs } from '../../src/hosts/virsh/commands.js';
@@ -351,6 +358,42 @@ describe('scan batch output', () => {
     const b = parseBatch(text, N);
     expect(b.domains.map((d) => d.uuid)).toEqual([u]);
     expect(() => splitBatch(good, 'ffff')).toThrow(TruncatedOutputError);
+  });
+
+  it('a session scan asked for saved definitions reads them for running domains only, hashed once per text', () => {
+    const off = '6f1c2b9e-0a11-4c3e-9a51-00000000a002';
+    const lists = { uuids: [u, off], inactive: new Set([off]), node: '', free: '' };
+    expect(sessionDomainLines(lists)).toEqual([`domstate ${u}`, `dumpxml ${u}`, `domifaddr ${u}`, `domstate ${off}`, `dumpxml ${off}`]);
+    const lines = sessionDomainLines(lists, true);
+    expect(lines).toEqual([
+      `domstate ${u}`,
+      `dumpxml ${u}`,
+      `domifaddr ${u}`,
+      `dumpxml --inactive ${u}`,
+      `domstate ${off}`,
+      `dumpxml ${off}`,
+    ]);
+    const edited = xml.replace("<memory unit='MiB'>1024", "<memory unit='MiB'>2048");
+    const offXml = xml.replace(u, off).replace('<name>web-1</name>', '<name>old-1</name>');
+    const outs = (saved: string | Error) => [
+      { out: 'running\n' },
+      { out: LIVE },
+      { out: '' },
+      saved instanceof Error ? { out: '', error: saved.message } : { out: saved },
+      { out: 'shut off\n' },
+      { out: offXml },
+    ];
+    const cache = new Map();
+    const scan = (saved: string | Error) =>
+      parseRawBatch({ node: '', free: '', domains: sessionRawDomains(lists, outs(saved), true) }, cache).domains;
+    expect(scan(INACTIVE)[0]).not.toHaveProperty('savedDefinitionHash'); // the same definition: nothing waits
+    const [running, shutoff] = scan(edited);
+    expect(running).toMatchObject({ uuid: u, state: 'running', savedDefinitionHash: definitionHash(edited) });
+    expect(running!.definitionHash).toBe(definitionHash(LIVE));
+    expect(shutoff).not.toHaveProperty('savedDefinitionHash');
+    expect(cache.get(u).saved).toMatchObject({ hash: definitionHash(edited) }); // kept beside the parse
+    // a failed read is none read: nothing waits, as far as this scan can tell
+    expect(scan(new Error('error: failed'))[0]).not.toHaveProperty('savedDefinitionHash');
   });
 
   it('names the domain whose XML is malformed', () => {

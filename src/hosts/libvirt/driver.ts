@@ -1,8 +1,8 @@
 import type { LibvirtHostConfig } from '../../model/config.js';
 import { BillboardError } from '../../model/errors.js';
-import type { EventChannel, HostDriver, HostScan } from '../../model/host-driver.js';
+import type { EventChannel, HostDriver, HostScan, ScanOptions } from '../../model/host-driver.js';
 import { safeText } from '../../model/text.js';
-import type { DomainInfo, NodeInfo } from '../../model/types.js';
+import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
 import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS, VIRSH } from '../defaults.js';
 import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { openLocalEventChannel } from '../events/channel.js';
@@ -178,34 +178,46 @@ export class LibvirtDriver implements HostDriver {
     return out;
   }
 
-  async inventory(): Promise<DomainInfo[]> {
+  async inventory(o: ScanOptions = {}): Promise<DomainInfo[]> {
     const hv = await this.conn();
     const doms = await this.call('list domains', () => hv.connectListAllDomains());
-    const raw = await Promise.all(
-      doms.map(async (d) => {
-        try {
-          const [uuid, info, xml] = await Promise.all([
-            this.call('domain uuid', () => d.getUUIDString()),
-            this.call('domain info', () => d.getInfo()),
-            this.call('domain xml', () => d.getXMLDesc()),
-          ]);
-          return { uuid: uuid.toLowerCase(), state: domainStateFromNumber(info.state), xml };
-        } catch (e) {
-          if ((e as BillboardError).code === 'NOT_FOUND') return undefined; // vanished while listing
-          throw e;
-        }
-      }),
-    );
+    const raw = await Promise.all(doms.map((d) => this.readDomain(d, o.savedDefinitions === true)));
     const present = raw.filter((r): r is NonNullable<typeof r> => r !== undefined);
     const ips = await this.addresses(present.filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.uuid));
     return present.map((r) => {
       try {
-        return parseDomainXml(r.xml, { state: r.state, ips: ips.get(r.uuid) });
+        return withSavedDefinition(parseDomainXml(r.xml, { state: r.state, ips: ips.get(r.uuid) }), r.saved);
       } catch (e) {
         if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${r.uuid}`);
         throw asHostError(this.name, e);
       }
     });
+  }
+
+  /** one listed domain's UUID, state, XML and (with `saved`, when it runs) saved definition; undefined: it vanished */
+  private async readDomain(
+    d: LvDomain,
+    saved: boolean,
+  ): Promise<{ uuid: string; state: DomainState; xml: string; saved?: string } | undefined> {
+    try {
+      const [uuid, info, xml] = await Promise.all([
+        this.call('domain uuid', () => d.getUUIDString()),
+        this.call('domain info', () => d.getInfo()),
+        this.call('domain xml', () => d.getXMLDesc()),
+      ]);
+      const state = domainStateFromNumber(info.state);
+      const active = state === 'running' || state === 'paused';
+      const inactive = saved && active ? await this.savedXml(d) : undefined;
+      return { uuid: uuid.toLowerCase(), state, xml, ...(inactive !== undefined ? { saved: inactive } : {}) };
+    } catch (e) {
+      if ((e as BillboardError).code === 'NOT_FOUND') return undefined; // vanished while listing
+      throw e;
+    }
+  }
+
+  /** the saved definition (a failed read is none read: the running definition is still what is reported) */
+  private savedXml(d: LvDomain): Promise<string | undefined> {
+    return this.call('domain xml --inactive', () => d.getXMLDesc(VIR_DOMAIN_XML_INACTIVE)).catch(() => undefined);
   }
 
   async nodeInfo(): Promise<NodeInfo> {
@@ -221,9 +233,9 @@ export class LibvirtDriver implements HostDriver {
     return testDriverFreeMemory({ cpus: n.cpus, cpuModel: model, arch: model, memoryKiB: n.memory, freeMemoryKiB: free }, this.uri);
   }
 
-  async scanAll(): Promise<HostScan> {
-    const [domains, node] = await Promise.all([this.inventory(), this.nodeInfo()]);
-    return { domains, node };
+  async scanAll(o: ScanOptions = {}): Promise<HostScan> {
+    const [domains, node] = await Promise.all([this.inventory(o), this.nodeInfo()]);
+    return { domains, node, ...(o.savedDefinitions ? { savedRead: true } : {}) };
   }
 
   async domainXml(uuid: string): Promise<string> {
@@ -238,7 +250,7 @@ export class LibvirtDriver implements HostDriver {
       const [info, xml, saved] = await Promise.all([
         this.call('domain info', () => d.getInfo()),
         this.call('domain xml', () => d.getXMLDesc()),
-        this.call('domain xml --inactive', () => d.getXMLDesc(VIR_DOMAIN_XML_INACTIVE)).catch(() => undefined),
+        this.savedXml(d),
       ]);
       const state = domainStateFromNumber(info.state);
       const u = uuid.toLowerCase();

@@ -1,6 +1,6 @@
 import type { SshHostConfig } from '../../model/config.js';
 import type { BillboardError } from '../../model/errors.js';
-import type { EventChannel, HostDriver, HostScan } from '../../model/host-driver.js';
+import type { EventChannel, HostDriver, HostScan, ScanOptions } from '../../model/host-driver.js';
 import type { DomainInfo, NodeInfo } from '../../model/types.js';
 import {
   COMMAND_TIMEOUT_MS,
@@ -248,27 +248,28 @@ export class SshDriver implements HostDriver {
   }
 
   /** Inventory and node info (two requests on the session, or one exec), and beside them the admission hook's hash. */
-  async scanAll(): Promise<HostScan> {
+  async scanAll(o: ScanOptions = {}): Promise<HostScan> {
     const hook = isTestUri(this.uri) && !this.host.hooksDir ? undefined : probeHook(this.conn, this.timeoutMs, `${this.hooksDir}/qemu`);
     const scan = await this.viaSession(
       'scan',
       this.timeoutMs,
-      (s, deadline, label) => this.scanSession(s, deadline, label),
-      (left) => this.scanExec(left),
+      (s, deadline, label) => this.scanSession(s, deadline, label, o.savedDefinitions === true),
+      (left) => this.scanExec(left), // one shell script: no saved definitions (the scanner carries what it knew)
     );
     return { ...scan, admissionHook: (await hook) ?? { state: 'unknown', detail: 'a test:/// host has no hooks' } };
   }
 
-  private async scanSession(s: VirshSession, deadline: number, label: number): Promise<HostScan> {
+  private async scanSession(s: VirshSession, deadline: number, label: number, saved: boolean): Promise<HostScan> {
     const [list, inactive, node, free] = await this.ask(s, SESSION_LIST, deadline, label, 'scan');
     if (list.error !== undefined) {
       s.kill(); // the next scan starts afresh (a libvirt connection that broke under virsh, say)
       throw virshFailure(this.name, 'list', null, list.error);
     }
     const lists = { uuids: parseUuidList(list.out), inactive: new Set(parseUuidList(inactive.out)), node: node.out, free: free.out };
-    const lines = sessionDomainLines(lists);
+    const lines = sessionDomainLines(lists, saved);
     const outs = lines.length ? await this.ask(s, lines, deadline, label, 'scan') : [];
-    return this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs) });
+    const scan = this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs, saved) });
+    return saved ? { ...scan, savedRead: true } : scan;
   }
 
   private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string }): HostScan {

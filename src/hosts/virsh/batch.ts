@@ -1,6 +1,6 @@
 import type { HostScan } from '../../model/host-driver.js';
 import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
-import { DomainXmlError, parseDomainXml } from '../domain-xml.js';
+import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { shQuote } from './commands.js';
 import { markPrefix } from './framing.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './text.js';
@@ -38,6 +38,8 @@ export interface RawDomain {
   state: string;
   xml: string;
   ifaddr: string;
+  /** its saved definition (dumpxml --inactive), where the scan read one */
+  inactiveXml?: string;
 }
 
 export class TruncatedOutputError extends Error {}
@@ -79,7 +81,13 @@ export function splitBatch(stdout: string, nonce: string): { node: string; free:
  * Parsed domains by UUID with the XML text they came from: a warm scan re-parses only domains whose
  * XML changed (validating and parsing XML is most of a scan's CPU time on the console side).
  */
-export type DomainParseCache = Map<string, { xml: string; info: DomainInfo }>;
+export type DomainParseCache = Map<string, CacheEntry>;
+interface CacheEntry {
+  xml: string;
+  info: DomainInfo;
+  /** the last saved definition read beside it, and its hash where it differs from the running one */
+  saved?: { xml: string; hash?: string };
+}
 
 function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, string[]>): DomainInfo {
   const interfaces = info.interfaces.map((i) => ({ ...i, ips: ips.get(i.mac) ?? [] }));
@@ -100,6 +108,17 @@ export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCac
  */
 const own = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
+/** the domain with the saved definition its scan read (hashed once per distinct text, kept in its cache entry) */
+function savedOf(info: DomainInfo, inactiveXml: string | undefined, entry: CacheEntry): DomainInfo {
+  if (inactiveXml === undefined) return info;
+  if (entry.saved?.xml !== inactiveXml) {
+    const hash = withSavedDefinition({ ...info, state: 'running' }, inactiveXml).savedDefinitionHash;
+    entry.saved = { xml: own(inactiveXml), ...(hash ? { hash } : {}) };
+  }
+  const hash = entry.saved.hash;
+  return hash && (info.state === 'running' || info.state === 'paused') ? { ...info, savedDefinitionHash: hash } : info;
+}
+
 /** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */
 export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): HostScan {
   const domains: DomainInfo[] = [];
@@ -111,14 +130,15 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
     seen.add(d.uuid);
     const hit = cache?.get(d.uuid);
     if (hit && hit.xml === d.xml) {
-      domains.push(withRuntime(hit.info, state, ips));
+      domains.push(savedOf(withRuntime(hit.info, state, ips), d.inactiveXml, hit));
       continue;
     }
     try {
       const xml = own(d.xml);
       const info = parseDomainXml(xml, { state, ips });
-      cache?.set(d.uuid, { xml, info });
-      domains.push(withRuntime(info, state, ips));
+      const entry: CacheEntry = { xml, info };
+      cache?.set(d.uuid, entry);
+      domains.push(savedOf(withRuntime(info, state, ips), d.inactiveXml, entry));
     } catch (e) {
       if (e instanceof DomainXmlError) throw new DomainXmlError(`${e.message} for domain ${d.uuid}`);
       throw e;
@@ -142,27 +162,39 @@ export interface SessionLists {
   free: string;
 }
 
-/** Command lines for the second request; `domifaddr` is skipped for inactive domains (it can only fail there). */
-export function sessionDomainLines(l: SessionLists): string[] {
+/**
+ * Command lines for the second request; `domifaddr` is skipped for inactive domains (it can only fail there), and so
+ * is the saved definition (`dumpxml --inactive`, only asked for with `saved`): a domain that does not run has no other.
+ */
+export function sessionDomainLines(l: SessionLists, saved = false): string[] {
   const lines: string[] = [];
   for (const u of l.uuids) {
     lines.push(`domstate ${u}`, `dumpxml ${u}`);
-    if (!l.inactive.has(u)) lines.push(`domifaddr ${u}`);
+    if (!l.inactive.has(u)) lines.push(`domifaddr ${u}`, ...(saved ? [`dumpxml --inactive ${u}`] : []));
   }
   return lines;
 }
 
-/** The second request's outputs (one per line of sessionDomainLines) → raw domains; a failed command → ''. */
-export function sessionRawDomains(l: SessionLists, outs: { out: string }[]): RawDomain[] {
+/**
+ * The second request's outputs (one per line of sessionDomainLines with the same `saved`) → raw domains; a failed
+ * command → '' (a failed saved definition: none read).
+ */
+export function sessionRawDomains(l: SessionLists, outs: { out: string; error?: string }[], saved = false): RawDomain[] {
   const domains: RawDomain[] = [];
   let i = 0;
+  // stderr is merged into a session's output: a stray warning line before the XML is not part of it
+  const xmlOf = (out: string) => out.slice(Math.max(0, out.indexOf('<'))).trim();
   for (const uuid of l.uuids) {
     const state = outs[i++]?.out ?? '';
-    const out = outs[i++]?.out ?? '';
-    // stderr is merged into a session's output: a stray warning line before the XML is not part of it
-    const xml = out.slice(Math.max(0, out.indexOf('<'))).trim();
-    const ifaddr = l.inactive.has(uuid) ? '' : (outs[i++]?.out ?? '');
-    domains.push({ uuid, state, xml, ifaddr });
+    const xml = xmlOf(outs[i++]?.out ?? '');
+    const running = !l.inactive.has(uuid);
+    const ifaddr = running ? (outs[i++]?.out ?? '') : '';
+    const d: RawDomain = { uuid, state, xml, ifaddr };
+    if (running && saved) {
+      const inx = outs[i++];
+      if (inx && inx.error === undefined) d.inactiveXml = xmlOf(inx.out);
+    }
+    domains.push(d);
   }
   return domains;
 }
