@@ -4,7 +4,8 @@
 // `ssh host virsh …` (one ssh process per command: list, then dumpxml per domain) over the same hosts.
 // The scans run through the real Scanner and SshDriver (a persistent virsh session per host; warm = sessions
 // open, cold = new connections and sessions). For comparison in the same run, warm scans with the driver's
-// one-exec-per-scan path (session: false), reported as warmExecMs.
+// one-exec-per-scan path (session: false), reported as warmExecMs, and warm scans that also read every running
+// domain's saved definition (what whole scans of hosts with events do), reported as warmSavedMs.
 // Options: --hosts N (20) --domains N (50) --warm-runs N (5) --exec-runs N (3; 0 skips) --naive-hosts K (all; K < N extrapolates, reported).
 // Progress on stderr; one JSON line last on stdout.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -193,6 +194,23 @@ async function main() {
     `warm full scan: ${warmMs.toFixed(0)} ms (runs ${warms.map((x) => x.toFixed(0)).join(', ')}); ${sessionStarts} virsh sessions started, ${execFallbacks} exec fallbacks`,
   );
 
+  // the same warm scans reading every running domain's saved definition, as whole scans of hosts with events do
+  const saving = new Scanner({
+    ...scannerOpts,
+    createDriver: (h) => {
+      const d = new SshDriver(h, { commandTimeoutMs: scannerOpts.timeoutMs });
+      const scanAll = d.scanAll.bind(d);
+      d.scanAll = () => scanAll({ savedDefinitions: true });
+      return d;
+    },
+  });
+  await fullScan(saving);
+  const saves = [];
+  for (let i = 0; i < WARM_RUNS; i++) saves.push(await fullScan(saving));
+  await saving.stop();
+  const warmSavedMs = sortedMedian(saves);
+  log(`warm full scan reading saved definitions too: ${warmSavedMs.toFixed(0)} ms (runs ${saves.map((x) => x.toFixed(0)).join(', ')})`);
+
   // the same warm scans through one exec per host per scan (no session), for comparison
   let warmExecMs = null;
   const execs = [];
@@ -260,6 +278,8 @@ async function main() {
     naiveMs: round(naiveMs),
     speedup: round(naiveMs / warmMs),
     coldSpeedup: round(naiveMs / coldMs),
+    warmSavedMs: round(warmSavedMs),
+    warmSavedRunsMs: saves.map(round),
     warmExecMs: warmExecMs === null ? null : round(warmExecMs),
     warmExecRunsMs: execs.map(round),
     warmSessionStarts: sessionStarts,

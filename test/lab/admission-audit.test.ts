@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../integration/serve-harness.js';
 import { requireDist } from '../integration/script-harness.js';
 import { domainStateOf, startAdmissionLab, type AdmissionLab } from './admission-lab.js';
-import { domainState, virshOn, type LabHost } from './harness.js';
+import { domainState, migrateByHand, virshOn, type LabHost } from './harness.js';
 
 requireDist();
 
@@ -92,7 +92,7 @@ describe('admission on the two-host lab (policy audit)', () => {
     const { lab } = t;
     const [a, b] = lab.hosts as [LabHost, LabHost];
     // as an admin on lab-a would: lab-a's daemon dials lab-b's over ssh (peer to peer), behind billboard's back
-    await virshOn(a, ['migrate', '--live', '--p2p', '--tunnelled', lab.domain, b.sshUri], 180_000);
+    await migrateByHand(a, b, ['--live', '--p2p', '--tunnelled', lab.domain, b.sshUri], 180_000);
     expect(await domainState(b)).toBe('running');
     await lab.waitTicking('lab-b');
     expect(await decision(t.uuid, 'lab-b', 'migrate')).toMatchObject({

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../integration/serve-harness.js';
 import { requireDist } from '../integration/script-harness.js';
 import { domainStateOf, failure, startAdmissionLab, type AdmissionLab } from './admission-lab.js';
-import { domainState, virshOn, type LabHost } from './harness.js';
+import { domainState, migrateByHand, virshOn, type LabHost } from './harness.js';
 import { captureSyslog, type HostSyslog } from './lab-syslog.js';
 
 requireDist();
@@ -88,7 +88,7 @@ describe('admission on the two-host lab (policy enforce)', () => {
         details: { answer: 'yes', rule: 'migration-destination' },
       });
       // as an admin on lab-b would: lab-b's daemon dials lab-a's over ssh (peer to peer), behind billboard's back
-      const why = await failure(virshOn(b, ['migrate', '--live', '--p2p', '--tunnelled', lab.domain, a.sshUri], 120_000));
+      const why = await failure(migrateByHand(b, a, ['--live', '--p2p', '--tunnelled', lab.domain, a.sshUri], 120_000));
       // the destination's own record says no; virsh carries its reason, unless libvirt's tunnelled p2p loses the
       // remote error in a race of its own (the tunnel's EOF is reported instead: seen once in a loaded CI run)
       expect((await t.admits()).find((e) => e.details.host === 'lab-a' && e.details.op === 'migrate')).toMatchObject({

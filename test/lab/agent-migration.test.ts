@@ -75,7 +75,7 @@ describe('lab: the guest agent through a real live migration (issue 17)', () => 
   );
 
   it(
-    'an edit of the running VM, saved for its next start, is DEFINITION_DRIFT by its Defined event alone; putting it back resolves it',
+    'an edit of the running VM, saved for its next start, is DEFINITION_DRIFT by its Defined event alone, and at the first scan when saved while no console watched',
     { timeout: 120_000 },
     async () => {
       const a = host('lab-a');
@@ -115,6 +115,17 @@ describe('lab: the guest agent through a real live migration (issue 17)', () => 
 
       await define(original);
       await c.until(() => !drift(), 10_000, 'DEFINITION_DRIFT resolved once the definition is put back');
+
+      // saved while no console watched: the console's first scan after it starts reads it (no event will come)
+      await c.rt.close();
+      writeFileSync(file, edited);
+      await virshOn(a, ['define', file]);
+      await c.start('ask');
+      const seen = await c.until(drift, 10_000, 'DEFINITION_DRIFT at the first scan after a restart');
+      expect(seen.evidence).toMatch(/lab-a saved [0-9a-f]{12} for its next start/);
+      writeFileSync(file, original);
+      await virshOn(a, ['define', file]);
+      await c.until(() => !drift(), 10_000, 'DEFINITION_DRIFT resolved once the definition is put back again');
     },
   );
 });

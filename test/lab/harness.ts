@@ -5,7 +5,7 @@ import * as core from './lab.mjs';
 import type { Lab as CoreLab, LabHost, StartLabOptions } from './lab.mjs';
 
 export type { LabHost, StartLabOptions };
-export { LabUnavailable, labPrerequisites, labHostsConfig, virshOn, domainState, lastTick } from './lab.mjs';
+export { LabUnavailable, labPrerequisites, labHostsConfig, virshOn, migrateByHand, domainState, lastTick } from './lab.mjs';
 
 export interface Lab extends CoreLab {
   host(name: string): LabHost;

@@ -74,6 +74,7 @@ export declare function domainXml(o: {
   uuid?: string;
 }): string;
 export declare function virshOn(host: LabHost, args: string[], timeoutMs?: number): Promise<string>;
+export declare function migrateByHand(host: LabHost, peer: LabHost, args: string[], timeoutMs?: number): Promise<string>;
 export declare function lastTick(consoleLog: string): number;
 export declare function domainState(host: LabHost): Promise<string | null>;
 export declare function guestTicks(lab: Lab, hostName: string): Promise<number | null>;

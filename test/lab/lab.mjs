@@ -525,6 +525,25 @@ export function virshOn(host, args, timeoutMs = 60_000) {
   return run('virsh', ['-c', host.localUri, ...args], { timeoutMs });
 }
 
+/**
+ * `virsh migrate ARGS` on `host`, by hand, to `peer` over ssh (p2p). When the peer's sshd drops the connection at its
+ * greeting (`kex_exchange_identification`: nothing of the migration has begun, and no hook has run) it is tried once
+ * more, with the peer's sshd log on stderr: that is the lab's transport, not what a test looks at. Any other failure
+ * is the migration's answer.
+ */
+export async function migrateByHand(host, peer, args, timeoutMs = 120_000) {
+  try {
+    return await virshOn(host, ['migrate', ...args], timeoutMs);
+  } catch (e) {
+    if (!/kex_exchange_identification/.test(e.message)) throw e;
+    const logFile = join(peer.dir, 'sshd.log');
+    const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-5).join(' | ') : 'no log';
+    log(`${peer.name}'s sshd dropped ${host.name}'s connection at its greeting; trying once more. sshd.log: ${tail}`);
+    await sleep(1000);
+    return virshOn(host, ['migrate', ...args], timeoutMs);
+  }
+}
+
 /** The highest `tick N` in the guest's console log (0 when none yet). */
 export function lastTick(consoleLog) {
   if (!existsSync(consoleLog)) return 0;
