@@ -12,7 +12,7 @@ export const hosts = command({
   args: [],
   flags: {},
   mutating: false,
-  summary: 'lab hosts: up/down, last scan, domains, free memory, domain events and the poll in force',
+  summary: 'lab hosts: up/down, last scan, domains, free memory, domain events, the poll in force, and each admission hook',
   examples: ['hosts'],
   run: async (_cmd, ctx) => {
     const list = needScanner(ctx).statuses();
