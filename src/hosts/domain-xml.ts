@@ -304,16 +304,17 @@ export function definitionHash(xml: string): string {
 /**
  * The domain with its saved definition's hash, when it runs and `inactiveXml` (dumpxml --inactive) differs from what
  * it runs: libvirt applies an edit of a running domain at its next start, and until then only the inactive XML shows
- * it. The normal form is the same for both XMLs of one definition, so an unchanged one adds nothing. An inactive XML
- * that does not parse adds nothing either: the running definition is still the one reported.
+ * it. The normal form is the same for both XMLs of one definition, so an unchanged one adds nothing. One that could
+ * not be read (undefined, empty, or not parsing) marks the domain savedDefinitionUnread: what the scanner knew stands.
  */
 export function withSavedDefinition(info: DomainInfo, inactiveXml: string | undefined): DomainInfo {
-  if ((info.state !== 'running' && info.state !== 'paused') || !inactiveXml?.trim()) return info;
+  if (info.state !== 'running' && info.state !== 'paused') return info;
   let saved: string;
   try {
+    if (!inactiveXml?.trim()) throw new DomainXmlError('no saved definition');
     saved = definitionHash(inactiveXml.trim());
   } catch {
-    return info;
+    return { ...info, savedDefinitionUnread: true };
   }
   return saved === info.definitionHash ? info : { ...info, savedDefinitionHash: saved };
 }

@@ -356,7 +356,7 @@ export class Scanner extends EventEmitter {
   private scanned(h: HostState, started: number, { domains, node, admissionHook, savedRead }: HostScan): ScanResult {
     const name = h.cfg.name;
     const at = Date.now();
-    const carried = savedRead ? domains : keepSavedDefinitions(h.last, domains);
+    const carried = keepSavedDefinitions(h.last, domains, !savedRead);
     const inv: Inventory = { host: name, at, durationMs: at - started, domains: carried };
     if (node) inv.node = node;
     if (admissionHook) inv.admissionHook = admissionHook;
@@ -380,7 +380,9 @@ export class Scanner extends EventEmitter {
     h.events?.names.replace(domains);
     // a saved definition a whole scan could only carry over is read again: a revert whose event was missed (or
     // folded into this whole scan) must not keep its finding until the VM stops
-    if (!savedRead) for (const d of carried) if (d.savedDefinitionHash) h.events?.request(d.uuid, d.name, 'saved definition recheck');
+    for (const d of carried) {
+      if (d.savedDefinitionHash && (!savedRead || d.savedDefinitionUnread)) h.events?.request(d.uuid, d.name, 'saved definition recheck');
+    }
     if (wasDown) this.opts.log?.info?.({ host: name }, 'host back up');
     // a host removed (or replaced) by setHosts while its scan ran reports nothing
     if (!this.stopped && this.hosts.get(name) === h) {

@@ -43,6 +43,8 @@ export interface DomainInfo {
   /** the hash of a running domain's saved definition when it differs from the running one: a `virsh edit` or `virsh
    *  define` that applies at its next start. Read by one-domain rescans (a `Defined` event asks for one) */
   savedDefinitionHash?: string;
+  /** the scan asked for the saved definition of this running domain and could not read it: what was known stands */
+  savedDefinitionUnread?: true;
   /** true when the domain has devices that cannot migrate (host passthrough, local-only) */
   localOnlyDevices?: string[];
   persistent?: boolean;

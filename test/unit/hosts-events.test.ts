@@ -236,14 +236,21 @@ describe('a saved definition a one-domain rescan found, across the whole scans t
     ({ uuid, name: uuid, state, definitionHash: def, ...(saved ? { savedDefinitionHash: saved } : {}) }) as DomainInfo;
   const last: Inventory = { host: 'h', at: 1, durationMs: 5, domains: [dom('u1', 'running', 'd1', 's1'), dom('u2', 'running', 'd2')] };
   it('is kept while the domain runs the definition it ran then', () => {
-    expect(keepSavedDefinitions(last, [dom('u1', 'paused', 'd1'), dom('u2', 'running', 'd2')])).toEqual([
+    expect(keepSavedDefinitions(last, [dom('u1', 'paused', 'd1'), dom('u2', 'running', 'd2')], true)).toEqual([
       dom('u1', 'paused', 'd1', 's1'),
       dom('u2', 'running', 'd2'),
     ]);
   });
+  it('where the scan read saved definitions, only one it could not read is kept (and in a targeted merge too)', () => {
+    const unread = { ...dom('u1', 'running', 'd1'), savedDefinitionUnread: true as const };
+    expect(keepSavedDefinitions(last, [dom('u1', 'running', 'd1')], false)).toEqual([dom('u1', 'running', 'd1')]);
+    expect(keepSavedDefinitions(last, [unread], false)).toEqual([{ ...unread, savedDefinitionHash: 's1' }]);
+    const merged = mergeTargeted(last, [{ uuid: 'u1', name: 'u1', info: unread }], 0);
+    expect(merged?.domains.find((d) => d.uuid === 'u1')).toMatchObject({ savedDefinitionHash: 's1' });
+  });
   it('goes when it stops (its scan then reads that definition) or runs another one (a restart applied it)', () => {
-    expect(keepSavedDefinitions(last, [dom('u1', 'shutoff', 's1')])).toEqual([dom('u1', 'shutoff', 's1')]);
-    expect(keepSavedDefinitions(last, [dom('u1', 'running', 's1')])).toEqual([dom('u1', 'running', 's1')]);
-    expect(keepSavedDefinitions(undefined, [dom('u1', 'running', 'd1')])).toEqual([dom('u1', 'running', 'd1')]);
+    expect(keepSavedDefinitions(last, [dom('u1', 'shutoff', 's1')], true)).toEqual([dom('u1', 'shutoff', 's1')]);
+    expect(keepSavedDefinitions(last, [dom('u1', 'running', 's1')], true)).toEqual([dom('u1', 'running', 's1')]);
+    expect(keepSavedDefinitions(undefined, [dom('u1', 'running', 'd1')], true)).toEqual([dom('u1', 'running', 'd1')]);
   });
 });

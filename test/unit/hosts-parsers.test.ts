@@ -139,11 +139,13 @@ describe('domain XML', () => {
     const edited = LAB('lab-a-running-inactive').replace(/<memory unit='KiB'>\d+/, "<memory unit='KiB'>999424");
     expect(edited).not.toBe(LAB('lab-a-running-inactive'));
     expect(withSavedDefinition(live, edited)).toEqual({ ...live, savedDefinitionHash: definitionHash(edited) });
-    // a shut-off domain's scan reads that definition itself; no inactive XML, or one that does not parse, adds nothing
+    // a shut-off domain's scan reads that definition itself
     const off = parseDomainXml(LAB('lab-b-shutoff'), { state: 'shutoff' });
     expect(withSavedDefinition(off, edited)).toBe(off);
-    expect(withSavedDefinition(live, undefined)).toBe(live);
-    expect(withSavedDefinition(live, '<domain><name>')).toBe(live);
+    // one that could not be read says so: what the scanner knew stands
+    expect(withSavedDefinition(live, undefined)).toEqual({ ...live, savedDefinitionUnread: true });
+    expect(withSavedDefinition(live, '')).toEqual({ ...live, savedDefinitionUnread: true });
+    expect(withSavedDefinition(live, '<domain><name>')).toEqual({ ...live, savedDefinitionUnread: true });
   });
 
   it('changes the hash on a virsh edit of the shut-off copy: memory, a new disk, a new NIC, a new kernel command line', () => {
@@ -385,15 +387,22 @@ describe('scan batch output', () => {
     ];
     const cache = new Map();
     const scan = (saved: string | Error) =>
-      parseRawBatch({ node: '', free: '', domains: sessionRawDomains(lists, outs(saved), true) }, cache).domains;
+      parseRawBatch({ node: '', free: '', domains: sessionRawDomains(lists, outs(saved), true) }, cache, true).domains;
     expect(scan(INACTIVE)[0]).not.toHaveProperty('savedDefinitionHash'); // the same definition: nothing waits
     const [running, shutoff] = scan(edited);
     expect(running).toMatchObject({ uuid: u, state: 'running', savedDefinitionHash: definitionHash(edited) });
     expect(running!.definitionHash).toBe(definitionHash(LIVE));
     expect(shutoff).not.toHaveProperty('savedDefinitionHash');
-    expect(cache.get(u).saved).toMatchObject({ hash: definitionHash(edited) }); // kept beside the parse
-    // a failed read is none read: nothing waits, as far as this scan can tell
+    expect(cache.get(u).saved).toMatchObject({ info: { savedDefinitionHash: definitionHash(edited) } }); // kept beside the parse
+    // a failed read is unread, not "nothing waits": the scanner keeps what it knew
+    expect(scan(new Error('error: failed'))[0]).toMatchObject({ savedDefinitionUnread: true });
     expect(scan(new Error('error: failed'))[0]).not.toHaveProperty('savedDefinitionHash');
+    // listed shut off, running by the time of its state: no saved definition was asked for, so none was read
+    const started = sessionRawDomains(lists, outs(INACTIVE), true).map((d) => (d.uuid === off ? { ...d, state: 'running\n' } : d));
+    const late = parseRawBatch({ node: '', free: '', domains: started }, cache, true).domains[1];
+    expect(late).toMatchObject({ uuid: off, state: 'running', savedDefinitionUnread: true });
+    // a scan that asked for none marks nothing
+    expect(parseRawBatch({ node: '', free: '', domains: started }, cache).domains[1]).not.toHaveProperty('savedDefinitionUnread');
   });
 
   it('names the domain whose XML is malformed', () => {

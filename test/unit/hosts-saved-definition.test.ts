@@ -16,11 +16,14 @@ const dom = (saved?: string): DomainInfo =>
 /** a host whose saved definition the test sets; one-domain scans read it, whole scans only when `wholeReads` */
 function host(wholeReads = false) {
   let send: (t: string) => void = () => {};
-  const h = { saved: undefined as string | undefined, oneScans: 0, send: (t: string) => send(t) };
+  const h = { saved: undefined as string | undefined, wholeUnread: false, oneScans: 0, send: (t: string) => send(t) };
   const ch: EventChannel = { onData: (cb) => (send = cb), onEnd: () => {}, close: () => {} };
   const driver = stubDriver('h', {
     kind: 'ssh',
-    scanAll: async (o) => (wholeReads && o?.savedDefinitions ? { domains: [dom(h.saved)], savedRead: true } : { domains: [dom()] }),
+    scanAll: async (o) => {
+      if (!wholeReads || !o?.savedDefinitions) return { domains: [dom()] };
+      return { domains: [h.wholeUnread ? { ...dom(), savedDefinitionUnread: true as const } : dom(h.saved)], savedRead: true };
+    },
     scanDomain: async () => {
       h.oneScans++;
       return dom(h.saved);
@@ -101,5 +104,15 @@ describe('a saved definition through the scanner', () => {
     await s.scan(['h']);
     expect(seen.at(-1)!.domains[0]).not.toHaveProperty('savedDefinitionHash');
     expect(h.oneScans).toBe(0);
+
+    // edited again; a whole scan whose read of it fails keeps what was known and asks that domain once more
+    h.saved = 'edited-again';
+    await s.scan(['h']);
+    h.wholeUnread = true;
+    const n = seen.length;
+    await s.scan(['h']);
+    expect(seen[n]!.domains[0]).toMatchObject({ savedDefinitionHash: 'edited-again' });
+    await until(() => h.oneScans === 1 && seen.length > n + 1, 'the recheck of the unread one');
+    expect(seen.at(-1)!.domains[0]).toMatchObject({ savedDefinitionHash: 'edited-again' });
   });
 });

@@ -26,22 +26,24 @@ export function mergeTargeted(last: Inventory, found: TargetedFound[], started: 
     if (f.info) byUuid.set(f.uuid, f.info);
     else byUuid.delete(f.uuid);
   }
-  return { ...last, at, durationMs: at - started, domains: [...byUuid.values()], targeted: found.map((f) => f.uuid) };
+  const domains = keepSavedDefinitions(last, [...byUuid.values()], false); // a target whose saved one was unread
+  return { ...last, at, durationMs: at - started, domains, targeted: found.map((f) => f.uuid) };
 }
 
 /**
- * A whole scan's domains with the saved definitions one-domain rescans found, each kept while its domain runs the
- * definition it ran then. A whole scan reads no inactive XML (that would be one more dumpxml per running domain), so
- * without this the next poll would take back what a `Defined` event showed. Once the domain stops, its scan reads the
- * saved definition itself.
+ * A scan's domains with the saved definitions the last inventory had, kept for a domain that runs the definition it
+ * ran then and whose scan did not read its saved one: every domain of a whole scan that reads none (the one-exec
+ * path: one more dumpxml per running domain), or one whose read failed (savedDefinitionUnread). Without this the
+ * scan would take back what a `Defined` event showed. Once the domain stops, its scan reads that definition itself.
  */
-export function keepSavedDefinitions(last: Inventory | undefined, domains: DomainInfo[]): DomainInfo[] {
+export function keepSavedDefinitions(last: Inventory | undefined, domains: DomainInfo[], readNone: boolean): DomainInfo[] {
   const saved = new Map(last?.domains.filter((d) => d.savedDefinitionHash).map((d) => [d.uuid, d]));
   if (!saved.size) return domains;
   return domains.map((d) => {
     const before = saved.get(d.uuid);
     const running = d.state === 'running' || d.state === 'paused';
-    if (!before || d.savedDefinitionHash || !running || d.definitionHash !== before.definitionHash) return d;
+    const unread = readNone || d.savedDefinitionUnread;
+    if (!before || !unread || d.savedDefinitionHash || !running || d.definitionHash !== before.definitionHash) return d;
     return { ...d, savedDefinitionHash: before.savedDefinitionHash };
   });
 }

@@ -186,7 +186,8 @@ export class LibvirtDriver implements HostDriver {
     const ips = await this.addresses(present.filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.uuid));
     return present.map((r) => {
       try {
-        return withSavedDefinition(parseDomainXml(r.xml, { state: r.state, ips: ips.get(r.uuid) }), r.saved);
+        const info = parseDomainXml(r.xml, { state: r.state, ips: ips.get(r.uuid) });
+        return o.savedDefinitions ? withSavedDefinition(info, r.saved) : info;
       } catch (e) {
         if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${r.uuid}`);
         throw asHostError(this.name, e);

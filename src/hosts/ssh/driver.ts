@@ -268,13 +268,16 @@ export class SshDriver implements HostDriver {
     const lists = { uuids: parseUuidList(list.out), inactive: new Set(parseUuidList(inactive.out)), node: node.out, free: free.out };
     const lines = sessionDomainLines(lists, saved);
     const outs = lines.length ? await this.ask(s, lines, deadline, label, 'scan') : [];
-    const scan = this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs, saved) });
+    const scan = this.parseScan({ node: lists.node, free: lists.free, domains: sessionRawDomains(lists, outs, saved) }, saved);
     return saved ? { ...scan, savedRead: true } : scan;
   }
 
-  private parseScan(raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string }): HostScan {
+  private parseScan(
+    raw: { node: string; free: string; domains: RawDomain[] } | { stdout: string; nonce: string },
+    saved = false,
+  ): HostScan {
     try {
-      return 'stdout' in raw ? parseBatch(raw.stdout, raw.nonce, this.parsed) : parseRawBatch(raw, this.parsed);
+      return 'stdout' in raw ? parseBatch(raw.stdout, raw.nonce, this.parsed) : parseRawBatch(raw, this.parsed, saved);
     } catch (e) {
       if (e instanceof TruncatedOutputError || e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, e.message);
       throw asHostError(this.name, e);

@@ -38,7 +38,7 @@ export interface RawDomain {
   state: string;
   xml: string;
   ifaddr: string;
-  /** its saved definition (dumpxml --inactive), where the scan read one */
+  /** its saved definition (dumpxml --inactive) where the scan asked for one; '' when that failed */
   inactiveXml?: string;
 }
 
@@ -85,8 +85,8 @@ export type DomainParseCache = Map<string, CacheEntry>;
 interface CacheEntry {
   xml: string;
   info: DomainInfo;
-  /** the last saved definition read beside it, and its hash where it differs from the running one */
-  saved?: { xml: string; hash?: string };
+  /** the last saved definition read beside it, and what it says (its hash where it differs, or unread) */
+  saved?: { xml: string; info: Pick<DomainInfo, 'savedDefinitionHash' | 'savedDefinitionUnread'> };
 }
 
 function withRuntime(info: DomainInfo, state: DomainState, ips: Map<string, string[]>): DomainInfo {
@@ -108,19 +108,31 @@ export function parseBatch(stdout: string, nonce: string, cache?: DomainParseCac
  */
 const own = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
 
-/** the domain with the saved definition its scan read (hashed once per distinct text, kept in its cache entry) */
-function savedOf(info: DomainInfo, inactiveXml: string | undefined, entry: CacheEntry): DomainInfo {
-  if (inactiveXml === undefined) return info;
+/**
+ * The domain with the saved definition its scan read (worked out once per distinct text, kept in its cache entry);
+ * with `asked`, a running domain whose saved definition was not read (the read failed, or it started between the
+ * list and the read) is marked savedDefinitionUnread.
+ */
+function savedOf(info: DomainInfo, inactiveXml: string | undefined, entry: CacheEntry, asked: boolean): DomainInfo {
+  if (info.state !== 'running' && info.state !== 'paused') return info;
+  if (inactiveXml === undefined) return asked ? { ...info, savedDefinitionUnread: true } : info;
+  if (!inactiveXml) return withSavedDefinition(info, inactiveXml);
   if (entry.saved?.xml !== inactiveXml) {
-    const hash = withSavedDefinition({ ...info, state: 'running' }, inactiveXml).savedDefinitionHash;
-    entry.saved = { xml: own(inactiveXml), ...(hash ? { hash } : {}) };
+    const { savedDefinitionHash, savedDefinitionUnread } = withSavedDefinition(info, inactiveXml);
+    entry.saved = {
+      xml: own(inactiveXml),
+      info: { ...(savedDefinitionHash ? { savedDefinitionHash } : {}), ...(savedDefinitionUnread ? { savedDefinitionUnread } : {}) },
+    };
   }
-  const hash = entry.saved.hash;
-  return hash && (info.state === 'running' || info.state === 'paused') ? { ...info, savedDefinitionHash: hash } : info;
+  return { ...info, ...entry.saved.info };
 }
 
 /** The sections of a scan, however they were fetched (one exec's stdout, or a virsh session) → parsed. */
-export function parseRawBatch(raw: { node: string; free: string; domains: RawDomain[] }, cache?: DomainParseCache): HostScan {
+export function parseRawBatch(
+  raw: { node: string; free: string; domains: RawDomain[] },
+  cache?: DomainParseCache,
+  savedAsked = false,
+): HostScan {
   const domains: DomainInfo[] = [];
   const seen = new Set<string>();
   for (const d of raw.domains) {
@@ -130,7 +142,7 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
     seen.add(d.uuid);
     const hit = cache?.get(d.uuid);
     if (hit && hit.xml === d.xml) {
-      domains.push(savedOf(withRuntime(hit.info, state, ips), d.inactiveXml, hit));
+      domains.push(savedOf(withRuntime(hit.info, state, ips), d.inactiveXml, hit, savedAsked));
       continue;
     }
     try {
@@ -138,7 +150,7 @@ export function parseRawBatch(raw: { node: string; free: string; domains: RawDom
       const info = parseDomainXml(xml, { state, ips });
       const entry: CacheEntry = { xml, info };
       cache?.set(d.uuid, entry);
-      domains.push(savedOf(withRuntime(info, state, ips), d.inactiveXml, entry));
+      domains.push(savedOf(withRuntime(info, state, ips), d.inactiveXml, entry, savedAsked));
     } catch (e) {
       if (e instanceof DomainXmlError) throw new DomainXmlError(`${e.message} for domain ${d.uuid}`);
       throw e;
@@ -177,7 +189,7 @@ export function sessionDomainLines(l: SessionLists, saved = false): string[] {
 
 /**
  * The second request's outputs (one per line of sessionDomainLines with the same `saved`) → raw domains; a failed
- * command → '' (a failed saved definition: none read).
+ * command → ''.
  */
 export function sessionRawDomains(l: SessionLists, outs: { out: string; error?: string }[], saved = false): RawDomain[] {
   const domains: RawDomain[] = [];
@@ -192,7 +204,7 @@ export function sessionRawDomains(l: SessionLists, outs: { out: string; error?: 
     const d: RawDomain = { uuid, state, xml, ifaddr };
     if (running && saved) {
       const inx = outs[i++];
-      if (inx && inx.error === undefined) d.inactiveXml = xmlOf(inx.out);
+      d.inactiveXml = inx && inx.error === undefined ? xmlOf(inx.out) : '';
     }
     domains.push(d);
   }
