@@ -29,10 +29,16 @@ const receiver = new AlertReceiver();
 let rt: Runtime;
 let metrics: MetricsServer;
 
-/** the exec sink: a real script that keeps each event it is handed on stdin, and its environment's names */
+/**
+ * the exec sink: a real script that keeps each event it is handed on stdin, and its environment's names; the event's
+ * .json appears whole (renamed into place) and last, so a test that sees it can read both
+ */
 function sinkScript(): string {
   const script = join(dir, 'page-me.sh');
-  writeFileSync(script, '#!/bin/sh\nf="$1/alert-$(date +%s%N)-$$"\ncat > "$f.json"\nenv | cut -d= -f1 > "$f.env"\n');
+  writeFileSync(
+    script,
+    '#!/bin/sh\nf="$1/alert-$(date +%s%N)-$$"\ncat > "$f.part"\nenv | cut -d= -f1 > "$f.env"\nmv "$f.part" "$f.json"\n',
+  );
   chmodSync(script, 0o755);
   return script;
 }

@@ -27,7 +27,8 @@ beforeAll(async () => {
   execOut = join(lab.dir, 'exec-out');
   mkdirSync(execOut);
   const script = join(lab.dir, 'page-me.sh');
-  writeFileSync(script, '#!/bin/sh\ncat > "$1/alert-$(date +%s%N)-$$.json"\n');
+  // each event renamed into place whole: a test reading the folder never parses half a file
+  writeFileSync(script, '#!/bin/sh\nf="$1/alert-$(date +%s%N)-$$"\ncat > "$f.part"\nmv "$f.part" "$f.json"\n');
   chmodSync(script, 0o755);
   const vm = { uuid: UUID, name: 'db-01', state: 'running' as const, macs: ['52:54:00:0c:1a:2b'], memoryKiB: 1048576, vcpus: 1 };
   const hosts = ['lab-a', 'lab-b'].map((name, i) => {
