@@ -301,6 +301,12 @@ export function definitionHash(xml: string): string {
   return hashTree(parseXmlTree(xml));
 }
 
+/** a domain that runs a definition apart from the one saved for its next start (and holds addresses): the one
+ *  reported is the running one */
+export function isRunningOrPaused(state: DomainState): boolean {
+  return state === 'running' || state === 'paused';
+}
+
 /**
  * The domain with its saved definition's hash, when it runs and `inactiveXml` (dumpxml --inactive) differs from what
  * it runs: libvirt applies an edit of a running domain at its next start, and until then only the inactive XML shows
@@ -308,7 +314,7 @@ export function definitionHash(xml: string): string {
  * not be read (undefined, empty, or not parsing) marks the domain savedDefinitionUnread: what the scanner knew stands.
  */
 export function withSavedDefinition(info: DomainInfo, inactiveXml: string | undefined): DomainInfo {
-  if (info.state !== 'running' && info.state !== 'paused') return info;
+  if (!isRunningOrPaused(info.state)) return info;
   let saved: string;
   try {
     if (!inactiveXml?.trim()) throw new DomainXmlError('no saved definition');

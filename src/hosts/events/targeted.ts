@@ -1,5 +1,6 @@
 import type { HostDriver } from '../../model/host-driver.js';
 import type { DomainInfo, HostStatus, Inventory } from '../../model/types.js';
+import { isRunningOrPaused } from '../domain-xml.js';
 import type { EventStreamStats } from './stream.js';
 
 // Pure helpers of the scanner's event side: a targeted rescan folded into the host's last inventory, and a host's
@@ -41,9 +42,8 @@ export function keepSavedDefinitions(last: Inventory | undefined, domains: Domai
   if (!saved.size) return domains;
   return domains.map((d) => {
     const before = saved.get(d.uuid);
-    const running = d.state === 'running' || d.state === 'paused';
     const unread = readNone || d.savedDefinitionUnread;
-    if (!before || !unread || d.savedDefinitionHash || !running || d.definitionHash !== before.definitionHash) return d;
+    if (!before || !unread || d.savedDefinitionHash || !isRunningOrPaused(d.state) || d.definitionHash !== before.definitionHash) return d;
     return { ...d, savedDefinitionHash: before.savedDefinitionHash };
   });
 }

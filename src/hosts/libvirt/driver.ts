@@ -4,7 +4,7 @@ import type { EventChannel, HostDriver, HostScan, ScanOptions } from '../../mode
 import { safeText } from '../../model/text.js';
 import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
 import { COMMAND_TIMEOUT_MS, MIGRATE_TIMEOUT_MS, VIRSH } from '../defaults.js';
-import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
+import { DomainXmlError, isRunningOrPaused, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { openLocalEventChannel } from '../events/channel.js';
 import { asHostError, hostError, isolateUnsupported, timeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +23,14 @@ import { runLocalVirsh } from './local-virsh.js';
 
 /** virDomainXMLFlags: the definition saved for the next start, not the running one */
 const VIR_DOMAIN_XML_INACTIVE = 2;
+
+/** one domain as read through the binding, before parsing */
+interface ReadDomain {
+  uuid: string;
+  state: DomainState;
+  xml: string;
+  saved?: string;
+}
 
 export interface LibvirtDriverOptions {
   log?: Logger;
@@ -182,24 +190,24 @@ export class LibvirtDriver implements HostDriver {
     const hv = await this.conn();
     const doms = await this.call('list domains', () => hv.connectListAllDomains());
     const raw = await Promise.all(doms.map((d) => this.readDomain(d, o.savedDefinitions === true)));
-    const present = raw.filter((r): r is NonNullable<typeof r> => r !== undefined);
-    const ips = await this.addresses(present.filter((r) => r.state === 'running' || r.state === 'paused').map((r) => r.uuid));
-    return present.map((r) => {
-      try {
-        const info = parseDomainXml(r.xml, { state: r.state, ips: ips.get(r.uuid) });
-        return o.savedDefinitions ? withSavedDefinition(info, r.saved) : info;
-      } catch (e) {
-        if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${r.uuid}`);
-        throw asHostError(this.name, e);
-      }
-    });
+    const present = raw.filter((r): r is ReadDomain => r !== undefined);
+    const ips = await this.addresses(present.filter((r) => isRunningOrPaused(r.state)).map((r) => r.uuid));
+    return present.map((r) => this.parsed(r, ips.get(r.uuid), o.savedDefinitions === true));
+  }
+
+  /** a domain read as a scan reports it (with `saved`, its saved definition as read); a bad XML is a host error */
+  private parsed(r: ReadDomain, ips: Map<string, string[]> | undefined, saved: boolean): DomainInfo {
+    try {
+      const info = parseDomainXml(r.xml, { state: r.state, ips });
+      return saved ? withSavedDefinition(info, r.saved) : info;
+    } catch (e) {
+      if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${r.uuid}`);
+      throw asHostError(this.name, e);
+    }
   }
 
   /** one listed domain's UUID, state, XML and (with `saved`, when it runs) saved definition; undefined: it vanished */
-  private async readDomain(
-    d: LvDomain,
-    saved: boolean,
-  ): Promise<{ uuid: string; state: DomainState; xml: string; saved?: string } | undefined> {
+  private async readDomain(d: LvDomain, saved: boolean): Promise<ReadDomain | undefined> {
     try {
       const [uuid, info, xml] = await Promise.all([
         this.call('domain uuid', () => d.getUUIDString()),
@@ -207,8 +215,7 @@ export class LibvirtDriver implements HostDriver {
         this.call('domain xml', () => d.getXMLDesc()),
       ]);
       const state = domainStateFromNumber(info.state);
-      const active = state === 'running' || state === 'paused';
-      const inactive = saved && active ? await this.savedXml(d) : undefined;
+      const inactive = saved && isRunningOrPaused(state) ? await this.savedXml(d) : undefined;
       return { uuid: uuid.toLowerCase(), state, xml, ...(inactive !== undefined ? { saved: inactive } : {}) };
     } catch (e) {
       if ((e as BillboardError).code === 'NOT_FOUND') return undefined; // vanished while listing
@@ -246,22 +253,16 @@ export class LibvirtDriver implements HostDriver {
 
   /** one domain as a scan reports it, with its saved definition when that differs; null when the host has none */
   async scanDomain(uuid: string): Promise<DomainInfo | null> {
+    let r: ReadDomain | undefined;
     try {
-      const d = await this.lookup(uuid);
-      const [info, xml, saved] = await Promise.all([
-        this.call('domain info', () => d.getInfo()),
-        this.call('domain xml', () => d.getXMLDesc()),
-        this.savedXml(d),
-      ]);
-      const state = domainStateFromNumber(info.state);
-      const u = uuid.toLowerCase();
-      const ips = state === 'running' || state === 'paused' ? (await this.addresses([u])).get(u) : undefined;
-      return withSavedDefinition(parseDomainXml(xml, { state, ips }), saved);
+      r = await this.readDomain(await this.lookup(uuid), true);
     } catch (e) {
       if ((e as BillboardError).code === 'NOT_FOUND') return null;
-      if (e instanceof DomainXmlError) throw hostError('HOST_ERROR', this.name, `${e.message} for domain ${uuid}`);
       throw asHostError(this.name, e);
     }
+    if (!r) return null; // gone between the lookup and the read
+    const ips = isRunningOrPaused(r.state) ? (await this.addresses([r.uuid])).get(r.uuid) : undefined;
+    return this.parsed(r, ips, true);
   }
 
   async stop(uuid: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { HostScan } from '../../model/host-driver.js';
 import type { DomainInfo, DomainState, NodeInfo } from '../../model/types.js';
-import { DomainXmlError, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
+import { DomainXmlError, isRunningOrPaused, parseDomainXml, withSavedDefinition } from '../domain-xml.js';
 import { shQuote } from './commands.js';
 import { markPrefix } from './framing.js';
 import { parseDomIfAddr, parseDomState, parseFreecell, parseNodeInfo } from './text.js';
@@ -114,9 +114,8 @@ const own = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
  * list and the read) is marked savedDefinitionUnread.
  */
 function savedOf(info: DomainInfo, inactiveXml: string | undefined, entry: CacheEntry, asked: boolean): DomainInfo {
-  if (info.state !== 'running' && info.state !== 'paused') return info;
-  if (inactiveXml === undefined) return asked ? { ...info, savedDefinitionUnread: true } : info;
-  if (!inactiveXml) return withSavedDefinition(info, inactiveXml);
+  if (!isRunningOrPaused(info.state) || (inactiveXml === undefined && !asked)) return info;
+  if (!inactiveXml) return withSavedDefinition(info, inactiveXml); // asked for and not read
   if (entry.saved?.xml !== inactiveXml) {
     const { savedDefinitionHash, savedDefinitionUnread } = withSavedDefinition(info, inactiveXml);
     entry.saved = {
