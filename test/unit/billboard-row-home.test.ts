@@ -4,21 +4,12 @@ import { afterEach, expect, it } from 'vitest';
 import { Engine } from '../../src/billboard/engine.js';
 import type { DomainInfo, Registration } from '../../src/model/types.js';
 import { FakeStore, approved } from '../helpers/fake-store.js';
+import { domainInfo } from '../support/fake-host-driver.js';
 
 const T = 1_700_000_000_000;
 const U = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
-const dom = (n: number): DomainInfo => ({
-  uuid: U(n),
-  name: `vm${n}`,
-  state: 'running',
-  vcpus: 1,
-  memoryKiB: 1024,
-  macs: [`52:54:00:00:00:0${n}`],
-  interfaces: [],
-  ips: [],
-  disks: [],
-  definitionHash: `hash${n}`,
-});
+const dom = (n: number): DomainInfo =>
+  domainInfo({ uuid: U(n), name: `vm${n}`, memoryKiB: 1024, macs: [`52:54:00:00:00:0${n}`], definitionHash: `hash${n}` });
 const engines: Engine[] = [];
 afterEach(() => {
   for (const e of engines.splice(0)) e.close();

@@ -152,21 +152,26 @@ function fakeChannel(): { ch: EventChannel; send(t: string): void; end(why: stri
   };
 }
 
+/** a host's events over a fake channel, `web` known as u1, started: the rescans it asks for are kept in `asks` */
+async function watched(o: { debounceMs: number; maxDelayMs?: number }) {
+  const f = fakeChannel();
+  const asks: RescanRequest[] = [];
+  const ev = new HostEvents({
+    host: 'h',
+    open: async () => f.ch,
+    rescan: async (r) => void asks.push(r),
+    stream: { settleMs: 60_000 },
+    ...o,
+  });
+  ev.names.replace([{ uuid: 'u1', name: 'web' }]);
+  ev.start();
+  await new Promise((r) => setTimeout(r, 10));
+  return { f, asks, ev };
+}
+
 describe('rescans asked by events', () => {
   it('a storm of 200 lifecycle events on one domain costs one targeted rescan; an unknown name one full rescan', async () => {
-    const f = fakeChannel();
-    const asks: RescanRequest[] = [];
-    const ev = new HostEvents({
-      host: 'h',
-      open: async () => f.ch,
-      rescan: async (r) => void asks.push(r),
-      debounceMs: 30,
-      maxDelayMs: 5000,
-      stream: { settleMs: 60_000 },
-    });
-    ev.names.replace([{ uuid: 'u1', name: 'web' }]);
-    ev.start();
-    await new Promise((r) => setTimeout(r, 10));
+    const { f, asks, ev } = await watched({ debounceMs: 30, maxDelayMs: 5000 });
     for (let i = 0; i < 200; i++) f.send(`event 'lifecycle' for domain 'web': ${i % 2 ? 'Suspended Paused' : 'Resumed Unpaused'}\n`);
     await new Promise((r) => setTimeout(r, 200));
     // the first event also marks the stream up, which asks for a full resync: gathered into the same rescan
@@ -185,18 +190,7 @@ describe('rescans asked by events', () => {
 
 describe('a listener that throws', () => {
   it('costs no rescan: the rescan is asked for before listeners hear the event', async () => {
-    const f = fakeChannel();
-    const asks: RescanRequest[] = [];
-    const ev = new HostEvents({
-      host: 'h',
-      open: async () => f.ch,
-      rescan: async (r) => void asks.push(r),
-      debounceMs: 10,
-      stream: { settleMs: 60_000 },
-    });
-    ev.names.replace([{ uuid: 'u1', name: 'web' }]);
-    ev.start();
-    await new Promise((r) => setTimeout(r, 10));
+    const { f, asks, ev } = await watched({ debounceMs: 10 });
     f.send("event 'lifecycle' for domain 'web': Resumed Unpaused\n"); // the stream is up: its resync
     await new Promise((r) => setTimeout(r, 100));
     const before = asks.length;
