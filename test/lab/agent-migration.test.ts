@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labPrerequisites, LabUnavailable, virshOn } from './harness.js';
+import { labPrerequisites, LabUnavailable, noteGuestRebootAfterMigration, virshOn } from './harness.js';
 import { AGENT_INTERVAL_S, longestGap, startAgentConsole, type AgentConsole } from './agent-console.mjs';
 import type { Inventory, MigrationJob } from '../../src/model/types.js';
 
@@ -30,7 +30,9 @@ describe('lab: the guest agent through a real live migration (issue 17)', () => 
     await c.run('authorize tiny');
     const started = Date.now();
     const job = (await c.run('watch tiny')) as MigrationJob;
-    expect(job.state, job.error).toBe('completed');
+    // QEMU TCG's known fault (harness.ts) shows here as a new boot id: said, so the tier runner runs the lab again
+    const fault = job.state === 'completed' ? undefined : noteGuestRebootAfterMigration(c.lab.consoleLog, 'lab-b');
+    expect(job.state, fault ?? job.error).toBe('completed');
     expect(job.result).toMatch(/^activated: running on lab-b only, beacon .* same key and boot id, seq \d+ → \d+/);
     expect(job.result).not.toMatch(/agentless|scan alone/);
     expect(c.rt.ctx.store.registration(c.lab.uuid)?.homeHost).toBe('lab-b');

@@ -80,6 +80,24 @@ async function whyNotTicking(lab: Lab, host: string): Promise<{ running: boolean
 const CRASH = /BUG:|Oops|Kernel panic|soft lockup|rcu_sched detected stalls|rcu: INFO|general protection fault|slab .* pointer offset/;
 
 /**
+ * After a migration the product judged a failure: when the guest's console shows its kernel died or booted again
+ * (the fault below, seen by the agent as a new boot id), it is noted for the tier runner, and the line is returned
+ * for the test's message; undefined when the console shows neither (the failure is the test's to explain).
+ */
+export function noteGuestRebootAfterMigration(consoleLog: string, host: string): string | undefined {
+  const lines = existsSync(consoleLog) ? readFileSync(consoleLog, 'utf8').split('\n') : [];
+  const crash = lines
+    .filter((l) => CRASH.test(l))
+    .slice(0, 3)
+    .map((l) => l.trim());
+  const boots = lines.filter((l) => l.includes('LAB GUEST BOOTED')).length;
+  if (!crash.length && boots < 2) return undefined;
+  const line = `${host}: the guest kernel ${crash.length ? `died (${crash.join(' | ')})` : 'booted again'} across a live migration`;
+  noteGuestFault(line);
+  return line;
+}
+
+/**
  * A guest whose domain runs but whose kernel stopped (crashed, rebooted or hung) after a live migration: QEMU 7.2's
  * TCG (this lab's only accelerator) corrupts guest RAM in about 1 of 20 migrations on a loaded machine (a guest
  * timed by the ACPI PM timer instead of the TSC crashed as well), and no orchestration above QEMU causes or
